@@ -1,0 +1,37 @@
+# Two commands do all set-up: `make run` and `make test`.
+# Each install step is a stamp file in .venv, redone only when pyproject.toml changes.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint install install-dev clean
+
+run: $(VENV)/.installed
+	$(BIN)/rlexp train $(ARGS)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check rlexp tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check rlexp tests benchmarks
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip check
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip check
+	touch $@
+
+clean:
+	rm -rf $(VENV) outputs/* .pytest_cache

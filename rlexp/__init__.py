@@ -1,0 +1,1 @@
+"""rlexp: config-driven RL experiments on TF-Agents."""

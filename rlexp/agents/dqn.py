@@ -1,0 +1,100 @@
+"""DQN and Double DQN (`DqnAgent`, `DdqnAgent`) with TF-Agents' parameter names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rlexp.agents.optimizers import Optimizer, build_optimizer
+from rlexp.context import BuildContext
+from rlexp.registry import register
+from rlexp.schemas import ComponentConfig, bounded, documented
+
+
+class TdLoss(StrEnum):
+    mse = "mse"
+    huber = "huber"
+
+
+class EpsilonSchedule(StrEnum):
+    constant = "constant"
+    polynomial = "polynomial"
+
+
+@dataclass
+class EpsilonGreedyConfig:
+    schedule: EpsilonSchedule = documented(
+        EpsilonSchedule.polynomial, "constant, or polynomial decay as keras PolynomialDecay"
+    )
+    initial: float = bounded(1.0, ge=0.0, le=1.0, doc="epsilon at train step 0 (the constant)")
+    final: float = bounded(0.05, ge=0.0, le=1.0, doc="epsilon after decay_steps")
+    decay_steps: int = bounded(1000, gt=0, doc="train steps from initial to final")
+    power: float = bounded(1.0, gt=0.0, doc="power of the polynomial decay")
+
+
+@dataclass
+class DqnConfig(ComponentConfig):
+    optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
+    learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
+    gamma: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
+    td_errors_loss_fn: TdLoss = documented(TdLoss.mse, "element-wise TD loss: mse or huber")
+    epsilon_greedy: EpsilonGreedyConfig = field(default_factory=EpsilonGreedyConfig)
+    target_update_period: int = bounded(1, gt=0, doc="train steps between target updates")
+    target_update_tau: float = bounded(1.0, gt=0.0, le=1.0, doc="target soft-update factor")
+    gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
+    n_step_update: int = bounded(1, gt=0, doc="steps of the n-step TD target")
+    reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+
+
+def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
+    from tf_agents.agents.dqn import dqn_agent
+    from tf_agents.utils import common
+
+    epsilon = _epsilon_fn(cfg.epsilon_greedy, context.train_step_counter)
+    context.scalars["train/epsilon"] = epsilon
+    losses = {
+        TdLoss.mse: common.element_wise_squared_loss,
+        TdLoss.huber: common.element_wise_huber_loss,
+    }
+    agent = getattr(dqn_agent, agent_class_name)(
+        context.env.time_step_spec(),
+        context.env.action_spec(),
+        q_network=context.network,
+        optimizer=build_optimizer(cfg.optimizer, cfg.learning_rate),
+        epsilon_greedy=epsilon,
+        n_step_update=cfg.n_step_update,
+        target_update_tau=cfg.target_update_tau,
+        target_update_period=cfg.target_update_period,
+        td_errors_loss_fn=losses[cfg.td_errors_loss_fn],
+        gamma=cfg.gamma,
+        reward_scale_factor=cfg.reward_scale_factor,
+        gradient_clipping=cfg.gradient_clipping,
+        train_step_counter=context.train_step_counter,
+    )
+    agent.initialize()
+    return agent
+
+
+def _epsilon_fn(cfg: EpsilonGreedyConfig, train_step):
+    """A no-argument callable, re-evaluated at every collect step as TF-Agents expects."""
+    import tensorflow as tf
+
+    if cfg.schedule == EpsilonSchedule.constant:
+        return lambda: tf.constant(cfg.initial, tf.float32)
+    decay = tf.keras.optimizers.schedules.PolynomialDecay(
+        initial_learning_rate=cfg.initial,
+        decay_steps=cfg.decay_steps,
+        end_learning_rate=cfg.final,
+        power=cfg.power,
+    )
+    return lambda: decay(train_step)
+
+
+@register("agent", "dqn", schema=DqnConfig, doc="Deep Q-Network (DqnAgent).")
+def build_dqn(cfg: DqnConfig, context: BuildContext):
+    return _build("DqnAgent", cfg, context)
+
+
+@register("agent", "ddqn", schema=DqnConfig, doc="Double DQN (DdqnAgent): decoupled target action.")
+def build_ddqn(cfg: DqnConfig, context: BuildContext):
+    return _build("DdqnAgent", cfg, context)

@@ -1,0 +1,34 @@
+"""`TFUniformReplayBuffer`: uniform replay held in TensorFlow variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rlexp.context import BuildContext
+from rlexp.registry import register
+from rlexp.schemas import ComponentConfig, bounded
+
+
+@dataclass
+class ReplayConfig(ComponentConfig):
+    """Sampling settings every replay buffer shares; the trainer reads them for `as_dataset`."""
+
+    sample_batch_size: int = bounded(64, gt=0, doc="transitions per train batch")
+    num_parallel_calls: int = bounded(3, gt=0, doc="parallel sampling calls of as_dataset")
+    prefetch: int = bounded(3, ge=0, doc="batches prefetched ahead of training")
+
+
+@dataclass
+class TFUniformConfig(ReplayConfig):
+    max_length: int = bounded(100_000, gt=0, doc="capacity per env in the batch")
+
+
+@register("buffer", "tf_uniform", schema=TFUniformConfig, doc="Uniform replay in TF variables.")
+def build_tf_uniform(cfg: TFUniformConfig, context: BuildContext):
+    from tf_agents.replay_buffers import tf_uniform_replay_buffer
+
+    return tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        data_spec=context.agent.collect_data_spec,
+        batch_size=context.env.batch_size,
+        max_length=cfg.max_length,
+    )

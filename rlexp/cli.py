@@ -1,0 +1,216 @@
+"""The `rlexp` command: `train` (the default, through Hydra) and `list`.
+
+TensorFlow is imported only once a run starts, so `--help`, `list` and config errors
+answer at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from rlexp import registry
+
+USAGE = """\
+usage: rlexp [train] [overrides...] [-m] [hydra flags]
+       rlexp list [group]
+
+Commands:
+  train [overrides]   train one run (the default command); with -m, a sweep over every
+                      combination of comma-separated values
+  list [group]        registered components with their fields, defaults and docs
+
+Config groups (choose with group=option):
+{groups}
+
+Examples:
+  rlexp train agent=ddqn agent.learning_rate=5e-4 seed=3
+  rlexp train experiment=seed_notebook
+  rlexp -m agent.gamma=0.95,0.99 seed=0,1
+  rlexp train --cfg job          print the composed config and exit
+
+Runs land in outputs/<date>/<time>/. View them with:
+  tensorboard --logdir outputs --host 127.0.0.1
+Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        registry.load_builtins()
+        if argv[:1] in (["-h"], ["--help"], ["help"]):
+            print(USAGE.format(groups=_group_lines()))
+            return 0
+        if argv[:1] == ["list"]:
+            return list_components(argv[1:])
+        if argv[:1] == ["train"]:
+            argv = argv[1:]
+        registry.load_plugins(_plugin_modules(argv))
+    except registry.RegistryError as exc:
+        print(f"rlexp: error: {exc}", file=sys.stderr)
+        return 2
+    return _run_hydra(argv)
+
+
+def _group_lines() -> str:
+    return "\n".join(f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.GROUPS)
+
+
+def list_components(args: list[str]) -> int:
+    """Print each registered component: name, doc, and its fields with preset values."""
+    groups = args or list(registry.GROUPS)
+    unknown = [g for g in groups if g not in registry.GROUPS]
+    if unknown:
+        print(
+            f"rlexp list: unknown group {unknown[0]!r}; groups are: {', '.join(registry.GROUPS)}",
+            file=sys.stderr,
+        )
+        return 2
+    for group in groups:
+        print(f"{group}:")
+        for component in registry.components(group):
+            print(f"  {component.name:<14} {component.doc}")
+            for key, value, type_name, doc in _fields(component):
+                line = f"      {key}: {type_name} = {value}"
+                print(f"{line:<58} {doc}" if doc else line)
+        print()
+    return 0
+
+
+def _fields(component: registry.Component):
+    """(key, preset value, type, doc) of each field; values from the option's YAML if any."""
+    import dataclasses
+
+    from rlexp.schemas import field_doc
+
+    preset: dict = {}
+    yaml_file = registry.CONF_DIR / component.group / f"{component.name}.yaml"
+    if yaml_file.exists():
+        preset = OmegaConf.to_container(OmegaConf.load(yaml_file), resolve=False)
+
+    def walk(schema, values: dict, prefix: str):
+        for f in dataclasses.fields(schema):
+            if f.name == "name":
+                continue
+            if dataclasses.is_dataclass(f.default_factory):
+                yield from walk(f.default_factory, values.get(f.name) or {}, f"{prefix}{f.name}.")
+                continue
+            if f.name in values:
+                value = values[f.name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            else:
+                value = f.default_factory()
+            value = getattr(value, "value", value)  # Enum members show their value
+            yield f"{prefix}{f.name}", _fmt(value), _type_name(f.type), field_doc(f)
+
+    yield from walk(component.schema, preset, "")
+
+
+def _fmt(value) -> str:
+    return "null" if value is None else str(value)
+
+
+def _type_name(annotation) -> str:
+    text = (
+        annotation
+        if isinstance(annotation, str)
+        else getattr(annotation, "__name__", str(annotation))
+    )
+    return text.replace("typing.", "")
+
+
+def _plugin_modules(argv: list[str]) -> list[str]:
+    """The `plugins` the config will name, read before Hydra composes it.
+
+    Plugins must be imported before composition because they add config options. They
+    come from conf/config.yaml, a selected experiment preset, and a `plugins=[...]` override.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    modules: list[str] = list(OmegaConf.load(registry.CONF_DIR / "config.yaml").get("plugins", []))
+    overrides = [a for a in argv if re.match(r"^\+{0,2}(plugins|experiment)=", a)]
+    for override in OverridesParser.create().parse_overrides(overrides):
+        value = override.value()
+        if override.key_or_group == "experiment" and isinstance(value, str):
+            preset = registry.CONF_DIR / "experiment" / f"{value}.yaml"
+            if preset.exists():
+                modules += list(OmegaConf.load(preset).get("plugins", []))
+        elif override.key_or_group == "plugins":
+            modules = list(value) if isinstance(value, list) else [value]
+    return modules
+
+
+def _run_hydra(argv: list[str]) -> int:
+    import hydra
+
+    from rlexp.schemas import store_root_schema
+
+    registry.store_schemas()
+    store_root_schema()
+
+    @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
+    def hydra_main(cfg: DictConfig) -> float | None:
+        return run_job(cfg)
+
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "rlexp", *argv]
+    try:
+        hydra_main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def run_job(cfg: DictConfig) -> float | None:
+    """One Hydra job: validate, train into Hydra's output dir, print where the run is."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.validation import ConfigError, validate
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        validate(cfg)
+    except ConfigError as exc:
+        _discard_unstarted(run_dir)
+        print(f"rlexp: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+    from rlexp.training.run_files import record_failure
+    from rlexp.training.trainer import TrainingError, train
+
+    try:
+        metrics = train(cfg, run_dir)
+    except TrainingError as exc:
+        record_failure(run_dir, exc)
+        print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
+        sys.exit(1)
+    except BaseException as exc:
+        record_failure(run_dir, exc)
+        raise
+    final, best = metrics["final_eval_return"], metrics["best_eval_return"]
+    print(f"final eval return: {final:.2f} (best {best:.2f})")
+    print(f"run directory: {run_dir}")
+    print(f"view it: tensorboard --logdir {run_dir} --host 127.0.0.1")
+    return metrics["final_eval_return"]
+
+
+def _discard_unstarted(run_dir: Path) -> None:
+    """Remove a run dir that holds only Hydra's own files, so it never looks like a run."""
+    import shutil
+
+    if not run_dir.is_dir():
+        return
+    hydra_only = all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir())
+    if hydra_only:
+        shutil.rmtree(run_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""What earlier build stages hand to later ones (the `context` of `build(cfg, context)`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BuildContext:
+    """Filled in order by the trainer: env, then network, agent, buffer, driver.
+
+    `scalars` lets a builder expose extra values for TensorBoard (for example DQN's
+    epsilon as `train/epsilon`) without the trainer knowing the algorithm.
+    """
+
+    seed: int
+    env: Any = None
+    network: Any = None
+    train_step_counter: Any = None
+    agent: Any = None
+    buffer: Any = None
+    policy: Any = None
+    observers: list[Callable[[Any], Any]] = field(default_factory=list)
+    scalars: dict[str, Callable[[], Any]] = field(default_factory=dict)

@@ -1,0 +1,42 @@
+"""TF-Agents' dynamic drivers: a fixed number of env steps, or of episodes, per call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rlexp.context import BuildContext
+from rlexp.registry import register
+from rlexp.schemas import ComponentConfig, bounded
+
+
+@dataclass
+class StepDriverConfig(ComponentConfig):
+    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration")
+
+
+@dataclass
+class EpisodeDriverConfig(ComponentConfig):
+    num_episodes: int = bounded(1, gt=0, doc="episodes per collect iteration")
+
+
+@register("driver", "step", schema=StepDriverConfig, doc="DynamicStepDriver: N steps per call.")
+def build_step_driver(cfg: StepDriverConfig, context: BuildContext):
+    from tf_agents.drivers import dynamic_step_driver
+
+    return dynamic_step_driver.DynamicStepDriver(
+        context.env, context.policy, observers=context.observers, num_steps=cfg.num_steps
+    )
+
+
+@register(
+    "driver",
+    "episode",
+    schema=EpisodeDriverConfig,
+    doc="DynamicEpisodeDriver: N episodes per call.",
+)
+def build_episode_driver(cfg: EpisodeDriverConfig, context: BuildContext):
+    from tf_agents.drivers import dynamic_episode_driver
+
+    return dynamic_episode_driver.DynamicEpisodeDriver(
+        context.env, context.policy, observers=context.observers, num_episodes=cfg.num_episodes
+    )

@@ -1,0 +1,3 @@
+"""Network builders (config group `network`)."""
+
+from rlexp.networks import q_network  # noqa: F401  (registers its options)

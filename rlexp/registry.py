@@ -1,0 +1,124 @@
+"""The component registry: one entry per (group, name), the only component catalogue.
+
+An entry is a builder function, its typed schema and a one-line doc. Configs select
+entries by name; nothing in a config imports code. Built-ins and user plugins register
+with the same `register` decorator. Importing this module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GROUPS = ("env", "network", "agent", "buffer", "driver")
+ENTRY_POINT_GROUP = "rlexp.components"
+BUILTIN_MODULES = ("rlexp.envs", "rlexp.networks", "rlexp.agents", "rlexp.buffers", "rlexp.drivers")
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+Builder = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class Component:
+    group: str
+    name: str
+    builder: Builder
+    schema: type
+    doc: str
+    module: str
+
+
+_REGISTRY: dict[tuple[str, str], Component] = {}
+
+
+class RegistryError(ValueError):
+    """A component or plugin that cannot be registered or found."""
+
+
+def register(group: str, name: str, *, schema: type, doc: str) -> Callable[[Builder], Builder]:
+    """Register `build(cfg, context)` as the builder of option `name` in config group `group`."""
+    if group not in GROUPS:
+        raise RegistryError(f"unknown group {group!r}; groups are: {', '.join(GROUPS)}")
+    if not dataclasses.is_dataclass(schema):
+        raise RegistryError(f"schema of {group}/{name} must be a dataclass, got {schema!r}")
+
+    def decorator(builder: Builder) -> Builder:
+        existing = _REGISTRY.get((group, name))
+        if existing is not None and existing.builder.__qualname__ != builder.__qualname__:
+            raise RegistryError(
+                f"{group}/{name} is registered twice: by {existing.module} and {builder.__module__}"
+            )
+        _REGISTRY[(group, name)] = Component(
+            group, name, builder, schema, doc.strip(), builder.__module__
+        )
+        return builder
+
+    return decorator
+
+
+def get(group: str, name: str) -> Component:
+    """The entry for (group, name), or an error listing the registered names of the group."""
+    try:
+        return _REGISTRY[(group, name)]
+    except KeyError:
+        raise RegistryError(
+            f"{group} {name!r} has no registered builder; registered {group} options: "
+            f"{', '.join(names(group)) or '(none)'}. A component from your own module must be "
+            f"listed under `plugins:` in the config (or installed with an "
+            f"'{ENTRY_POINT_GROUP}' entry point)."
+        ) from None
+
+
+def names(group: str) -> list[str]:
+    return sorted(name for g, name in _REGISTRY if g == group)
+
+
+def components(group: str | None = None) -> list[Component]:
+    return [c for key, c in sorted(_REGISTRY.items()) if group in (None, key[0])]
+
+
+def load_builtins() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import user modules (from `plugins:`) and installed `rlexp.components` entry points."""
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise RegistryError(
+                f"plugins: cannot import module {module!r} ({exc}). Plugins are Python modules "
+                f"importable from the working directory or the environment."
+            ) from exc
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        entry_point.load()
+
+
+def store_schemas() -> None:
+    """Put every entry's schema in Hydra's ConfigStore.
+
+    Each schema goes to `schema/<group>/<name>`, which the option's YAML file extends
+    (so a misspelt key or a wrong type fails at compose time). An entry with no YAML file
+    in conf/ (a plugin) also gets its option stored directly as `<group>/<name>`.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for component in _REGISTRY.values():
+        store.store(group=f"schema/{component.group}", name=component.name, node=component.schema)
+        if not (CONF_DIR / component.group / f"{component.name}.yaml").exists():
+            store.store(
+                group=component.group,
+                name=component.name,
+                node=component.schema(name=component.name),
+            )

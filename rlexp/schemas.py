@@ -1,0 +1,77 @@
+"""Typed schemas for the top-level config, and the helpers component schemas use.
+
+Hydra enforces keys and types at compose time; the bounds declared with `bounded` are
+checked by `rlexp.validation` before anything is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any  # noqa: UP035 (OmegaConf reads typing generics)
+
+from omegaconf import MISSING
+
+
+def bounded(
+    default: Any = MISSING,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    doc: str = "",
+) -> Any:
+    """A dataclass field whose numeric value must lie in the given bounds."""
+    metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def documented(default: Any = MISSING, doc: str = "") -> Any:
+    """A dataclass field with a one-line doc for `rlexp list`."""
+    return bounded(default, doc=doc)
+
+
+@dataclass
+class ComponentConfig:
+    """Base of every component schema: `name` is the registry key that builds it."""
+
+    name: str = MISSING
+
+
+@dataclass
+class TrainConfig:
+    env_steps: int = bounded(50_000, gt=0, doc="env-step budget of the run")
+    prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
+    collect_steps_per_iteration: int = bounded(1, gt=0, doc="env steps collected per iteration")
+    train_steps_per_iteration: int = bounded(1, ge=0, doc="gradient steps per iteration")
+    eval_interval: int = bounded(5000, gt=0, doc="env steps between greedy evaluations")
+    eval_episodes: int = bounded(10, gt=0, doc="episodes per evaluation")
+    summary_interval: int = bounded(1000, gt=0, doc="env steps between TensorBoard scalars")
+    checkpoint_interval: int = bounded(10_000, gt=0, doc="env steps between checkpoints")
+    checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
+    progress: bool | None = documented(None, "progress bar; null = only on a terminal")
+
+
+@dataclass
+class RlexpConfig:
+    seed: int = bounded(0, ge=0, doc="run seed: Python, NumPy, TensorFlow and the envs")
+    plugins: list[str] = field(default_factory=list)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    env: Any = MISSING
+    network: Any = MISSING
+    agent: Any = MISSING
+    buffer: Any = MISSING
+    driver: Any = MISSING
+
+
+def field_doc(f: dataclasses.Field) -> str:
+    return f.metadata.get("doc", "") if f.metadata else ""
+
+
+def store_root_schema() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="rlexp_schema", node=RlexpConfig)

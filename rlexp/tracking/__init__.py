@@ -1,0 +1,1 @@
+"""Seeding and provenance of runs."""

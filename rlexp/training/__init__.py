@@ -1,0 +1,1 @@
+"""The trainer: builds the components in order and runs prefill, collect/train, triggers."""

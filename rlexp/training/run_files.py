@@ -1,0 +1,45 @@
+"""Files of the run directory other than TensorBoard events: metrics.json and friends.
+
+Written atomically (temp file + rename) so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+METRICS_FILE = "metrics.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
+
+
+def record_failure(run_dir: Path, exc: BaseException) -> None:
+    """Mark the run failed in metrics.json, keeping whatever partial results it had."""
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        metrics = {}
+    metrics.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    if Path(run_dir).is_dir():
+        write_json_atomic(path, metrics)
