@@ -6,13 +6,13 @@ answer at once.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
+from rlexp.composition import plugin_modules, prepare_registry
 
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         registry.load_builtins()
+        registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines()))
             return 0
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             return list_components(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
-        registry.load_plugins(_plugin_modules(argv))
+        prepare_registry(argv)
     except registry.RegistryError as exc:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +63,7 @@ def _group_lines() -> str:
 
 def list_components(args: list[str]) -> int:
     """Print each registered component: name, doc, and its fields with preset values."""
-    groups = args or list(registry.GROUPS)
+    groups = [a for a in args if "=" not in a] or list(registry.GROUPS)
     unknown = [g for g in groups if g not in registry.GROUPS]
     if unknown:
         print(
@@ -124,34 +125,8 @@ def _type_name(annotation) -> str:
     return text.replace("typing.", "")
 
 
-def _plugin_modules(argv: list[str]) -> list[str]:
-    """The `plugins` the config will name, read before Hydra composes it.
-
-    Plugins must be imported before composition because they add config options. They
-    come from conf/config.yaml, a selected experiment preset, and a `plugins=[...]` override.
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    modules: list[str] = list(OmegaConf.load(registry.CONF_DIR / "config.yaml").get("plugins", []))
-    overrides = [a for a in argv if re.match(r"^\+{0,2}(plugins|experiment)=", a)]
-    for override in OverridesParser.create().parse_overrides(overrides):
-        value = override.value()
-        if override.key_or_group == "experiment" and isinstance(value, str):
-            preset = registry.CONF_DIR / "experiment" / f"{value}.yaml"
-            if preset.exists():
-                modules += list(OmegaConf.load(preset).get("plugins", []))
-        elif override.key_or_group == "plugins":
-            modules = list(value) if isinstance(value, list) else [value]
-    return modules
-
-
 def _run_hydra(argv: list[str]) -> int:
     import hydra
-
-    from rlexp.schemas import store_root_schema
-
-    registry.store_schemas()
-    store_root_schema()
 
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
     def hydra_main(cfg: DictConfig) -> float | None:

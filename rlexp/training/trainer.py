@@ -56,6 +56,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     quiet_tensorflow()
     import tensorflow as tf
     from tf_agents.drivers import dynamic_step_driver
+    from tf_agents.eval import metric_utils
     from tf_agents.metrics import tf_metrics
     from tf_agents.policies import policy_saver, random_tf_policy
     from tf_agents.train.interval_trigger import IntervalTrigger
@@ -86,8 +87,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         policy=agent.policy,
         replay_buffer=buffer,
         train_step=ctx.train_step_counter,
-        env_steps=env_steps.environment_steps,
-        episodes=episodes.number_episodes,
+        metrics=metric_utils.MetricsGroup(
+            [env_steps, episodes, train_return, train_length], "train_metrics"
+        ),
     )
 
     # Phase 1: fill the buffer with a random policy.
@@ -219,9 +221,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             for trigger in triggers:
                 trigger(step)
             bar.update(step - bar.n)
-            bar.set_postfix(
-                eval=metrics["final_eval_return"], loss=f"{state['loss']:.3g}", refresh=False
-            )
+            latest = metrics["final_eval_return"]
+            eval_text = "-" if latest is None else f"{latest:.1f}"
+            bar.set_postfix_str(f"eval={eval_text} loss={state['loss']:.3g}", refresh=False)
 
     # Phase 3: final evaluation, summaries, checkpoint and policy export.
     for trigger in triggers:
