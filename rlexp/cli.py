@@ -17,11 +17,14 @@ from rlexp.composition import plugin_modules, prepare_registry
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
+       rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]
 
 Commands:
   train [overrides]   train one run (the default command); with -m, a sweep over every
                       combination of comma-separated values
   list [group]        registered components with their fields, defaults and docs
+  eval <dir> [...]    load a run's exported policy (no training code) and report the
+                      mean and std of its return; video=true writes a GIF of one episode
 
 Config groups (choose with group=option):
 {groups}
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv[:1] == ["list"]:
             return list_components(argv[1:])
+        if argv[:1] == ["eval"]:
+            return eval_policy(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)
@@ -79,6 +84,50 @@ def list_components(args: list[str]) -> int:
                 line = f"      {key}: {type_name} = {value}"
                 print(f"{line:<58} {doc}" if doc else line)
         print()
+    return 0
+
+
+def eval_policy(args: list[str]) -> int:
+    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true]`."""
+    from rlexp.policies.saved import PolicyLoadError, evaluate
+
+    options = {"episodes": "10", "seed": "0", "video": "false"}
+    paths = [a for a in args if "=" not in a]
+    for arg in (a for a in args if "=" in a):
+        key, value = arg.split("=", 1)
+        if key not in options:
+            print(
+                f"rlexp eval: unknown option {key!r}; options: {', '.join(options)}",
+                file=sys.stderr,
+            )
+            return 2
+        options[key] = value
+    if len(paths) != 1:
+        print(
+            "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        episodes, seed = int(options["episodes"]), int(options["seed"])
+        video = {"true": True, "false": False}[options["video"].lower()]
+        if episodes < 1:
+            raise ValueError
+    except (ValueError, KeyError):
+        print(
+            f"rlexp eval: episodes must be an integer >= 1, seed an integer, video true or false "
+            f"(got episodes={options['episodes']} seed={options['seed']} video={options['video']})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report = evaluate(Path(paths[0]), episodes=episodes, seed=seed, video=video)
+    except (PolicyLoadError, registry.RegistryError) as exc:
+        print(f"rlexp eval: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"return over {episodes} episodes: mean {report.mean:.2f}, std {report.std:.2f}")
+    if report.video:
+        print(f"video: {report.video}")
     return 0
 
 

@@ -52,7 +52,13 @@ def _bounds(node: DictConfig, path: str, recurse: bool = True) -> list[str]:
     schema = OmegaConf.get_type(node)
     if schema is None or not dataclasses.is_dataclass(schema):
         return []
-    problems = []
+    fields = {f.name for f in dataclasses.fields(schema)}
+    problems = [
+        f"{path + '.' if path else ''}{key}: unknown key (added with '+'?); "
+        f"valid keys: {', '.join(sorted(fields))}"
+        for key in node.keys()
+        if key not in fields
+    ]
     for f in dataclasses.fields(schema):
         key = f"{path}.{f.name}" if path else f.name
         value = node.get(f.name)

@@ -79,7 +79,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     writer = tf.summary.create_file_writer(str(run_dir))
     with writer.as_default(step=0):
-        tf.summary.text("config", "```yaml\n" + OmegaConf.to_yaml(cfg) + "```")
+        tf.summary.text("config", "```yaml\n" + OmegaConf.to_yaml(cfg, resolve=True) + "```")
     checkpointer = common.Checkpointer(
         ckpt_dir=str(run_dir / "checkpoints"),
         max_to_keep=t.checkpoints_to_keep,

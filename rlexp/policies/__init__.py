@@ -1,0 +1,1 @@
+"""Exported policies: loading and evaluating SavedModels."""

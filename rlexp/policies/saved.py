@@ -1,0 +1,118 @@
+"""Evaluate an exported SavedModel policy: `rlexp eval <run dir | policy dir>`.
+
+Needs only TensorFlow and the env's builder: the policy is loaded with
+`tf.saved_model.load`, never with the agent or trainer code, and no pickle is read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from rlexp import registry
+
+CONFIG_FILE = Path(".hydra") / "config.yaml"
+
+
+class PolicyLoadError(ValueError):
+    """The path is not a run or policy directory, or its policy cannot be loaded."""
+
+
+@dataclass
+class EvalReport:
+    returns: list[float]
+    video: Path | None = None
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns))
+
+
+def locate(path: Path) -> tuple[Path, Path]:
+    """(run dir, policy dir) for a run dir or a policy dir inside one."""
+    path = Path(path)
+    if (path / "saved_model.pb").is_file() and (path.parent / CONFIG_FILE).is_file():
+        return path.parent, path
+    if (path / "policy" / "saved_model.pb").is_file() and (path / CONFIG_FILE).is_file():
+        return path, path / "policy"
+    if (path / CONFIG_FILE).is_file():
+        raise PolicyLoadError(
+            f"{path} is a run directory without an exported policy (policy/saved_model.pb); "
+            f"the run may not have finished"
+        )
+    raise PolicyLoadError(
+        f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
+        f"nor the policy/ directory of one"
+    )
+
+
+def build_env(run_dir: Path, seed: int):
+    """The run's env, built from its saved config by the registered builder."""
+    from rlexp.context import BuildContext
+
+    cfg = OmegaConf.load(run_dir / CONFIG_FILE)
+    registry.load_builtins()
+    registry.load_plugins(cfg.get("plugins", []))
+    component = registry.get("env", cfg.env.name)
+    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(component.schema), cfg.env))
+    return component.builder(env_cfg, BuildContext(seed=seed))
+
+
+def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False) -> EvalReport:
+    """Run `episodes` episodes of the exported greedy policy; optionally a GIF of the first."""
+    from rlexp.tracking.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # render without a display
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import tensorflow as tf
+    import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
+
+    run_dir, policy_dir = locate(path)
+    try:
+        policy = tf.saved_model.load(str(policy_dir))
+    except Exception as exc:  # TF raises many types for a broken SavedModel
+        raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
+    tf.random.set_seed(seed)
+    env = build_env(run_dir, seed)
+    frames: list[np.ndarray] = []
+    returns = []
+    for episode in range(episodes):
+        time_step = env.reset()
+        state = policy.get_initial_state(env.batch_size)
+        total = 0.0
+        while True:
+            if video and episode == 0:
+                frames.append(_render(env))
+            if bool(time_step.is_last()[0]):
+                break
+            step = policy.action(time_step, state)
+            state = step.state
+            time_step = env.step(step.action)
+            total += float(time_step.reward[0])
+        returns.append(total)
+    gif = _write_gif(frames, run_dir / "eval_episode.gif") if video else None
+    return EvalReport(returns, gif)
+
+
+def _render(env) -> np.ndarray:
+    try:
+        return np.asarray(env.pyenv.envs[0].render("rgb_array"))
+    except (AttributeError, NotImplementedError) as exc:
+        raise PolicyLoadError(f"this env cannot render frames for video=true ({exc})") from exc
+
+
+def _write_gif(frames: list[np.ndarray], path: Path) -> Path:
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    return path

@@ -1,0 +1,101 @@
+"""Provenance: what produced a run, recorded in its directory as provenance.json.
+
+Command line, project git commit and dirtiness (the diff saved beside it), library
+versions, CPU count, start and end times and exit status. Reads package metadata only,
+so it costs no TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rlexp.training.run_files import write_json_atomic
+
+PROVENANCE_FILE = "provenance.json"
+DIFF_FILE = "git.diff"
+PACKAGES = (
+    "tensorflow",
+    "tf-agents",
+    "tensorflow-probability",
+    "gym",
+    "hydra-core",
+    "omegaconf",
+    "numpy",
+)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# The command as the user typed it; the CLI sets this before Hydra rewrites sys.argv.
+command_line: list[str] = list(sys.argv)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def start_record(run_dir: Path) -> dict[str, Any]:
+    """Write provenance.json (and git.diff when the tree is dirty) at the start of a run."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    dirty = bool(status.strip()) if status is not None else None
+    record = {
+        "command": " ".join(shlex.quote(a) for a in command_line),
+        "cwd": os.getcwd(),
+        "git_commit": commit.strip() if commit else None,
+        "git_dirty": dirty,
+        "git_diff_file": None,
+        "versions": _versions(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "start_time": _now(),
+        "end_time": None,
+        "exit_status": None,
+    }
+    if dirty:
+        diff = _git("diff", "HEAD")
+        if diff:
+            (run_dir / DIFF_FILE).write_text(diff)
+            record["git_diff_file"] = DIFF_FILE
+    write_json_atomic(run_dir / PROVENANCE_FILE, record)
+    return record
+
+
+def finish_record(run_dir: Path, record: dict[str, Any], exit_status: str) -> None:
+    """Stamp the end time and exit status (`completed`, `failed: <reason>`)."""
+    record.update(end_time=_now(), exit_status=exit_status)
+    write_json_atomic(run_dir / PROVENANCE_FILE, record)
+
+
+def as_markdown(record: dict[str, Any]) -> str:
+    """The record as a Markdown table, for TensorBoard's Text tab."""
+    rows = [("command", f"`{record['command']}`")]
+    rows += [(k, str(record[k])) for k in ("git_commit", "git_dirty", "cpu_count", "start_time")]
+    rows += [(f"version: {k}", str(v)) for k, v in record["versions"].items()]
+    return "| fact | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)

@@ -1,0 +1,146 @@
+"""Shared fixtures: repository paths, CLI runners (subprocess and in-process) and the one
+end-to-end training run the whole session shares (TF runs are slow on a small box)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+PYTHON = Path(sys.executable)
+RLEXP = PYTHON.parent / "rlexp"
+SUBPROCESS_TIMEOUT = 300
+
+# A run of a few thousand env steps: every trigger fires at least twice.
+E2E_OVERRIDES = (
+    "train.env_steps=2000",
+    "train.eval_interval=1000",
+    "train.summary_interval=500",
+    "train.checkpoint_interval=1000",
+    "train.eval_episodes=2",
+    "train.progress=false",
+)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return f"{self.out}\n{self.err}"
+
+    def describe(self) -> str:
+        return f"exit code {self.code}\n--- stdout ---\n{self.out}\n--- stderr ---\n{self.err}"
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.pop("HYDRA_FULL_ERROR", None)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _run(argv: list[str], cwd: Path | None) -> CliResult:
+    proc = subprocess.run(
+        argv,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        env=_subprocess_env(),
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _keep_absl_off_pytest_capture() -> None:
+    """Test-harness guard, not an rlexp concern.
+
+    Hydra sets up job logging with `logging.config.dictConfig`, which closes every handler
+    ever created. absl's handler (created when TensorFlow is imported) then closes its stream
+    unless that is the current sys.stderr; after TF was imported in this process, its stream
+    is pytest's capture file, and closing it kills pytest. absl writes to the current
+    sys.stderr anyway before its flags are parsed, so point the stream at the real stderr.
+    """
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is not None:
+        absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
+
+
+def invoke_main(*args: Any) -> CliResult:
+    """`rlexp.cli.main(args)` in this process; a SystemExit counts as its exit code."""
+    from rlexp.cli import main
+
+    _keep_absl_off_pytest_capture()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    """Run the installed `rlexp` console script: run_cli("train", "x=1", cwd=...)."""
+
+    def run(*args: Any, cwd: Path | None = None) -> CliResult:
+        return _run([str(RLEXP), *map(str, args)], cwd)
+
+    return run
+
+
+@pytest.fixture
+def run_python() -> Callable[..., CliResult]:
+    """Run `python -c code` with the project's interpreter in a fresh process."""
+
+    def run(code: str, cwd: Path | None = None) -> CliResult:
+        return _run([str(PYTHON), "-c", code], cwd)
+
+    return run
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Run `rlexp.cli.main([...])` in-process (cheap when it fails before TensorFlow)."""
+    return invoke_main
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@dataclass
+class TrainedRun:
+    run_dir: Path
+    result: CliResult
+    metrics: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
+    """One short CartPole run through the real CLI, shared by every end-to-end test."""
+    run_dir = tmp_path_factory.mktemp("e2e") / "run"
+    result = invoke_main("train", *E2E_OVERRIDES, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, f"end-to-end training failed:\n{result.describe()}"
+    metrics_file = run_dir / "metrics.json"
+    assert metrics_file.is_file(), f"no metrics.json in {run_dir}:\n{result.describe()}"
+    return TrainedRun(run_dir, result, json.loads(metrics_file.read_text()))

@@ -1,0 +1,162 @@
+"""Bad configs fail before anything is built: non-zero exit, a message naming the key and the
+value (and the valid choices), no run directory left behind, and no TensorFlow import."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rlexp.composition import compose_config
+from rlexp.validation import ConfigError
+
+# (overrides, regexes the error output must match). Word boundaries matter: "cartpol" is a
+# prefix of "cartpole" and "adam" of "adamx".
+BAD_CONFIGS = [
+    pytest.param(["agent.gama=0.9"], [r"agent\.gama\b", r"\b0\.9\b"], id="misspelt-key"),
+    pytest.param(["agent.gamma=abc"], [r"agent\.gamma\b", r"\babc\b"], id="wrong-type"),
+    pytest.param(
+        ["env=cartpol"], [r"\benv\b", r"\bcartpol\b", r"\bcartpole\b"], id="unknown-option"
+    ),
+    pytest.param(
+        ["agent.optimizer=adamx"],
+        [r"agent\.optimizer\b", r"\badamx\b", r"\badam\b", r"\brmsprop\b", r"\bsgd\b"],
+        id="invalid-enum",
+    ),
+    pytest.param(["agent.gamma=1.5"], [r"agent\.gamma=1\.5\b"], id="gamma-above-1"),
+    pytest.param(
+        ["agent.learning_rate=0"], [r"agent\.learning_rate=0(\.0)?\b"], id="learning-rate-zero"
+    ),
+    pytest.param(
+        ["buffer.max_length=10", "buffer.sample_batch_size=64"],
+        [r"buffer\.max_length=10\b", r"buffer\.sample_batch_size=64\b"],
+        id="buffer-smaller-than-batch",
+    ),
+]
+
+
+def assert_no_run_left(run_dir: Path) -> None:
+    if not run_dir.exists():
+        return
+    leftovers = sorted(p.name for p in run_dir.iterdir())
+    assert not (run_dir / "metrics.json").exists(), leftovers
+    assert not list(run_dir.glob("events.out.tfevents*")), leftovers
+    assert not (run_dir / "checkpoints").exists(), leftovers
+
+
+def assert_names(output: str, patterns: list[str]) -> None:
+    for pattern in patterns:
+        assert re.search(pattern, output), f"{pattern!r} not in the error output:\n{output}"
+
+
+@pytest.mark.parametrize(("overrides", "patterns"), BAD_CONFIGS)
+def test_bad_config_fails_through_the_cli(cli, tmp_path, overrides, patterns):
+    run_dir = tmp_path / "run"
+    result = cli("train", *overrides, f"hydra.run.dir={run_dir}")
+    assert result.code != 0, result.describe()
+    assert_names(result.err, patterns)
+    assert_no_run_left(run_dir)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "patterns"),
+    [
+        (["env=cartpol"], [r"\bcartpol\b", r"\bcartpole\b"]),
+        (["agent.gamma=1.5"], [r"agent\.gamma=1\.5\b"]),
+    ],
+    ids=["unknown-option", "out-of-range"],
+)
+def test_bad_config_fails_through_the_console_script(run_cli, tmp_path, overrides, patterns):
+    run_dir = tmp_path / "run"
+    result = run_cli("train", *overrides, f"hydra.run.dir={run_dir}")
+    assert result.code != 0, result.describe()
+    assert_names(result.err, patterns)
+    assert "Traceback" not in result.err
+    assert_no_run_left(run_dir)
+
+
+def test_compose_config_lists_every_problem():
+    overrides = [
+        "seed=-1",
+        "train.env_steps=0",
+        "agent.gamma=1.5",
+        "agent.learning_rate=0",
+        "buffer.max_length=10",
+        "buffer.sample_batch_size=64",
+        "network.fc_layer_params=[32,32]",
+        "network.dropout_layer_params=[0.1]",
+    ]
+    with pytest.raises(ConfigError) as info:
+        compose_config(overrides)
+    problems = info.value.problems
+    expected_keys = [
+        "seed",
+        "train.env_steps",
+        "agent.gamma",
+        "agent.learning_rate",
+        "buffer.max_length",
+        "network.dropout_layer_params",
+    ]
+    for key in expected_keys:
+        matching = [p for p in problems if p.startswith(f"{key}=")]
+        assert len(matching) == 1, f"{key}: {problems}"
+        assert matching[0] in str(info.value)
+    assert len(problems) == len(expected_keys), problems
+
+
+def test_sound_config_composes():
+    cfg = compose_config(["agent.gamma=0.5", "buffer.max_length=64", "buffer.sample_batch_size=64"])
+    assert cfg.agent.gamma == 0.5
+    assert cfg.buffer.max_length == cfg.buffer.sample_batch_size == 64
+
+
+NO_TF_SCRIPT = textwrap.dedent(
+    """
+    import sys
+
+    from rlexp.composition import compose_config
+
+    try:
+        compose_config({overrides!r})
+    except Exception as exc:
+        print("REJECTED", type(exc).__name__, exc)
+    else:
+        sys.exit("compose_config accepted {overrides!r}")
+    assert "tensorflow" not in sys.modules, "validation imported tensorflow"
+    print("NO TENSORFLOW")
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [(["agent.gamma=1.5"], "ConfigError"), (["agent.gama=0.9"], "ConfigCompositionException")],
+    ids=["range-check", "hydra-check"],
+)
+def test_validation_does_not_import_tensorflow(run_python, overrides, error):
+    result = run_python(NO_TF_SCRIPT.format(overrides=overrides))
+    assert result.code == 0, result.describe()
+    assert f"REJECTED {error}" in result.out
+    assert "NO TENSORFLOW" in result.out
+
+
+def test_cli_config_error_does_not_import_tensorflow(run_python, tmp_path):
+    run_dir = tmp_path / "run"
+    script = textwrap.dedent(
+        f"""
+        import sys
+
+        from rlexp.cli import main
+
+        code = main(["train", "agent.gamma=1.5", "hydra.run.dir={run_dir}"])
+        assert code == 2, code
+        assert "tensorflow" not in sys.modules, "a config error imported tensorflow"
+        print("NO TENSORFLOW")
+        """
+    )
+    result = run_python(script)
+    assert result.code == 0, result.describe()
+    assert "NO TENSORFLOW" in result.out
+    assert not run_dir.exists()

@@ -1,0 +1,94 @@
+"""`rlexp --help`, `rlexp list` and Hydra's own flags: fast, no TensorFlow, every option shown."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from rlexp import registry
+
+registry.load_builtins()
+REGISTERED = [(c.group, c.name) for c in registry.components()]
+
+NO_TF_MAIN = textwrap.dedent(
+    """
+    import sys
+
+    from rlexp.cli import main
+
+    code = main({argv!r})
+    assert code == 0, f"exit code {{code}}"
+    assert "tensorflow" not in sys.modules, "tensorflow was imported"
+    """
+)
+
+
+def listed_options(listing: str) -> set[tuple[str, str]]:
+    """(group, name) pairs of `rlexp list` output: `<group>:` headings, `  <name>  doc` lines."""
+    pairs, group = set(), None
+    for line in listing.splitlines():
+        if heading := re.fullmatch(r"(\w+):", line):
+            group = heading[1]
+        elif option := re.match(r"^  (\S+)\s", line):
+            pairs.add((group, option[1]))
+    return pairs
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--help"]], ids=["list", "help"])
+def test_help_and_list_do_not_import_tensorflow(run_python, argv):
+    result = run_python(NO_TF_MAIN.format(argv=argv))
+    assert result.code == 0, result.describe()
+    if argv == ["list"]:
+        assert listed_options(result.out) == set(REGISTERED)
+    else:
+        for group, name in REGISTERED:  # `  <group>   a, b, c` in the usage text
+            assert re.search(rf"^  {group}\s.*\b{re.escape(name)}\b", result.out, re.M), name
+
+
+def test_console_script_help(run_cli):
+    result = run_cli("--help")
+    assert result.code == 0, result.describe()
+    assert "usage: rlexp" in result.out
+    for _, name in REGISTERED:
+        assert re.search(rf"\b{re.escape(name)}\b", result.out), name
+
+
+def test_console_script_list(run_cli):
+    result = run_cli("list")
+    assert result.code == 0, result.describe()
+    headings = re.findall(r"^(\w+):$", result.out, re.M)
+    assert headings == list(registry.GROUPS)
+    assert listed_options(result.out) == set(REGISTERED)
+
+
+def test_list_one_group(cli):
+    result = cli("list", "agent")
+    assert result.code == 0, result.describe()
+    assert result.out.startswith("agent:\n")
+    assert "gamma" in result.out
+    assert "env:" not in result.out and "buffer:" not in result.out
+
+
+def test_list_unknown_group_exits_2(cli):
+    result = cli("list", "nosuchgroup")
+    assert result.code == 2, result.describe()
+    assert "nosuchgroup" in result.err
+    for group in registry.GROUPS:
+        assert group in result.err
+
+
+def test_unknown_group_through_the_console_script(run_cli):
+    result = run_cli("list", "nosuchgroup")
+    assert result.code == 2, result.describe()
+    assert "nosuchgroup" in result.err
+
+
+def test_hydra_cfg_job_prints_the_composed_config(run_cli, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli("train", "--cfg", "job", "agent.gamma=0.625", f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    assert re.search(r"^agent:$", result.out, re.M)
+    assert re.search(r"^  gamma: 0\.625$", result.out, re.M)
+    assert not run_dir.exists(), "--cfg job must not start a run"

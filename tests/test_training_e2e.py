@@ -1,0 +1,132 @@
+"""One short CartPole run through `rlexp train` (the session's `trained_run`), checked end to end:
+TensorBoard events, metrics.json, checkpoints and the exported SavedModel policy."""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+
+import pytest
+
+SCALAR_TAGS = (
+    "train/loss",
+    "train/epsilon",
+    "train/average_return",
+    "train/average_episode_length",
+    "eval/average_return",
+    "eval/average_episode_length",
+    "perf/env_steps_per_sec",
+    "perf/train_steps_per_sec",
+)
+
+
+@pytest.fixture(scope="module")
+def events(trained_run):
+    """{tag: [(step, ndarray), ...]} from the run's event files, read by TensorBoard itself."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(trained_run.run_dir), size_guidance={"tensors": 0})
+    accumulator.Reload()
+    return {
+        tag: [(e.step, tf.make_ndarray(e.tensor_proto)) for e in accumulator.Tensors(tag)]
+        for tag in accumulator.Tags()["tensors"]
+    }
+
+
+def test_cli_reports_the_run(trained_run):
+    assert "final eval return" in trained_run.result.out
+    assert str(trained_run.run_dir) in trained_run.result.out
+
+
+@pytest.mark.parametrize("tag", SCALAR_TAGS)
+def test_event_files_hold_finite_scalars(events, tag):
+    assert tag in events, f"{tag} missing; tags present: {sorted(events)}"
+    values = [float(value) for _, value in events[tag]]
+    assert values, f"{tag} has no values"
+    assert all(math.isfinite(v) for v in values), f"{tag}: {values}"
+
+
+def test_config_text_summary_holds_the_run_config(events):
+    assert "config" in events
+    text = events["config"][0][1].item().decode()
+    assert "agent:" in text and "gamma:" in text
+    assert "env_steps: 2000" in text  # the command-line override, not the default
+
+
+def test_config_text_summary_is_resolved(events, trained_run):
+    text = events["config"][0][1].item().decode()
+    assert "${" not in text, text
+
+
+def test_step_axis_is_env_steps(events, trained_run):
+    metrics = trained_run.metrics
+    eval_steps = [step for step, _ in events["eval/average_return"]]
+    assert max(eval_steps) == metrics["env_steps"]
+    assert eval_steps == [e["env_steps"] for e in metrics["evaluations"]]
+    eval_values = [float(v) for _, v in events["eval/average_return"]]
+    assert eval_values[-1] == pytest.approx(metrics["final_eval_return"])
+    assert max(step for step, _ in events["train/loss"]) == metrics["env_steps"]
+
+
+def test_metrics_json(trained_run):
+    metrics = trained_run.metrics
+    assert metrics["status"] == "completed"
+    for key in ("final_eval_return", "best_eval_return", "env_steps", "train_steps"):
+        assert key in metrics
+    assert "solved_at_env_steps" in metrics  # may be null
+    assert math.isfinite(metrics["final_eval_return"])
+    assert math.isfinite(metrics["best_eval_return"])
+    assert metrics["best_eval_return"] >= metrics["final_eval_return"]
+    assert metrics["best_eval_return"] == pytest.approx(
+        max(e["average_return"] for e in metrics["evaluations"])
+    )
+    assert metrics["env_steps"] >= 2000
+    assert metrics["train_steps"] > 0
+    assert metrics["wall_time_s"] > 0
+    solved = metrics["solved_at_env_steps"]
+    assert solved is None or 0 < solved <= metrics["env_steps"]
+
+
+def test_checkpoint_exists(trained_run):
+    import tensorflow as tf
+
+    ckpt_dir = trained_run.run_dir / "checkpoints"
+    latest = tf.train.latest_checkpoint(str(ckpt_dir))
+    assert latest is not None, f"no checkpoint in {ckpt_dir}: {list(ckpt_dir.glob('*'))}"
+    assert latest.endswith(f"ckpt-{trained_run.metrics['env_steps']}")
+    assert list(ckpt_dir.glob("ckpt-*.index"))
+
+
+POLICY_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    import numpy as np
+    import tensorflow as tf
+    from tf_agents.trajectories import time_step as ts
+
+    policy = tf.saved_model.load(sys.argv[1])
+    batch = 6
+    rng = np.random.default_rng(0)
+    observation = tf.constant(rng.uniform(-0.05, 0.05, (batch, 4)), tf.float32)
+    step = ts.restart(observation, batch_size=batch)
+    action = policy.action(step, policy.get_initial_state(batch)).action.numpy()
+    assert not [m for m in sys.modules if m == "rlexp" or m.startswith("rlexp.")]
+    print("ACTIONS", json.dumps({"shape": list(action.shape), "actions": action.tolist()}))
+    """
+)
+
+
+def test_saved_policy_loads_without_rlexp(trained_run, run_python, tmp_path):
+    policy_dir = trained_run.run_dir / "policy"
+    assert (policy_dir / "saved_model.pb").is_file()
+    script = POLICY_SCRIPT.replace("sys.argv[1]", repr(str(policy_dir)))
+    result = run_python(script, cwd=tmp_path)
+    assert result.code == 0, result.describe()
+    line = next(x for x in result.out.splitlines() if x.startswith("ACTIONS "))
+    answer = json.loads(line.removeprefix("ACTIONS "))
+    assert answer["shape"] == [6]
+    assert set(answer["actions"]) <= {0, 1}
