@@ -188,6 +188,10 @@ def _run_hydra(argv: list[str]) -> int:
     def hydra_main(cfg: DictConfig) -> float | None:
         return run_job(cfg)
 
+    problem = _output_dir_problem(argv)
+    if problem:
+        print(f"rlexp: error: {problem}", file=sys.stderr)
+        return 2
     saved = sys.argv
     sys.argv = [saved[0] if saved else "rlexp", *argv]
     try:
@@ -197,6 +201,18 @@ def _run_hydra(argv: list[str]) -> int:
     finally:
         sys.argv = saved
     return 0
+
+
+def _output_dir_problem(argv: list[str]) -> str | None:
+    """Report an output directory that cannot be written before Hydra or training starts."""
+    from rlexp.training.run_files import unwritable_reason
+
+    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
+    value = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{key}=")), "outputs")
+    reason = unwritable_reason(value)
+    if reason is None:
+        return None
+    return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"
 
 
 def run_job(cfg: DictConfig) -> float | None:

@@ -292,7 +292,12 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
             loop["time_step"], loop["policy_state"] = loop["collect"](
                 loop["time_step"], loop["policy_state"]
             )
-            loop["loss"] = float(loop["train"]())
+            try:
+                loop["loss"] = float(loop["train"]())
+            except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
+                if "inf or nan" not in str(exc).lower():
+                    raise
+                loop["loss"] = math.nan
             if not math.isfinite(loop["loss"]):
                 raise TrainingError(
                     f"loss is {loop['loss']} at train step {current_train_steps()} "
