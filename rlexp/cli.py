@@ -13,16 +13,20 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
 from rlexp.composition import plugin_modules, prepare_registry
+from rlexp.tracking import provenance
 
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
+       rlexp resume <run dir>
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]
 
 Commands:
   train [overrides]   train one run (the default command); with -m, a sweep over every
                       combination of comma-separated values
   list [group]        registered components with their fields, defaults and docs
+  resume <run dir>    continue a killed or interrupted run from its latest checkpoint,
+                      exactly as if it had not stopped
   eval <dir> [...]    load a run's exported policy (no training code) and report the
                       mean and std of its return; video=true writes a GIF of one episode
 
@@ -43,6 +47,7 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    provenance.command_line = ["rlexp", *argv]
     try:
         registry.load_builtins()
         registry.load_plugins(plugin_modules(argv))
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             return list_components(argv[1:])
         if argv[:1] == ["eval"]:
             return eval_policy(argv[1:])
+        if argv[:1] == ["resume"]:
+            return resume_run(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)
@@ -181,6 +188,10 @@ def _run_hydra(argv: list[str]) -> int:
     def hydra_main(cfg: DictConfig) -> float | None:
         return run_job(cfg)
 
+    problem = _output_dir_problem(argv)
+    if problem:
+        print(f"rlexp: error: {problem}", file=sys.stderr)
+        return 2
     saved = sys.argv
     sys.argv = [saved[0] if saved else "rlexp", *argv]
     try:
@@ -190,6 +201,18 @@ def _run_hydra(argv: list[str]) -> int:
     finally:
         sys.argv = saved
     return 0
+
+
+def _output_dir_problem(argv: list[str]) -> str | None:
+    """Report an output directory that cannot be written before Hydra or training starts."""
+    from rlexp.training.run_files import unwritable_reason
+
+    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
+    value = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{key}=")), "outputs")
+    reason = unwritable_reason(value)
+    if reason is None:
+        return None
+    return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"
 
 
 def run_job(cfg: DictConfig) -> float | None:
@@ -206,23 +229,64 @@ def run_job(cfg: DictConfig) -> float | None:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
-    from rlexp.training.run_files import record_failure
     from rlexp.training.trainer import TrainingError, train
 
     try:
         metrics = train(cfg, run_dir)
     except TrainingError as exc:
-        record_failure(run_dir, exc)
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
-    except BaseException as exc:
-        record_failure(run_dir, exc)
-        raise
+    _print_summary(metrics, run_dir)
+    return metrics["final_eval_return"]
+
+
+def resume_run(args: list[str]) -> int:
+    """`rlexp resume <run dir> [overrides]`: continue from the latest checkpoint."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rlexp.training.checkpoints import CheckpointError
+    from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
+    from rlexp.validation import ConfigError
+
+    paths = [a for a in args if "=" not in a]
+    if len(paths) != 1:
+        print("usage: rlexp resume <run dir> [overrides]", file=sys.stderr)
+        return 2
+    run_dir = Path(paths[0])
+    try:
+        cfg = config_for_resume(run_dir, [a for a in args if "=" in a])
+    except (ResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        print(f"rlexp resume: error: {exc}", file=sys.stderr)
+        return 2
+    if is_completed(run_dir):
+        print(f"{run_dir} has already completed; nothing to resume")
+        return 0
+
+    from rlexp.training.trainer import TrainingError, train
+
+    try:
+        metrics = train(cfg, run_dir, resume=True)
+    except CheckpointError as exc:
+        fresh = " ".join(["rlexp train", *saved_overrides(run_dir)])
+        print(
+            f"rlexp resume: error: {exc}\nThe run directory is left as it is. "
+            f"To start this run afresh in a new directory: {fresh}",
+            file=sys.stderr,
+        )
+        return 2
+    except TrainingError as exc:
+        print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
+        return 1
+    _print_summary(metrics, run_dir)
+    return 0
+
+
+def _print_summary(metrics: dict, run_dir: Path) -> None:
     final, best = metrics["final_eval_return"], metrics["best_eval_return"]
     print(f"final eval return: {final:.2f} (best {best:.2f})")
     print(f"run directory: {run_dir}")
     print(f"view it: tensorboard --logdir {run_dir} --host 127.0.0.1")
-    return metrics["final_eval_return"]
 
 
 def _discard_unstarted(run_dir: Path) -> None:

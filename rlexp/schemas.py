@@ -58,6 +58,7 @@ class TrainConfig:
 @dataclass
 class RlexpConfig:
     seed: int = bounded(0, ge=0, doc="run seed: Python, NumPy, TensorFlow and the envs")
+    deterministic: bool = documented(True, "TF op determinism: same seed, same results")
     plugins: list[str] = field(default_factory=list)
     train: TrainConfig = field(default_factory=TrainConfig)
     env: Any = MISSING

@@ -54,7 +54,7 @@ def test_compose_and_build_every_option(group: str, name: str):
     cfg = compose_config([f"{group}={name}", "train.collect_steps_per_iteration=16"])
     assert cfg[group].name == name
 
-    ctx, driver = build_components(cfg, [])
+    ctx, driver = build_components(cfg)
     built = {
         "env": ctx.env,
         "network": ctx.network,

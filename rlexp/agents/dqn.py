@@ -36,6 +36,10 @@ class EpsilonGreedyConfig:
 class DqnConfig(ComponentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
     learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
+    learning_rate_final: float | None = bounded(
+        None, gt=0.0, doc="decay the rate linearly to this; null = constant rate"
+    )
+    learning_rate_decay_steps: int = bounded(10_000, gt=0, doc="train steps of that decay")
     gamma: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
     td_errors_loss_fn: TdLoss = documented(TdLoss.mse, "element-wise TD loss: mse or huber")
     epsilon_greedy: EpsilonGreedyConfig = field(default_factory=EpsilonGreedyConfig)
@@ -60,7 +64,12 @@ def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
         context.env.time_step_spec(),
         context.env.action_spec(),
         q_network=context.network,
-        optimizer=build_optimizer(cfg.optimizer, cfg.learning_rate),
+        optimizer=build_optimizer(
+            cfg.optimizer,
+            cfg.learning_rate,
+            cfg.learning_rate_final,
+            cfg.learning_rate_decay_steps,
+        ),
         epsilon_greedy=epsilon,
         n_step_update=cfg.n_step_update,
         target_update_tau=cfg.target_update_tau,

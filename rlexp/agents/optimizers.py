@@ -11,12 +11,27 @@ class Optimizer(StrEnum):
     sgd = "sgd"
 
 
-def build_optimizer(name: Optimizer, learning_rate: float):
+def build_optimizer(
+    name: Optimizer,
+    learning_rate: float,
+    learning_rate_final: float | None = None,
+    decay_steps: int = 1,
+):
+    """The optimizer; with `learning_rate_final`, its rate decays linearly over `decay_steps`.
+
+    The schedule runs on the optimizer's own step counter, which checkpoints restore.
+    """
     import tensorflow as tf
+
+    rate = learning_rate
+    if learning_rate_final is not None:
+        rate = tf.keras.optimizers.schedules.PolynomialDecay(
+            learning_rate, decay_steps, learning_rate_final
+        )
 
     classes = {
         Optimizer.adam: tf.keras.optimizers.Adam,
         Optimizer.rmsprop: tf.keras.optimizers.RMSprop,
         Optimizer.sgd: tf.keras.optimizers.SGD,
     }
-    return classes[Optimizer(name)](learning_rate=learning_rate)
+    return classes[Optimizer(name)](learning_rate=rate)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -60,15 +61,27 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def start_record(run_dir: Path) -> dict[str, Any]:
-    """Write provenance.json (and git.diff when the tree is dirty) at the start of a run."""
-    commit = _git("rev-parse", "HEAD")
+def start_record(run_dir: Path, resume: bool = False) -> dict[str, Any]:
+    """Write provenance.json (and git.diff when the tree is dirty) at the start of a run.
+
+    A resumed run keeps its original record and appends the resume's own facts.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / PROVENANCE_FILE
+    if resume and path.exists():
+        record = json.loads(path.read_text())
+        record.setdefault("resumes", []).append(
+            {"command": _command(), "start_time": _now(), "git_commit": _commit()}
+        )
+        record.update(end_time=None, exit_status=None)
+        write_json_atomic(path, record)
+        return record
     status = _git("status", "--porcelain", "--untracked-files=no")
     dirty = bool(status.strip()) if status is not None else None
     record = {
-        "command": " ".join(shlex.quote(a) for a in command_line),
+        "command": _command(),
         "cwd": os.getcwd(),
-        "git_commit": commit.strip() if commit else None,
+        "git_commit": _commit(),
         "git_dirty": dirty,
         "git_diff_file": None,
         "versions": _versions(),
@@ -83,13 +96,24 @@ def start_record(run_dir: Path) -> dict[str, Any]:
         if diff:
             (run_dir / DIFF_FILE).write_text(diff)
             record["git_diff_file"] = DIFF_FILE
-    write_json_atomic(run_dir / PROVENANCE_FILE, record)
+    write_json_atomic(path, record)
     return record
+
+
+def _command() -> str:
+    return " ".join(shlex.quote(a) for a in command_line)
+
+
+def _commit() -> str | None:
+    commit = _git("rev-parse", "HEAD")
+    return commit.strip() if commit else None
 
 
 def finish_record(run_dir: Path, record: dict[str, Any], exit_status: str) -> None:
     """Stamp the end time and exit status (`completed`, `failed: <reason>`)."""
     record.update(end_time=_now(), exit_status=exit_status)
+    for resume in record.get("resumes", [])[-1:]:
+        resume.update(end_time=record["end_time"], exit_status=exit_status)
     write_json_atomic(run_dir / PROVENANCE_FILE, record)
 
 

@@ -1,11 +1,46 @@
-"""One seed for Python, NumPy and TensorFlow; envs get seeds derived from it."""
+"""Seeds: one run seed for Python, NumPy and TensorFlow, and seeds derived from it.
+
+Derived seeds make every phase boundary (a checkpoint, an evaluation) start from RNG
+states that depend only on (run seed, env step), which is what lets a resumed run
+continue exactly as the uninterrupted one would have.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 EVAL_SEED_OFFSET = 10_000
 
 
+def derive_seed(seed: int, *keys: Any) -> int:
+    """A 31-bit seed that depends only on `seed` and `keys`."""
+    digest = hashlib.sha256(repr((seed, *keys)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
 def seed_everything(seed: int) -> None:
+    """Seed Python's `random`, NumPy's global RNG and TensorFlow's global seed."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
+
+
+def reseed_env(env: Any, seed: int) -> None:
+    """Seed every Python env copy behind a TF env (copy i gets seed + i).
+
+    A native TF env has no Python RNG: its randomness follows TensorFlow's seeds.
+    Envs that do not implement `seed` are left to the global NumPy seed.
+    """
+    pyenv = getattr(env, "pyenv", None)
+    if pyenv is None:
+        return
+    copies = getattr(pyenv, "envs", None)
+    try:
+        if copies is None:
+            pyenv.seed([seed + i for i in range(pyenv.batch_size)])
+        else:
+            for i, copy in enumerate(copies):
+                copy.seed(seed + i)
+    except NotImplementedError:
+        pass

@@ -43,3 +43,23 @@ def record_failure(run_dir: Path, exc: BaseException) -> None:
     metrics.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     if Path(run_dir).is_dir():
         write_json_atomic(path, metrics)
+
+
+def unwritable_reason(path_text: str) -> str | None:
+    """Why runs cannot be written under `path_text`, or None when they can.
+
+    Checks the first existing ancestor (the part before any `${...}` interpolation) by
+    creating a temporary file in it, which also catches read-only file systems.
+    """
+    import tempfile
+
+    path = Path(path_text.split("${", 1)[0] or ".").absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return f"cannot create files in {existing} ({exc.strerror})"
+    return None

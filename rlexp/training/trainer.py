@@ -3,6 +3,12 @@
 Phases: random-policy prefill, then [collect -> train]* until the env-step budget is
 spent. Evaluation, TensorBoard scalars and checkpoints are TF-Agents `IntervalTrigger`s on
 the env-step count, so the loop stays a few lines. The step axis is env steps everywhere.
+
+Resuming is exact because every checkpoint starts a new *segment* in the uninterrupted
+run too: RNGs are re-seeded from (seed, env step), the collect env is reset, and the
+compiled functions and the dataset iterator are rebuilt. TF-Agents keeps random-op state
+inside compiled kernels where no checkpoint can reach it; restarting those kernels at
+the same points in both runs is what makes a resumed run equal an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import dataclasses
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +26,17 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp import registry
 from rlexp.context import BuildContext
 from rlexp.envs.gym_suite import reward_threshold
+from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
-from rlexp.tracking.seeding import EVAL_SEED_OFFSET, seed_everything
+from rlexp.tracking.seeding import (
+    EVAL_SEED_OFFSET,
+    derive_seed,
+    reseed_env,
+    seed_everything,
+)
+from rlexp.training import checkpoints
 from rlexp.training.evaluation import make_evaluator
-from rlexp.training.run_files import METRICS_FILE, write_json_atomic
+from rlexp.training.run_files import METRICS_FILE, record_failure, write_json_atomic
 
 
 class TrainingError(RuntimeError):
@@ -35,8 +49,14 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
     return component.builder(OmegaConf.to_object(node), context)
 
 
-def build_components(cfg: DictConfig, observers: list) -> tuple[BuildContext, Any]:
-    """Build every component in order; `observers` see each collected trajectory."""
+def build_components(
+    cfg: DictConfig, observers: Callable[[Any], list] = lambda env: []
+) -> tuple[BuildContext, Any]:
+    """Build every component in order.
+
+    `observers(env)` gives the extra observers (metrics) the driver feeds with every
+    collected trajectory; it receives the env because metrics need its batch size.
+    """
     import tensorflow as tf
 
     ctx = BuildContext(seed=cfg.seed)
@@ -46,13 +66,31 @@ def build_components(cfg: DictConfig, observers: list) -> tuple[BuildContext, An
     ctx.agent = build("agent", cfg.agent, ctx)
     ctx.buffer = build("buffer", cfg.buffer, ctx)
     ctx.policy = ctx.agent.collect_policy
-    ctx.observers = [ctx.buffer.add_batch, *observers]
+    ctx.observers = [ctx.buffer.add_batch, *observers(ctx.env)]
     driver = build("driver", cfg.driver, ctx)
     return ctx, driver
 
 
-def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train one run into `run_dir` and return the contents of its metrics.json."""
+def train(cfg: DictConfig, run_dir: Path, resume: bool = False) -> dict[str, Any]:
+    """Train one run into `run_dir`, or continue it from its latest checkpoint.
+
+    Returns the contents of metrics.json. Provenance and a failure record are written
+    whatever happens.
+    """
+    run_dir = Path(run_dir)
+    record = provenance.start_record(run_dir, resume=resume)
+    try:
+        metrics = _train(cfg, run_dir, resume, record)
+    except BaseException as exc:
+        if not isinstance(exc, checkpoints.CheckpointError):  # the run itself did not fail
+            record_failure(run_dir, exc)
+        provenance.finish_record(run_dir, record, f"failed: {type(exc).__name__}: {exc}")
+        raise
+    provenance.finish_record(run_dir, record, "completed")
+    return metrics
+
+
+def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[str, Any]:
     quiet_tensorflow()
     import tensorflow as tf
     from tf_agents.drivers import dynamic_step_driver
@@ -63,88 +101,121 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from tf_agents.utils import common
     from tqdm import tqdm
 
-    run_dir = Path(run_dir)
     t = cfg.train
+    if cfg.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        tf.config.experimental.disable_op_determinism()
     seed_everything(cfg.seed)
-    env_steps = tf_metrics.EnvironmentSteps()
-    episodes = tf_metrics.NumberOfEpisodes()
-    ctx, driver = build_components(cfg, [])
+
+    def make_train_metrics(env) -> list:
+        return [
+            tf_metrics.EnvironmentSteps(),
+            tf_metrics.NumberOfEpisodes(),
+            tf_metrics.AverageReturnMetric(batch_size=env.batch_size),
+            tf_metrics.AverageEpisodeLengthMetric(batch_size=env.batch_size),
+        ]
+
+    ctx, driver = build_components(cfg, make_train_metrics)
     env, agent, buffer = ctx.env, ctx.agent, ctx.buffer
-    train_return = tf_metrics.AverageReturnMetric(batch_size=env.batch_size)
-    train_length = tf_metrics.AverageEpisodeLengthMetric(batch_size=env.batch_size)
-    ctx.observers += [env_steps, episodes, train_return, train_length]
+    train_metrics = ctx.observers[1:]  # after the buffer observer
+    env_steps, episodes, train_return, train_length = train_metrics
     eval_env = build("env", cfg.env, dataclasses.replace(ctx, seed=cfg.seed + EVAL_SEED_OFFSET))
     evaluate_policy = make_evaluator(eval_env, agent.policy, t.eval_episodes)
     threshold = reward_threshold(OmegaConf.to_object(cfg.env))
 
-    writer = tf.summary.create_file_writer(str(run_dir))
-    with writer.as_default(step=0):
-        tf.summary.text("config", "```yaml\n" + OmegaConf.to_yaml(cfg, resolve=True) + "```")
-    checkpointer = common.Checkpointer(
-        ckpt_dir=str(run_dir / "checkpoints"),
-        max_to_keep=t.checkpoints_to_keep,
+    checkpoint = tf.train.Checkpoint(
         agent=agent,
-        policy=agent.policy,
         replay_buffer=buffer,
         train_step=ctx.train_step_counter,
-        metrics=metric_utils.MetricsGroup(
-            [env_steps, episodes, train_return, train_length], "train_metrics"
-        ),
+        metrics=metric_utils.MetricsGroup(train_metrics, "train_metrics"),
+        metric_windows=checkpoints.metric_windows(train_metrics),
     )
-
-    # Phase 1: fill the buffer with a random policy.
-    if t.prefill_steps:
-        random_policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
-        prefill = dynamic_step_driver.DynamicStepDriver(
-            env, random_policy, observers=[buffer.add_batch, env_steps], num_steps=t.prefill_steps
-        )
-        common.function(prefill.run)()
-
-    dataset = buffer.as_dataset(
-        sample_batch_size=cfg.buffer.sample_batch_size,
-        num_steps=agent.train_sequence_length,
-        num_parallel_calls=cfg.buffer.num_parallel_calls,
-    ).prefetch(cfg.buffer.prefetch)
-    iterator = iter(dataset)
-
-    def train_iteration():
-        loss = tf.constant(0.0)
-        for _ in tf.range(t.train_steps_per_iteration):
-            experience, _ = next(iterator)
-            loss = agent.train(experience).loss
-        return loss
-
-    collect = common.function(driver.run)
-    train_step = common.function(train_iteration, autograph=True)
-
-    # Bookkeeping the triggers share.
-    state = {"loss": float("nan"), "eval_time": 0.0, "evaluations": []}
-    start = time.perf_counter()
-    last = {"time": start, "env_steps": 0, "train_steps": 0}
-    metrics: dict[str, Any] = {
-        "status": "running",
-        "final_eval_return": None,
-        "best_eval_return": None,
-        "reward_threshold": threshold,
-        "solved_at_env_steps": None,
-        "solved_at_wall_time_s": None,
-    }
+    manager = tf.train.CheckpointManager(
+        checkpoint, str(run_dir / checkpoints.CHECKPOINT_DIR), max_to_keep=t.checkpoints_to_keep
+    )
+    if resume:
+        state = checkpoints.restore(checkpoint, manager, run_dir)
+        checkpoints.trim_events(run_dir, state["env_steps"])  # before a new event file exists
+    writer = tf.summary.create_file_writer(str(run_dir))
+    if not resume:
+        state = _fresh_state(threshold)
+        with writer.as_default(step=0):
+            tf.summary.text("config", "```yaml\n" + OmegaConf.to_yaml(cfg, resolve=True) + "```")
+        # Phase 1: fill the buffer with a random policy.
+        if t.prefill_steps:
+            random_policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
+            prefill = dynamic_step_driver.DynamicStepDriver(
+                env,
+                random_policy,
+                observers=[buffer.add_batch, env_steps],
+                num_steps=t.prefill_steps,
+            )
+            common.function(prefill.run)()
+    metrics = state["metrics"]
+    with writer.as_default(step=int(env_steps.result())):
+        tf.summary.text("provenance", provenance.as_markdown(record))
 
     def current_env_steps() -> int:
         return int(env_steps.result())
 
+    def current_train_steps() -> int:
+        return int(ctx.train_step_counter.numpy())
+
+    segment_start = time.perf_counter()
+
+    def wall_time() -> float:
+        return state["wall_time_s"] + time.perf_counter() - segment_start
+
     def train_wall_time() -> float:
-        return time.perf_counter() - start - state["eval_time"]
+        return wall_time() - state["eval_time_s"]
+
+    loop: dict[str, Any] = {"loss": float("nan")}
+
+    def train_iteration():
+        loss = tf.constant(0.0)
+        for _ in tf.range(t.train_steps_per_iteration):
+            experience, _ = next(loop["iterator"])
+            loss = agent.train(experience).loss
+        return loss
+
+    def begin_segment(step: int) -> None:
+        """Collect from RNG states that depend only on (seed, step): see the module doc."""
+        seed = derive_seed(cfg.seed, "segment", step)
+        seed_everything(seed)
+        reseed_env(env, seed)
+        loop["time_step"] = env.reset()
+        loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
+        dataset = buffer.as_dataset(
+            sample_batch_size=cfg.buffer.sample_batch_size,
+            num_steps=agent.train_sequence_length,
+            num_parallel_calls=cfg.buffer.num_parallel_calls,
+        ).prefetch(cfg.buffer.prefetch)
+        loop["iterator"] = iter(dataset)
+        loop["collect"] = common.function(driver.run)
+        loop["train"] = common.function(train_iteration, autograph=True)
+
+    def write_metrics() -> None:
+        metrics.update(
+            env_steps=current_env_steps(),
+            train_steps=current_train_steps(),
+            episodes=int(episodes.result()),
+            wall_time_s=round(wall_time(), 3),
+            train_wall_time_s=round(train_wall_time(), 3),
+        )
+        write_json_atomic(run_dir / METRICS_FILE, metrics)
 
     def evaluate() -> None:
         began = time.perf_counter()
-        result = evaluate_policy()
-        state["eval_time"] += time.perf_counter() - began
         step = current_env_steps()
-        state["evaluations"].append(
+        reseed_env(eval_env, derive_seed(cfg.seed, "eval", step))
+        result = evaluate_policy()
+        state["eval_time_s"] += time.perf_counter() - began
+        state["triggers"]["eval"] = step
+        metrics["evaluations"].append(
             {
                 "env_steps": step,
-                "train_steps": int(ctx.train_step_counter.numpy()),
+                "train_steps": current_train_steps(),
                 "average_return": result.average_return,
                 "average_episode_length": result.average_episode_length,
                 "train_wall_time_s": round(train_wall_time(), 3),
@@ -156,7 +227,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         best = metrics["best_eval_return"]
         metrics["final_eval_return"] = result.average_return
         metrics["best_eval_return"] = max(
-            result.average_return, best if best is not None else -math.inf
+            result.average_return, -math.inf if best is None else best
         )
         solved = threshold is not None and result.average_return >= threshold
         if solved and metrics["solved_at_env_steps"] is None:
@@ -164,58 +235,74 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             metrics["solved_at_wall_time_s"] = round(train_wall_time(), 3)
         write_metrics()
 
+    perf = {
+        "time": time.perf_counter(),
+        "env_steps": current_env_steps(),
+        "train_steps": current_train_steps(),
+    }
+
     def summarize() -> None:
-        now, step, train_steps = (
-            time.perf_counter(),
-            current_env_steps(),
-            int(ctx.train_step_counter.numpy()),
-        )
-        elapsed = max(now - last["time"], 1e-9)
+        now, step, train_steps = time.perf_counter(), current_env_steps(), current_train_steps()
+        state["triggers"]["summary"] = step
+        elapsed = max(now - perf["time"], 1e-9)
         with writer.as_default(step=step):
-            tf.summary.scalar("train/loss", state["loss"])
+            tf.summary.scalar("train/loss", loop["loss"])
             tf.summary.scalar("train/average_return", train_return.result())
             tf.summary.scalar("train/average_episode_length", train_length.result())
-            tf.summary.scalar("perf/env_steps_per_sec", (step - last["env_steps"]) / elapsed)
+            tf.summary.scalar("perf/env_steps_per_sec", (step - perf["env_steps"]) / elapsed)
             tf.summary.scalar(
-                "perf/train_steps_per_sec", (train_steps - last["train_steps"]) / elapsed
+                "perf/train_steps_per_sec", (train_steps - perf["train_steps"]) / elapsed
             )
             for tag, value in ctx.scalars.items():
                 tf.summary.scalar(tag, value())
-        last.update(time=now, env_steps=step, train_steps=train_steps)
+        perf.update(time=now, env_steps=step, train_steps=train_steps)
 
-    def checkpoint() -> None:
-        checkpointer.save(global_step=current_env_steps())
+    def save_checkpoint() -> None:
+        step = current_env_steps()
+        state["triggers"]["checkpoint"] = step
+        writer.flush()
+        snapshot = {
+            **state,
+            "env_steps": step,
+            "wall_time_s": wall_time(),
+            "metrics": metrics,
+        }
+        checkpoints.save(manager, run_dir, step, snapshot)
+        if step < t.env_steps:
+            begin_segment(step)
 
-    def write_metrics() -> None:
-        metrics.update(
-            env_steps=current_env_steps(),
-            train_steps=int(ctx.train_step_counter.numpy()),
-            episodes=int(episodes.result()),
-            wall_time_s=round(time.perf_counter() - start, 3),
-            train_wall_time_s=round(train_wall_time(), 3),
-            evaluations=state["evaluations"],
-        )
-        write_json_atomic(run_dir / METRICS_FILE, metrics)
-
+    positions = state["triggers"]
     triggers = [
-        IntervalTrigger(t.summary_interval, summarize),
-        IntervalTrigger(t.eval_interval, evaluate),
-        IntervalTrigger(t.checkpoint_interval, checkpoint),
+        IntervalTrigger(t.summary_interval, summarize, start=positions["summary"]),
+        IntervalTrigger(t.eval_interval, evaluate, start=positions["eval"]),
+        IntervalTrigger(t.checkpoint_interval, save_checkpoint, start=positions["checkpoint"]),
     ]
 
     # Phase 2: collect -> train, with the triggers on the env-step count.
-    time_step = env.current_time_step()
-    policy_state = ctx.policy.get_initial_state(env.batch_size)
+    begin_segment(current_env_steps())
     show_progress = sys.stderr.isatty() if t.progress is None else t.progress
-    with tqdm(total=t.env_steps, unit="step", disable=not show_progress, dynamic_ncols=True) as bar:
-        while (step := current_env_steps()) < t.env_steps:
-            time_step, policy_state = collect(time_step, policy_state)
-            state["loss"] = float(train_step())
-            if not math.isfinite(state["loss"]):
+    with tqdm(
+        total=t.env_steps,
+        initial=current_env_steps(),
+        unit="step",
+        disable=not show_progress,
+        dynamic_ncols=True,
+    ) as bar:
+        while current_env_steps() < t.env_steps:
+            loop["time_step"], loop["policy_state"] = loop["collect"](
+                loop["time_step"], loop["policy_state"]
+            )
+            try:
+                loop["loss"] = float(loop["train"]())
+            except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
+                if "inf or nan" not in str(exc).lower():
+                    raise
+                loop["loss"] = math.nan
+            if not math.isfinite(loop["loss"]):
                 raise TrainingError(
-                    f"loss is {state['loss']} at train step {int(ctx.train_step_counter.numpy())} "
-                    f"(env step {current_env_steps()}); lower agent.learning_rate or set "
-                    f"agent.gradient_clipping"
+                    f"loss is {loop['loss']} at train step {current_train_steps()} "
+                    f"(env step {current_env_steps()}); the last good checkpoint is kept. "
+                    f"Lower agent.learning_rate or set agent.gradient_clipping"
                 )
             step = current_env_steps()
             for trigger in triggers:
@@ -223,7 +310,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
             bar.update(step - bar.n)
             latest = metrics["final_eval_return"]
             eval_text = "-" if latest is None else f"{latest:.1f}"
-            bar.set_postfix_str(f"eval={eval_text} loss={state['loss']:.3g}", refresh=False)
+            bar.set_postfix_str(f"eval={eval_text} loss={loop['loss']:.3g}", refresh=False)
 
     # Phase 3: final evaluation, summaries, checkpoint and policy export.
     for trigger in triggers:
@@ -235,3 +322,22 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     metrics["status"] = "completed"
     write_metrics()
     return metrics
+
+
+def _fresh_state(threshold: float | None) -> dict[str, Any]:
+    """Trainer state at step 0; checkpoints carry it in their JSON sidecar."""
+    return {
+        "env_steps": 0,
+        "wall_time_s": 0.0,
+        "eval_time_s": 0.0,
+        "triggers": {"summary": 0, "eval": 0, "checkpoint": 0},
+        "metrics": {
+            "status": "running",
+            "final_eval_return": None,
+            "best_eval_return": None,
+            "reward_threshold": threshold,
+            "solved_at_env_steps": None,
+            "solved_at_wall_time_s": None,
+            "evaluations": [],
+        },
+    }

@@ -1,0 +1,134 @@
+"""A catalogue of bad input: each gives a clear message and a non-zero exit, and none
+destroys an existing run directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PLUGINS = Path(__file__).parent / "plugins"
+
+
+def snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def interrupted_copy(trained_run, tmp_path) -> Path:
+    """A copy of the shared run that looks interrupted (status running), so resume tries it."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    (run_dir / "metrics.json").write_text(json.dumps({**metrics, "status": "running"}))
+    return run_dir
+
+
+def latest_checkpoint_data(run_dir: Path) -> Path:
+    return sorted((run_dir / "checkpoints").glob("ckpt-*.data-*"))[-1]
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_damaged_checkpoint_names_the_file_and_offers_a_fresh_start(
+    interrupted_copy, cli, damage
+):
+    data = latest_checkpoint_data(interrupted_copy)
+    content = data.read_bytes()
+    data.write_bytes(b"" if damage == "empty" else content[: len(content) // 2])
+    before = snapshot(interrupted_copy)
+
+    result = cli("resume", interrupted_copy)
+    assert result.code == 2, result.describe()
+    assert data.name.split(".")[0] in result.err  # names the checkpoint
+    assert "afresh" in result.err and "rlexp train" in result.err
+    after = snapshot(interrupted_copy)
+    assert set(before) <= set(after), "resume deleted files from the run directory"
+    assert after["metrics.json"] == before["metrics.json"]
+
+
+def test_missing_trainer_state_names_the_file(interrupted_copy, cli):
+    sidecar = sorted((interrupted_copy / "checkpoints").glob("trainer_state-*.json"))[-1]
+    sidecar.write_text("{ not json")
+    result = cli("resume", interrupted_copy)
+    assert result.code == 2, result.describe()
+    assert sidecar.name in result.err
+
+
+@pytest.mark.parametrize("command", ["resume", "eval"])
+def test_a_directory_that_is_not_a_run(cli, tmp_path, command):
+    (tmp_path / "notes.txt").write_text("not a run")
+    result = cli(command, tmp_path)
+    assert result.code == 2, result.describe()
+    assert "not a run directory" in result.err
+    assert (tmp_path / "notes.txt").read_text() == "not a run"
+
+
+@pytest.mark.parametrize("bad", ["file", "proc"])
+def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    target = blocker / "run" if bad == "file" else Path("/proc/rlexp-run")
+    result = cli("train", f"hydra.run.dir={target}")
+    assert result.code == 2, result.describe()
+    assert "hydra.run.dir" in result.err and "writable" in result.err
+
+
+def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint(
+    run_cli, tmp_path
+):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "plugins=[exploding_reward]",
+        "env=exploding_reward",
+        "env.explode_after=1500",
+        "agent.td_errors_loss_fn=mse",
+        "train.env_steps=4000",
+        "train.prefill_steps=500",
+        "train.collect_steps_per_iteration=100",
+        "train.train_steps_per_iteration=20",
+        "train.eval_interval=500",
+        "train.eval_episodes=1",
+        "train.checkpoint_interval=500",
+        "train.progress=false",
+        "env.name=exploding_reward",
+        f"hydra.run.dir={run_dir}",
+        cwd=PLUGINS,
+    )
+    assert result.code == 1, result.describe()
+    match = re.search(r"loss is (inf|nan) at train step (\d+)", result.err)
+    assert match, result.describe()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
+    assert f"train step {match.group(2)}" in metrics["error"]
+    checkpoints = sorted((run_dir / "checkpoints").glob("trainer_state-*.json"))
+    assert checkpoints, "the last good checkpoint was not kept"
+    last_good = int(checkpoints[-1].stem.split("-")[1])
+    assert 500 <= last_good <= 1600
+
+
+def test_eval_reports_mean_and_std_and_writes_a_gif(trained_run, cli):
+    result = cli("eval", trained_run.run_dir, "episodes=3", "seed=1", "video=true")
+    assert result.code == 0, result.describe()
+    assert re.search(r"mean -?\d+\.\d+, std \d+\.\d+", result.out)
+    gif = trained_run.run_dir / "eval_episode.gif"
+    from PIL import Image
+
+    assert Image.open(gif).n_frames > 1
+
+
+@pytest.mark.parametrize("option", ["episodes=0", "episodes=x", "video=maybe", "speed=2"])
+def test_eval_rejects_bad_options(trained_run, cli, option):
+    result = cli("eval", trained_run.run_dir, option)
+    assert result.code == 2, result.describe()
+    assert option.split("=")[0] in result.err
+
+
+def test_no_code_path_loads_pickles():
+    sources = "\n".join(p.read_text() for p in (ROOT / "rlexp").rglob("*.py"))
+    for loader in ("pickle.load", "allow_pickle=True", "joblib.load", "dill.load"):
+        assert loader not in sources, loader

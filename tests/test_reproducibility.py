@@ -1,0 +1,150 @@
+"""Determinism, provenance and exact resume after SIGKILL (issue: reproducible runs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
+
+from rlexp.composition import compose_config
+
+# Short, but every mechanism fires: evaluations, summaries every iteration, checkpoints.
+RUN = (
+    "train.env_steps=4000",
+    "train.prefill_steps=500",
+    "train.collect_steps_per_iteration=100",
+    "train.train_steps_per_iteration=50",
+    "train.eval_interval=500",
+    "train.eval_episodes=2",
+    "train.summary_interval=100",
+    "train.checkpoint_interval=1000",
+    "train.progress=false",
+    "buffer.sample_batch_size=32",
+    "env.max_episode_steps=100",  # bounds the cost of evaluations
+)
+TIMES = {"wall_time_s", "train_wall_time_s", "solved_at_wall_time_s"}
+
+
+def comparable(metrics: dict) -> dict:
+    """metrics.json without wall-clock values, which differ between any two runs."""
+    result = {k: v for k, v in metrics.items() if k not in TIMES}
+    result["evaluations"] = [
+        {k: v for k, v in e.items() if k != "train_wall_time_s"} for e in metrics["evaluations"]
+    ]
+    return result
+
+
+def scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
+
+
+def train_in_process(run_dir: Path, *extra: str) -> dict:
+    from rlexp.training.trainer import train
+
+    return train(compose_config([*RUN, *extra]), run_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The uninterrupted run, through the CLI (in this process) so it has .hydra/."""
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    result = invoke_main("train", *RUN, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    return run_dir
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_same_config_and_seed_give_bitwise_equal_results(reference, tmp_path):
+    train_in_process(tmp_path / "again")
+    assert comparable(read_metrics(tmp_path / "again")) == comparable(read_metrics(reference))
+    for tag in ("train/loss", "train/average_return", "eval/average_return"):
+        assert scalars(tmp_path / "again", tag) == scalars(reference, tag), tag
+
+
+def test_another_seed_gives_other_results(reference, tmp_path):
+    train_in_process(tmp_path / "other", "seed=1")
+    assert scalars(tmp_path / "other", "train/loss") != scalars(reference, "train/loss")
+
+
+def test_resume_after_sigkill_equals_the_uninterrupted_run(reference, tmp_path):
+    run_dir = tmp_path / "killed"
+    command = [str(RLEXP), "train", *RUN, f"hydra.run.dir={run_dir}"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=_subprocess_env(), stdout=subprocess.DEVNULL)
+    index = run_dir / "checkpoints" / "checkpoint"
+    deadline = time.monotonic() + 240
+    while not (index.is_file() and "ckpt-" in index.read_text()):
+        assert proc.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = read_metrics(run_dir)
+    assert killed_at["status"] == "running" and killed_at["env_steps"] < 4000, killed_at
+
+    resumed = subprocess.run(
+        [str(RLEXP), "resume", str(run_dir)],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert comparable(read_metrics(run_dir)) == comparable(read_metrics(reference))
+    for tag in ("train/loss", "train/average_return", "eval/average_return"):
+        curve = scalars(run_dir, tag)
+        steps = [step for step, _ in curve]
+        assert len(steps) == len(set(steps)), f"{tag} has duplicated steps after resume"
+        assert curve == scalars(reference, tag), tag
+    record = json.loads((run_dir / "provenance.json").read_text())
+    assert record["exit_status"] == "completed"
+    assert record["resumes"][0]["command"].startswith("rlexp resume")
+
+
+def test_provenance_is_recorded(reference):
+    record = json.loads((reference / "provenance.json").read_text())
+    assert record["command"]
+    assert record["git_commit"] and len(record["git_commit"]) == 40
+    assert isinstance(record["git_dirty"], bool)
+    if record["git_dirty"]:
+        assert (reference / record["git_diff_file"]).is_file()
+    for package in ("python", "tensorflow", "tf-agents", "gym", "hydra-core", "numpy"):
+        assert record["versions"][package], package
+    assert record["cpu_count"] == os.cpu_count()
+    assert record["start_time"] <= record["end_time"]
+    assert record["exit_status"] == "completed"
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(reference), size_guidance={"tensors": 0})
+    events.Reload()
+    assert "provenance" in events.Tags()["tensors"]
+
+
+def test_resume_refuses_a_changed_config_with_a_diff(reference, cli):
+    before = (reference / "metrics.json").read_bytes()
+    result = cli("resume", reference, "agent.gamma=0.5")
+    assert result.code == 2, result.describe()
+    assert "refusing to resume" in result.err
+    assert "-  gamma: 0.99" in result.err and "+  gamma: 0.5" in result.err
+    assert (reference / "metrics.json").read_bytes() == before
+
+
+def test_resume_of_a_completed_run_does_nothing(reference, cli):
+    result = cli("resume", reference)
+    assert result.code == 0, result.describe()
+    assert "already completed" in result.out
