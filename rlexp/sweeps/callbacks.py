@@ -29,13 +29,13 @@ def sweep_overrides(config: DictConfig) -> list[str]:
 
 class SweepReview(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.hparams import swept_domains, write_experiment
+        from rlexp.sweeps.hparams import key_values, swept_domains, write_experiment
 
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         overrides = sweep_overrides(config)
         domains = swept_domains(overrides)
-        write_experiment(sweep_dir, domains, config.sweep.objective)
+        write_experiment(sweep_dir, domains, config.sweep.objective, key_values(config))
         record = _read(sweep_dir)
         record.setdefault("invocations", []).append(
             {
@@ -57,7 +57,7 @@ class SweepReview(Callback):
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.report import find_runs
+        from rlexp.sweeps.report import find_runs, short_reason
 
         sweep_dir = Path(config.hydra.sweep.dir)
         record = _read(sweep_dir)
@@ -70,7 +70,7 @@ class SweepReview(Callback):
         done = sum(r.status == "completed" for r in runs)
         print(f"sweep finished: {len(runs)} runs, {done} completed, {len(failed)} failed")
         for run in failed:
-            print(f"  failed: {run.name}: {run.error}", file=sys.stderr)
+            print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
         print(f"review: rlexp report {sweep_dir}")
         print(f"        tensorboard --logdir {sweep_dir} --host 127.0.0.1")
 

@@ -72,6 +72,11 @@ def _summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> summary_pb2.S
     )
 
 
+def key_values(cfg: Any) -> dict[str, bool | float | str]:
+    """KEY_CONFIG_VALUES of `cfg` that it has."""
+    return run_hparams(cfg, [])
+
+
 def run_hparams(cfg: Any, overrides: Iterable[str]) -> dict[str, bool | float | str]:
     """The run's hyperparameters: its overrides (resolved values) and KEY_CONFIG_VALUES."""
     from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -195,11 +200,16 @@ def write_experiment(
     sweep_dir: Path,
     domains: Mapping[str, tuple[list | None, tuple | None]],
     objective: str,
-    other_hparams: Iterable[str] = KEY_CONFIG_VALUES,
+    fixed: Mapping[str, Any] | None = None,
 ) -> Path:
-    """The sweep root's `hparams_config`: swept parameters with domains, then key values."""
+    """The sweep root's `hparams_config`: swept parameters with their domains, then the key
+    config values every run records (`fixed`: name -> the sweep's value, for the type)."""
     infos = [_domain_info(name, *domain) for name, domain in domains.items()]
-    infos += [api_pb2.HParamInfo(name=name) for name in other_hparams if name not in domains]
+    for name, value in (fixed or {}).items():
+        if name not in domains:
+            info = _domain_info(name, [value], None)
+            info.ClearField("domain_discrete")  # a column, not a one-value domain
+            infos.append(info)
     metric_infos = [
         api_pb2.MetricInfo(
             name=api_pb2.MetricName(tag=metric_tag(key)),

@@ -56,6 +56,7 @@ def run_sweep_job(cfg: DictConfig) -> float:
     """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
     from hydra.core.hydra_config import HydraConfig
 
+    from rlexp.sweeps.report import short_reason
     from rlexp.validation import ConfigError, validate
 
     hydra_cfg = HydraConfig.get()
@@ -87,9 +88,8 @@ def run_sweep_job(cfg: DictConfig) -> float:
         if metrics.get("status") == "completed":
             print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
         else:
-            print(
-                f"[{label} seed {seed}] FAILED: {metrics.get('error')} ({where})", file=sys.stderr
-            )
+            reason = short_reason(metrics.get("error"))
+            print(f"[{label} seed {seed}] FAILED: {reason} ({where})", file=sys.stderr)
     result = sum(values) / len(values) if all(math.isfinite(v) for v in values) else math.nan
     if len(seeds) > 1:
         write_json_atomic(

@@ -5,6 +5,10 @@ override; overrides shared by all jobs of the sweep only make names long (past t
 system's limit quickly), so they are excluded: the folder shows what varies
 (`3_agent.learning_rate=0.0001,seed=1`) and `.hydra/overrides.yaml` in it holds them all.
 
+**Continuing a sweep.** Run again with `hydra.sweep.dir=<an existing sweep>` (how an
+interrupted Optuna study continues), the jobs of the k-th continuation go to
+`c<k>-<num>_<overrides>/`, since Hydra numbers every invocation's jobs from 0 again.
+
 **`repeat=N`.** A job whose config says `repeat=N` trains seeds seed..seed+N-1 itself, one
 after another (`rlexp.sweeps.job`); that is what the Optuna sweeper gets, so a trial's value
 is the mean over its seeds and Optuna never sees the seed. The basic sweeper only
@@ -38,6 +42,7 @@ def prepare_argv(argv: list[str]) -> list[str]:
     except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
         return argv
     argv = expand_repeat(argv, args.config_name, parsed)
+    argv = continuation_subdir(argv, parsed)
     if not any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed):
         shared = [
             o.key_or_group
@@ -74,3 +79,22 @@ def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> lis
     seeds = ",".join(str(int(cfg.seed) + i) for i in range(repeat))
     dropped = {o.input_line for o in parsed if o.key_or_group in ("seed", "repeat")}
     return [a for a in argv if a not in dropped] + ["repeat=1", f"seed={seeds}"]
+
+
+def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
+    """Into an existing sweep dir, prefix this invocation's job folders with `c<k>-`."""
+    import json
+    from pathlib import Path
+
+    values = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}
+    sweep_dir = values.get("hydra.sweep.dir")
+    if not isinstance(sweep_dir, str) or "hydra.sweep.subdir" in values:
+        return argv
+    try:
+        record = json.loads((Path(sweep_dir) / "sweep.json").read_text())
+    except (OSError, ValueError):
+        return argv
+    k = len(record.get("invocations", []))
+    if k == 0:
+        return argv
+    return [*argv, f"hydra.sweep.subdir=c{k}-${{hydra.job.num}}_${{hydra.job.override_dirname}}"]

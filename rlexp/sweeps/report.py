@@ -171,6 +171,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def short_reason(error: str | None) -> str:
+    """One line of a failure reason: TensorFlow's multi-line errors shrink to their message."""
+    if not error:
+        return "unknown"
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else "unknown"
+    for i, line in enumerate(lines):
+        if line.startswith("[[{{node") and i > 0:
+            return f"{lines[0].split(':')[0]}: {lines[i - 1]}"
+    return f"{lines[0]} ... {lines[-1]}"
+
+
 def _status(metrics: dict[str, Any], job: dict[str, Any]) -> tuple[str, str | None]:
     if metrics.get("status") in ("completed", "failed"):
         return metrics["status"], metrics.get("error")
@@ -214,8 +227,11 @@ def find_runs(paths: list[Path]) -> list[Run]:
                 dirnames[:] = []  # a run's own subfolders hold no runs
 
     def order(run: Run) -> tuple:
+        # `<num>_...` jobs by number; continuations (`c<k>-<num>_...`) after them.
         first = run.name.split("/")[0].split("_")[0]
-        return (int(first) if first.isdigit() else math.inf, run.name)
+        cont, _, num = first.rpartition("-")
+        k = int(cont[1:]) if cont[1:].isdigit() else 0
+        return (k, int(num) if num.isdigit() else math.inf, run.name)
 
     return sorted(runs, key=order)
 
@@ -541,7 +557,7 @@ def build_report(paths: list[Path], out_dir: Path) -> Report:
     ]
     if failed:
         lines += ["", "## Failed runs", ""]
-        lines += [f"- `{r.name}`: {r.error}" for r in failed]
+        lines += [f"- `{r.name}`: {short_reason(r.error)}" for r in failed]
     if running:
         lines += ["", "## Running", ""]
         lines += [f"- `{r.name}`" for r in running]
