@@ -275,3 +275,17 @@ def test_report_explains_bad_arguments(tmp_path):
     empty = report(tmp_path)
     assert empty.code == 2 and "no runs" in empty.err
     assert _run([str(RLEXP), "report"], None).code == 2
+
+
+def test_report_reads_a_single_training_run(trained_run, tmp_path):
+    result = report(trained_run.run_dir, f"out={tmp_path}")
+    assert result.code == 0, result.describe()
+    assert "1 runs in 1 configurations" in result.out
+    assert (tmp_path / "learning_curves.png").is_file()
+
+
+def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):
+    result = cli("train", "sweep.objective=episodes_per_hour", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.code == 2, result.describe()
+    assert "sweep.objective=episodes_per_hour" in result.err
+    assert "final_eval_return" in result.err

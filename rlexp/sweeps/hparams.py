@@ -220,6 +220,8 @@ def write_experiment(
     experiment = api_pb2.Experiment(
         time_created_secs=time.time(), hparam_infos=infos, metric_infos=metric_infos
     )
+    for older in Path(sweep_dir).glob("events.out.tfevents.*.hparams_config.v2"):
+        older.unlink()  # a continued sweep: one experiment per logdir root
     with EventWriter(sweep_dir, suffix=".hparams_config") as writer:
         writer.summary(
             _summary(
