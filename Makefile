@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev install-extras clean
 
 run: $(VENV)/.installed
 	$(BIN)/rlexp train $(ARGS)
@@ -18,6 +18,11 @@ lint: $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# The optional sweepers and launchers (Optuna, Ray, SLURM); their tests skip without them.
+install-extras: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e ".[dev,optuna,ray,submitit]"
+	$(BIN)/python -m pip check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""The `rlexp` command: `train` (the default, through Hydra) and `list`.
+"""The `rlexp` command: `train` (the default, through Hydra), `list`, `eval` and `report`.
 
 TensorFlow is imported only once a run starts, so `--help`, `list` and config errors
 answer at once.
@@ -20,6 +20,7 @@ usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
        rlexp resume <run dir>
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]
+       rlexp report <sweep dir | run dirs...> [out=DIR]
 
 Commands:
   train [overrides]   train one run (the default command); with -m, a sweep over every
@@ -29,6 +30,9 @@ Commands:
                       exactly as if it had not stopped
   eval <dir> [...]    load a run's exported policy (no training code) and report the
                       mean and std of its return; video=true writes a GIF of one episode
+  report <dirs> [...] compare the runs of a sweep: a table per configuration (seeds, mean
+                      and 95% CI of final and best eval return, IQM, steps to solve, wall
+                      time), learning curves, CSV and Markdown; no TensorFlow
 
 Config groups (choose with group=option):
 {groups}
@@ -36,10 +40,13 @@ Config groups (choose with group=option):
 Examples:
   rlexp train agent=ddqn agent.learning_rate=5e-4 seed=3
   rlexp train experiment=seed_notebook
-  rlexp -m agent.gamma=0.95,0.99 seed=0,1
+  rlexp -m agent.gamma=0.95,0.99 repeat=3          a sweep: 2 configs x 3 seeds, in parallel
+  rlexp -m hydra/sweeper=optuna_study repeat=2     an Optuna study (pip install rlexp[optuna])
+  rlexp report outputs/multirun/<date>/<time>
   rlexp train --cfg job          print the composed config and exit
 
-Runs land in outputs/<date>/<time>/. View them with:
+Runs land in outputs/<date>/<time>/, sweeps in outputs/multirun/<date>/<time>/<job>/.
+View them with:
   tensorboard --logdir outputs --host 127.0.0.1
 Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 """
@@ -60,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             return eval_policy(argv[1:])
         if argv[:1] == ["resume"]:
             return resume_run(argv[1:])
+        if argv[:1] == ["report"]:
+            from rlexp.sweeps.report import report_command
+
+            return report_command(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)
@@ -184,13 +195,22 @@ def _type_name(annotation) -> str:
 def _run_hydra(argv: list[str]) -> int:
     import hydra
 
+    from rlexp.sweeps.multirun import RepeatError, prepare_argv
+
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
     def hydra_main(cfg: DictConfig) -> float | None:
-        return run_job(cfg)
+        from rlexp.sweeps.job import is_multirun, run_sweep_job
+
+        return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
     problem = _output_dir_problem(argv)
     if problem:
         print(f"rlexp: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        argv = prepare_argv(argv)
+    except RepeatError as exc:
+        print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
     saved = sys.argv
     sys.argv = [saved[0] if saved else "rlexp", *argv]

@@ -56,10 +56,23 @@ class TrainConfig:
 
 
 @dataclass
+class SweepConfig:
+    """How a job of a sweep (`rlexp -m ...`) runs; a single `rlexp train` ignores it."""
+
+    objective: str = documented(
+        "final_eval_return", "metrics.json key a sweep job returns (Optuna optimises it)"
+    )
+    intra_op_threads: int = bounded(1, ge=0, doc="TF intra-op threads per sweep run; 0 = TF's")
+    inter_op_threads: int = bounded(1, ge=0, doc="TF inter-op threads per sweep run; 0 = TF's")
+
+
+@dataclass
 class RlexpConfig:
     seed: int = bounded(0, ge=0, doc="run seed: Python, NumPy, TensorFlow and the envs")
     deterministic: bool = documented(True, "TF op determinism: same seed, same results")
     plugins: list[str] = field(default_factory=list)
+    repeat: int = bounded(1, gt=0, doc="seeds per sweep point: seed, seed+1, ..., seed+repeat-1")
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     env: Any = MISSING
     network: Any = MISSING

@@ -42,6 +42,7 @@ def validate(cfg: DictConfig) -> None:
         own_rules = getattr(OmegaConf.to_object(node), "problems", None)
         problems += [f"{group}.{p}" for p in own_rules()] if own_rules else []
     problems += _bounds(cfg.train, "train")
+    problems += _bounds(cfg.sweep, "sweep")
     problems += _bounds(cfg, "", recurse=False)
     problems += _combinations(cfg)
     if problems:
@@ -98,7 +99,14 @@ def _show(value: Any) -> str:
 
 def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
+    from rlexp.training.run_files import NUMERIC_METRICS
+
     problems = []
+    if cfg.sweep.objective not in NUMERIC_METRICS:
+        problems.append(
+            f"sweep.objective={cfg.sweep.objective}: not a numeric metrics.json key; "
+            f"choose one of: {', '.join(NUMERIC_METRICS)}"
+        )
     buffer = cfg.buffer
     if "max_length" in buffer and "sample_batch_size" in buffer:
         if buffer.max_length < buffer.sample_batch_size:

@@ -1,5 +1,6 @@
-"""Shared fixtures: repository paths, CLI runners (subprocess and in-process) and the one
-end-to-end training run the whole session shares (TF runs are slow on a small box)."""
+"""Shared fixtures: repository paths, CLI runners (subprocess and in-process), the one
+end-to-end training run and the one 2x2 sweep the whole session shares (TF runs are slow
+on a small box)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 PYTHON = Path(sys.executable)
 RLEXP = PYTHON.parent / "rlexp"
+PLUGINS = ROOT / "tests" / "plugins"
 SUBPROCESS_TIMEOUT = 300
+SWEEP_TIMEOUT = 900
 
 # A run of a few thousand env steps: every trigger fires at least twice.
 E2E_OVERRIDES = (
@@ -31,6 +34,20 @@ E2E_OVERRIDES = (
     "train.summary_interval=500",
     "train.checkpoint_interval=1000",
     "train.eval_episodes=2",
+    "train.progress=false",
+)
+
+
+# Sweep runs of a thousand env steps: two evaluations each, a few seconds of training.
+SWEEP_RUN_OVERRIDES = (
+    "train.env_steps=1000",
+    "train.eval_interval=500",
+    "train.eval_episodes=2",
+    "train.prefill_steps=100",
+    "train.collect_steps_per_iteration=100",
+    "train.train_steps_per_iteration=10",
+    "train.summary_interval=250",
+    "train.checkpoint_interval=1000",
     "train.progress=false",
 )
 
@@ -57,13 +74,13 @@ def _subprocess_env() -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], cwd: Path | None) -> CliResult:
+def _run(argv: list[str], cwd: Path | None, timeout: float = SUBPROCESS_TIMEOUT) -> CliResult:
     proc = subprocess.run(
         argv,
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,
-        timeout=SUBPROCESS_TIMEOUT,
+        timeout=timeout,
         env=_subprocess_env(),
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
@@ -144,3 +161,32 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
     metrics_file = run_dir / "metrics.json"
     assert metrics_file.is_file(), f"no metrics.json in {run_dir}:\n{result.describe()}"
     return TrainedRun(run_dir, result, json.loads(metrics_file.read_text()))
+
+
+def run_sweep(*args: Any, cwd: Path | None = None) -> CliResult:
+    """`rlexp -m <args>` as a user types it (a subprocess: the launcher forks workers)."""
+    return _run([str(RLEXP), "-m", *map(str, args)], cwd, timeout=SWEEP_TIMEOUT)
+
+
+@dataclass
+class FinishedSweep:
+    dir: Path
+    result: CliResult
+
+    def job_dirs(self) -> list[Path]:
+        return sorted(p for p in self.dir.iterdir() if p.is_dir() and p.name[0].isdigit())
+
+
+@pytest.fixture(scope="session")
+def sweep_2x2(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
+    """Two learning rates x two seeds (repeat=2) through the default joblib launcher."""
+    sweep_dir = tmp_path_factory.mktemp("sweep") / "multirun"
+    result = run_sweep(
+        "agent.learning_rate=1e-3,1e-4",
+        "repeat=2",
+        *SWEEP_RUN_OVERRIDES,
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep_dir}",
+    )
+    assert result.code == 0, f"the 2x2 sweep failed:\n{result.describe()}"
+    return FinishedSweep(sweep_dir, result)

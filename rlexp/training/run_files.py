@@ -12,6 +12,15 @@ from pathlib import Path
 from typing import Any
 
 METRICS_FILE = "metrics.json"
+# The numeric keys of metrics.json, any of which a sweep can optimise (`sweep.objective`).
+NUMERIC_METRICS = (
+    "final_eval_return",
+    "best_eval_return",
+    "solved_at_env_steps",
+    "solved_at_wall_time_s",
+    "wall_time_s",
+    "train_wall_time_s",
+)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

@@ -1,0 +1,84 @@
+"""Hydra callback of every rlexp sweep (registered in conf/config.yaml).
+
+At the start of a multirun it writes the sweep's HParams config (the swept parameters'
+domains and the metric list) and `sweep.json` into the sweep root; at the end it stamps
+`sweep.json` finished and prints how many runs completed or failed and how to review them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from rlexp.training.run_files import write_json_atomic
+
+SWEEP_FILE = "sweep.json"
+
+
+def sweep_overrides(config: DictConfig) -> list[str]:
+    """The multirun's overrides: `hydra.sweeper.params` (Optuna, basic) and the command line."""
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    from_config = [f"{key}={value}" for key, value in params.items()]
+    return from_config + list(config.hydra.overrides.task)
+
+
+class SweepReview(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from rlexp.sweeps.hparams import key_values, swept_domains, write_experiment
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        overrides = sweep_overrides(config)
+        domains = swept_domains(overrides)
+        write_experiment(sweep_dir, domains, config.sweep.objective, key_values(config))
+        record = _read(sweep_dir)
+        record.setdefault("invocations", []).append(
+            {
+                "start_time": time.time(),
+                "end_time": None,
+                "overrides": list(config.hydra.overrides.task),
+                "sweeper": OmegaConf.select(config, "hydra.sweeper._target_"),
+                "launcher": OmegaConf.select(config, "hydra.launcher._target_"),
+            }
+        )
+        record.update(
+            swept={
+                key: (values if values is not None else list(interval))
+                for key, (values, interval) in domains.items()
+            },
+            objective=config.sweep.objective,
+            status="running",
+        )
+        write_json_atomic(sweep_dir / SWEEP_FILE, record)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from rlexp.sweeps.report import find_runs, short_reason
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        record = _read(sweep_dir)
+        if record.get("invocations"):
+            record["invocations"][-1]["end_time"] = time.time()
+        record["status"] = "finished"
+        write_json_atomic(sweep_dir / SWEEP_FILE, record)
+        runs = find_runs([sweep_dir])
+        failed = [r for r in runs if r.status == "failed"]
+        done = sum(r.status == "completed" for r in runs)
+        print(f"sweep finished: {len(runs)} runs, {done} completed, {len(failed)} failed")
+        for run in failed:
+            print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
+        print(f"review: rlexp report {sweep_dir}")
+        print(f"        tensorboard --logdir {sweep_dir} --host 127.0.0.1")
+
+
+def _read(sweep_dir: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((sweep_dir / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,241 @@
+"""One job of a sweep: its runs train in child processes, so no run can take the sweep down.
+
+Hydra's launcher (joblib, Ray, submitit) calls `run_sweep_job(cfg)` once per sweep point.
+The job validates the config, then trains each of its seeds (`repeat=N`: seed, seed+1, ...)
+in a fresh Python process (`rlexp.sweeps.child`), which
+
+- sets the TF intra-op/inter-op thread limits before TensorFlow initialises
+  (`sweep.intra_op_threads`, `sweep.inter_op_threads`; 1 by default, so parallel jobs do
+  not fight for the cores), and
+- can raise, hit a non-finite loss or be killed (even by SIGKILL) without touching the
+  launcher's worker: the job sees the exit status, records the reason in the run's
+  metrics.json and job.json, and returns NaN, which the basic sweeper ignores and Optuna
+  records as a failed trial.
+
+After each run the job writes the run's HParams session (hyperparameters and real metrics)
+and returns the objective, `sweep.objective` of metrics.json (mean over the seeds).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import pickle
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from rlexp.training.run_files import METRICS_FILE, write_json_atomic
+
+JOB_FILE = "job.json"
+REPEAT_FILE = "repeat.json"
+OUTPUT_LOG = "output.log"
+
+
+def is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def seeds_of(cfg: DictConfig) -> list[int]:
+    """The seeds a job trains: `repeat` seeds counted up from the base `seed`."""
+    return [int(cfg.seed) + i for i in range(int(cfg.get("repeat", 1)))]
+
+
+def run_sweep_job(cfg: DictConfig) -> float:
+    """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.sweeps.report import short_reason
+    from rlexp.validation import ConfigError, validate
+
+    hydra_cfg = HydraConfig.get()
+    job_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
+    objective = cfg.sweep.objective
+    label = f"job {hydra_cfg.job.num}"
+    try:
+        validate(cfg)
+    except ConfigError as exc:
+        _finish_failed(job_dir, cfg, overrides, f"ConfigError: {exc}", time.time(), {})
+        print(f"[{label}] invalid config, skipped: {exc}", file=sys.stderr)
+        return math.nan
+
+    seeds = seeds_of(cfg)
+    resolved = copy.deepcopy(cfg)
+    OmegaConf.resolve(resolved)  # interpolations (some need Hydra) resolved here, once
+    values = []
+    for seed in seeds:
+        run_dir = job_dir if len(seeds) == 1 else job_dir / f"seed_{seed}"
+        run_cfg = copy.deepcopy(resolved)
+        with open_dict(run_cfg):
+            run_cfg.seed = seed
+            run_cfg.repeat = 1
+        metrics = run_isolated(run_cfg, run_dir, overrides, own_hydra_dir=run_dir != job_dir)
+        value = metrics.get(objective) if metrics.get("status") == "completed" else None
+        values.append(_finite(value))
+        where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
+        if metrics.get("status") == "completed":
+            print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
+        else:
+            reason = short_reason(metrics.get("error"))
+            print(f"[{label} seed {seed}] FAILED: {reason} ({where})", file=sys.stderr)
+    result = sum(values) / len(values) if all(math.isfinite(v) for v in values) else math.nan
+    if len(seeds) > 1:
+        write_json_atomic(
+            job_dir / REPEAT_FILE,
+            {
+                "seeds": seeds,
+                "runs": [f"seed_{s}" for s in seeds],
+                "objective": objective,
+                "values": [v if math.isfinite(v) else None for v in values],
+                "mean": result if math.isfinite(result) else None,
+            },
+        )
+    return result
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return math.nan
+
+
+def run_isolated(
+    cfg: DictConfig, run_dir: Path, overrides: list[str], own_hydra_dir: bool = False
+) -> dict[str, Any]:
+    """Train `cfg` into `run_dir` in a child process; return the run's final metrics.json.
+
+    `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml` (a seed
+    folder of a repeated job; Hydra wrote them itself for the job folder).
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.sweeps.hparams import run_hparams, write_session
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
+    run_overrides.append(f"seed={cfg.seed}")
+    if own_hydra_dir:
+        (run_dir / ".hydra").mkdir(exist_ok=True)
+        OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+        OmegaConf.save(OmegaConf.create(run_overrides), run_dir / ".hydra" / "overrides.yaml")
+    # Hydra's own settings travel as plain data (its plugin config classes do not pickle).
+    hydra_node = OmegaConf.to_container(HydraConfig.get(), resolve=False)
+    hydra_node["runtime"]["output_dir"] = str(run_dir.resolve())
+    payload = pickle.dumps({"cfg": cfg, "hydra": hydra_node})
+
+    threads = {
+        "intra_op": int(cfg.sweep.intra_op_threads),
+        "inter_op": int(cfg.sweep.inter_op_threads),
+    }
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if threads["intra_op"] > 0:
+        env["TF_NUM_INTRAOP_THREADS"] = env["OMP_NUM_THREADS"] = str(threads["intra_op"])
+    if threads["inter_op"] > 0:
+        env["TF_NUM_INTEROP_THREADS"] = str(threads["inter_op"])
+    command = [sys.executable, "-m", "rlexp.sweeps.child", *map(str, cfg.plugins)]
+    started = time.time()
+    job = {
+        "status": "running",
+        "pid": None,
+        "host": socket.gethostname(),
+        "seed": int(cfg.seed),
+        "overrides": run_overrides,
+        "tf_threads": threads,
+        "start_time": started,
+        "end_time": None,
+        "exit_code": None,
+        "error": None,
+    }
+    with open(run_dir / OUTPUT_LOG, "ab") as log:
+        child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        job["pid"] = child.pid
+        write_json_atomic(run_dir / JOB_FILE, job)
+        try:
+            child.stdin.write(payload)
+            child.stdin.close()
+        except BrokenPipeError:
+            pass
+        code = child.wait()
+
+    metrics = _read_json(run_dir / METRICS_FILE)
+    error = None
+    if code != 0 or metrics.get("status") != "completed":
+        error = metrics.get("error") if metrics.get("status") == "failed" else None
+        error = error or _exit_reason(code, run_dir / OUTPUT_LOG)
+        metrics.update(status="failed", error=error)
+        write_json_atomic(run_dir / METRICS_FILE, metrics)
+    job.update(status=metrics["status"], end_time=time.time(), exit_code=code, error=error)
+    write_json_atomic(run_dir / JOB_FILE, job)
+    write_session(run_dir, run_hparams(cfg, run_overrides), metrics, cfg.sweep.objective, started)
+    return metrics
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _exit_reason(code: int, log: Path) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name} (the training process ended without a result)"
+    tail = ""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    # The exception line of the last traceback, else the last line printed.
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b.*", line)]
+    tail = errors[-1] if errors else (lines[-1] if lines else "")
+    return f"training process exited with code {code}" + (f": {tail}" if tail else "")
+
+
+def _finish_failed(
+    run_dir: Path,
+    cfg: DictConfig,
+    overrides: list[str],
+    error: str,
+    started: float,
+    metrics: dict[str, Any],
+) -> None:
+    """Record a run that never started training (e.g. an invalid sweep point)."""
+    from rlexp.sweeps.hparams import run_hparams, write_session
+
+    metrics = {**metrics, "status": "failed", "error": error}
+    write_json_atomic(run_dir / METRICS_FILE, metrics)
+    write_json_atomic(
+        run_dir / JOB_FILE,
+        {
+            "status": "failed",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "overrides": overrides,
+            "start_time": started,
+            "end_time": time.time(),
+            "exit_code": None,
+            "error": error,
+        },
+    )
+    write_session(run_dir, run_hparams(cfg, overrides), metrics, cfg.sweep.objective, started)

@@ -1,0 +1,100 @@
+"""The command line of a sweep, prepared before Hydra sees it.
+
+**Folder names.** Hydra names a job's folder `<num>_<override_dirname>`, which lists every
+override; overrides shared by all jobs of the sweep only make names long (past the file
+system's limit quickly), so they are excluded: the folder shows what varies
+(`3_agent.learning_rate=0.0001,seed=1`) and `.hydra/overrides.yaml` in it holds them all.
+
+**Continuing a sweep.** Run again with `hydra.sweep.dir=<an existing sweep>` (how an
+interrupted Optuna study continues), the jobs of the k-th continuation go to
+`c<k>-<num>_<overrides>/`, since Hydra numbers every invocation's jobs from 0 again.
+
+**`repeat=N`.** A job whose config says `repeat=N` trains seeds seed..seed+N-1 itself, one
+after another (`rlexp.sweeps.job`); that is what the Optuna sweeper gets, so a trial's value
+is the mean over its seeds and Optuna never sees the seed. The basic sweeper only
+enumerates, so rlexp hands it the seeds as one more axis instead: `repeat=3` (base seed 0)
+becomes `seed=0,1,2` and `repeat=1` for the jobs, which the launcher runs side by side.
+Either way the seeds come from the base seed, and `rlexp report` groups runs by their
+config minus the seed.
+"""
+
+from __future__ import annotations
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+DIRNAME_EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
+ALWAYS_EXCLUDED = ("experiment", "repeat")
+
+
+class RepeatError(ValueError):
+    pass
+
+
+def prepare_argv(argv: list[str]) -> list[str]:
+    """argv for Hydra; unchanged unless it is a multirun (-m)."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if not args.multirun:
+        return argv
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(args.overrides))
+    except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
+        return argv
+    argv = expand_repeat(argv, args.config_name, parsed)
+    argv = continuation_subdir(argv, parsed)
+    if not any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed):
+        shared = [
+            o.key_or_group
+            for o in parsed
+            if not o.is_sweep_override()
+            and not o.key_or_group.startswith("hydra")
+            and o.key_or_group not in ("seed", *ALWAYS_EXCLUDED)
+        ]
+        keys = ",".join(dict.fromkeys([*ALWAYS_EXCLUDED, *shared]))
+        argv = [*argv, f"{DIRNAME_EXCLUDE}=[{keys}]"]
+    return argv
+
+
+def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> list[str]:
+    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`."""
+    from hydra import compose, initialize_config_dir
+
+    from rlexp import registry
+
+    plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+    try:
+        with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name or "config", overrides=plain, return_hydra_config=True)
+    except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
+        return argv
+    repeat = int(cfg.get("repeat", 1))
+    if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
+        return argv
+    if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
+        raise RepeatError(
+            f"repeat={repeat} derives the seeds from the base seed; do not also sweep seed "
+            f"(use seed=<base> repeat={repeat}, or sweep seed=... without repeat)"
+        )
+    seeds = ",".join(str(int(cfg.seed) + i) for i in range(repeat))
+    dropped = {o.input_line for o in parsed if o.key_or_group in ("seed", "repeat")}
+    return [a for a in argv if a not in dropped] + ["repeat=1", f"seed={seeds}"]
+
+
+def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
+    """Into an existing sweep dir, prefix this invocation's job folders with `c<k>-`."""
+    import json
+    from pathlib import Path
+
+    values = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}
+    sweep_dir = values.get("hydra.sweep.dir")
+    if not isinstance(sweep_dir, str) or "hydra.sweep.subdir" in values:
+        return argv
+    try:
+        record = json.loads((Path(sweep_dir) / "sweep.json").read_text())
+    except (OSError, ValueError):
+        return argv
+    k = len(record.get("invocations", []))
+    if k == 0:
+        return argv
+    return [*argv, f"hydra.sweep.subdir=c{k}-${{hydra.job.num}}_${{hydra.job.override_dirname}}"]

@@ -1,0 +1,291 @@
+"""A 2x2 sweep (two learning rates x repeat=2) through the default joblib launcher, checked
+end to end: the multirun layout, seeds as a repeat axis, TF thread limits, HParams records
+and `rlexp report` (table, CSV, PNG, partial sweeps, no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import RLEXP, _run
+from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+from rlexp.sweeps.event_files import read_events, read_scalars
+
+LEARNING_RATES = {0.001, 0.0001}
+JOB_NAMES = [
+    "0_agent.learning_rate=0.001,seed=0",
+    "1_agent.learning_rate=0.001,seed=1",
+    "2_agent.learning_rate=0.0001,seed=0",
+    "3_agent.learning_rate=0.0001,seed=1",
+]
+
+
+def hparams_data(run_dir: Path) -> dict[str, list]:
+    """{tag: [HParamsPluginData, ...]} of the HParams summaries in `run_dir`'s own events."""
+    found: dict[str, list] = {}
+    for event in read_events(run_dir):
+        for value in event.summary.value:
+            if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
+                data = plugin_data_pb2.HParamsPluginData.FromString(
+                    value.metadata.plugin_data.content
+                )
+                found.setdefault(value.tag, []).append(data)
+    return found
+
+
+# ---------------------------------------------------------------- layout and repeat
+
+
+def test_sweep_layout(sweep_2x2):
+    root = sweep_2x2.dir
+    assert [p.name for p in sweep_2x2.job_dirs()] == JOB_NAMES
+    assert (root / "multirun.yaml").is_file()
+    assert json.loads((root / "sweep.json").read_text())["status"] == "finished"
+    for job in sweep_2x2.job_dirs():
+        for name in (".hydra/config.yaml", ".hydra/overrides.yaml", "metrics.json", "job.json"):
+            assert (job / name).is_file(), f"{job.name}: no {name}"
+        assert list(job.glob("events.out.tfevents.*")), job.name
+        assert (job / "policy" / "saved_model.pb").is_file(), job.name
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert metrics["status"] == "completed", (job.name, metrics.get("error"))
+    assert "sweep finished: 4 runs, 4 completed, 0 failed" in sweep_2x2.result.out
+
+
+def test_repeat_runs_seeds_from_the_base_seed_as_jobs(sweep_2x2):
+    seeds: dict[float, list[int]] = {}
+    for job in sweep_2x2.job_dirs():
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        config = (job / ".hydra" / "config.yaml").read_text()
+        assert "repeat: 1" in config  # each job trains one seed
+        lr = next(
+            float(line.split("=")[1]) for line in overrides.splitlines() if "learning" in line
+        )
+        seed = next(int(line.split("=")[1]) for line in overrides.splitlines() if "seed=" in line)
+        seeds.setdefault(lr, []).append(seed)
+    assert seeds == {0.001: [0, 1], 0.0001: [0, 1]}
+
+
+def test_repeat_expansion_is_seeds_from_the_base_seed():
+    from rlexp.composition import prepare_registry
+    from rlexp.sweeps.multirun import RepeatError, prepare_argv
+
+    prepare_registry([])  # as `rlexp` does before it reads a command line
+    argv = prepare_argv(["-m", "agent.gamma=0.9,0.99", "seed=5", "repeat=3"])
+    assert "seed=5,6,7" in argv and "repeat=1" in argv
+    assert "seed=5" not in argv and "repeat=3" not in argv
+    # shared overrides stay out of folder names; the swept ones and the seed stay in
+    exclude = next(a for a in argv if a.startswith("hydra.job.config.override_dirname"))
+    assert "experiment" in exclude and "repeat" in exclude and "seed" not in exclude
+    assert prepare_argv(["agent.gamma=0.9", "repeat=3"]) == ["agent.gamma=0.9", "repeat=3"]
+    with pytest.raises(RepeatError):
+        prepare_argv(["-m", "seed=0,1", "repeat=2"])
+
+
+def test_sweep_runs_are_limited_to_one_tf_thread(sweep_2x2):
+    for job in sweep_2x2.job_dirs():
+        record = json.loads((job / "job.json").read_text())
+        assert record["tf_threads"] == {"intra_op": 1, "inter_op": 1}
+        assert record["exit_code"] == 0
+        # read back from TensorFlow in the training process, before it built anything
+        assert "TensorFlow threads: intra-op 1, inter-op 1" in (job / "output.log").read_text()
+
+
+def test_default_sweep_launcher_is_joblib_on_every_core():
+    from hydra import compose, initialize_config_dir
+
+    from rlexp import registry
+    from rlexp.composition import prepare_registry
+
+    prepare_registry([])
+    with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
+        cfg = compose("config", return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
+    assert cfg.hydra.launcher.n_jobs == -1  # joblib: one worker per core
+    assert cfg.sweep.intra_op_threads == 1 and cfg.sweep.inter_op_threads == 1
+
+
+# ---------------------------------------------------------------- HParams
+
+
+def test_each_run_records_its_hparams_and_real_metrics(sweep_2x2):
+    for job in sweep_2x2.job_dirs():
+        metrics = json.loads((job / "metrics.json").read_text())
+        data = hparams_data(job)
+        (start,) = data[metadata.SESSION_START_INFO_TAG]
+        hparams = start.session_start_info.hparams
+        assert hparams["agent.learning_rate"].number_value in LEARNING_RATES
+        assert hparams["seed"].number_value in (0.0, 1.0)
+        assert hparams["env.gym_id"].string_value == "CartPole-v1"
+        (end,) = data[metadata.SESSION_END_INFO_TAG]
+        assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
+        scalars = read_scalars(job)
+        for key in ("final_eval_return", "best_eval_return", "wall_time_s"):
+            (step, value) = scalars[f"hparams/{key}"][-1]
+            assert value == pytest.approx(metrics[key], rel=1e-6), key
+            assert step == metrics["env_steps"]
+
+
+def test_sweep_root_has_the_hparams_config(sweep_2x2):
+    (experiment,) = hparams_data(sweep_2x2.dir)[metadata.EXPERIMENT_TAG]
+    infos = {i.name: i for i in experiment.experiment.hparam_infos}
+    lr = infos["agent.learning_rate"]
+    assert lr.type == api_pb2.DATA_TYPE_FLOAT64
+    assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
+    assert {v.number_value for v in infos["seed"].domain_discrete.values} == {0.0, 1.0}
+    assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
+    tags = {m.name.tag for m in experiment.experiment.metric_infos}
+    assert {
+        "hparams/final_eval_return",
+        "hparams/best_eval_return",
+        "hparams/solved_at_env_steps",
+        "hparams/wall_time_s",
+    } <= tags
+
+
+# ---------------------------------------------------------------- rlexp report
+
+REPORT_NO_TF = textwrap.dedent(
+    """
+    import sys
+    from rlexp.cli import main
+
+    code = main({argv!r})
+    assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
+    sys.exit(code)
+    """
+)
+
+
+def report(*argv, cwd: Path | None = None):
+    code = REPORT_NO_TF.format(argv=["report", *map(str, argv)])
+    return _run([sys.executable, "-c", code], cwd)
+
+
+@pytest.fixture(scope="module")
+def sweep_report(sweep_2x2, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    result = report(sweep_2x2.dir, f"out={out}")
+    assert result.code == 0, result.describe()
+    return out, result
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+    return rows[2:]  # after the header and the rule
+
+
+def test_report_prints_one_row_per_configuration(sweep_report):
+    _, result = sweep_report
+    rows = _table_rows(result.out)
+    assert sorted(r[1] for r in rows) == ["agent.learning_rate=0.0001", "agent.learning_rate=0.001"]
+    assert [r[0] for r in rows].count("best") == 1
+    for row in rows:
+        assert row[2] == "2"  # seeds
+        assert "[" in row[3] and "[" in row[4]  # mean [95% CI] of final and best return
+    assert "complete: 4 runs completed" in result.out
+    assert "PARTIAL" not in result.out
+
+
+def test_report_writes_csv_markdown_and_png(sweep_report, sweep_2x2):
+    out, _ = sweep_report
+    import csv
+
+    with open(out / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert sum(r["best"] == "True" for r in rows) == 1
+    for row in rows:
+        assert row["seeds"] == "2" and row["failed"] == "0"
+        low, mean, high = (
+            float(row["final_return_ci95_low"]),
+            float(row["final_return_mean"]),
+            float(row["final_return_ci95_high"]),
+        )
+        assert low <= mean <= high
+        assert float(row["final_return_iqm"]) >= 0
+    best = max(rows, key=lambda r: float(r["final_return_mean"]))
+    assert best["best"] == "True"
+    finals = [
+        json.loads((job / "metrics.json").read_text())["final_eval_return"]
+        for job in sweep_2x2.job_dirs()
+    ]
+    means = sorted(float(r["final_return_mean"]) for r in rows)
+    assert means == pytest.approx(sorted([sum(finals[:2]) / 2, sum(finals[2:]) / 2]))
+    with open(out / "runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert sorted(r["run"] for r in runs) == JOB_NAMES
+    markdown = (out / "report.md").read_text()
+    assert "| best |" in markdown and "learning_curves.png" in markdown
+    png = (out / "learning_curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
+    result = report(copy)
+    assert result.code == 0, result.describe()
+    assert (copy / "report" / "report.csv").is_file()
+    again = report(copy)  # the report folder is not mistaken for a run
+    assert again.out.count("agent.learning_rate=0.001 ") == result.out.count(
+        "agent.learning_rate=0.001 "
+    )
+
+
+def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
+    """A sweep still running: one run alive (its process exists), one whose process died
+    without a word (SIGKILL of the whole job), the rest completed."""
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
+    record = json.loads((copy / "sweep.json").read_text())
+    (copy / "sweep.json").write_text(json.dumps({**record, "status": "running"}))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name, pid in ((JOB_NAMES[1], os.getpid()), (JOB_NAMES[3], dead.pid)):
+        metrics = json.loads((copy / name / "metrics.json").read_text())
+        metrics.update(status="running")
+        (copy / name / "metrics.json").write_text(json.dumps(metrics))
+        job = json.loads((copy / name / "job.json").read_text())
+        job.update(status="running", pid=pid, exit_code=None, end_time=None)
+        (copy / name / "job.json").write_text(json.dumps(job))
+    result = report(copy, f"out={tmp_path / 'out'}")
+    assert result.code == 0, result.describe()
+    assert "PARTIAL" in result.out
+    assert "1 failed" in result.out
+    assert JOB_NAMES[3] in result.out and "gone without a result" in result.out
+    rows = {r[1]: r for r in _table_rows(result.out)}
+    assert rows["agent.learning_rate=0.001"][2] == "1"  # seeds with a result so far
+    assert rows["agent.learning_rate=0.001"][-1] == "1"  # running
+    assert (tmp_path / "out" / "learning_curves.png").is_file()
+
+
+def test_report_explains_bad_arguments(tmp_path):
+    assert report(tmp_path / "missing").code == 2
+    empty = report(tmp_path)
+    assert empty.code == 2 and "no runs" in empty.err
+    assert _run([str(RLEXP), "report"], None).code == 2
+
+
+def test_report_reads_a_single_training_run(trained_run, tmp_path):
+    result = report(trained_run.run_dir, f"out={tmp_path}")
+    assert result.code == 0, result.describe()
+    assert "1 runs in 1 configurations" in result.out
+    assert (tmp_path / "learning_curves.png").is_file()
+
+
+def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):
+    result = cli("train", "sweep.objective=episodes_per_hour", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.code == 2, result.describe()
+    assert "sweep.objective=episodes_per_hour" in result.err
+    assert "final_eval_return" in result.err
