@@ -95,7 +95,7 @@ def markdown(rows: list[dict[str, Any]], overrides: list[str]) -> str:
             r["wall_time_s"],
         ]
         line = "| " + " | ".join(fmt(c) for c in cells) + " |"
-        lines.append(line + (f" failed: {r['error']}" if "error" in r else ""))
+        lines.append(line + (f" failed: {r['error'][:80]}" if "error" in r else ""))
     solved = sum((r["final_eval_return"] or 0.0) >= SOLVED_RETURN for r in rows)
     times = [r["wall_time_s"] for r in rows if r["wall_time_s"] is not None]
     median = f"{statistics.median(times):.1f} s" if times else "-"

@@ -15,7 +15,7 @@ from test_sweeps import hparams_data, report
 FAULTS = {
     "none": None,
     "raise": "RuntimeError: faulty env raised on purpose",
-    "nan": "Loss is inf or nan",
+    "nan": "TrainingError: loss is nan at train step",
     "kill": "killed by SIGKILL",
 }
 
