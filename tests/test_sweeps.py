@@ -158,6 +158,7 @@ REPORT_NO_TF = textwrap.dedent(
 
     code = main({argv!r})
     assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
+    assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
     sys.exit(code)
     """
 )

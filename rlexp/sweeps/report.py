@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlexp.training.run_files import METRICS_FILE
+METRICS_FILE = "metrics.json"  # rlexp.training.run_files, without importing the training package
 
 JOB_FILE = "job.json"  # as rlexp.sweeps.job, without importing it
 SWEEP_FILE = "sweep.json"
