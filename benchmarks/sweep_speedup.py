@@ -13,7 +13,8 @@ to --env-steps); only the launcher differs:
               default thread pools (all cores), as `rlexp train` would run it.
 
 Every run trains in its own process in both cases. The machine's load average is printed
-before and after: on a shared machine, quote it with the ratio.
+before, during (the mean of samples every 5 s) and after: the script itself brings it to
+about 2 on 2 cores, so more means other work shared the machine; quote it with the ratio.
 """
 
 from __future__ import annotations
@@ -24,11 +25,37 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RLEXP = Path(sys.executable).parent / "rlexp"
+
+
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every few seconds while a sweep runs."""
+
+    def __init__(self, every: float = 5.0):
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float:
+        return sum(self.samples) / len(self.samples) if self.samples else os.getloadavg()[0]
 
 
 def sweep(sweep_dir: Path, runs: int, env_steps: int, launcher: list[str]) -> float:
@@ -66,23 +93,29 @@ def main() -> None:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rlexp-speedup-"))
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}", flush=True)
-    parallel = sweep(
-        out / "parallel",
-        args.runs,
-        args.env_steps,
-        [f"hydra.launcher.n_jobs={args.workers}"],
-    )
+    with LoadSampler() as parallel_load:
+        parallel = sweep(
+            out / "parallel",
+            args.runs,
+            args.env_steps,
+            [f"hydra.launcher.n_jobs={args.workers}"],
+        )
     print(
-        f"parallel   (joblib, {args.workers} workers, 1 TF thread each): {parallel:7.1f} s",
+        f"parallel   (joblib, {args.workers} workers, 1 TF thread each): {parallel:7.1f} s"
+        f"  (mean 1-min load while it ran: {parallel_load.mean:.2f})",
         flush=True,
     )
-    sequential = sweep(
-        out / "sequential",
-        args.runs,
-        args.env_steps,
-        ["hydra/launcher=basic", "sweep.intra_op_threads=0", "sweep.inter_op_threads=0"],
+    with LoadSampler() as sequential_load:
+        sequential = sweep(
+            out / "sequential",
+            args.runs,
+            args.env_steps,
+            ["hydra/launcher=basic", "sweep.intra_op_threads=0", "sweep.inter_op_threads=0"],
+        )
+    print(
+        f"sequential (basic launcher, TF default threads):     {sequential:7.1f} s"
+        f"  (mean 1-min load while it ran: {sequential_load.mean:.2f})"
     )
-    print(f"sequential (basic launcher, TF default threads):     {sequential:7.1f} s")
     ratio = parallel / sequential
     load = os.getloadavg()
     print(f"ratio parallel / sequential: {ratio:.2f} (target <= 0.6)")
@@ -94,6 +127,8 @@ def main() -> None:
         "parallel_s": round(parallel, 1),
         "sequential_s": round(sequential, 1),
         "ratio": round(ratio, 3),
+        "mean_load_parallel": round(parallel_load.mean, 2),
+        "mean_load_sequential": round(sequential_load.mean, 2),
         "load_average_after": load,
         "cores": os.cpu_count(),
     }

@@ -158,6 +158,7 @@ REPORT_NO_TF = textwrap.dedent(
 
     code = main({argv!r})
     assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
+    assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
     sys.exit(code)
     """
 )
@@ -280,7 +281,7 @@ def test_report_explains_bad_arguments(tmp_path):
 def test_report_reads_a_single_training_run(trained_run, tmp_path):
     result = report(trained_run.run_dir, f"out={tmp_path}")
     assert result.code == 0, result.describe()
-    assert "1 runs in 1 configurations" in result.out
+    assert "1 run in 1 configuration;" in result.out
     assert (tmp_path / "learning_curves.png").is_file()
 
 

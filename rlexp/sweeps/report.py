@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlexp.training.run_files import METRICS_FILE
+METRICS_FILE = "metrics.json"  # rlexp.training.run_files, without importing the training package
 
 JOB_FILE = "job.json"  # as rlexp.sweeps.job, without importing it
 SWEEP_FILE = "sweep.json"
@@ -546,7 +546,8 @@ def build_report(paths: list[Path], out_dir: Path) -> Report:
     lines = [
         f"# rlexp report: {where}",
         "",
-        f"{len(runs)} runs in {len(groups)} configurations; {status}; {len(failed)} failed.",
+        f"{_count(len(runs), 'run')} in {_count(len(groups), 'configuration')}; {status}; "
+        f"{len(failed)} failed.",
         "",
         "Configurations differ only in the keys shown; seeds are pooled. Returns: mean and "
         "95% CI (Student t over seeds) of the last and of the best greedy evaluation; IQM = "
@@ -573,6 +574,10 @@ def build_report(paths: list[Path], out_dir: Path) -> Report:
     )
     plot_curves(out_dir / "learning_curves.png", groups, rows, title)
     return Report(runs, groups, rows, partial, out_dir, markdown)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def report_command(args: list[str]) -> int:
