@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlexp import registry
+from rlexp import buffers, drivers, registry
 from rlexp.context import BuildContext
 from rlexp.envs.gym_suite import reward_threshold
 from rlexp.tracking.quiet import quiet_tensorflow
@@ -46,7 +46,7 @@ def build_components(cfg: DictConfig, observers: list) -> tuple[BuildContext, An
     ctx.agent = build("agent", cfg.agent, ctx)
     ctx.buffer = build("buffer", cfg.buffer, ctx)
     ctx.policy = ctx.agent.collect_policy
-    ctx.observers = [ctx.buffer.add_batch, *observers]
+    ctx.observers = [buffers.observer(ctx.buffer), *observers]
     driver = build("driver", cfg.driver, ctx)
     return ctx, driver
 
@@ -96,25 +96,23 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if t.prefill_steps:
         random_policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
         prefill = dynamic_step_driver.DynamicStepDriver(
-            env, random_policy, observers=[buffer.add_batch, env_steps], num_steps=t.prefill_steps
+            env,
+            random_policy,
+            observers=[buffers.observer(buffer), env_steps],
+            num_steps=t.prefill_steps,
         )
         common.function(prefill.run)()
 
-    dataset = buffer.as_dataset(
-        sample_batch_size=cfg.buffer.sample_batch_size,
-        num_steps=agent.train_sequence_length,
-        num_parallel_calls=cfg.buffer.num_parallel_calls,
-    ).prefetch(cfg.buffer.prefetch)
+    dataset = buffers.dataset(buffer, OmegaConf.to_object(cfg.buffer), agent.train_sequence_length)
     iterator = iter(dataset)
 
     def train_iteration():
         loss = tf.constant(0.0)
         for _ in tf.range(t.train_steps_per_iteration):
-            experience, _ = next(iterator)
-            loss = agent.train(experience).loss
+            loss = buffers.train(buffer, agent, next(iterator)).loss
         return loss
 
-    collect = common.function(driver.run)
+    collect = drivers.collect_fn(driver)
     train_step = common.function(train_iteration, autograph=True)
 
     # Bookkeeping the triggers share.
