@@ -144,3 +144,19 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> TrainedRun:
     metrics_file = run_dir / "metrics.json"
     assert metrics_file.is_file(), f"no metrics.json in {run_dir}:\n{result.describe()}"
     return TrainedRun(run_dir, result, json.loads(metrics_file.read_text()))
+
+
+def collect_env_steps(ctx: Any, driver: Any, steps: int) -> None:
+    """Run the trainer's collect call on built components until `steps` env steps are done."""
+    from tf_agents.metrics import tf_metrics
+
+    from rlexp import drivers
+
+    counter = tf_metrics.EnvironmentSteps()
+    ctx.observers.append(counter)
+    collect = drivers.collect_fn(driver)
+    time_step = ctx.env.current_time_step()
+    policy_state = ctx.policy.get_initial_state(ctx.env.batch_size)
+    while int(counter.result()) < steps:
+        time_step, policy_state = collect(time_step, policy_state)
+    ctx.observers.remove(counter)

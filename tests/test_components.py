@@ -4,7 +4,7 @@ collects a few hundred env steps through the trainer's collect call and trains a
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, collect_env_steps
 from omegaconf import OmegaConf
 
 from rlexp import registry
@@ -100,7 +100,7 @@ def test_registry_has_every_group_and_the_builtin_options():
 def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     import tensorflow as tf
 
-    from rlexp import buffers, drivers
+    from rlexp import buffers
     from rlexp.training.trainer import build_components
 
     monkeypatch.syspath_prepend(str(EXAMPLES))  # the example plugins some companions use
@@ -140,15 +140,7 @@ def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
 
     # A few hundred env steps through the trainer's collect call, counted by a TF metric
     # observer as the trainer counts them, then one train step on a sample of them.
-    from tf_agents.metrics import tf_metrics
-
-    steps = tf_metrics.EnvironmentSteps()
-    ctx.observers.append(steps)
-    collect = drivers.collect_fn(driver)
-    time_step = ctx.env.current_time_step()
-    policy_state = ctx.policy.get_initial_state(ctx.env.batch_size)
-    while int(steps.result()) < COLLECT_STEPS:
-        time_step, policy_state = collect(time_step, policy_state)
+    collect_env_steps(ctx, driver, COLLECT_STEPS)
     dataset = buffers.dataset(
         ctx.buffer, OmegaConf.to_object(cfg.buffer), ctx.agent.train_sequence_length
     )

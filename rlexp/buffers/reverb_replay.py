@@ -10,7 +10,11 @@ unbatched steps), called from the collect graph through `tf.numpy_function`. The
 prioritized variant samples in proportion to priority**priority_exponent, weights each
 sample's loss by (1 / probability)**importance_sampling_exponent (normalized by the batch
 maximum) and sets the sampled items' priorities to |TD error| + priority_epsilon after each
-train step. The table's contents are not part of rlexp's checkpoints.
+train step, through its own `reverb.TFClient`: `ReverbReplayBuffer.update_priorities` uses a
+TF client shared process-wide under one name, which talks to the first server the process
+connected to (with two buffers in a process, a second run's updates went to the first's
+server, or blocked once it was gone). The table's contents are not part of rlexp's
+checkpoints.
 """
 
 from __future__ import annotations
@@ -97,10 +101,18 @@ class ReverbIO(ReplayIO):
 
 
 class PrioritizedReverbIO(ReverbIO):
-    def __init__(self, buffer: Any, copies: int, cfg: ReverbPrioritizedConfig) -> None:
+    def __init__(
+        self, buffer: Any, copies: int, cfg: ReverbPrioritizedConfig, address: str
+    ) -> None:
         super().__init__(buffer, copies, priority=cfg.initial_priority)
+        import uuid
+
+        import reverb
+
         self._beta = cfg.importance_sampling_exponent
         self._epsilon = cfg.priority_epsilon
+        self._table = cfg.table_name
+        self._tf_client = reverb.TFClient(address, shared_name=f"rlexp_{uuid.uuid4().hex}")
 
     def train(self, buffer: Any, agent: Any, sample: Any):
         import tensorflow as tf
@@ -116,7 +128,7 @@ class PrioritizedReverbIO(ReverbIO):
                 f"(LossInfo.extra.td_error, as DQN does); {type(agent).__name__} does not"
             )
         priorities = tf.cast(tf.abs(td_error), tf.float64) + self._epsilon
-        buffer.update_priorities(info.key[:, 0], priorities)
+        self._tf_client.update_priorities(self._table, info.key[:, 0], priorities)
         return loss_info
 
 
@@ -138,6 +150,7 @@ def _build(cfg: ReverbConfig, context: BuildContext, prioritized: bool):
     )
     if cfg.server_address:
         _check_server(cfg)
+        address = cfg.server_address
         buffer = reverb_replay_buffer.ReverbReplayBuffer(server_address=cfg.server_address, **args)
     else:
         sampler = (
@@ -155,8 +168,13 @@ def _build(cfg: ReverbConfig, context: BuildContext, prioritized: bool):
         )
         server = reverb.Server([table], port=cfg.port)
         buffer = reverb_replay_buffer.ReverbReplayBuffer(local_server=server, **args)
+        address = f"localhost:{server.port}"
     copies = context.env.batch_size or 1
-    io = PrioritizedReverbIO(buffer, copies, cfg) if prioritized else ReverbIO(buffer, copies)
+    io = (
+        PrioritizedReverbIO(buffer, copies, cfg, address)
+        if prioritized
+        else ReverbIO(buffer, copies)
+    )
     return attach(buffer, io)
 
 

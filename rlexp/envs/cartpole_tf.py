@@ -15,6 +15,9 @@ class CartPoleTFConfig(ComponentConfig):
     num_parallel_envs: int = bounded(8, gt=0, doc="carts in the batch, stepped by tensor ops")
     max_episode_steps: int = bounded(500, ge=0, doc="episode step limit (LAST); 0 = none")
     discount: float = bounded(1.0, ge=0.0, le=1.0, doc="env discount per step")
+    bootstrap_on_time_limit: bool = documented(
+        False, "time limit keeps the discount (truncation); false = 0, as suite_gym's CartPole"
+    )
     reward_threshold: float | None = documented(
         475.0, "average eval return that counts as solved (CartPole-v1's)"
     )
@@ -39,4 +42,5 @@ def build_cartpole_tf(cfg: CartPoleTFConfig, context: BuildContext):
         max_episode_steps=cfg.max_episode_steps,
         discount=cfg.discount,
         seed=context.seed,
+        bootstrap_on_time_limit=cfg.bootstrap_on_time_limit,
     )

@@ -5,9 +5,18 @@ so a `DynamicStepDriver` collects inside one compiled graph with no Python in th
 The physics is gym 0.23's `CartPoleEnv.step` (Euler integration) in float64, the precision
 gym computes in, and observations are cast to float32 as gym returns them. Episodes end
 like `suite_gym.load("CartPole-v1")`'s: termination (the pole falls past 12 degrees or the
-cart leaves +-2.4) gives discount 0, the `max_episode_steps` time limit gives LAST with the
-env discount, every step pays 1, and the step after a LAST resets that cart alone (FIRST,
+cart leaves +-2.4) gives discount 0; so does the `max_episode_steps` time limit, because
+gym 0.23's TimeLimit reports `done` and suite_gym turns every `done` into a termination
+(with `bootstrap_on_time_limit=True` it keeps the env discount instead, a truncation);
+every step pays 1, and the step after a LAST resets that cart alone (FIRST,
 reward 0) with a state drawn uniformly from [-0.05, 0.05) as gym draws it.
+
+Steps match gym bit for bit, which matters: a balanced pole is an unstable system, and a
+one-ulp difference grows past 1e-5 within a few hundred steps. Inside a tf.function,
+Grappler's arithmetic optimizer would reorder products with scalar constants (to minimize
+broadcasts) and fold constants, changing the rounding. So the physical constants live in a
+[batch, 8] variable, every operand of the arithmetic has the batch shape, and the terms are
+evaluated in gym's order (`x ** 2` as `x * x`, which Python also rounds exactly).
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         max_episode_steps: int = 500,
         discount: float = 1.0,
         seed: int | None = None,
+        bootstrap_on_time_limit: bool = False,
     ):
         observation_spec = tensor_spec.BoundedTensorSpec(
             (4,), tf.float32, -OBSERVATION_HIGH, OBSERVATION_HIGH, name="observation"
@@ -57,6 +67,7 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         super().__init__(ts.time_step_spec(observation_spec), action_spec, batch_size)
         self._max_episode_steps = int(max_episode_steps)
         self._discount = float(discount)
+        self._bootstrap_on_time_limit = bool(bootstrap_on_time_limit)
         self._rng = (
             tf.random.Generator.from_seed(seed)
             if seed is not None
@@ -68,6 +79,21 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         self._step_type = tf.Variable(tf.zeros(shape, tf.int32), name="step_type")
         self._reward = tf.Variable(tf.zeros(shape, tf.float32), name="reward")
         self._discount_var = tf.Variable(tf.ones(shape, tf.float32), name="discount")
+        physics = [
+            GRAVITY,
+            MASSPOLE,
+            TOTAL_MASS,
+            LENGTH,
+            POLEMASS_LENGTH,
+            FORCE_MAG,
+            TAU,
+            4.0 / 3.0,
+        ]
+        self._physics = tf.Variable(
+            np.tile(np.array([physics], dtype=np.float64), (batch_size, 1)),
+            trainable=False,
+            name="physics",
+        )
         self._reset()
 
     def set_state(self, state) -> None:
@@ -101,21 +127,23 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         action = tf.reshape(tf.convert_to_tensor(action), (self.batch_size,))
         restart = tf.equal(self._step_type, ts.StepType.LAST)
 
-        # gym 0.23 CartPoleEnv.step, term by term.
+        # gym 0.23 CartPoleEnv.step, term by term (see the module doc on the constants).
+        gravity, masspole, total_mass, length, polemass_length, force_mag, tau, four_thirds = (
+            tf.unstack(self._physics, axis=1)
+        )
         x, x_dot, theta, theta_dot = tf.unstack(self._state, axis=1)
-        force = tf.where(tf.equal(action, 1), FORCE_MAG, -FORCE_MAG)
-        force = tf.cast(force, tf.float64)
+        force = tf.where(tf.equal(action, 1), force_mag, -force_mag)
         costheta = tf.cos(theta)
         sintheta = tf.sin(theta)
-        temp = (force + POLEMASS_LENGTH * theta_dot**2 * sintheta) / TOTAL_MASS
-        thetaacc = (GRAVITY * sintheta - costheta * temp) / (
-            LENGTH * (4.0 / 3.0 - MASSPOLE * costheta**2 / TOTAL_MASS)
+        temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+        thetaacc = (gravity * sintheta - costheta * temp) / (
+            length * (four_thirds - masspole * (costheta * costheta) / total_mass)
         )
-        xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-        x = x + TAU * x_dot
-        x_dot = x_dot + TAU * xacc
-        theta = theta + TAU * theta_dot
-        theta_dot = theta_dot + TAU * thetaacc
+        xacc = temp - polemass_length * thetaacc * costheta / total_mass
+        x = x + tau * x_dot
+        x_dot = x_dot + tau * xacc
+        theta = theta + tau * theta_dot
+        theta_dot = theta_dot + tau * thetaacc
         moved = tf.stack([x, x_dot, theta, theta_dot], axis=1)
         terminated = (
             (x < -X_THRESHOLD)
@@ -136,6 +164,7 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         step_type = tf.where(terminated | truncated, ts.StepType.LAST, ts.StepType.MID)
         self._step_type.assign(tf.where(restart, ts.StepType.FIRST, step_type))
         self._reward.assign(tf.where(restart, 0.0, 1.0))
-        discount = tf.where(terminated, 0.0, self._discount)
+        ends = terminated if self._bootstrap_on_time_limit else terminated | truncated
+        discount = tf.where(ends, 0.0, self._discount)
         self._discount_var.assign(tf.where(restart, 1.0, discount))
         return self._current_time_step()
