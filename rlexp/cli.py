@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _group_lines() -> str:
-    return "\n".join(f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.GROUPS)
+    lines = [f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.CONFIG_GROUPS]
+    lines.append("\nEnv wrappers (a list: 'env.wrappers=[{name: TimeLimit, duration: 200}]'):")
+    lines += [f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.PART_GROUPS]
+    return "\n".join(lines)
 
 
 def list_components(args: list[str]) -> int:
@@ -249,11 +252,12 @@ def run_job(cfg: DictConfig) -> float | None:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
+    from rlexp.context import BuildError
     from rlexp.training.trainer import TrainingError, train
 
     try:
         metrics = train(cfg, run_dir)
-    except TrainingError as exc:
+    except (TrainingError, BuildError) as exc:
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
     _print_summary(metrics, run_dir)

@@ -24,3 +24,8 @@ class BuildContext:
     policy: Any = None
     observers: list[Callable[[Any], Any]] = field(default_factory=list)
     scalars: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+
+class BuildError(RuntimeError):
+    """A component that composed and validated, but cannot be built as configured (for
+    example an env whose time steps do not match its own specs)."""

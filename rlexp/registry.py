@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-GROUPS = ("env", "network", "agent", "buffer", "driver")
+# Hydra config groups: a run selects exactly one option of each (`env=cartpole`).
+CONFIG_GROUPS = ("env", "network", "agent", "buffer", "driver")
+# Registry groups whose entries are not run-level choices but parts of one: a `wrapper` is
+# named in the ordered `env.wrappers` list of a Python env option. They have no config group
+# (no `wrapper=...` override) and no ConfigStore option; `rlexp list` documents them.
+PART_GROUPS = ("wrapper",)
+GROUPS = CONFIG_GROUPS + PART_GROUPS
 ENTRY_POINT_GROUP = "rlexp.components"
 BUILTIN_MODULES = ("rlexp.envs", "rlexp.networks", "rlexp.agents", "rlexp.buffers", "rlexp.drivers")
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -109,12 +115,16 @@ def store_schemas() -> None:
 
     Each schema goes to `schema/<group>/<name>`, which the option's YAML file extends
     (so a misspelt key or a wrong type fails at compose time). An entry with no YAML file
-    in conf/ (a plugin) also gets its option stored directly as `<group>/<name>`.
+    in conf/ (a plugin) also gets its option stored directly as `<group>/<name>`. Entries
+    of PART_GROUPS are not config groups: their schemas are applied by their owner's
+    validation (for example each `env.wrappers` entry), not stored.
     """
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     for component in _REGISTRY.values():
+        if component.group not in CONFIG_GROUPS:
+            continue
         store.store(group=f"schema/{component.group}", name=component.name, node=component.schema)
         if not (CONF_DIR / component.group / f"{component.name}.yaml").exists():
             store.store(

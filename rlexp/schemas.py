@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any  # noqa: UP035 (OmegaConf reads typing generics)
 
 from omegaconf import MISSING
@@ -24,8 +25,8 @@ def bounded(
 ) -> Any:
     """A dataclass field whose numeric value must lie in the given bounds."""
     metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=metadata)
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)
 
 
@@ -36,9 +37,28 @@ def documented(default: Any = MISSING, doc: str = "") -> Any:
 
 @dataclass
 class ComponentConfig:
-    """Base of every component schema: `name` is the registry key that builds it."""
+    """Base of every component schema: `name` is the registry key that builds it.
+
+    Besides its fields, a schema may declare static facts that validation reads without
+    building anything (class attributes, or methods of the config object):
+
+    - `requires_extra`: the optional extra (`rlexp.extras`) the option needs, e.g. "reverb";
+    - env: `action_kind()` (an ActionKind) and `python_env` (True: built from Python
+      environments, so a py driver can step it; False: a native TF environment);
+    - agent: `action_kinds`, the ActionKinds it can act in;
+    - driver: `needs_python_env`;
+    - buffer: `max_env_batch_size`, the most env copies one buffer can be fed from.
+    """
 
     name: str = MISSING
+
+
+class ActionKind(StrEnum):
+    """The kind of action an env takes: a static fact, declared rather than measured."""
+
+    discrete = "discrete"
+    continuous = "continuous"
+    unknown = "unknown"
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rlexp import registry
+from rlexp.schemas import ActionKind
 
 
 class ConfigError(ValueError):
@@ -26,7 +27,7 @@ class ConfigError(ValueError):
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every problem in `cfg`; return quietly when it is sound."""
     problems: list[str] = []
-    for group in registry.GROUPS:
+    for group in registry.CONFIG_GROUPS:
         node = cfg.get(group)
         if not isinstance(node, DictConfig) or "name" not in node:
             problems.append(
@@ -38,7 +39,15 @@ def validate(cfg: DictConfig) -> None:
         except registry.RegistryError as exc:
             problems.append(f"{group}.name={node.name}: {exc}")
             continue
+        missing = sorted(OmegaConf.missing_keys(node))
+        if missing:
+            problems += [
+                f"{key}: {group}={node.name} needs a value (it is ???); set it with {key}=..."
+                for key in (k if k.startswith(f"{group}.") else f"{group}.{k}" for k in missing)
+            ]
+            continue
         problems += _bounds(node, group)
+        problems += _extra_problems(group, node)
         own_rules = getattr(OmegaConf.to_object(node), "problems", None)
         problems += [f"{group}.{p}" for p in own_rules()] if own_rules else []
     problems += _bounds(cfg.train, "train")
@@ -47,6 +56,31 @@ def validate(cfg: DictConfig) -> None:
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def bound_problems(node: DictConfig, path: str) -> list[str]:
+    """Unknown keys and out-of-range values of a typed node (and its typed children)."""
+    return _bounds(node, path)
+
+
+def _extra_problems(group: str, node: DictConfig) -> list[str]:
+    """An option whose optional extra is not installed, with the command that installs it."""
+    from rlexp.extras import EXTRAS
+
+    schema = registry.get(group, node.name).schema
+    extra = EXTRAS.get(getattr(schema, "requires_extra", None) or "")
+    if extra is None or extra.installed():
+        return []
+    alternatives = [
+        name
+        for name in registry.names(group)
+        if not getattr(registry.get(group, name).schema, "requires_extra", None)
+    ]
+    return [
+        f"{group}={node.name} needs the optional '{extra.name}' extra ({extra.requirement}), "
+        f"which is not installed; install it with: {extra.install_command()}; or choose "
+        f"an option that needs no extra: {', '.join(f'{group}={n}' for n in alternatives)}"
+    ]
 
 
 def _bounds(node: DictConfig, path: str, recurse: bool = True) -> list[str]:
@@ -101,7 +135,7 @@ def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
     from rlexp.training.run_files import NUMERIC_METRICS
 
-    problems = []
+    problems = _fact_rules(cfg)
     if cfg.sweep.objective not in NUMERIC_METRICS:
         problems.append(
             f"sweep.objective={cfg.sweep.objective}: not a numeric metrics.json key; "
@@ -116,3 +150,91 @@ def _combinations(cfg: DictConfig) -> list[str]:
                 f"raise buffer.max_length or lower buffer.sample_batch_size"
             )
     return problems
+
+
+def _fact_rules(cfg: DictConfig) -> list[str]:
+    """Rules on the static facts options declare (see `rlexp.schemas.ComponentConfig`)."""
+    try:
+        env, agent, buffer, driver = (
+            OmegaConf.to_object(cfg[group]) for group in ("env", "agent", "buffer", "driver")
+        )
+    except Exception:  # a group already reported as broken; its facts are unknown
+        return []
+    problems = []
+
+    kind, kinds = _action_kind(env), getattr(agent, "action_kinds", None)
+    if kind not in (None, ActionKind.unknown) and kinds and kind not in kinds:
+        wanted = " or ".join(str(k) for k in kinds)
+        envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
+        agents = [
+            n
+            for n in registry.names("agent")
+            if kind in getattr(registry.get("agent", n).schema, "action_kinds", ())
+        ]
+        fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
+        if kind == ActionKind.continuous and ActionKind.discrete in kinds:
+            fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
+        fix += f", or an agent for {kind} actions ({_choices('agent', agents)})"
+        problems.append(
+            f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
+            f"actions; {fix}"
+        )
+
+    if getattr(driver, "needs_python_env", False) and getattr(env, "python_env", None) is False:
+        drivers = [
+            n
+            for n in registry.names("driver")
+            if not getattr(registry.get("driver", n).schema, "needs_python_env", False)
+        ]
+        envs = [
+            n
+            for n in registry.names("env")
+            if getattr(registry.get("env", n).schema, "python_env", None)
+        ]
+        problems.append(
+            f"driver={driver.name} steps a Python environment (PyDriver) but env={env.name} is "
+            f"a native TF environment with no Python environment inside; use "
+            f"{_choices('driver', drivers, ' or ')} with env={env.name}, or keep "
+            f"driver={driver.name} with a Python env ({_choices('env', envs)})"
+        )
+
+    limit = getattr(buffer, "max_env_batch_size", None)
+    copies = getattr(env, "num_parallel_envs", 1)
+    if limit is not None and copies > limit:
+        buffers = [
+            n
+            for n in registry.names("buffer")
+            if getattr(registry.get("buffer", n).schema, "max_env_batch_size", None) is None
+        ]
+        problems.append(
+            f"buffer={buffer.name} takes batches from {limit} env copy but "
+            f"env.num_parallel_envs={copies}; use env.num_parallel_envs={limit} with "
+            f"buffer={buffer.name}, or a buffer for batched envs ({_choices('buffer', buffers)})"
+        )
+    return problems
+
+
+def _action_kind(env_cfg: Any) -> ActionKind | None:
+    method = getattr(env_cfg, "action_kind", None)
+    return method() if callable(method) else None
+
+
+def _option(group: str, name: str) -> Any:
+    """Option `name` of `group` as configured by its YAML preset (its schema's defaults if it
+    has none), for naming the options that would fit; None if it cannot be read alone."""
+    component = registry.get(group, name)
+    node = OmegaConf.structured(component.schema)
+    preset = registry.CONF_DIR / group / f"{name}.yaml"
+    try:
+        if preset.exists():
+            values = OmegaConf.load(preset)
+            values.pop("defaults", None)
+            node = OmegaConf.merge(node, values)
+        node.name = name
+        return OmegaConf.to_object(node)
+    except Exception:  # interpolations into the rest of the config, missing values
+        return None
+
+
+def _choices(group: str, names: list[str], joiner: str = ", ") -> str:
+    return joiner.join(f"{group}={n}" for n in names) if names else "none is registered"

@@ -190,3 +190,19 @@ def sweep_2x2(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
     )
     assert result.code == 0, f"the 2x2 sweep failed:\n{result.describe()}"
     return FinishedSweep(sweep_dir, result)
+
+
+def collect_env_steps(ctx: Any, driver: Any, steps: int) -> None:
+    """Run the trainer's collect call on built components until `steps` env steps are done."""
+    from tf_agents.metrics import tf_metrics
+
+    from rlexp import drivers
+
+    counter = tf_metrics.EnvironmentSteps()
+    ctx.observers.append(counter)
+    collect = drivers.collect_fn(driver)
+    time_step = ctx.env.current_time_step()
+    policy_state = ctx.policy.get_initial_state(ctx.env.batch_size)
+    while int(counter.result()) < steps:
+        time_step, policy_state = collect(time_step, policy_state)
+    ctx.observers.remove(counter)

@@ -4,6 +4,7 @@ value (and the valid choices), no run directory left behind, and no TensorFlow i
 from __future__ import annotations
 
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -34,6 +35,71 @@ BAD_CONFIGS = [
         [r"buffer\.max_length=10\b", r"buffer\.sample_batch_size=64\b"],
         id="buffer-smaller-than-batch",
     ),
+    # Combinations that cannot work: both choices named, and what would fit.
+    pytest.param(
+        ["env=pendulum"],
+        [
+            r"env=pendulum\b",
+            r"\bcontinuous actions\b",
+            r"agent=dqn\b",
+            r"\bdiscrete actions\b",
+            r"env=pendulum_discrete\b",
+            r"\bActionDiscretizeWrapper\b",
+        ],
+        id="continuous-env-with-dqn",
+    ),
+    pytest.param(
+        ["env=cartpole_tf", "driver=py"],
+        [
+            r"driver=py\b",
+            r"env=cartpole_tf\b",
+            r"driver=step\b",
+            r"driver=episode\b",
+            r"env=cartpole\b",
+        ],
+        id="py-driver-with-tf-env",
+    ),
+    pytest.param(
+        ["buffer=py_uniform", "env.num_parallel_envs=4"],
+        [r"buffer=py_uniform\b", r"env\.num_parallel_envs=4\b", r"buffer=tf_uniform\b"],
+        id="py-buffer-with-parallel-envs",
+    ),
+    pytest.param(
+        ["env.wrappers=[{name: ActionDiscretizeWrapper}]"],
+        [r"env\.wrappers\[0\]", r"\bActionDiscretizeWrapper\b", r"\bcontinuous actions\b"],
+        id="wrapper-needs-continuous-actions",
+    ),
+    pytest.param(
+        ["env.wrappers=[{name: TimeLimit, durration: 5}]"],
+        [r"env\.wrappers\[0\]\.durration\b", r"\bduration\b"],
+        id="wrapper-misspelt-argument",
+    ),
+    pytest.param(
+        ["env.wrappers=[{name: TimeLimit}]"],
+        [r"env\.wrappers\[0\]\.duration\b", r"\bTimeLimit\b"],
+        id="wrapper-missing-argument",
+    ),
+    pytest.param(
+        ["env.wrappers=[{name: TimeLimits, duration: 5}]"],
+        [r"\bTimeLimits\b", r"\bTimeLimit\b", r"\bHistoryWrapper\b"],
+        id="unknown-wrapper",
+    ),
+    pytest.param(
+        ["env.wrappers=[{name: TimeLimit, duration: 0}]"],
+        [r"env\.wrappers\[0\]\.duration=0\b"],
+        id="wrapper-argument-out-of-range",
+    ),
+    pytest.param(["env=gym"], [r"env\.gym_id\b", r"env=gym\b"], id="gym-without-id"),
+    pytest.param(
+        ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
+    ),
+]
+
+# Options that need an optional extra, and what validation must say when it is missing.
+EXTRA_OPTIONS = [
+    pytest.param("reverb", ["buffer=reverb_uniform"], id="reverb_uniform"),
+    pytest.param("reverb", ["buffer=reverb_prioritized"], id="reverb_prioritized"),
+    pytest.param("gymnasium", ["env=gymnasium"], id="gymnasium"),
 ]
 
 
@@ -160,3 +226,33 @@ def test_cli_config_error_does_not_import_tensorflow(run_python, tmp_path):
     assert result.code == 0, result.describe()
     assert "NO TENSORFLOW" in result.out
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(("extra", "overrides"), EXTRA_OPTIONS)
+def test_option_without_its_extra_fails_at_validation(cli, tmp_path, monkeypatch, extra, overrides):
+    """As if the extra were not installed: importing it fails, find_spec finds nothing."""
+    from rlexp.extras import EXTRAS
+
+    monkeypatch.setitem(sys.modules, EXTRAS[extra].module, None)
+    run_dir = tmp_path / "run"
+    result = cli("train", *overrides, f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    option = overrides[0]
+    group = option.split("=")[0]
+    assert_names(
+        result.err,
+        [
+            rf"{re.escape(option)}\b",
+            rf"pip install 'rlexp\[{extra}\]'",
+            re.escape(EXTRAS[extra].requirement),
+            rf"{group}=(tf_uniform|cartpole)\b",  # an option that needs no extra
+        ],
+    )
+    assert_no_run_left(run_dir)
+
+
+def test_combination_error_does_not_import_tensorflow(run_python):
+    result = run_python(NO_TF_SCRIPT.format(overrides=["env=cartpole_tf", "driver=py"]))
+    assert result.code == 0, result.describe()
+    assert "REJECTED ConfigError" in result.out and "driver=py" in result.out
+    assert "NO TENSORFLOW" in result.out

@@ -33,9 +33,7 @@ def latest_checkpoint_data(run_dir: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated"])
-def test_damaged_checkpoint_names_the_file_and_offers_a_fresh_start(
-    interrupted_copy, cli, damage
-):
+def test_damaged_checkpoint_names_the_file_and_offers_a_fresh_start(interrupted_copy, cli, damage):
     data = latest_checkpoint_data(interrupted_copy)
     content = data.read_bytes()
     data.write_bytes(b"" if damage == "empty" else content[: len(content) // 2])
@@ -77,9 +75,7 @@ def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
     assert "hydra.run.dir" in result.err and "writable" in result.err
 
 
-def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint(
-    run_cli, tmp_path
-):
+def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint(run_cli, tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(
         "train",

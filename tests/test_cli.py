@@ -92,3 +92,29 @@ def test_hydra_cfg_job_prints_the_composed_config(run_cli, tmp_path):
     assert re.search(r"^agent:$", result.out, re.M)
     assert re.search(r"^  gamma: 0\.625$", result.out, re.M)
     assert not run_dir.exists(), "--cfg job must not start a run"
+
+
+def test_list_env_documents_every_env_option(cli):
+    result = cli("list", "env")
+    assert result.code == 0, result.describe()
+    for component in registry.components("env"):
+        line = rf"^  {re.escape(component.name)}\s+{re.escape(component.doc)}$"
+        assert re.search(line, result.out, re.M), component.name
+    for key in ("wrappers", "num_parallel_envs", "batching", "validate_py_environment"):
+        assert re.search(rf"^      {key}: ", result.out, re.M), key
+    assert re.search(r"^      num_actions: int = 5\s", result.out, re.M)  # pendulum_discrete
+
+
+def test_list_wrapper_documents_the_wrappers(cli):
+    result = cli("list", "wrapper")
+    assert result.code == 0, result.describe()
+    expected = {
+        "TimeLimit",
+        "ActionDiscretizeWrapper",
+        "RunStats",
+        "ActionClipWrapper",
+        "FlattenObservationsWrapper",
+        "HistoryWrapper",
+    }
+    assert {name for _, name in listed_options(result.out)} == expected
+    assert re.search(r"^      duration: int = \?\?\?", result.out, re.M)

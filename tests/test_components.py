@@ -1,25 +1,39 @@
-"""Every registered (group, option) composes and builds into the expected TF-Agents objects."""
+"""Every registered (group, option) composes, builds into the expected TF-Agents objects,
+collects a few hundred env steps through the trainer's collect call and trains a step."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import EXAMPLES, collect_env_steps
+from omegaconf import OmegaConf
 
 from rlexp import registry
 from rlexp.composition import compose_config
+from rlexp.extras import EXTRAS
 
 registry.load_builtins()
 REGISTERED = [(c.group, c.name) for c in registry.components()]
+COLLECT_STEPS = 200
 
 # Exact classes of the built-in options, by import path (resolved lazily: TF is slow to import).
 EXACT_TYPES = {
     ("env", "cartpole"): "tf_agents.environments.tf_py_environment.TFPyEnvironment",
+    ("env", "card_game"): "tf_agents.environments.tf_py_environment.TFPyEnvironment",
+    ("env", "cartpole_tf"): "rlexp.envs.cartpole_tf_env.CartPoleTFEnvironment",
     ("network", "q_network"): "tf_agents.networks.q_network.QNetwork",
     ("agent", "dqn"): "tf_agents.agents.dqn.dqn_agent.DqnAgent",
     ("agent", "ddqn"): "tf_agents.agents.dqn.dqn_agent.DdqnAgent",
     ("buffer", "tf_uniform"): "tf_agents.replay_buffers.tf_uniform_replay_buffer."
     "TFUniformReplayBuffer",
+    ("buffer", "py_uniform"): "tf_agents.replay_buffers.py_uniform_replay_buffer."
+    "PyUniformReplayBuffer",
+    ("buffer", "reverb_uniform"): "tf_agents.replay_buffers.reverb_replay_buffer."
+    "ReverbReplayBuffer",
+    ("buffer", "reverb_prioritized"): "tf_agents.replay_buffers.reverb_replay_buffer."
+    "ReverbReplayBuffer",
     ("driver", "step"): "tf_agents.drivers.dynamic_step_driver.DynamicStepDriver",
     ("driver", "episode"): "tf_agents.drivers.dynamic_episode_driver.DynamicEpisodeDriver",
+    ("driver", "py"): "tf_agents.drivers.py_driver.PyDriver",
 }
 
 # What any option of a group must build (so options added later are checked too).
@@ -30,6 +44,44 @@ GROUP_BASES = {
     "buffer": "tf_agents.replay_buffers.replay_buffer.ReplayBuffer",
     "driver": "tf_agents.drivers.driver.Driver",
 }
+
+# Options that need company to train with the default DQN: the rest of the config they go in.
+COMPANIONS = {
+    ("env", "gym"): ["env.gym_id=Acrobot-v1"],
+    ("env", "pendulum"): ["env.wrappers=[{name: ActionDiscretizeWrapper, num_actions: 3}]"],
+    ("wrapper", "ActionDiscretizeWrapper"): ["env=pendulum"],
+    ("wrapper", "ActionClipWrapper"): [
+        "env=pendulum",
+        "env.wrappers=[{name: ActionClipWrapper}, {name: ActionDiscretizeWrapper}]",
+    ],
+    ("wrapper", "TimeLimit"): ["env.wrappers=[{name: TimeLimit, duration: 20}]"],
+    ("wrapper", "FlattenObservationsWrapper"): ["plugins=[target_line]", "env=target_line"],
+}
+
+
+def option_overrides(group: str, name: str) -> list[str]:
+    """Overrides that select (group, name): a wrapper is selected by listing it."""
+    extra = COMPANIONS.get((group, name), [])
+    if group not in registry.CONFIG_GROUPS:
+        listed = any(o.startswith("env.wrappers=") for o in extra)
+        return extra if listed else [*extra, f"env.wrappers=[{{name: {name}}}]"]
+    return [f"{group}={name}", *extra]
+
+
+def needs_extra(group: str, name: str):
+    """A skip mark when the option needs an optional extra that is not installed."""
+    component = registry.get(group, name)
+    extra = EXTRAS.get(getattr(component.schema, "requires_extra", None) or "")
+    if extra is None:
+        return []
+    reason = f"the optional '{extra.name}' extra is not installed ({extra.install_command()})"
+    return [pytest.mark.skipif(not extra.installed(), reason=reason)]
+
+
+PARAMS = [
+    pytest.param(group, name, marks=needs_extra(group, name), id=f"{group}={name}")
+    for group, name in REGISTERED
+]
 
 
 def resolve(path: str) -> type:
@@ -44,15 +96,21 @@ def test_registry_has_every_group_and_the_builtin_options():
     assert set(EXACT_TYPES) <= set(REGISTERED), "a built-in option is no longer registered"
 
 
-@pytest.mark.parametrize(("group", "name"), REGISTERED, ids=[f"{g}={n}" for g, n in REGISTERED])
-def test_compose_and_build_every_option(group: str, name: str):
+@pytest.mark.parametrize(("group", "name"), PARAMS)
+def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     import tensorflow as tf
 
+    from rlexp import buffers
     from rlexp.training.trainer import build_components
 
-    # Few steps per collect call: the driver is run once below, eagerly.
-    cfg = compose_config([f"{group}={name}", "train.collect_steps_per_iteration=16"])
-    assert cfg[group].name == name
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the example plugins some companions use
+    cfg = compose_config(
+        [*option_overrides(group, name), f"train.collect_steps_per_iteration={COLLECT_STEPS}"]
+    )
+    if group in registry.CONFIG_GROUPS:
+        assert cfg[group].name == name
+    else:
+        assert name in [entry.name for entry in cfg.env.wrappers]
 
     ctx, driver = build_components(cfg)
     built = {
@@ -74,12 +132,21 @@ def test_compose_and_build_every_option(group: str, name: str):
     assert counter is ctx.train_step_counter
     assert int(counter.numpy()) == 0
 
-    # The driver is wired to the built env, the collect policy and the replay buffer.
-    assert driver.env is ctx.env
-    assert driver.policy is ctx.agent.collect_policy
-    assert int(ctx.buffer.num_frames()) == 0
-    driver.run()
-    assert int(ctx.buffer.num_frames()) > 0
+    # The driver is wired to the built env (a py driver to the Python env inside it), the
+    # collect policy and the replay buffer.
+    assert driver.env in (ctx.env, getattr(ctx.env, "pyenv", None))
+    assert getattr(driver.policy, "_policy", driver.policy) is ctx.agent.collect_policy
+    assert buffers.observer(ctx.buffer) in driver.observers
+
+    # A few hundred env steps through the trainer's collect call, counted by a TF metric
+    # observer as the trainer counts them, then one train step on a sample of them.
+    collect_env_steps(ctx, driver, COLLECT_STEPS)
+    dataset = buffers.dataset(
+        ctx.buffer, OmegaConf.to_object(cfg.buffer), ctx.agent.train_sequence_length
+    )
+    loss_info = buffers.train(ctx.buffer, ctx.agent, next(iter(dataset)))
+    assert bool(tf.math.is_finite(loss_info.loss))
+    assert int(counter.numpy()) == 1
 
 
 def test_experiment_preset_applies():

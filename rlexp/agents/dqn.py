@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 from rlexp.agents.optimizers import Optimizer, build_optimizer
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import ActionKind, ComponentConfig, bounded, documented
 
 
 class TdLoss(StrEnum):
@@ -48,6 +49,9 @@ class DqnConfig(ComponentConfig):
     gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
     n_step_update: int = bounded(1, gt=0, doc="steps of the n-step TD target")
     reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+
+    # A Q-network scores each of a finite set of actions: one discrete action.
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
 
 
 def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):

@@ -1,3 +1,26 @@
-"""Driver builders (config group `driver`)."""
+"""Driver builders (config group `driver`) and the trainer's collect call."""
 
-from rlexp.drivers import dynamic  # noqa: F401  (registers its options)
+from typing import Any
+
+from rlexp.drivers import dynamic, py  # noqa: F401  (registers their options)
+
+
+def collect_fn(driver: Any):
+    """`collect(time_step, policy_state) -> (time_step, policy_state)` for the trainer.
+
+    A TF driver runs compiled (`common.function(driver.run)`). A `PyDriver` runs in Python
+    on its `PyEnvironment`, from that env's own current time step (the trainer's time steps
+    are the TF env's tensors).
+    """
+    from tf_agents.drivers import py_driver
+    from tf_agents.utils import common
+
+    if not isinstance(driver, py_driver.PyDriver):
+        return common.function(driver.run)
+
+    def run(time_step, policy_state):
+        del time_step  # the same step, as tensors of the TFPyEnvironment
+        current = driver.env.current_time_step()
+        return driver.run(current if current is not None else driver.env.reset(), policy_state)
+
+    return run

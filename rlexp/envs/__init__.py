@@ -1,3 +1,9 @@
-"""Environment builders (config group `env`)."""
+"""Environment builders (config group `env`) and env wrappers (registry group `wrapper`)."""
 
-from rlexp.envs import gym_suite  # noqa: F401  (registers its options)
+from rlexp.envs import (  # noqa: F401  (registers their options)
+    card_game,
+    cartpole_tf,
+    gym_suite,
+    gymnasium_suite,
+    wrappers,
+)

@@ -1,17 +1,87 @@
-"""Gym environments through TF-Agents' `suite_gym`, wrapped in a `TFPyEnvironment`."""
+"""Gym environments through TF-Agents' `suite_gym`, wrapped in a `TFPyEnvironment`.
+
+Options: `cartpole` (CartPole-v1), `cartpole_v0`, `acrobot`, `mountain_car`, `pendulum`
+(continuous actions), `pendulum_discrete` (Pendulum behind an `ActionDiscretizeWrapper`)
+and `gym`, any registered gym id with its kwargs. All share `GymEnvConfig`; the YAML file
+of each option sets its `gym_id`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import MISSING
 
 from rlexp.context import BuildContext
+from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import ActionKind, bounded, documented
+
+# The action kind of well-known ids (gym 0.23 and Gymnasium 1.x names), so validation can
+# match envs with agents without building an env. Other ids are `unknown` (not checked).
+KNOWN_ACTION_KINDS = {
+    **dict.fromkeys(
+        [
+            "CartPole-v0",
+            "CartPole-v1",
+            "Acrobot-v1",
+            "MountainCar-v0",
+            "LunarLander-v2",
+            "LunarLander-v3",
+            "Taxi-v3",
+            "Taxi-v4",
+            "CliffWalkingSlippery-v1",
+            "FrozenLake-v1",
+            "FrozenLake8x8-v1",
+            "CliffWalking-v0",
+            "CliffWalking-v1",
+            "Blackjack-v1",
+        ],
+        ActionKind.discrete,
+    ),
+    **dict.fromkeys(
+        [
+            "Pendulum-v1",
+            "MountainCarContinuous-v0",
+            "LunarLanderContinuous-v2",
+            "LunarLanderContinuous-v3",
+            "BipedalWalker-v3",
+            "BipedalWalkerHardcore-v3",
+            "CarRacing-v1",
+            "CarRacing-v3",
+        ],
+        ActionKind.continuous,
+    ),
+    **dict.fromkeys(
+        [
+            f"{body}-v{version}"
+            for body in (
+                "Ant",
+                "HalfCheetah",
+                "Hopper",
+                "Humanoid",
+                "HumanoidStandup",
+                "InvertedDoublePendulum",
+                "InvertedPendulum",
+                "Pusher",
+                "Reacher",
+                "Swimmer",
+                "Walker2d",
+            )
+            for version in range(2, 6)
+        ],
+        ActionKind.continuous,
+    ),
+}
 
 
 @dataclass
-class GymEnvConfig(ComponentConfig):
+class GymEnvConfig(PyEnvConfig):
     gym_id: str = documented("CartPole-v1", "registered gym id")
+    gym_kwargs: dict[str, Any] = documented({}, "keyword arguments of the gym env")
     max_episode_steps: int | None = bounded(
         None, ge=0, doc="episode step limit; null = the gym spec's, 0 = none"
     )
@@ -19,29 +89,104 @@ class GymEnvConfig(ComponentConfig):
     reward_threshold: float | None = documented(
         None, "average eval return that counts as solved; null = the gym spec's"
     )
+    validate_py_environment: bool = documented(
+        False, "check the env against its specs (utils.validate_py_environment) first"
+    )
+
+    def base_action_kind(self) -> ActionKind:
+        return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
+
+    def problems(self) -> list[str]:
+        gym = _import_gym()
+        try:
+            gym.spec(self.gym_id)
+        except gym.error.Error as exc:
+            return [f"gym_id={self.gym_id}: not a registered gym id ({exc})"]
+        return super().problems()
+
+    def spec_reward_threshold(self) -> float | None:
+        try:
+            return _import_gym().spec(self.gym_id).reward_threshold
+        except Exception:
+            return None
 
 
-@register("env", "cartpole", schema=GymEnvConfig, doc="Gym CartPole (v1 by default) via suite_gym.")
-def build_cartpole(cfg: GymEnvConfig, context: BuildContext):
-    """A seeded `TFPyEnvironment` over `suite_gym.load(cfg.gym_id)`."""
-    from tf_agents.environments import suite_gym, tf_py_environment
+@dataclass
+class AnyGymEnvConfig(GymEnvConfig):
+    gym_id: str = documented(MISSING, "registered gym id (required), e.g. LunarLander-v2")
+
+
+@dataclass
+class PendulumDiscreteConfig(GymEnvConfig):
+    gym_id: str = documented("Pendulum-v1", "registered gym id (continuous actions)")
+    num_actions: int = bounded(5, ge=2, doc="discrete actions of the ActionDiscretizeWrapper")
+
+    def base_action_kind(self) -> ActionKind:
+        return ActionKind.discrete
+
+
+def _import_gym():
+    with contextlib.redirect_stderr(io.StringIO()):  # gym's import-time notice
+        import gym
+    return gym
+
+
+def load_gym(cfg: GymEnvConfig, seed: int):
+    """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment)."""
+    from tf_agents.environments import suite_gym
 
     py_env = suite_gym.load(
-        cfg.gym_id, discount=cfg.discount, max_episode_steps=cfg.max_episode_steps
+        cfg.gym_id,
+        discount=cfg.discount,
+        max_episode_steps=cfg.max_episode_steps,
+        gym_kwargs=dict(cfg.gym_kwargs),
     )
-    py_env.seed(context.seed)
-    return tf_py_environment.TFPyEnvironment(py_env)
+    py_env.seed(seed)
+    return py_env
+
+
+def _make(cfg: GymEnvConfig):
+    import functools
+
+    return functools.partial(load_gym, cfg)
+
+
+def build_gym_env(cfg: GymEnvConfig, context: BuildContext):
+    """A seeded `TFPyEnvironment` over `suite_gym.load(cfg.gym_id)` copies."""
+    return build_tf_env(cfg, context, _make(cfg))
+
+
+DOCS = {
+    "cartpole": "Gym CartPole-v1 via suite_gym (solved at 475).",
+    "cartpole_v0": "Gym CartPole-v0: 200-step episodes (solved at 195).",
+    "acrobot": "Gym Acrobot-v1: swing the two-link arm up (3 actions).",
+    "mountain_car": "Gym MountainCar-v0: drive up the hill (3 actions).",
+    "pendulum": "Gym Pendulum-v1: continuous torque, for continuous-action agents.",
+}
+for _name, _doc in DOCS.items():
+    register("env", _name, schema=GymEnvConfig, doc=_doc)(build_gym_env)
+register(
+    "env",
+    "gym",
+    schema=AnyGymEnvConfig,
+    doc="Any registered gym id (env.gym_id) with its kwargs (env.gym_kwargs).",
+)(build_gym_env)
+
+
+@register(
+    "env",
+    "pendulum_discrete",
+    schema=PendulumDiscreteConfig,
+    doc="Pendulum-v1 behind ActionDiscretizeWrapper (num_actions, 5 as in the tutorial).",
+)
+def build_pendulum_discrete(cfg: PendulumDiscreteConfig, context: BuildContext):
+    own = [{"name": "ActionDiscretizeWrapper", "num_actions": cfg.num_actions}]
+    return build_tf_env(cfg, context, _make(cfg), own_wrappers=own)
 
 
 def reward_threshold(cfg: object) -> float | None:
-    """The solved threshold: the config's, else the one gym registers for the id."""
+    """The solved threshold: the config's, else the one the env's registry gives its id."""
     if getattr(cfg, "reward_threshold", None) is not None:
         return float(cfg.reward_threshold)
-    if not hasattr(cfg, "gym_id"):
-        return None
-    import gym
-
-    try:
-        return gym.spec(cfg.gym_id).reward_threshold
-    except gym.error.Error:
-        return None
+    lookup = getattr(cfg, "spec_reward_threshold", None)
+    return lookup() if callable(lookup) else None

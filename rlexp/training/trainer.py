@@ -23,7 +23,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlexp import registry
+from rlexp import buffers, drivers, registry
 from rlexp.context import BuildContext
 from rlexp.envs.gym_suite import reward_threshold
 from rlexp.tracking import provenance
@@ -66,7 +66,7 @@ def build_components(
     ctx.agent = build("agent", cfg.agent, ctx)
     ctx.buffer = build("buffer", cfg.buffer, ctx)
     ctx.policy = ctx.agent.collect_policy
-    ctx.observers = [ctx.buffer.add_batch, *observers(ctx.env)]
+    ctx.observers = [buffers.observer(ctx.buffer), *observers(ctx.env)]
     driver = build("driver", cfg.driver, ctx)
     return ctx, driver
 
@@ -148,7 +148,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
             prefill = dynamic_step_driver.DynamicStepDriver(
                 env,
                 random_policy,
-                observers=[buffer.add_batch, env_steps],
+                observers=[buffers.observer(buffer), env_steps],
                 num_steps=t.prefill_steps,
             )
             common.function(prefill.run)()
@@ -171,12 +171,12 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         return wall_time() - state["eval_time_s"]
 
     loop: dict[str, Any] = {"loss": float("nan")}
+    buffer_cfg = OmegaConf.to_object(cfg.buffer)
 
     def train_iteration():
         loss = tf.constant(0.0)
         for _ in tf.range(t.train_steps_per_iteration):
-            experience, _ = next(loop["iterator"])
-            loss = agent.train(experience).loss
+            loss = buffers.train(buffer, agent, next(loop["iterator"])).loss
         return loss
 
     def begin_segment(step: int) -> None:
@@ -186,13 +186,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         reseed_env(env, seed)
         loop["time_step"] = env.reset()
         loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
-        dataset = buffer.as_dataset(
-            sample_batch_size=cfg.buffer.sample_batch_size,
-            num_steps=agent.train_sequence_length,
-            num_parallel_calls=cfg.buffer.num_parallel_calls,
-        ).prefetch(cfg.buffer.prefetch)
+        dataset = buffers.dataset(buffer, buffer_cfg, agent.train_sequence_length)
         loop["iterator"] = iter(dataset)
-        loop["collect"] = common.function(driver.run)
+        loop["collect"] = drivers.collect_fn(driver)
         loop["train"] = common.function(train_iteration, autograph=True)
 
     def write_metrics() -> None:
