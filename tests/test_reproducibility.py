@@ -148,3 +148,13 @@ def test_resume_of_a_completed_run_does_nothing(reference, cli):
     result = cli("resume", reference)
     assert result.code == 0, result.describe()
     assert "already completed" in result.out
+
+
+def test_deterministic_false_trains_with_op_determinism_off(tmp_path):
+    from tensorflow.python.framework import config as tf_config
+
+    metrics = train_in_process(tmp_path / "fast", "deterministic=false", "train.env_steps=1500")
+    assert metrics["status"] == "completed"
+    assert not tf_config.is_op_determinism_enabled()
+    train_in_process(tmp_path / "exact", "train.env_steps=1000")
+    assert tf_config.is_op_determinism_enabled()

@@ -104,8 +104,10 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
     t = cfg.train
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
-    else:
-        tf.config.experimental.disable_op_determinism()
+    else:  # TF has no public switch back; one process may run both kinds (tests, sweeps)
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
     seed_everything(cfg.seed)
 
     def make_train_metrics(env) -> list:
