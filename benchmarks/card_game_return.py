@@ -7,7 +7,7 @@ programming over the card draws) and (b) the mean return over --episodes fresh e
 For scale: the optimal policy (take below 14) expects -5.14, the tutorial's fixed policy
 (three cards, then stop) -8.46, a uniformly random policy -17.03 (all exact).
 
-    .venv/bin/python benchmarks/card_game_return.py --seeds 0 1 2
+    .venv/bin/python benchmarks/card_game_return.py --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def greedy_actions(policy_dir: Path) -> dict[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--seeds", type=lambda text: [int(x) for x in text.split(",")], default=[0, 1, 2]
+    )
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("overrides", nargs="*", help="extra config overrides")
     args = parser.parse_args()
