@@ -32,12 +32,14 @@ def reseed_env(env: Any, seed: int) -> None:
     A native TF env has no Python RNG: its randomness follows TensorFlow's seeds.
     Envs that do not implement `seed` are left to the global NumPy seed.
     """
+    from tf_agents.environments import parallel_py_environment
+
     pyenv = getattr(env, "pyenv", None)
     if pyenv is None:
         return
     copies = getattr(pyenv, "envs", None)
     try:
-        if copies is None:
+        if copies is None or isinstance(pyenv, parallel_py_environment.ParallelPyEnvironment):
             pyenv.seed([seed + i for i in range(pyenv.batch_size)])
         else:
             for i, copy in enumerate(copies):
