@@ -54,7 +54,7 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    provenance.command_line = ["rlexp", *argv]
+    provenance.set_command(["rlexp", *argv])
     try:
         registry.load_builtins()
         registry.load_plugins(plugin_modules(argv))

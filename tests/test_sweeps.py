@@ -58,6 +58,13 @@ def test_sweep_layout(sweep_2x2):
     assert "sweep finished: 4 runs, 4 completed, 0 failed" in sweep_2x2.result.out
 
 
+def test_each_run_records_the_sweep_command_the_user_typed(sweep_2x2):
+    for job in sweep_2x2.job_dirs():
+        record = json.loads((job / "provenance.json").read_text())
+        assert record["command"].startswith("rlexp -m agent.learning_rate=1e-3,1e-4"), record
+        assert "rlexp.sweeps.child" not in record["command"]
+
+
 def test_repeat_runs_seeds_from_the_base_seed_as_jobs(sweep_2x2):
     seeds: dict[float, list[int]] = {}
     for job in sweep_2x2.job_dirs():

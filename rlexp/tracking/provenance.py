@@ -31,8 +31,15 @@ PACKAGES = (
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# The command as the user typed it; the CLI sets this before Hydra rewrites sys.argv.
-command_line: list[str] = list(sys.argv)
+# The command as the user typed it. The CLI records it in the environment before Hydra
+# rewrites sys.argv, so the processes that train a sweep's runs inherit the user's
+# `rlexp -m ...` rather than their own command lines.
+COMMAND_ENV = "RLEXP_COMMAND"
+
+
+def set_command(argv: list[str]) -> None:
+    """Record `argv` as the command every run started from this process reports."""
+    os.environ[COMMAND_ENV] = shlex.join(argv)
 
 
 def _now() -> str:
@@ -101,7 +108,7 @@ def start_record(run_dir: Path, resume: bool = False) -> dict[str, Any]:
 
 
 def _command() -> str:
-    return " ".join(shlex.quote(a) for a in command_line)
+    return os.environ.get(COMMAND_ENV) or shlex.join(sys.argv)
 
 
 def _commit() -> str | None:
