@@ -19,9 +19,10 @@ lint: $(VENV)/.installed-dev
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# The optional sweepers and launchers (Optuna, Ray, SLURM); their tests skip without them.
+# The cluster launchers (Ray, SLURM); their tests skip without them. (`dev` already brings
+# the reverb, gymnasium and optuna extras.)
 install-extras: $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[dev,optuna,ray,submitit]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray,submitit]"
 	$(BIN)/python -m pip check
 
 $(BIN)/python:
