@@ -4,7 +4,7 @@ collects a few hundred env steps through the trainer's collect call and trains a
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, collect_env_steps
+from conftest import EXAMPLES, ROOT, collect_env_steps
 from omegaconf import OmegaConf
 
 from rlexp import registry
@@ -160,6 +160,17 @@ def test_experiment_preset_applies():
     assert cfg.agent.epsilon_greedy.decay_steps == 1600
     assert cfg.agent.epsilon_greedy.final == 0.0
     assert cfg.train.prefill_steps == 1000
+
+
+@pytest.mark.parametrize(
+    "preset", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+)
+def test_every_experiment_preset_composes_and_validates(preset):
+    from rlexp.validation import validate
+
+    cfg = compose_config([f"experiment={preset}"])
+    validate(cfg)  # raises ConfigError naming the problem
+    assert cfg.train.env_steps > 0
 
 
 def test_command_line_overrides_win_over_the_preset():
