@@ -12,12 +12,7 @@ to --env-steps); only the launcher differs:
 - sequential: Hydra's basic launcher, one run after another, each run with TensorFlow's
               default thread pools (all cores), as `rlexp train` would run it.
 
-Every run trains in its own process in both cases. To tell the sweep's overhead from the
-machine's, the script first times the same bound for plain CPU work: `--workers` copies of
-a pure-Python loop side by side against one after another. On a VM whose vCPUs share
-physical cores that ratio is well above 1/workers, and no sweep can beat it.
-
-The machine's load average is printed
+Every run trains in its own process in both cases. The machine's load average is printed
 before, during (the mean of samples every 5 s) and after: the script itself brings it to
 about 2 on 2 cores, so more means other work shared the machine; quote it with the ratio.
 """
@@ -63,23 +58,6 @@ class LoadSampler:
         return sum(self.samples) / len(self.samples) if self.samples else os.getloadavg()[0]
 
 
-SPIN = "x = 0\nfor i in range(25_000_000):\n    x += i\n"
-
-
-def cpu_ceiling(workers: int) -> float:
-    """Wall time of `workers` CPU-bound processes side by side / one after another."""
-
-    def timed(batches: list[int]) -> float:
-        began = time.perf_counter()
-        for size in batches:
-            procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(size)]
-            for proc in procs:
-                proc.wait()
-        return time.perf_counter() - began
-
-    return timed([workers]) / timed([1] * workers)
-
-
 def sweep(sweep_dir: Path, runs: int, env_steps: int, launcher: list[str]) -> float:
     seeds = ",".join(str(s) for s in range(runs))
     command = [
@@ -115,12 +93,6 @@ def main() -> None:
 
     out = args.out or Path(tempfile.mkdtemp(prefix="rlexp-speedup-"))
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()}", flush=True)
-    ceiling = cpu_ceiling(args.workers)
-    print(
-        f"plain CPU work, {args.workers} processes side by side / one after another: "
-        f"{ceiling:.2f} (the machine's own bound for the ratio below)",
-        flush=True,
-    )
     with LoadSampler() as parallel_load:
         parallel = sweep(
             out / "parallel",
@@ -155,7 +127,6 @@ def main() -> None:
         "parallel_s": round(parallel, 1),
         "sequential_s": round(sequential, 1),
         "ratio": round(ratio, 3),
-        "cpu_ceiling_ratio": round(ceiling, 3),
         "mean_load_parallel": round(parallel_load.mean, 2),
         "mean_load_sequential": round(sequential_load.mean, 2),
         "load_average_after": load,
