@@ -60,6 +60,16 @@ BAD_CONFIGS = [
         id="py-driver-with-tf-env",
     ),
     pytest.param(
+        ["env=cartpole", "driver=fused"],
+        [r"driver=fused\b", r"env=cartpole\b", r"env=cartpole_tf\b", r"driver=step\b"],
+        id="fused-driver-with-python-env",
+    ),
+    pytest.param(
+        ["env=cartpole_tf", "env.num_parallel_envs=1", "driver=fused", "buffer=py_uniform"],
+        [r"driver=fused\b", r"buffer=py_uniform\b", r"buffer=tf_uniform\b", r"driver=step\b"],
+        id="fused-driver-with-python-buffer",
+    ),
+    pytest.param(
         ["buffer=py_uniform", "env.num_parallel_envs=4"],
         [r"buffer=py_uniform\b", r"env\.num_parallel_envs=4\b", r"buffer=tf_uniform\b"],
         id="py-buffer-with-parallel-envs",

@@ -39,6 +39,8 @@ VARIANTS = [
         ["env.num_parallel_envs=2", "env.batching=parallel"], id="cartpole-parallel-processes"
     ),
     pytest.param(["env=card_game", "driver=py", "buffer=py_uniform"], id="card_game-py_uniform"),
+    pytest.param(["env=cartpole", "driver=step"], id="gym-cartpole-step_driver"),
+    pytest.param(["env=cartpole_tf", "driver=fused"], id="cartpole_tf-fused_driver"),
 ]
 
 

@@ -179,9 +179,6 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
     loop: dict[str, Any] = {"loss": float("nan")}
     buffer_cfg = OmegaConf.to_object(cfg.buffer)
     is_fused = cfg.driver.name == "fused"
-    steps_per_iteration = fused.env_steps_per_iteration(
-        cfg.driver.get("num_steps", 1), env.batch_size
-    )
 
     def train_iteration():
         loss = tf.constant(0.0)
@@ -200,7 +197,12 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         loop["iterator"] = iter(dataset)
         if is_fused:
             loop["fused"] = fused.make_fused_loop(
-                driver, buffer, agent, buffer_cfg.sample_batch_size, t.train_steps_per_iteration
+                driver,
+                buffer,
+                agent,
+                env_steps,
+                buffer_cfg.sample_batch_size,
+                t.train_steps_per_iteration,
             )
             return
         loop["collect"] = drivers.collect_fn(driver)
@@ -209,11 +211,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
     def run_iterations() -> float:
         """Collect and train up to the next trigger point (fused) or once; the loss."""
         if is_fused:
-            step = current_env_steps()
             ahead = [positions[k] + intervals[k] for k in intervals] + [t.env_steps]
-            count = fused.iterations_until(step, ahead, steps_per_iteration)
             loop["time_step"], loop["policy_state"], loss = loop["fused"](
-                loop["time_step"], loop["policy_state"], tf.constant(count)
+                loop["time_step"], loop["policy_state"], tf.constant(min(ahead), tf.int64)
             )
             return float(loss)
         loop["time_step"], loop["policy_state"] = loop["collect"](
