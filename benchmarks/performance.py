@@ -41,7 +41,8 @@ from pathlib import Path
 
 RLEXP = str(Path(sys.executable).with_name("rlexp"))
 
-# The notebook's hyperparameters, as rlexp overrides (4 env steps : 1 train step).
+# The notebook's hyperparameters, as rlexp overrides (4 env steps : 1 train step; replay
+# of 10000 transitions in all).
 NOTEBOOK = [
     "network.fc_layer_params=[75,40]",
     "agent.learning_rate=1e-3",
@@ -53,7 +54,6 @@ NOTEBOOK = [
     "agent.target_update_period=50",
     "agent.gradient_clipping=null",
     "agent.n_step_update=1",
-    "buffer.max_length=10000",
     "buffer.sample_batch_size=128",
     "train.prefill_steps=1000",
 ]
@@ -61,6 +61,7 @@ PATHS = {
     "rlexp default path (gym CartPole, driver=step)": [
         "env=cartpole",
         "driver=step",
+        "buffer.max_length=10000",
         "train.collect_steps_per_iteration=4",
         "train.train_steps_per_iteration=1",
     ],
@@ -160,7 +161,7 @@ def measure_baseline(iterations: int, warmup: int) -> dict:
 def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -> dict:
     """Train with the trainer's own loop; rates between its perf summaries after the first
     (which includes tracing and compiling), from the summaries' wall times."""
-    from rlexp.sweeps.event_files import read_events
+    from rlexp.sweeps.event_files import read_events, read_scalars
 
     with tempfile.TemporaryDirectory(prefix="rlexp_perf_") as run_dir:
         args = [
@@ -179,14 +180,15 @@ def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -
         result = subprocess.run(args, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        points = []  # (wall time, env step, train steps/s)
-        for event in read_events(Path(run_dir)):
-            if event.WhichOneof("what") != "summary":
-                continue
-            for value in event.summary.value:
-                if value.tag == "perf/train_steps_per_sec":
-                    train_rate = value.tensor.float_val or [value.simple_value]
-                    points.append((event.wall_time, event.step, float(train_rate[0])))
+        tag = "perf/train_steps_per_sec"
+        rates = dict(read_scalars(Path(run_dir), {tag}).get(tag, []))
+        wall_times = {
+            event.step: event.wall_time
+            for event in read_events(Path(run_dir))
+            if event.WhichOneof("what") == "summary"
+            and any(value.tag == tag for value in event.summary.value)
+        }
+    points = [(wall_times[step], step, rate) for step, rate in rates.items()]  # (wall, step, /s)
     points.sort(key=lambda p: p[1])
     window = points[1:-1]  # after warm-up; the last one is the forced final summary
     if len(window) < 2:

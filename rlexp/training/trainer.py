@@ -157,7 +157,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
                 observers=[buffers.observer(buffer), env_steps],
                 num_steps=t.prefill_steps,
             )
+            began = time.perf_counter()
             common.function(prefill.run)()
+            state["wall_time_s"] += time.perf_counter() - began  # training time too
     metrics = state["metrics"]
     with writer.as_default(step=int(env_steps.result())):
         tf.summary.text("provenance", provenance.as_markdown(record))
@@ -178,7 +180,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
 
     loop: dict[str, Any] = {"loss": float("nan")}
     buffer_cfg = OmegaConf.to_object(cfg.buffer)
-    is_fused = cfg.driver.name == "fused"
+    is_fused = drivers.fused.runs_fused(
+        OmegaConf.to_object(cfg.env), buffer_cfg, OmegaConf.to_object(cfg.driver)
+    )
 
     def train_iteration():
         loss = tf.constant(0.0)
