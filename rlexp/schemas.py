@@ -46,8 +46,10 @@ class ComponentConfig:
     - env: `action_kind()` (an ActionKind) and `python_env` (True: built from Python
       environments, so a py driver can step it; False: a native TF environment);
     - agent: `action_kinds`, the ActionKinds it can act in;
-    - driver: `needs_python_env`;
-    - buffer: `max_env_batch_size`, the most env copies one buffer can be fed from.
+    - driver: `needs_python_env`; `needs_native_tf_env` and `needs_in_graph_replay` (the
+      fused driver: nothing may leave the graph);
+    - buffer: `max_env_batch_size`, the most env copies one buffer can be fed from;
+      `in_graph_replay` (True: sampled inside a tf.function with `get_next`).
     """
 
     name: str = MISSING

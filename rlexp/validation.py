@@ -198,6 +198,8 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"driver={driver.name} with a Python env ({_choices('env', envs)})"
         )
 
+    problems += _fused_rules(env, buffer, driver)
+
     limit = getattr(buffer, "max_env_batch_size", None)
     copies = getattr(env, "num_parallel_envs", 1)
     if limit is not None and copies > limit:
@@ -210,6 +212,38 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"buffer={buffer.name} takes batches from {limit} env copy but "
             f"env.num_parallel_envs={copies}; use env.num_parallel_envs={limit} with "
             f"buffer={buffer.name}, or a buffer for batched envs ({_choices('buffer', buffers)})"
+        )
+    return problems
+
+
+def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
+    """A driver running everything in one graph needs a native TF env and a TF buffer."""
+    problems = []
+    if getattr(driver, "needs_native_tf_env", False) and getattr(env, "python_env", None):
+        envs = [
+            n
+            for n in registry.names("env")
+            if getattr(registry.get("env", n).schema, "python_env", None) is False
+        ]
+        problems.append(
+            f"driver={driver.name} runs collection inside one TF graph but env={env.name} is "
+            f"a Python environment (each step would leave the graph); use "
+            f"driver={driver.name} with a native TF env ({_choices('env', envs)}), or keep "
+            f"env={env.name} with driver=step"
+        )
+    if getattr(driver, "needs_in_graph_replay", False) and not getattr(
+        buffer, "in_graph_replay", False
+    ):
+        buffers = [
+            n
+            for n in registry.names("buffer")
+            if getattr(registry.get("buffer", n).schema, "in_graph_replay", False)
+        ]
+        problems.append(
+            f"driver={driver.name} samples the replay buffer inside one TF graph but "
+            f"buffer={buffer.name} is not sampled in-graph; use driver={driver.name} with "
+            f"{_choices('buffer', buffers, ' or ')}, or keep buffer={buffer.name} with "
+            f"driver=step"
         )
     return problems
 

@@ -27,8 +27,11 @@ PLUGINS = ROOT / "tests" / "plugins"
 SUBPROCESS_TIMEOUT = 300
 SWEEP_TIMEOUT = 900
 
-# A run of a few thousand env steps: every trigger fires at least twice.
+# A run of a few thousand env steps: every trigger fires at least twice. On gym's
+# CartPole-v1 (a Python env: `rlexp eval video=true` renders it).
 E2E_OVERRIDES = (
+    "env=cartpole",
+    "driver=step",
     "train.env_steps=2000",
     "train.eval_interval=1000",
     "train.summary_interval=500",
@@ -184,6 +187,7 @@ def sweep_2x2(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
     result = run_sweep(
         "agent.learning_rate=1e-3,1e-4",
         "repeat=2",
+        "env=cartpole",
         *SWEEP_RUN_OVERRIDES,
         "hydra.launcher.n_jobs=2",
         f"hydra.sweep.dir={sweep_dir}",

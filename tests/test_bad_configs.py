@@ -60,32 +60,42 @@ BAD_CONFIGS = [
         id="py-driver-with-tf-env",
     ),
     pytest.param(
+        ["env=cartpole", "driver=fused"],
+        [r"driver=fused\b", r"env=cartpole\b", r"env=cartpole_tf\b", r"driver=step\b"],
+        id="fused-driver-with-python-env",
+    ),
+    pytest.param(
+        ["env=cartpole_tf", "env.num_parallel_envs=1", "driver=fused", "buffer=py_uniform"],
+        [r"driver=fused\b", r"buffer=py_uniform\b", r"buffer=tf_uniform\b", r"driver=step\b"],
+        id="fused-driver-with-python-buffer",
+    ),
+    pytest.param(
         ["buffer=py_uniform", "env.num_parallel_envs=4"],
         [r"buffer=py_uniform\b", r"env\.num_parallel_envs=4\b", r"buffer=tf_uniform\b"],
         id="py-buffer-with-parallel-envs",
     ),
     pytest.param(
-        ["env.wrappers=[{name: ActionDiscretizeWrapper}]"],
+        ["env=cartpole", "driver=step", "env.wrappers=[{name: ActionDiscretizeWrapper}]"],
         [r"env\.wrappers\[0\]", r"\bActionDiscretizeWrapper\b", r"\bcontinuous actions\b"],
         id="wrapper-needs-continuous-actions",
     ),
     pytest.param(
-        ["env.wrappers=[{name: TimeLimit, durration: 5}]"],
+        ["env=cartpole", "driver=step", "env.wrappers=[{name: TimeLimit, durration: 5}]"],
         [r"env\.wrappers\[0\]\.durration\b", r"\bduration\b"],
         id="wrapper-misspelt-argument",
     ),
     pytest.param(
-        ["env.wrappers=[{name: TimeLimit}]"],
+        ["env=cartpole", "driver=step", "env.wrappers=[{name: TimeLimit}]"],
         [r"env\.wrappers\[0\]\.duration\b", r"\bTimeLimit\b"],
         id="wrapper-missing-argument",
     ),
     pytest.param(
-        ["env.wrappers=[{name: TimeLimits, duration: 5}]"],
+        ["env=cartpole", "driver=step", "env.wrappers=[{name: TimeLimits, duration: 5}]"],
         [r"\bTimeLimits\b", r"\bTimeLimit\b", r"\bHistoryWrapper\b"],
         id="unknown-wrapper",
     ),
     pytest.param(
-        ["env.wrappers=[{name: TimeLimit, duration: 0}]"],
+        ["env=cartpole", "driver=step", "env.wrappers=[{name: TimeLimit, duration: 0}]"],
         [r"env\.wrappers\[0\]\.duration=0\b"],
         id="wrapper-argument-out-of-range",
     ),

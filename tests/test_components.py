@@ -34,6 +34,7 @@ EXACT_TYPES = {
     ("driver", "step"): "tf_agents.drivers.dynamic_step_driver.DynamicStepDriver",
     ("driver", "episode"): "tf_agents.drivers.dynamic_episode_driver.DynamicEpisodeDriver",
     ("driver", "py"): "tf_agents.drivers.py_driver.PyDriver",
+    ("driver", "fused"): "tf_agents.drivers.dynamic_step_driver.DynamicStepDriver",
 }
 
 # What any option of a group must build (so options added later are checked too).
@@ -54,7 +55,12 @@ COMPANIONS = {
         "env=pendulum",
         "env.wrappers=[{name: ActionClipWrapper}, {name: ActionDiscretizeWrapper}]",
     ],
-    ("wrapper", "TimeLimit"): ["env.wrappers=[{name: TimeLimit, duration: 20}]"],
+    ("wrapper", "TimeLimit"): ["env=cartpole", "env.wrappers=[{name: TimeLimit, duration: 20}]"],
+    # Python envs' companions (the default env is the native TF cartpole_tf).
+    ("wrapper", "HistoryWrapper"): ["env=cartpole"],
+    ("wrapper", "RunStats"): ["env=cartpole"],
+    ("buffer", "py_uniform"): ["env=cartpole"],
+    ("driver", "py"): ["env=cartpole"],
     ("wrapper", "FlattenObservationsWrapper"): ["plugins=[target_line]", "env=target_line"],
 }
 

@@ -22,6 +22,8 @@ def build_env(overrides: list[str], seed: int = 0):
     from rlexp.context import BuildContext
     from rlexp.training.trainer import build
 
+    if not any(o.startswith("env=") for o in overrides):
+        overrides = ["env=cartpole", *overrides]  # the gym env these tests were written for
     cfg = compose_config(overrides)
     return build("env", cfg.env, BuildContext(seed=seed))
 

@@ -36,9 +36,12 @@ VARIANTS = [
         id="card_game-batched-py_driver-reverb_uniform",
     ),
     pytest.param(
-        ["env.num_parallel_envs=2", "env.batching=parallel"], id="cartpole-parallel-processes"
+        ["env=cartpole", "env.num_parallel_envs=2", "env.batching=parallel"],
+        id="cartpole-parallel-processes",
     ),
     pytest.param(["env=card_game", "driver=py", "buffer=py_uniform"], id="card_game-py_uniform"),
+    pytest.param(["env=cartpole", "driver=step"], id="gym-cartpole-step_driver"),
+    pytest.param(["env=cartpole_tf", "driver=fused"], id="cartpole_tf-fused_driver"),
 ]
 
 

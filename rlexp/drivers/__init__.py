@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from rlexp.drivers import dynamic, py  # noqa: F401  (registers their options)
+from rlexp.drivers import dynamic, fused, py  # noqa: F401  (registers their options)
 
 
 def collect_fn(driver: Any):

@@ -100,6 +100,10 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
         """Put the carts in `state` ([batch, 4]: x, x_dot, theta, theta_dot; float64)."""
         self._state.assign(tf.cast(tf.reshape(state, (self.batch_size, 4)), tf.float64))
 
+    def reseed(self, seed: int) -> None:
+        """Restart the initial-state RNG from `seed` (trainer segments, evaluations)."""
+        self._rng.reset_from_seed(seed)
+
     def get_state(self) -> tf.Tensor:
         return tf.identity(self._state)
 

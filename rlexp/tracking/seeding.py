@@ -29,13 +29,16 @@ def seed_everything(seed: int) -> None:
 def reseed_env(env: Any, seed: int) -> None:
     """Seed every Python env copy behind a TF env (copy i gets seed + i).
 
-    A native TF env has no Python RNG: its randomness follows TensorFlow's seeds.
-    Envs that do not implement `seed` are left to the global NumPy seed.
+    A native TF env has no Python RNG: one with a `reseed(seed)` method restarts its
+    TF generator; others follow TensorFlow's seeds. Envs that do not implement `seed`
+    are left to the global NumPy seed.
     """
     from tf_agents.environments import parallel_py_environment
 
     pyenv = getattr(env, "pyenv", None)
     if pyenv is None:
+        if callable(getattr(env, "reseed", None)):
+            env.reseed(seed)
         return
     copies = getattr(pyenv, "envs", None)
     try:

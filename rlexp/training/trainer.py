@@ -34,8 +34,8 @@ from rlexp.tracking.seeding import (
     reseed_env,
     seed_everything,
 )
-from rlexp.training import checkpoints
-from rlexp.training.evaluation import make_evaluator
+from rlexp.training import checkpoints, fused
+from rlexp.training.evaluation import eval_env_config, make_evaluator
 from rlexp.training.run_files import METRICS_FILE, record_failure, write_json_atomic
 
 
@@ -122,7 +122,11 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
     env, agent, buffer = ctx.env, ctx.agent, ctx.buffer
     train_metrics = ctx.observers[1:]  # after the buffer observer
     env_steps, episodes, train_return, train_length = train_metrics
-    eval_env = build("env", cfg.env, dataclasses.replace(ctx, seed=cfg.seed + EVAL_SEED_OFFSET))
+    eval_env = build(
+        "env",
+        eval_env_config(cfg.env, t.eval_episodes),
+        dataclasses.replace(ctx, seed=cfg.seed + EVAL_SEED_OFFSET),
+    )
     evaluate_policy = make_evaluator(eval_env, agent.policy, t.eval_episodes)
     threshold = reward_threshold(OmegaConf.to_object(cfg.env))
 
@@ -153,7 +157,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
                 observers=[buffers.observer(buffer), env_steps],
                 num_steps=t.prefill_steps,
             )
+            began = time.perf_counter()
             common.function(prefill.run)()
+            state["wall_time_s"] += time.perf_counter() - began  # training time too
     metrics = state["metrics"]
     with writer.as_default(step=int(env_steps.result())):
         tf.summary.text("provenance", provenance.as_markdown(record))
@@ -174,6 +180,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
 
     loop: dict[str, Any] = {"loss": float("nan")}
     buffer_cfg = OmegaConf.to_object(cfg.buffer)
+    is_fused = drivers.fused.runs_fused(
+        OmegaConf.to_object(cfg.env), buffer_cfg, OmegaConf.to_object(cfg.driver)
+    )
 
     def train_iteration():
         loss = tf.constant(0.0)
@@ -190,8 +199,31 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
         dataset = buffers.dataset(buffer, buffer_cfg, agent.train_sequence_length)
         loop["iterator"] = iter(dataset)
+        if is_fused:
+            loop["fused"] = fused.make_fused_loop(
+                driver,
+                buffer,
+                agent,
+                env_steps,
+                buffer_cfg.sample_batch_size,
+                t.train_steps_per_iteration,
+            )
+            return
         loop["collect"] = drivers.collect_fn(driver)
         loop["train"] = common.function(train_iteration, autograph=True)
+
+    def run_iterations() -> float:
+        """Collect and train up to the next trigger point (fused) or once; the loss."""
+        if is_fused:
+            ahead = [positions[k] + intervals[k] for k in intervals] + [t.env_steps]
+            loop["time_step"], loop["policy_state"], loss = loop["fused"](
+                loop["time_step"], loop["policy_state"], tf.constant(min(ahead), tf.int64)
+            )
+            return float(loss)
+        loop["time_step"], loop["policy_state"] = loop["collect"](
+            loop["time_step"], loop["policy_state"]
+        )
+        return float(loop["train"]())
 
     def write_metrics() -> None:
         metrics.update(
@@ -270,6 +302,11 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
             begin_segment(step)
 
     positions = state["triggers"]
+    intervals = {
+        "summary": t.summary_interval,
+        "eval": t.eval_interval,
+        "checkpoint": t.checkpoint_interval,
+    }
     triggers = [
         IntervalTrigger(t.summary_interval, summarize, start=positions["summary"]),
         IntervalTrigger(t.eval_interval, evaluate, start=positions["eval"]),
@@ -287,11 +324,8 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         dynamic_ncols=True,
     ) as bar:
         while current_env_steps() < t.env_steps:
-            loop["time_step"], loop["policy_state"] = loop["collect"](
-                loop["time_step"], loop["policy_state"]
-            )
             try:
-                loop["loss"] = float(loop["train"]())
+                loop["loss"] = run_iterations()
             except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
                 if "inf or nan" not in str(exc).lower():
                     raise

@@ -1,0 +1,365 @@
+"""Performance harness: rlexp's training loop side by side with the seed notebook's.
+
+One invocation measures, on this machine:
+
+a) the seed notebook's loop as the baseline, written here with plain TF-Agents as the
+   notebook does it: `TFPyEnvironment(suite_gym.load("CartPole-v1"))`, default QNetwork
+   (75, 40), DqnAgent (Adam 1e-3, MSE, gamma 0.95, target period 50), TFUniformReplayBuffer
+   of 10000, 1000 random pre-fill steps, `DynamicStepDriver` and `agent.train` wrapped in
+   `common.function`, a Python loop of 4 collect steps then 1 train step on a batch of 128
+   from `as_dataset(sample_batch_size=128, num_steps=2)`;
+b) rlexp at the same hyperparameters and update ratio (4 env steps : 1 train step, counted
+   across all carts of a batched env), on the gym path (`env=cartpole driver=step`, the
+   default before the fast path) and on the fastest path (`env=cartpole_tf driver=fused`,
+   which the default experiment uses): env steps/s, train steps/s and the ratio to the
+   baseline, from the trainer's own perf summaries after warm-up;
+c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
+   `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
+   10 episodes, evaluation excluded) and how many seeds solved;
+d) the peak resident memory of a default run (the first seed of c);
+e) the latency of `rlexp --help` (median of several runs).
+
+Each measurement runs in its own process; the throughput rounds interleave baseline and
+rlexp so that the machine's load affects them alike, and the load average is recorded.
+Writes `performance.json` and `performance.md` (default: outputs/benchmarks/performance/)
+and prints the table. Not part of the test suite; takes a few minutes:
+
+    .venv/bin/python benchmarks/performance.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RLEXP = str(Path(sys.executable).with_name("rlexp"))
+
+# The notebook's hyperparameters, as rlexp overrides (4 env steps : 1 train step; replay
+# of 10000 transitions in all).
+NOTEBOOK = [
+    "network.fc_layer_params=[75,40]",
+    "agent.learning_rate=1e-3",
+    "agent.learning_rate_final=null",
+    "agent.gamma=0.95",
+    "agent.td_errors_loss_fn=mse",
+    "agent.epsilon_greedy.final=0.0",
+    "agent.epsilon_greedy.decay_steps=1600",
+    "agent.target_update_period=50",
+    "agent.gradient_clipping=null",
+    "agent.n_step_update=1",
+    "buffer.sample_batch_size=128",
+    "train.prefill_steps=1000",
+]
+PATHS = {
+    "rlexp gym path (env=cartpole, driver=step)": [
+        "env=cartpole",
+        "driver=step",
+        "buffer.max_length=10000",
+        "train.collect_steps_per_iteration=4",
+        "train.train_steps_per_iteration=1",
+    ],
+    "rlexp fastest path (cartpole_tf x16, driver=fused)": [
+        "env=cartpole_tf",
+        "env.num_parallel_envs=16",
+        "driver=fused",
+        "buffer.max_length=625",  # per cart: 10000 in all
+        "train.collect_steps_per_iteration=16",
+        "train.train_steps_per_iteration=4",
+    ],
+}
+BASELINE = "seed notebook loop (TFPyEnvironment, Python loop)"
+
+
+def baseline(iterations: int, warmup: int) -> dict:
+    """The notebook's loop; env and train steps per second over `iterations` after warm-up."""
+    import tensorflow as tf
+    from tf_agents.agents.dqn.dqn_agent import DqnAgent
+    from tf_agents.drivers.dynamic_step_driver import DynamicStepDriver
+    from tf_agents.environments import suite_gym
+    from tf_agents.environments.tf_py_environment import TFPyEnvironment
+    from tf_agents.networks.q_network import QNetwork
+    from tf_agents.policies.random_tf_policy import RandomTFPolicy
+    from tf_agents.replay_buffers.tf_uniform_replay_buffer import TFUniformReplayBuffer
+    from tf_agents.utils.common import function
+
+    env = TFPyEnvironment(suite_gym.load("CartPole-v1"))
+    q_net = QNetwork(env.observation_spec(), env.action_spec())
+    train_step = tf.Variable(0)
+    epsilon_fn = tf.keras.optimizers.schedules.PolynomialDecay(
+        initial_learning_rate=1.0, decay_steps=1600, end_learning_rate=0.0, power=1
+    )
+    agent = DqnAgent(
+        env.time_step_spec(),
+        env.action_spec(),
+        q_network=q_net,
+        optimizer=tf.keras.optimizers.Adam(learning_rate=0.001),
+        gamma=0.95,
+        td_errors_loss_fn=tf.keras.losses.MeanSquaredError("none").call,
+        epsilon_greedy=lambda: epsilon_fn(train_step),
+        train_step_counter=train_step,
+        target_update_period=50,
+    )
+    replay_buffer = TFUniformReplayBuffer(
+        data_spec=agent.collect_data_spec, batch_size=env.batch_size, max_length=10000
+    )
+    collect_driver = DynamicStepDriver(
+        env, agent.collect_policy, observers=[replay_buffer.add_batch], num_steps=4
+    )
+    initial_policy = RandomTFPolicy(env.time_step_spec(), env.action_spec())
+    DynamicStepDriver(env, initial_policy, [replay_buffer.add_batch], num_steps=1000).run()
+    iterator = iter(replay_buffer.as_dataset(sample_batch_size=128, num_steps=2))
+    collect_driver.run = function(collect_driver.run)
+    agent.train = function(agent.train)
+
+    time_step, policy_state = None, ()
+
+    def iteration():
+        nonlocal time_step, policy_state
+        time_step, policy_state = collect_driver.run(time_step, policy_state)
+        trajectories, _ = next(iterator)
+        return agent.train(trajectories).loss
+
+    for _ in range(warmup):
+        iteration()
+    began = time.perf_counter()
+    for _ in range(iterations):
+        loss = iteration()
+    float(loss)
+    elapsed = time.perf_counter() - began
+    return {"env_steps_per_s": 4 * iterations / elapsed, "train_steps_per_s": iterations / elapsed}
+
+
+def run_measured(args: list[str]) -> tuple[int, str, int]:
+    """Run a command; its exit code, its stderr and its own peak resident memory (bytes)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return proc.returncode, err.read(), usage.ru_maxrss * 1024  # KiB on Linux
+
+
+def measure_baseline(iterations: int, warmup: int) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--only-baseline", str(iterations), str(warmup)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"baseline failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -> dict:
+    """Train with the trainer's own loop; rates between its perf summaries after the first
+    (which includes tracing and compiling), from the summaries' wall times."""
+    from rlexp.sweeps.event_files import read_events, read_scalars
+
+    with tempfile.TemporaryDirectory(prefix="rlexp_perf_") as run_dir:
+        args = [
+            RLEXP,
+            "train",
+            *NOTEBOOK,
+            *overrides,
+            f"train.env_steps={env_steps}",
+            f"train.summary_interval={summary_interval}",
+            f"train.eval_interval={10 * env_steps}",
+            f"train.checkpoint_interval={10 * env_steps}",
+            "train.eval_episodes=1",
+            "train.progress=false",
+            f"hydra.run.dir={run_dir}",
+        ]
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        tag = "perf/train_steps_per_sec"
+        rates = dict(read_scalars(Path(run_dir), {tag}).get(tag, []))
+        wall_times = {
+            event.step: event.wall_time
+            for event in read_events(Path(run_dir))
+            if event.WhichOneof("what") == "summary"
+            and any(value.tag == tag for value in event.summary.value)
+        }
+    points = [(wall_times[step], step, rate) for step, rate in rates.items()]  # (wall, step, /s)
+    points.sort(key=lambda p: p[1])
+    window = points[1:-1]  # after warm-up; the last one is the forced final summary
+    if len(window) < 2:
+        raise RuntimeError(f"too few perf summaries to measure ({len(points)})")
+    elapsed = window[-1][0] - window[0][0]
+    trained = sum(
+        rate * (b[0] - a[0]) for a, b in zip(window, window[1:], strict=False) for rate in [b[2]]
+    )
+    return {
+        "env_steps_per_s": (window[-1][1] - window[0][1]) / elapsed,
+        "train_steps_per_s": trained / elapsed,
+    }
+
+
+def solve_times(seeds: list[int], extra: list[str]) -> tuple[list[dict], int]:
+    """The default experiment per seed: its metrics; and the largest peak RSS of a run."""
+    runs, peak_rss = [], 0
+    for seed in seeds:
+        with tempfile.TemporaryDirectory(prefix="rlexp_solve_") as run_dir:
+            args = [RLEXP, "train", f"seed={seed}", "train.progress=false", *extra]
+            args.append(f"hydra.run.dir={run_dir}")
+            began = time.perf_counter()
+            code, err, rss = run_measured(args)
+            wall = time.perf_counter() - began
+            if code != 0:
+                raise RuntimeError(f"{' '.join(args)} failed:\n{err[-3000:]}")
+            peak_rss = max(peak_rss, rss)
+            metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+        runs.append(
+            {
+                "seed": seed,
+                "solved_at_wall_time_s": metrics["solved_at_wall_time_s"],
+                "solved_at_env_steps": metrics["solved_at_env_steps"],
+                "final_eval_return": metrics["final_eval_return"],
+                "train_wall_time_s": metrics["train_wall_time_s"],
+                "process_wall_time_s": round(wall, 2),
+            }
+        )
+        print(f"  seed {seed}: {json.dumps(runs[-1])}", flush=True)
+    return runs, peak_rss
+
+
+def help_latency(repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        subprocess.run([RLEXP, "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def cpu_model() -> str:
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def markdown(report: dict) -> str:
+    t = report["throughput"]
+    lines = [
+        "| Measure | Result | Target |",
+        "|---|---|---|",
+    ]
+    for name, rates in t.items():
+        ratio = "" if name == BASELINE else f" ({rates['env_steps_ratio']:.1f}x baseline)"
+        target = ">= 10x" if "fused" in name else ""
+        lines.append(
+            f"| {name}: env steps/s, train steps/s | {rates['env_steps_per_s']:.0f}, "
+            f"{rates['train_steps_per_s']:.0f}{ratio} | {target} |"
+        )
+    s = report["solve"]
+    median = (
+        "n/a"
+        if s["median_solved_at_wall_time_s"] is None
+        else (f"{s['median_solved_at_wall_time_s']:.2f} s")
+    )
+    lines += [
+        f"| Default experiment: median time to solve CartPole-v1 (training wall time) | "
+        f"{median} | <= 5 s |",
+        f"| Default experiment: seeds solved | {s['solved']}/{len(s['runs'])} | >= 4/5 |",
+        f"| Peak RSS of a default run | {report['peak_rss_mib']:.0f} MiB | <= 1024 MiB |",
+        f"| `rlexp --help` latency (median of {report['help_repeats']}) | "
+        f"{report['help_latency_s']:.2f} s | <= 1 s |",
+    ]
+    lines.append("")
+    lines.append(
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
+        f"load average (1 min) before {report['load_before'][0]:.2f}, "
+        f"after {report['load_after'][0]:.2f}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks/performance"))
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved throughput rounds")
+    parser.add_argument("--baseline-iterations", type=int, default=1500)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the default experiment")
+    parser.add_argument("--help-repeats", type=int, default=5)
+    parser.add_argument("--only-baseline", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only_baseline:
+        from rlexp.tracking.quiet import quiet_tensorflow
+
+        quiet_tensorflow()
+        print(json.dumps(baseline(*args.only_baseline)))
+        return
+
+    load_before = os.getloadavg()
+    print(f"cpu: {cpu_model()}, cores: {os.cpu_count()}, load average: {load_before}", flush=True)
+    samples: dict[str, list[dict]] = {BASELINE: [], **{name: [] for name in PATHS}}
+    for round_ in range(args.rounds):
+        print(f"throughput round {round_ + 1}/{args.rounds}", flush=True)
+        samples[BASELINE].append(measure_baseline(args.baseline_iterations, warmup=100))
+        print(f"  {BASELINE}: {samples[BASELINE][-1]}", flush=True)
+        for name, overrides in PATHS.items():
+            fused = "driver=fused" in overrides
+            env_steps = 60_000 if fused else 1000 + 4 * args.baseline_iterations + 2000
+            interval = 5000 if fused else 1000
+            samples[name].append(measure_rlexp(overrides, env_steps, interval))
+            print(f"  {name}: {samples[name][-1]}  load {os.getloadavg()[0]:.2f}", flush=True)
+    throughput = {}
+    for name, runs in samples.items():
+        throughput[name] = {
+            key: statistics.median(r[key] for r in runs)
+            for key in ("env_steps_per_s", "train_steps_per_s")
+        }
+        throughput[name]["samples"] = runs
+    base = throughput[BASELINE]
+    for rates in throughput.values():
+        rates["env_steps_ratio"] = rates["env_steps_per_s"] / base["env_steps_per_s"]
+        rates["train_steps_ratio"] = rates["train_steps_per_s"] / base["train_steps_per_s"]
+
+    print(f"default experiment over {args.seeds} seeds", flush=True)
+    runs, peak_rss = solve_times(list(range(args.seeds)), [])
+    solved = [r["solved_at_wall_time_s"] for r in runs if r["solved_at_wall_time_s"] is not None]
+    print("rlexp --help latency", flush=True)
+    latency = help_latency(args.help_repeats)
+
+    report = {
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "throughput": throughput,
+        "solve": {
+            "runs": runs,
+            "solved": len(solved),
+            "median_solved_at_wall_time_s": statistics.median(solved) if solved else None,
+        },
+        "peak_rss_mib": peak_rss / 2**20,
+        "help_latency_s": latency,
+        "help_repeats": args.help_repeats,
+        "command": "python benchmarks/performance.py " + " ".join(sys.argv[1:]),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "performance.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (args.out / "performance.md").write_text(table)
+    print(table)
+    print(f"written: {args.out / 'performance.json'}, {args.out / 'performance.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Driver options `fused` (collection and training in one compiled graph) and `auto`.
+
+The driver itself is TF-Agents' `DynamicStepDriver`; choosing `fused` tells the trainer to
+run it inside `rlexp.training.fused`'s loop, where each call does several iterations of
+[collect `num_steps` env steps -> `train.train_steps_per_iteration` train steps sampled
+from the buffer in-graph] without returning to Python. Nothing leaves the graph, so the
+env must be a native TF env and the buffer a TF replay buffer. `auto` (the default) is
+`fused` where that holds and `step` elsewhere, so choosing any env or buffer just works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rlexp.context import BuildContext
+from rlexp.registry import register
+from rlexp.schemas import ComponentConfig, bounded
+
+
+@dataclass
+class FusedDriverConfig(ComponentConfig):
+    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
+
+    needs_native_tf_env: ClassVar[bool] = True
+    needs_in_graph_replay: ClassVar[bool] = True
+
+
+@register(
+    "driver",
+    "fused",
+    schema=FusedDriverConfig,
+    doc="Collect + train in one tf.function, several iterations per call (native TF envs).",
+)
+def build_fused_driver(cfg: FusedDriverConfig, context: BuildContext):
+    from tf_agents.drivers import dynamic_step_driver
+
+    return dynamic_step_driver.DynamicStepDriver(
+        context.env, context.policy, observers=context.observers, num_steps=cfg.num_steps
+    )
+
+
+@dataclass
+class AutoDriverConfig(ComponentConfig):
+    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
+
+
+@register(
+    "driver",
+    "auto",
+    schema=AutoDriverConfig,
+    doc="fused for a native TF env with a TF replay buffer, else step (DynamicStepDriver).",
+)
+def build_auto_driver(cfg: AutoDriverConfig, context: BuildContext):
+    return build_fused_driver(FusedDriverConfig(name="fused", num_steps=cfg.num_steps), context)
+
+
+def runs_fused(env_cfg, buffer_cfg, driver_cfg) -> bool:
+    """Whether the trainer runs the fused loop for these (typed) group configs."""
+    if driver_cfg.name == "fused":
+        return True
+    return (
+        driver_cfg.name == "auto"
+        and getattr(env_cfg, "python_env", None) is False
+        and getattr(buffer_cfg, "in_graph_replay", False)
+    )
