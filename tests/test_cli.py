@@ -116,5 +116,6 @@ def test_list_wrapper_documents_the_wrappers(cli):
         "FlattenObservationsWrapper",
         "HistoryWrapper",
     }
-    assert {name for _, name in listed_options(result.out)} == expected
+    # A subset: plugin tests earlier in the session may have registered more (RewardScale).
+    assert expected <= {name for _, name in listed_options(result.out)}
     assert re.search(r"^      duration: int = \?\?\?", result.out, re.M)
