@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rlexp import registry
-from rlexp.schemas import ActionKind
+from rlexp.schemas import ActionKind, NetworkRole
 
 
 class ConfigError(ValueError):
@@ -155,8 +155,9 @@ def _combinations(cfg: DictConfig) -> list[str]:
 def _fact_rules(cfg: DictConfig) -> list[str]:
     """Rules on the static facts options declare (see `rlexp.schemas.ComponentConfig`)."""
     try:
-        env, agent, buffer, driver = (
-            OmegaConf.to_object(cfg[group]) for group in ("env", "agent", "buffer", "driver")
+        env, network, agent, buffer, driver = (
+            OmegaConf.to_object(cfg[group])
+            for group in ("env", "network", "agent", "buffer", "driver")
         )
     except Exception:  # a group already reported as broken; its facts are unknown
         return []
@@ -198,6 +199,8 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"driver={driver.name} with a Python env ({_choices('env', envs)})"
         )
 
+    problems += _network_rules(env, network, agent, buffer, driver, kind)
+
     limit = getattr(buffer, "max_env_batch_size", None)
     copies = getattr(env, "num_parallel_envs", 1)
     if limit is not None and copies > limit:
@@ -212,6 +215,114 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"buffer={buffer.name}, or a buffer for batched envs ({_choices('buffer', buffers)})"
         )
     return problems
+
+
+def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
+    """Agent/network fit, recurrent networks' training data, on-policy collection."""
+    problems = []
+    role, roles = getattr(network, "role", None), getattr(agent, "network_roles", None)
+    on_policy = getattr(agent, "on_policy", None)
+    fits = [n for n in _networks(roles or ()) if not (on_policy is False and _recurrent(n))]
+    if role is not None and roles and role not in roles:
+        wanted = " or ".join(_ROLE_TEXT[r] for r in roles)
+        problems.append(
+            f"agent={agent.name} needs a network computing {wanted} but network={network.name} "
+            f"computes {_ROLE_TEXT[role]}; use {_choices('network', fits, ' or ')} with "
+            f"agent={agent.name}, or an agent for network={network.name} "
+            f"({_choices('agent', _agents_for_role(role))})"
+        )
+    elif kind not in (None, ActionKind.unknown) and kind in getattr(agent, "action_kinds", ()):
+        net_kinds = getattr(network, "action_kinds", None)
+        if net_kinds and kind not in net_kinds:
+            fits = [
+                n
+                for n in _networks(roles or ())
+                if kind in getattr(registry.get("network", n).schema, "action_kinds", ())
+            ]
+            problems.append(
+                f"network={network.name} outputs {' or '.join(map(str, net_kinds))} actions but "
+                f"env={env.name} takes {kind} actions; use {_choices('network', fits, ' or ')} "
+                f"with agent={agent.name} and env={env.name}"
+            )
+
+    if getattr(network, "recurrent", False) and on_policy is False:
+        problems.append(
+            f"network={network.name} is recurrent and trains on whole sequences, but "
+            f"agent={agent.name} samples single transitions from buffer={buffer.name} "
+            f"(rlexp has no sequence sampler for replay); use a feed-forward network "
+            f"({_choices('network', [n for n in _networks(roles or ()) if not _recurrent(n)])}) "
+            f"with agent={agent.name}, or a recurrent network with an on-policy agent, which "
+            f"trains on whole episodes ({_choices('agent', _on_policy_agents())} with "
+            f"{_choices('network', [n for n in _networks(_on_policy_roles()) if _recurrent(n)])})"
+        )
+    if on_policy:
+        drivers = [
+            n
+            for n in registry.names("driver")
+            if getattr(registry.get("driver", n).schema, "whole_episodes", False)
+        ]
+        if not getattr(driver, "whole_episodes", False):
+            off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
+            problems.append(
+                f"agent={agent.name} is on-policy and trains on whole episodes, but "
+                f"driver={driver.name} collects a fixed number of steps that cut episodes; "
+                f"use {_choices('driver', drivers, ' or ')} with agent={agent.name}, or an "
+                f"off-policy agent with driver={driver.name} "
+                f"({_choices('agent', off_policy)})"
+            )
+        if not getattr(buffer, "gathers_all", False):
+            buffers = [
+                n
+                for n in registry.names("buffer")
+                if getattr(registry.get("buffer", n).schema, "gathers_all", False)
+            ]
+            problems.append(
+                f"agent={agent.name} is on-policy and trains on all collected episodes at "
+                f"once (gather_all), which buffer={buffer.name} cannot give; use "
+                f"{_choices('buffer', buffers, ' or ')} with agent={agent.name}"
+            )
+    return problems
+
+
+_ROLE_TEXT = {
+    NetworkRole.q_values: "Q-values",
+    NetworkRole.q_distributions: "Q-value distributions",
+    NetworkRole.actor: "an action distribution",
+    NetworkRole.value: "state values (a second network: agent.value_network)",
+    NetworkRole.critic: "Q(observation, action) (a second network: agent.critic_network)",
+}
+
+
+def _networks(roles) -> list[str]:
+    return [
+        n
+        for n in registry.names("network")
+        if getattr(registry.get("network", n).schema, "role", None) in roles
+    ]
+
+
+def _agents_for_role(role) -> list[str]:
+    return [
+        n
+        for n in registry.names("agent")
+        if role in getattr(registry.get("agent", n).schema, "network_roles", ())
+    ]
+
+
+def _on_policy_agents() -> list[str]:
+    return [
+        n
+        for n in registry.names("agent")
+        if getattr(registry.get("agent", n).schema, "on_policy", False)
+    ]
+
+
+def _on_policy_roles() -> set:
+    return {r for n in _on_policy_agents() for r in registry.get("agent", n).schema.network_roles}
+
+
+def _recurrent(network: str) -> bool:
+    return getattr(registry.get("network", network).schema, "recurrent", False)
 
 
 def _action_kind(env_cfg: Any) -> ActionKind | None:

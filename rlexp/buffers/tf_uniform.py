@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
@@ -21,6 +22,8 @@ class ReplayConfig(ComponentConfig):
 @dataclass
 class TFUniformConfig(ReplayConfig):
     max_length: int = bounded(100_000, gt=0, doc="capacity per env in the batch")
+
+    gathers_all: ClassVar[bool] = True  # gather_all(): on-policy agents' whole batch
 
 
 @register("buffer", "tf_uniform", schema=TFUniformConfig, doc="Uniform replay in TF variables.")
