@@ -245,15 +245,33 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
                 f"with agent={agent.name} and env={env.name}"
             )
 
-    if getattr(network, "recurrent", False) and on_policy is False:
+    length = getattr(agent, "train_sequence_length", None)
+    if getattr(network, "recurrent", False) and on_policy is False and length is None:
+        sequence_agents = [
+            n
+            for n in registry.names("agent")
+            if "train_sequence_length" in _field_names(registry.get("agent", n).schema)
+        ]
+        fix = (
+            f"set agent.train_sequence_length (e.g. 10, with agent.n_step_update=1) so that "
+            f"buffer={buffer.name} samples sequences, or "
+            if agent.name in sequence_agents
+            else ""
+        )
         problems.append(
-            f"network={network.name} is recurrent and trains on whole sequences, but "
-            f"agent={agent.name} samples single transitions from buffer={buffer.name} "
-            f"(rlexp has no sequence sampler for replay); use a feed-forward network "
+            f"network={network.name} is recurrent and trains on sequences, but agent={agent.name} "
+            f"samples single transitions from buffer={buffer.name} (no sequence sampler); "
+            f"{fix}use a feed-forward network "
             f"({_choices('network', [n for n in _networks(roles or ()) if not _recurrent(n)])}) "
             f"with agent={agent.name}, or a recurrent network with an on-policy agent, which "
             f"trains on whole episodes ({_choices('agent', _on_policy_agents())} with "
             f"{_choices('network', [n for n in _networks(_on_policy_roles()) if _recurrent(n)])})"
+        )
+    if length is not None and not getattr(network, "recurrent", False):
+        problems.append(
+            f"agent.train_sequence_length={length} is for recurrent networks, but "
+            f"network={network.name} is feed-forward; set agent.train_sequence_length=null, or "
+            f"use network=q_rnn_network"
         )
     if on_policy:
         drivers = [
@@ -319,6 +337,10 @@ def _on_policy_agents() -> list[str]:
 
 def _on_policy_roles() -> set:
     return {r for n in _on_policy_agents() for r in registry.get("agent", n).schema.network_roles}
+
+
+def _field_names(schema) -> set[str]:
+    return {f.name for f in dataclasses.fields(schema)}
 
 
 def _recurrent(network: str) -> bool:

@@ -50,11 +50,23 @@ class DqnConfig(ComponentConfig):
     gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
     n_step_update: int = bounded(1, gt=0, doc="steps of the n-step TD target")
     reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+    train_sequence_length: int | None = bounded(
+        None, ge=2, doc="steps per replayed sequence, for a recurrent Q network; null = n-step"
+    )
 
     # A Q-network scores each of a finite set of actions: one discrete action.
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
     on_policy: ClassVar[bool] = False
+
+    def problems(self) -> list[str]:
+        if self.train_sequence_length is not None and self.n_step_update != 1:
+            return [
+                f"train_sequence_length={self.train_sequence_length} (a recurrent Q network) "
+                f"needs n_step_update=1, not {self.n_step_update}: TF-Agents' DQN has no n-step "
+                f"targets for RNNs; set agent.n_step_update=1"
+            ]
+        return []
 
 
 @dataclass
@@ -66,9 +78,12 @@ class C51Config(DqnConfig):
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_distributions,)
 
     def problems(self) -> list[str]:
+        problems = super().problems()
         if self.min_q_value >= self.max_q_value:
-            return [f"min_q_value={self.min_q_value} must be below max_q_value={self.max_q_value}"]
-        return []
+            problems.append(
+                f"min_q_value={self.min_q_value} must be below max_q_value={self.max_q_value}"
+            )
+        return problems
 
 
 def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):

@@ -197,7 +197,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         loop["time_step"] = env.reset()
         loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
         if not on_policy:
-            dataset = buffers.dataset(buffer, buffer_cfg, agent.train_sequence_length)
+            # A recurrent DQN has no fixed length of its own; its config gives one.
+            length = agent.train_sequence_length or ctx.agent_config.train_sequence_length
+            dataset = buffers.dataset(buffer, buffer_cfg, length)
             loop["iterator"] = iter(dataset)
         loop["collect"] = drivers.collect_fn(driver)
         loop["train"] = common.function(train_iteration, autograph=True)
