@@ -198,7 +198,9 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
         if not on_policy:
             # A recurrent DQN has no fixed length of its own; its config gives one.
-            length = agent.train_sequence_length or ctx.agent_config.train_sequence_length
+            length = agent.train_sequence_length or getattr(
+                ctx.agent_config, "train_sequence_length", None
+            )
             dataset = buffers.dataset(buffer, buffer_cfg, length)
             loop["iterator"] = iter(dataset)
         loop["collect"] = drivers.collect_fn(driver)
