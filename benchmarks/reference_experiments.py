@@ -81,7 +81,7 @@ def fmt(value: Any, digits: int = 0) -> str:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| experiment | threshold | env-step budget | env steps to reach (per seed) | "
+        "| experiment | threshold | env steps run (budget) | env steps to reach (per seed) | "
         "final eval (per seed) | train wall time s (per seed) | reached |",
         "| --- | ---: | ---: | --- | --- | --- | ---: |",
     ]
