@@ -158,10 +158,7 @@ def _fields(component: registry.Component):
 
     from rlexp.schemas import field_doc
 
-    preset: dict = {}
-    yaml_file = registry.CONF_DIR / component.group / f"{component.name}.yaml"
-    if yaml_file.exists():
-        preset = OmegaConf.to_container(OmegaConf.load(yaml_file), resolve=False)
+    preset = _preset(component)
 
     def walk(schema, values: dict, prefix: str):
         for f in dataclasses.fields(schema):
@@ -169,6 +166,17 @@ def _fields(component: registry.Component):
                 continue
             if dataclasses.is_dataclass(f.default_factory):
                 yield from walk(f.default_factory, values.get(f.name) or {}, f"{prefix}{f.name}.")
+                continue
+            sub_node = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+            if dataclasses.is_dataclass(sub_node):  # a second network (agent.value_network)
+                option = _sub_node_option(sub_node)
+                yield (
+                    f"{prefix}{f.name}",
+                    option.name,
+                    option.group,
+                    "a `network` option: " + (option.doc),
+                )
+                yield from walk(type(sub_node), _preset(option), f"{prefix}{f.name}.")
                 continue
             if f.name in values:
                 value = values[f.name]
@@ -180,6 +188,19 @@ def _fields(component: registry.Component):
             yield f"{prefix}{f.name}", _fmt(value), _type_name(f.type), field_doc(f)
 
     yield from walk(component.schema, preset, "")
+
+
+def _preset(component: registry.Component) -> dict:
+    """The option's values as its YAML file sets them ({} if it has none)."""
+    yaml_file = registry.CONF_DIR / component.group / f"{component.name}.yaml"
+    if not yaml_file.exists():
+        return {}
+    return OmegaConf.to_container(OmegaConf.load(yaml_file), resolve=False)
+
+
+def _sub_node_option(node) -> registry.Component:
+    """The registered option a sub-node (an agent's second network) is composed from."""
+    return next(c for c in registry.components() if c.name == node.name and c.schema is type(node))
 
 
 def _fmt(value) -> str:

@@ -18,10 +18,12 @@ class BuildContext:
     seed: int
     env: Any = None
     network: Any = None
+    agent_config: Any = None  # the agent's typed config, for networks sized by it (C51 atoms)
     train_step_counter: Any = None
     agent: Any = None
     buffer: Any = None
     policy: Any = None
+    eval_policy: Any = None  # set by agents whose agent.policy samples: greedy evaluation
     observers: list[Callable[[Any], Any]] = field(default_factory=list)
     scalars: dict[str, Callable[[], Any]] = field(default_factory=dict)
 

@@ -45,11 +45,16 @@ class ComponentConfig:
     - `requires_extra`: the optional extra (`rlexp.extras`) the option needs, e.g. "reverb";
     - env: `action_kind()` (an ActionKind) and `python_env` (True: built from Python
       environments, so a py driver can step it; False: a native TF environment);
-    - agent: `action_kinds`, the ActionKinds it can act in;
-    - driver: `needs_python_env`; `needs_native_tf_env` and `needs_in_graph_replay` (the
-      fused driver: nothing may leave the graph);
+    - agent: `action_kinds`, the ActionKinds it can act in; `network_roles`, the
+      NetworkRoles its primary network (the `network` group) may have; `on_policy` (True:
+      trains on the episodes just collected, then empties the buffer; False: samples replay);
+    - network: `role` (a NetworkRole) and `recurrent` (True: needs whole sequences to train);
+    - driver: `needs_python_env`; `whole_episodes` (collects whole episodes: on-policy);
+      `needs_native_tf_env` and `needs_in_graph_replay` (the fused driver: nothing may
+      leave the graph);
     - buffer: `max_env_batch_size`, the most env copies one buffer can be fed from;
-      `in_graph_replay` (True: sampled inside a tf.function with `get_next`).
+      `gathers_all` (can hand over everything it holds: on-policy agents); `in_graph_replay`
+      (True: sampled inside a tf.function with `get_next`).
     """
 
     name: str = MISSING
@@ -61,6 +66,16 @@ class ActionKind(StrEnum):
     discrete = "discrete"
     continuous = "continuous"
     unknown = "unknown"
+
+
+class NetworkRole(StrEnum):
+    """What a network computes, which decides the agents it can serve (a static fact)."""
+
+    q_values = "q_values"  # one Q-value per discrete action
+    q_distributions = "q_distributions"  # a return distribution per action (C51)
+    actor = "actor"  # a distribution over actions
+    value = "value"  # V(observation)
+    critic = "critic"  # Q(observation, action)
 
 
 @dataclass

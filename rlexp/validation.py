@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rlexp import registry
-from rlexp.schemas import ActionKind
+from rlexp.schemas import ActionKind, NetworkRole
 
 
 class ConfigError(ValueError):
@@ -155,8 +155,9 @@ def _combinations(cfg: DictConfig) -> list[str]:
 def _fact_rules(cfg: DictConfig) -> list[str]:
     """Rules on the static facts options declare (see `rlexp.schemas.ComponentConfig`)."""
     try:
-        env, agent, buffer, driver = (
-            OmegaConf.to_object(cfg[group]) for group in ("env", "agent", "buffer", "driver")
+        env, network, agent, buffer, driver = (
+            OmegaConf.to_object(cfg[group])
+            for group in ("env", "network", "agent", "buffer", "driver")
         )
     except Exception:  # a group already reported as broken; its facts are unknown
         return []
@@ -166,11 +167,7 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
     if kind not in (None, ActionKind.unknown) and kinds and kind not in kinds:
         wanted = " or ".join(str(k) for k in kinds)
         envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
-        agents = [
-            n
-            for n in registry.names("agent")
-            if kind in getattr(registry.get("agent", n).schema, "action_kinds", ())
-        ]
+        agents = _options("agent", lambda schema: kind in getattr(schema, "action_kinds", ()))
         fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
         if kind == ActionKind.continuous and ActionKind.discrete in kinds:
             fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
@@ -181,16 +178,8 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
         )
 
     if getattr(driver, "needs_python_env", False) and getattr(env, "python_env", None) is False:
-        drivers = [
-            n
-            for n in registry.names("driver")
-            if not getattr(registry.get("driver", n).schema, "needs_python_env", False)
-        ]
-        envs = [
-            n
-            for n in registry.names("env")
-            if getattr(registry.get("env", n).schema, "python_env", None)
-        ]
+        drivers = _options("driver", lambda schema: not getattr(schema, "needs_python_env", False))
+        envs = _options("env", lambda schema: getattr(schema, "python_env", None))
         problems.append(
             f"driver={driver.name} steps a Python environment (PyDriver) but env={env.name} is "
             f"a native TF environment with no Python environment inside; use "
@@ -199,15 +188,14 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
         )
 
     problems += _fused_rules(env, buffer, driver)
+    problems += _network_rules(env, network, agent, buffer, driver, kind)
 
     limit = getattr(buffer, "max_env_batch_size", None)
     copies = getattr(env, "num_parallel_envs", 1)
     if limit is not None and copies > limit:
-        buffers = [
-            n
-            for n in registry.names("buffer")
-            if getattr(registry.get("buffer", n).schema, "max_env_batch_size", None) is None
-        ]
+        buffers = _options(
+            "buffer", lambda schema: getattr(schema, "max_env_batch_size", None) is None
+        )
         problems.append(
             f"buffer={buffer.name} takes batches from {limit} env copy but "
             f"env.num_parallel_envs={copies}; use env.num_parallel_envs={limit} with "
@@ -217,14 +205,11 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
 
 
 def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
-    """A driver running everything in one graph needs a native TF env and a TF buffer."""
+    """A driver running everything in one graph needs a native TF env and a TF buffer.
+    (An on-policy agent with it fails the whole-episodes rule of `_network_rules`.)"""
     problems = []
     if getattr(driver, "needs_native_tf_env", False) and getattr(env, "python_env", None):
-        envs = [
-            n
-            for n in registry.names("env")
-            if getattr(registry.get("env", n).schema, "python_env", None) is False
-        ]
+        envs = _options("env", lambda schema: getattr(schema, "python_env", None) is False)
         problems.append(
             f"driver={driver.name} runs collection inside one TF graph but env={env.name} is "
             f"a Python environment (each step would leave the graph); use "
@@ -234,11 +219,7 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
     if getattr(driver, "needs_in_graph_replay", False) and not getattr(
         buffer, "in_graph_replay", False
     ):
-        buffers = [
-            n
-            for n in registry.names("buffer")
-            if getattr(registry.get("buffer", n).schema, "in_graph_replay", False)
-        ]
+        buffers = _options("buffer", lambda schema: getattr(schema, "in_graph_replay", False))
         problems.append(
             f"driver={driver.name} samples the replay buffer inside one TF graph but "
             f"buffer={buffer.name} is not sampled in-graph; use driver={driver.name} with "
@@ -246,6 +227,119 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
             f"driver=step"
         )
     return problems
+
+
+def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
+    """Agent/network fit, recurrent networks' training data, on-policy collection."""
+    problems = []
+    role, roles = getattr(network, "role", None), getattr(agent, "network_roles", None)
+    on_policy = getattr(agent, "on_policy", None)
+    fits = [n for n in _networks(roles or ()) if not (on_policy is False and _recurrent(n))]
+    if role is not None and roles and role not in roles:
+        wanted = " or ".join(_ROLE_TEXT[r] for r in roles)
+        problems.append(
+            f"agent={agent.name} needs a network computing {wanted} but network={network.name} "
+            f"computes {_ROLE_TEXT[role]}; use {_choices('network', fits, ' or ')} with "
+            f"agent={agent.name}, or an agent for network={network.name} "
+            f"({_choices('agent', _agents_for_role(role))})"
+        )
+    elif kind not in (None, ActionKind.unknown) and kind in getattr(agent, "action_kinds", ()):
+        net_kinds = getattr(network, "action_kinds", None)
+        if net_kinds and kind not in net_kinds:
+            fits = [
+                n
+                for n in _networks(roles or ())
+                if kind in getattr(registry.get("network", n).schema, "action_kinds", ())
+            ]
+            problems.append(
+                f"network={network.name} outputs {' or '.join(map(str, net_kinds))} actions but "
+                f"env={env.name} takes {kind} actions; use {_choices('network', fits, ' or ')} "
+                f"with agent={agent.name} and env={env.name}"
+            )
+
+    length = getattr(agent, "train_sequence_length", None)
+    if getattr(network, "recurrent", False) and on_policy is False and length is None:
+        sequence_agents = _options(
+            "agent", lambda schema: "train_sequence_length" in _field_names(schema)
+        )
+        fix = (
+            f"set agent.train_sequence_length (e.g. 10, with agent.n_step_update=1) so that "
+            f"buffer={buffer.name} samples sequences, or "
+            if agent.name in sequence_agents
+            else ""
+        )
+        problems.append(
+            f"network={network.name} is recurrent and trains on sequences, but agent={agent.name} "
+            f"samples single transitions from buffer={buffer.name} (no sequence sampler); "
+            f"{fix}use a feed-forward network "
+            f"({_choices('network', [n for n in _networks(roles or ()) if not _recurrent(n)])}) "
+            f"with agent={agent.name}, or a recurrent network with an on-policy agent, which "
+            f"trains on whole episodes ({_choices('agent', _on_policy_agents())} with "
+            f"{_choices('network', [n for n in _networks(_on_policy_roles()) if _recurrent(n)])})"
+        )
+    if length is not None and not getattr(network, "recurrent", False):
+        problems.append(
+            f"agent.train_sequence_length={length} is for recurrent networks, but "
+            f"network={network.name} is feed-forward; set agent.train_sequence_length=null, or "
+            f"use network=q_rnn_network"
+        )
+    if on_policy:
+        drivers = _options("driver", lambda schema: getattr(schema, "whole_episodes", False))
+        if not getattr(driver, "whole_episodes", False):
+            off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
+            problems.append(
+                f"agent={agent.name} is on-policy and trains on whole episodes, but "
+                f"driver={driver.name} collects a fixed number of steps that cut episodes; "
+                f"use {_choices('driver', drivers, ' or ')} with agent={agent.name}, or an "
+                f"off-policy agent with driver={driver.name} "
+                f"({_choices('agent', off_policy)})"
+            )
+        if not getattr(buffer, "gathers_all", False):
+            buffers = _options("buffer", lambda schema: getattr(schema, "gathers_all", False))
+            problems.append(
+                f"agent={agent.name} is on-policy and trains on all collected episodes at "
+                f"once (gather_all), which buffer={buffer.name} cannot give; use "
+                f"{_choices('buffer', buffers, ' or ')} with agent={agent.name}"
+            )
+    return problems
+
+
+_ROLE_TEXT = {
+    NetworkRole.q_values: "Q-values",
+    NetworkRole.q_distributions: "Q-value distributions",
+    NetworkRole.actor: "an action distribution",
+    NetworkRole.value: "state values (a second network: agent.value_network)",
+    NetworkRole.critic: "Q(observation, action) (a second network: agent.critic_network)",
+}
+
+
+def _networks(roles) -> list[str]:
+    return _options("network", lambda schema: getattr(schema, "role", None) in roles)
+
+
+def _agents_for_role(role) -> list[str]:
+    return _options("agent", lambda schema: role in getattr(schema, "network_roles", ()))
+
+
+def _on_policy_agents() -> list[str]:
+    return _options("agent", lambda schema: getattr(schema, "on_policy", False))
+
+
+def _on_policy_roles() -> set:
+    return {r for n in _on_policy_agents() for r in registry.get("agent", n).schema.network_roles}
+
+
+def _field_names(schema) -> set[str]:
+    return {f.name for f in dataclasses.fields(schema)}
+
+
+def _recurrent(network: str) -> bool:
+    return getattr(registry.get("network", network).schema, "recurrent", False)
+
+
+def _options(group: str, test) -> list[str]:
+    """The options of `group` whose schema passes `test` (a fact check)."""
+    return [n for n in registry.names(group) if test(registry.get(group, n).schema)]
 
 
 def _action_kind(env_cfg: Any) -> ActionKind | None:

@@ -23,6 +23,19 @@ EXACT_TYPES = {
     ("network", "q_network"): "tf_agents.networks.q_network.QNetwork",
     ("agent", "dqn"): "tf_agents.agents.dqn.dqn_agent.DqnAgent",
     ("agent", "ddqn"): "tf_agents.agents.dqn.dqn_agent.DdqnAgent",
+    ("agent", "c51"): "tf_agents.agents.categorical_dqn.categorical_dqn_agent.CategoricalDqnAgent",
+    ("agent", "reinforce"): "tf_agents.agents.reinforce.reinforce_agent.ReinforceAgent",
+    ("agent", "ppo"): "tf_agents.agents.ppo.ppo_clip_agent.PPOClipAgent",
+    ("agent", "sac"): "tf_agents.agents.sac.sac_agent.SacAgent",
+    ("network", "categorical_q_network"): "tf_agents.networks.categorical_q_network."
+    "CategoricalQNetwork",
+    ("network", "q_rnn_network"): "tf_agents.networks.q_rnn_network.QRnnNetwork",
+    ("network", "actor_distribution_network"): "tf_agents.networks.actor_distribution_network."
+    "ActorDistributionNetwork",
+    ("network", "actor_distribution_rnn_network"): "tf_agents.networks."
+    "actor_distribution_rnn_network.ActorDistributionRnnNetwork",
+    ("network", "sac_actor_network"): "tf_agents.networks.actor_distribution_network."
+    "ActorDistributionNetwork",
     ("buffer", "tf_uniform"): "tf_agents.replay_buffers.tf_uniform_replay_buffer."
     "TFUniformReplayBuffer",
     ("buffer", "py_uniform"): "tf_agents.replay_buffers.py_uniform_replay_buffer."
@@ -62,12 +75,27 @@ COMPANIONS = {
     ("buffer", "py_uniform"): ["env=cartpole"],
     ("driver", "py"): ["env=cartpole"],
     ("wrapper", "FlattenObservationsWrapper"): ["plugins=[target_line]", "env=target_line"],
+    ("agent", "sac"): ["env=pendulum"],
+    ("network", "categorical_q_network"): ["agent=c51"],
+    ("network", "q_rnn_network"): ["agent.train_sequence_length=3", "agent.n_step_update=1"],
+    ("network", "actor_distribution_network"): ["agent=reinforce"],
+    ("network", "actor_distribution_rnn_network"): ["agent=ppo"],
+    ("network", "sac_actor_network"): ["agent=sac", "env=pendulum"],
+    ("network", "value_network"): ["agent=ppo"],
+    ("network", "critic_network"): ["agent=sac", "env=pendulum"],
+}
+# Second networks: an agent's sub-node composed from the network option, not `network=`.
+SUB_NODES = {
+    ("network", "value_network"): "agent.value_network",
+    ("network", "critic_network"): "agent.critic_network",
 }
 
 
 def option_overrides(group: str, name: str) -> list[str]:
     """Overrides that select (group, name): a wrapper is selected by listing it."""
     extra = COMPANIONS.get((group, name), [])
+    if (group, name) in SUB_NODES:
+        return extra
     if group not in registry.CONFIG_GROUPS:
         listed = any(o.startswith("env.wrappers=") for o in extra)
         return extra if listed else [*extra, f"env.wrappers=[{{name: {name}}}]"]
@@ -113,7 +141,9 @@ def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     cfg = compose_config(
         [*option_overrides(group, name), f"train.collect_steps_per_iteration={COLLECT_STEPS}"]
     )
-    if group in registry.CONFIG_GROUPS:
+    if (group, name) in SUB_NODES:
+        assert OmegaConf.select(cfg, SUB_NODES[(group, name)]).name == name
+    elif group in registry.CONFIG_GROUPS:
         assert cfg[group].name == name
     else:
         assert name in [entry.name for entry in cfg.env.wrappers]
@@ -145,14 +175,20 @@ def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     assert buffers.observer(ctx.buffer) in driver.observers
 
     # A few hundred env steps through the trainer's collect call, counted by a TF metric
-    # observer as the trainer counts them, then one train step on a sample of them.
+    # observer as the trainer counts them, then one train step on them as the trainer takes
+    # it: all of them for an on-policy agent, else a replay sample.
     collect_env_steps(ctx, driver, COLLECT_STEPS)
-    dataset = buffers.dataset(
-        ctx.buffer, OmegaConf.to_object(cfg.buffer), ctx.agent.train_sequence_length
-    )
-    loss_info = buffers.train(ctx.buffer, ctx.agent, next(iter(dataset)))
+    if getattr(ctx.agent_config, "on_policy", False):
+        loss_info = ctx.agent.train(ctx.buffer.gather_all())
+    else:
+        length = ctx.agent.train_sequence_length or getattr(
+            ctx.agent_config, "train_sequence_length", None
+        )
+        dataset = buffers.dataset(ctx.buffer, OmegaConf.to_object(cfg.buffer), length)
+        loss_info = buffers.train(ctx.buffer, ctx.agent, next(iter(dataset)))
     assert bool(tf.math.is_finite(loss_info.loss))
-    assert int(counter.numpy()) == 1
+    # One train call: one gradient step, or PPO's num_epochs of them.
+    assert int(counter.numpy()) == getattr(ctx.agent_config, "num_epochs", 1)
 
 
 def test_experiment_preset_applies():

@@ -1,3 +1,3 @@
 """Agent builders (config group `agent`)."""
 
-from rlexp.agents import dqn  # noqa: F401  (registers its options)
+from rlexp.agents import dqn, policy_gradient, sac  # noqa: F401  (registers their options)

@@ -1,4 +1,5 @@
-"""DQN and Double DQN (`DqnAgent`, `DdqnAgent`) with TF-Agents' parameter names."""
+"""DQN, Double DQN and C51 (`DqnAgent`, `DdqnAgent`, `CategoricalDqnAgent`), with
+TF-Agents' parameter names."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import ClassVar
 from rlexp.agents.optimizers import Optimizer, build_optimizer
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, bounded, documented
+from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
 
 
 class TdLoss(StrEnum):
@@ -49,9 +50,40 @@ class DqnConfig(ComponentConfig):
     gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
     n_step_update: int = bounded(1, gt=0, doc="steps of the n-step TD target")
     reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+    train_sequence_length: int | None = bounded(
+        None, ge=2, doc="steps per replayed sequence, for a recurrent Q network; null = n-step"
+    )
 
     # A Q-network scores each of a finite set of actions: one discrete action.
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
+    network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
+    on_policy: ClassVar[bool] = False
+
+    def problems(self) -> list[str]:
+        if self.train_sequence_length is not None and self.n_step_update != 1:
+            return [
+                f"train_sequence_length={self.train_sequence_length} (a recurrent Q network) "
+                f"needs n_step_update=1, not {self.n_step_update}: TF-Agents' DQN has no n-step "
+                f"targets for RNNs; set agent.n_step_update=1"
+            ]
+        return []
+
+
+@dataclass
+class C51Config(DqnConfig):
+    num_atoms: int = bounded(51, ge=2, doc="atoms of the return distribution (the network's)")
+    min_q_value: float = documented(-10.0, "lowest return the distribution's support covers")
+    max_q_value: float = documented(10.0, "highest return the distribution's support covers")
+
+    network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_distributions,)
+
+    def problems(self) -> list[str]:
+        problems = super().problems()
+        if self.min_q_value >= self.max_q_value:
+            problems.append(
+                f"min_q_value={self.min_q_value} must be below max_q_value={self.max_q_value}"
+            )
+        return problems
 
 
 def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
@@ -64,10 +96,22 @@ def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
         TdLoss.mse: common.element_wise_squared_loss,
         TdLoss.huber: common.element_wise_huber_loss,
     }
-    agent = getattr(dqn_agent, agent_class_name)(
+    if agent_class_name == "CategoricalDqnAgent":
+        from tf_agents.agents.categorical_dqn import categorical_dqn_agent
+
+        agent_class = categorical_dqn_agent.CategoricalDqnAgent
+        networks = {
+            "categorical_q_network": context.network,
+            "min_q_value": cfg.min_q_value,
+            "max_q_value": cfg.max_q_value,
+        }
+    else:
+        agent_class = getattr(dqn_agent, agent_class_name)
+        networks = {"q_network": context.network}
+    agent = agent_class(
         context.env.time_step_spec(),
         context.env.action_spec(),
-        q_network=context.network,
+        **networks,
         optimizer=build_optimizer(
             cfg.optimizer,
             cfg.learning_rate,
@@ -111,3 +155,13 @@ def build_dqn(cfg: DqnConfig, context: BuildContext):
 @register("agent", "ddqn", schema=DqnConfig, doc="Double DQN (DdqnAgent): decoupled target action.")
 def build_ddqn(cfg: DqnConfig, context: BuildContext):
     return _build("DdqnAgent", cfg, context)
+
+
+@register(
+    "agent",
+    "c51",
+    schema=C51Config,
+    doc="C51 distributional DQN (CategoricalDqnAgent) with network=categorical_q_network.",
+)
+def build_c51(cfg: C51Config, context: BuildContext):
+    return _build("CategoricalDqnAgent", cfg, context)

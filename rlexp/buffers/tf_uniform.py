@@ -24,6 +24,7 @@ class TFUniformConfig(ReplayConfig):
     max_length: int = bounded(100_000, gt=0, doc="capacity per env in the batch")
 
     in_graph_replay: ClassVar[bool] = True
+    gathers_all: ClassVar[bool] = True  # gather_all(): on-policy agents' whole batch
 
 
 @register("buffer", "tf_uniform", schema=TFUniformConfig, doc="Uniform replay in TF variables.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
@@ -17,6 +18,8 @@ class StepDriverConfig(ComponentConfig):
 @dataclass
 class EpisodeDriverConfig(ComponentConfig):
     num_episodes: int = bounded(1, gt=0, doc="episodes per collect iteration")
+
+    whole_episodes: ClassVar[bool] = True  # what on-policy agents train on
 
 
 @register("driver", "step", schema=StepDriverConfig, doc="DynamicStepDriver: N steps per call.")

@@ -1,47 +1,90 @@
-"""`QNetwork`: a feed-forward Q-value network from the env's observation and action specs."""
+"""Q networks for the DQN family: `QNetwork`, `QRnnNetwork`, and C51's `CategoricalQNetwork`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import ClassVar
 
 from rlexp.context import BuildContext
+from rlexp.networks.layers import (
+    Activation,
+    DenseConfig,
+    LayersConfig,
+    RnnConfig,
+    activation_fn,
+    dropout,
+)
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded, documented
-
-
-class Activation(StrEnum):
-    relu = "relu"
-    tanh = "tanh"
-    elu = "elu"
-    gelu = "gelu"
-    swish = "swish"
+from rlexp.schemas import ActionKind, NetworkRole
 
 
 @dataclass
-class QNetworkConfig(ComponentConfig):
-    fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="units of each dense layer")
-    dropout_layer_params: list[float] | None = bounded(
-        None, ge=0.0, lt=1.0, doc="dropout rate per dense layer; null = none"
-    )
-    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+class QNetworkConfig(DenseConfig):
+    role: ClassVar[NetworkRole] = NetworkRole.q_values
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
 
-    def problems(self) -> list[str]:
-        rates, layers = self.dropout_layer_params, self.fc_layer_params
-        if rates is not None and len(rates) != len(layers):
-            return [f"dropout_layer_params={rates} needs one rate per fc layer ({len(layers)})"]
-        return []
+
+@dataclass
+class QRnnNetworkConfig(RnnConfig):
+    role: ClassVar[NetworkRole] = NetworkRole.q_values
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
+
+
+@dataclass
+class CategoricalQNetworkConfig(LayersConfig):
+    # The number of atoms is the agent's (agent.num_atoms), so the two always agree.
+    role: ClassVar[NetworkRole] = NetworkRole.q_distributions
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
 
 
 @register("network", "q_network", schema=QNetworkConfig, doc="Feed-forward Q network (QNetwork).")
 def build_q_network(cfg: QNetworkConfig, context: BuildContext):
-    import tensorflow as tf
     from tf_agents.networks import q_network
 
     return q_network.QNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
         fc_layer_params=tuple(cfg.fc_layer_params),
-        dropout_layer_params=cfg.dropout_layer_params and list(cfg.dropout_layer_params),
-        activation_fn=getattr(tf.keras.activations, cfg.activation.value),
+        dropout_layer_params=dropout(cfg),
+        activation_fn=activation_fn(cfg.activation),
     )
+
+
+@register(
+    "network",
+    "q_rnn_network",
+    schema=QRnnNetworkConfig,
+    doc="Recurrent Q network (QRnnNetwork): dense -> LSTM -> dense.",
+)
+def build_q_rnn_network(cfg: QRnnNetworkConfig, context: BuildContext):
+    from tf_agents.networks import q_rnn_network
+
+    return q_rnn_network.QRnnNetwork(
+        context.env.observation_spec(),
+        context.env.action_spec(),
+        input_fc_layer_params=tuple(cfg.input_fc_layer_params),
+        lstm_size=tuple(cfg.lstm_size),
+        output_fc_layer_params=tuple(cfg.output_fc_layer_params),
+        activation_fn=activation_fn(cfg.activation),
+    )
+
+
+@register(
+    "network",
+    "categorical_q_network",
+    schema=CategoricalQNetworkConfig,
+    doc="Return-distribution Q network for C51 (CategoricalQNetwork); atoms from agent.num_atoms.",
+)
+def build_categorical_q_network(cfg: CategoricalQNetworkConfig, context: BuildContext):
+    from tf_agents.networks import categorical_q_network
+
+    return categorical_q_network.CategoricalQNetwork(
+        context.env.observation_spec(),
+        context.env.action_spec(),
+        num_atoms=getattr(context.agent_config, "num_atoms", 51),
+        fc_layer_params=tuple(cfg.fc_layer_params),
+        activation_fn=activation_fn(cfg.activation),
+    )
+
+
+__all__ = ["Activation", "QNetworkConfig", "build_q_network"]

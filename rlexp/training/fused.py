@@ -16,7 +16,13 @@ from typing import Any
 
 
 def make_fused_loop(
-    driver: Any, buffer: Any, agent: Any, env_steps: Any, sample_batch_size: int, train_steps: int
+    driver: Any,
+    buffer: Any,
+    agent: Any,
+    env_steps: Any,
+    sample_batch_size: int,
+    sequence_length: int | None,
+    train_steps: int,
 ):
     """`run(time_step, policy_state, stop_at) -> (time_step, policy_state, last loss)`.
 
@@ -29,7 +35,7 @@ def make_fused_loop(
 
     def train_once():
         experience, _ = buffer.get_next(
-            sample_batch_size=sample_batch_size, num_steps=agent.train_sequence_length
+            sample_batch_size=sample_batch_size, num_steps=sequence_length
         )
         return agent.train(experience).loss
 

@@ -61,6 +61,7 @@ def build_components(
 
     ctx = BuildContext(seed=cfg.seed)
     ctx.env = build("env", cfg.env, ctx)
+    ctx.agent_config = OmegaConf.to_object(cfg.agent)
     ctx.network = build("network", cfg.network, ctx)
     ctx.train_step_counter = tf.Variable(0, dtype=tf.int64, name="train_step", trainable=False)
     ctx.agent = build("agent", cfg.agent, ctx)
@@ -127,7 +128,10 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         eval_env_config(cfg.env, t.eval_episodes),
         dataclasses.replace(ctx, seed=cfg.seed + EVAL_SEED_OFFSET),
     )
-    evaluate_policy = make_evaluator(eval_env, agent.policy, t.eval_episodes)
+    evaluate_policy = make_evaluator(eval_env, ctx.eval_policy or agent.policy, t.eval_episodes)
+    # On-policy agents train on the episodes just collected, then empty the buffer; they
+    # have no random prefill and no replay sampling (see rlexp.agents.policy_gradient).
+    on_policy = getattr(ctx.agent_config, "on_policy", False)
     threshold = reward_threshold(OmegaConf.to_object(cfg.env))
 
     checkpoint = tf.train.Checkpoint(
@@ -149,7 +153,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         with writer.as_default(step=0):
             tf.summary.text("config", "```yaml\n" + OmegaConf.to_yaml(cfg, resolve=True) + "```")
         # Phase 1: fill the buffer with a random policy.
-        if t.prefill_steps:
+        if t.prefill_steps and not on_policy:
             random_policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
             prefill = dynamic_step_driver.DynamicStepDriver(
                 env,
@@ -180,11 +184,19 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
 
     loop: dict[str, Any] = {"loss": float("nan")}
     buffer_cfg = OmegaConf.to_object(cfg.buffer)
-    is_fused = drivers.fused.runs_fused(
+    is_fused = not on_policy and drivers.fused.runs_fused(
         OmegaConf.to_object(cfg.env), buffer_cfg, OmegaConf.to_object(cfg.driver)
+    )
+    # A recurrent DQN has no fixed sequence length of its own; its config gives one.
+    sequence_length = agent.train_sequence_length or getattr(
+        ctx.agent_config, "train_sequence_length", None
     )
 
     def train_iteration():
+        if on_policy:
+            loss = agent.train(buffer.gather_all()).loss
+            buffer.clear()
+            return loss
         loss = tf.constant(0.0)
         for _ in tf.range(t.train_steps_per_iteration):
             loss = buffers.train(buffer, agent, next(loop["iterator"])).loss
@@ -197,8 +209,6 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
         reseed_env(env, seed)
         loop["time_step"] = env.reset()
         loop["policy_state"] = ctx.policy.get_initial_state(env.batch_size)
-        dataset = buffers.dataset(buffer, buffer_cfg, agent.train_sequence_length)
-        loop["iterator"] = iter(dataset)
         if is_fused:
             loop["fused"] = fused.make_fused_loop(
                 driver,
@@ -206,9 +216,12 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
                 agent,
                 env_steps,
                 buffer_cfg.sample_batch_size,
+                sequence_length,
                 t.train_steps_per_iteration,
             )
             return
+        if not on_policy:
+            loop["iterator"] = iter(buffers.dataset(buffer, buffer_cfg, sequence_length))
         loop["collect"] = drivers.collect_fn(driver)
         loop["train"] = common.function(train_iteration, autograph=True)
 

@@ -1,0 +1,86 @@
+"""Actor networks (a distribution over actions): for REINFORCE, PPO and SAC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rlexp.context import BuildContext
+from rlexp.networks.layers import DenseConfig, RnnConfig, activation_fn, dropout
+from rlexp.registry import register
+from rlexp.schemas import ActionKind, NetworkRole
+
+
+@dataclass
+class ActorNetworkConfig(DenseConfig):
+    role: ClassVar[NetworkRole] = NetworkRole.actor
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
+
+
+@dataclass
+class ActorRnnNetworkConfig(RnnConfig):
+    role: ClassVar[NetworkRole] = NetworkRole.actor
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
+
+
+@dataclass
+class SacActorNetworkConfig(DenseConfig):
+    role: ClassVar[NetworkRole] = NetworkRole.actor
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.continuous,)
+
+
+@register(
+    "network",
+    "actor_distribution_network",
+    schema=ActorNetworkConfig,
+    doc="Feed-forward actor (ActorDistributionNetwork): categorical or normal actions.",
+)
+def build_actor_distribution_network(cfg: ActorNetworkConfig, context: BuildContext):
+    from tf_agents.networks import actor_distribution_network
+
+    return actor_distribution_network.ActorDistributionNetwork(
+        context.env.observation_spec(),
+        context.env.action_spec(),
+        fc_layer_params=tuple(cfg.fc_layer_params),
+        dropout_layer_params=dropout(cfg),
+        activation_fn=activation_fn(cfg.activation),
+    )
+
+
+@register(
+    "network",
+    "actor_distribution_rnn_network",
+    schema=ActorRnnNetworkConfig,
+    doc="Recurrent actor (ActorDistributionRnnNetwork): dense -> LSTM -> dense.",
+)
+def build_actor_distribution_rnn_network(cfg: ActorRnnNetworkConfig, context: BuildContext):
+    from tf_agents.networks import actor_distribution_rnn_network
+
+    return actor_distribution_rnn_network.ActorDistributionRnnNetwork(
+        context.env.observation_spec(),
+        context.env.action_spec(),
+        input_fc_layer_params=tuple(cfg.input_fc_layer_params),
+        lstm_size=tuple(cfg.lstm_size),
+        output_fc_layer_params=tuple(cfg.output_fc_layer_params),
+        activation_fn=activation_fn(cfg.activation),
+    )
+
+
+@register(
+    "network",
+    "sac_actor_network",
+    schema=SacActorNetworkConfig,
+    doc="SAC's actor: ActorDistributionNetwork with a TanhNormalProjectionNetwork head.",
+)
+def build_sac_actor_network(cfg: SacActorNetworkConfig, context: BuildContext):
+    from tf_agents.agents.sac import tanh_normal_projection_network
+    from tf_agents.networks import actor_distribution_network
+
+    return actor_distribution_network.ActorDistributionNetwork(
+        context.env.observation_spec(),
+        context.env.action_spec(),
+        fc_layer_params=tuple(cfg.fc_layer_params),
+        dropout_layer_params=dropout(cfg),
+        activation_fn=activation_fn(cfg.activation),
+        continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork,
+    )

@@ -1,0 +1,70 @@
+"""What every network option shares: dense-layer settings, and building a network node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from rlexp.schemas import ComponentConfig, bounded, documented
+
+
+class Activation(StrEnum):
+    relu = "relu"
+    tanh = "tanh"
+    elu = "elu"
+    gelu = "gelu"
+    swish = "swish"
+
+
+@dataclass
+class LayersConfig(ComponentConfig):
+    """A stack of dense layers: sizes and activation (input/output specs come from the env)."""
+
+    fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="units of each dense layer")
+    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+
+
+@dataclass
+class DenseConfig(LayersConfig):
+    """Dense layers with optional dropout after each."""
+
+    dropout_layer_params: list[float] | None = bounded(
+        None, ge=0.0, lt=1.0, doc="dropout rate per dense layer; null = none"
+    )
+
+    def problems(self) -> list[str]:
+        rates, layers = self.dropout_layer_params, self.fc_layer_params
+        if rates is not None and len(rates) != len(layers):
+            return [f"dropout_layer_params={rates} needs one rate per fc layer ({len(layers)})"]
+        return []
+
+
+@dataclass
+class RnnConfig(ComponentConfig):
+    """Dense layers, then stacked LSTM cells, then dense layers."""
+
+    input_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units before the LSTM")
+    lstm_size: list[int] = bounded([40], gt=0, doc="units of each stacked LSTM cell")
+    output_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units after it")
+    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+
+    recurrent: ClassVar[bool] = True
+
+
+def activation_fn(activation: Activation):
+    import tensorflow as tf
+
+    return getattr(tf.keras.activations, activation.value)
+
+
+def dropout(cfg: DenseConfig) -> list[float] | None:
+    return list(cfg.dropout_layer_params) if cfg.dropout_layer_params else None
+
+
+def build_network(cfg: Any, context: Any):
+    """Build the network option `cfg.name` from its typed config: the `network` group's
+    choice, or a second network an agent carries as a sub-node (PPO's value network)."""
+    from rlexp import registry
+
+    return registry.get("network", cfg.name).builder(cfg, context)
