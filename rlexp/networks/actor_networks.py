@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.networks.layers import DenseConfig, RnnConfig, activation_fn, dropout
+from rlexp.networks.layers import DenseConfig, RnnConfig, dense_layers, rnn_layers
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, NetworkRole
 
@@ -41,9 +41,7 @@ def build_actor_distribution_network(cfg: ActorNetworkConfig, context: BuildCont
     return actor_distribution_network.ActorDistributionNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
-        fc_layer_params=tuple(cfg.fc_layer_params),
-        dropout_layer_params=dropout(cfg),
-        activation_fn=activation_fn(cfg.activation),
+        **dense_layers(cfg),
     )
 
 
@@ -59,10 +57,7 @@ def build_actor_distribution_rnn_network(cfg: ActorRnnNetworkConfig, context: Bu
     return actor_distribution_rnn_network.ActorDistributionRnnNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
-        input_fc_layer_params=tuple(cfg.input_fc_layer_params),
-        lstm_size=tuple(cfg.lstm_size),
-        output_fc_layer_params=tuple(cfg.output_fc_layer_params),
-        activation_fn=activation_fn(cfg.activation),
+        **rnn_layers(cfg),
     )
 
 
@@ -79,8 +74,6 @@ def build_sac_actor_network(cfg: SacActorNetworkConfig, context: BuildContext):
     return actor_distribution_network.ActorDistributionNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
-        fc_layer_params=tuple(cfg.fc_layer_params),
-        dropout_layer_params=dropout(cfg),
-        activation_fn=activation_fn(cfg.activation),
+        **dense_layers(cfg),
         continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork,
     )

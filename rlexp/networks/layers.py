@@ -62,6 +62,25 @@ def dropout(cfg: DenseConfig) -> list[float] | None:
     return list(cfg.dropout_layer_params) if cfg.dropout_layer_params else None
 
 
+def dense_layers(cfg: DenseConfig) -> dict[str, Any]:
+    """TF-Agents' keyword arguments for a network's dense layers."""
+    return {
+        "fc_layer_params": tuple(cfg.fc_layer_params),
+        "dropout_layer_params": dropout(cfg),
+        "activation_fn": activation_fn(cfg.activation),
+    }
+
+
+def rnn_layers(cfg: RnnConfig) -> dict[str, Any]:
+    """TF-Agents' keyword arguments for a recurrent network's dense and LSTM layers."""
+    return {
+        "input_fc_layer_params": tuple(cfg.input_fc_layer_params),
+        "lstm_size": tuple(cfg.lstm_size),
+        "output_fc_layer_params": tuple(cfg.output_fc_layer_params),
+        "activation_fn": activation_fn(cfg.activation),
+    }
+
+
 def build_network(cfg: Any, context: Any):
     """Build the network option `cfg.name` from its typed config: the `network` group's
     choice, or a second network an agent carries as a sub-node (PPO's value network)."""

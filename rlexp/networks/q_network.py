@@ -12,7 +12,8 @@ from rlexp.networks.layers import (
     LayersConfig,
     RnnConfig,
     activation_fn,
-    dropout,
+    dense_layers,
+    rnn_layers,
 )
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, NetworkRole
@@ -44,9 +45,7 @@ def build_q_network(cfg: QNetworkConfig, context: BuildContext):
     return q_network.QNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
-        fc_layer_params=tuple(cfg.fc_layer_params),
-        dropout_layer_params=dropout(cfg),
-        activation_fn=activation_fn(cfg.activation),
+        **dense_layers(cfg),
     )
 
 
@@ -62,10 +61,7 @@ def build_q_rnn_network(cfg: QRnnNetworkConfig, context: BuildContext):
     return q_rnn_network.QRnnNetwork(
         context.env.observation_spec(),
         context.env.action_spec(),
-        input_fc_layer_params=tuple(cfg.input_fc_layer_params),
-        lstm_size=tuple(cfg.lstm_size),
-        output_fc_layer_params=tuple(cfg.output_fc_layer_params),
-        activation_fn=activation_fn(cfg.activation),
+        **rnn_layers(cfg),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.networks.layers import DenseConfig, LayersConfig, activation_fn, dropout
+from rlexp.networks.layers import DenseConfig, LayersConfig, activation_fn, dense_layers
 from rlexp.registry import register
 from rlexp.schemas import NetworkRole, bounded, documented
 
@@ -48,9 +48,7 @@ def build_value_network(cfg: ValueNetworkConfig, context: BuildContext):
 
     return value_network.ValueNetwork(
         context.env.observation_spec(),
-        fc_layer_params=tuple(cfg.fc_layer_params),
-        dropout_layer_params=dropout(cfg),
-        activation_fn=activation_fn(cfg.activation),
+        **dense_layers(cfg),
     )
 
 
