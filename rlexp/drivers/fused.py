@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
+from rlexp.drivers.dynamic import StepDriverConfig, build_step_driver
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
 
 
 @dataclass
-class FusedDriverConfig(ComponentConfig):
-    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
-
+class FusedDriverConfig(StepDriverConfig):
     needs_native_tf_env: ClassVar[bool] = True
     needs_in_graph_replay: ClassVar[bool] = True
 
@@ -33,16 +31,12 @@ class FusedDriverConfig(ComponentConfig):
     doc="Collect + train in one tf.function, several iterations per call (native TF envs).",
 )
 def build_fused_driver(cfg: FusedDriverConfig, context: BuildContext):
-    from tf_agents.drivers import dynamic_step_driver
-
-    return dynamic_step_driver.DynamicStepDriver(
-        context.env, context.policy, observers=context.observers, num_steps=cfg.num_steps
-    )
+    return build_step_driver(cfg, context)
 
 
 @dataclass
-class AutoDriverConfig(ComponentConfig):
-    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
+class AutoDriverConfig(StepDriverConfig):
+    """Which loop runs is the trainer's choice (`runs_fused`); the driver is the same."""
 
 
 @register(
@@ -52,7 +46,7 @@ class AutoDriverConfig(ComponentConfig):
     doc="fused for a native TF env with a TF replay buffer, else step (DynamicStepDriver).",
 )
 def build_auto_driver(cfg: AutoDriverConfig, context: BuildContext):
-    return build_fused_driver(FusedDriverConfig(name="fused", num_steps=cfg.num_steps), context)
+    return build_step_driver(cfg, context)
 
 
 def runs_fused(env_cfg, buffer_cfg, driver_cfg) -> bool:

@@ -184,7 +184,7 @@ def _train(cfg: DictConfig, run_dir: Path, resume: bool, record: dict) -> dict[s
 
     loop: dict[str, Any] = {"loss": float("nan")}
     buffer_cfg = OmegaConf.to_object(cfg.buffer)
-    is_fused = not on_policy and drivers.fused.runs_fused(
+    is_fused = drivers.fused.runs_fused(
         OmegaConf.to_object(cfg.env), buffer_cfg, OmegaConf.to_object(cfg.driver)
     )
     # A recurrent DQN has no fixed sequence length of its own; its config gives one.
