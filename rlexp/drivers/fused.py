@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rlexp.context import BuildContext
 from rlexp.drivers.dynamic import StepDriverConfig, build_step_driver
 from rlexp.registry import register
 
@@ -24,14 +23,13 @@ class FusedDriverConfig(StepDriverConfig):
     needs_in_graph_replay: ClassVar[bool] = True
 
 
-@register(
+# Both options build the step driver; which loop runs it is the trainer's choice.
+register(
     "driver",
     "fused",
     schema=FusedDriverConfig,
     doc="Collect + train in one tf.function, several iterations per call (native TF envs).",
-)
-def build_fused_driver(cfg: FusedDriverConfig, context: BuildContext):
-    return build_step_driver(cfg, context)
+)(build_step_driver)
 
 
 @dataclass
@@ -39,14 +37,12 @@ class AutoDriverConfig(StepDriverConfig):
     """Which loop runs is the trainer's choice (`runs_fused`); the driver is the same."""
 
 
-@register(
+register(
     "driver",
     "auto",
     schema=AutoDriverConfig,
     doc="fused for a native TF env with a TF replay buffer, else step (DynamicStepDriver).",
-)
-def build_auto_driver(cfg: AutoDriverConfig, context: BuildContext):
-    return build_step_driver(cfg, context)
+)(build_step_driver)
 
 
 def runs_fused(env_cfg, buffer_cfg, driver_cfg) -> bool:
