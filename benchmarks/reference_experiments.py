@@ -1,6 +1,6 @@
 """Do the reference experiments reach their thresholds? One preset, one seed at a time.
 
-Trains each `conf/experiment/<name>.yaml` preset for each seed (`rlexp train
+Trains each `rlexp/conf/experiment/<name>.yaml` preset for each seed (`rlexp train
 experiment=<name> seed=<s>`, a subprocess each, one at a time), reads every run's
 metrics.json and writes a Markdown table: the threshold (the issue's, which each preset also
 sets as `env.reward_threshold`), the env-step budget, the env steps at which each seed's

@@ -24,7 +24,7 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     """The `plugins` the config will name, read before Hydra composes it.
 
     Plugins must be imported before composition because they add config options. They
-    come from conf/config.yaml, a selected experiment preset, and a `plugins=[...]` override.
+    come from rlexp/conf/config.yaml, a selected experiment preset, and a `plugins=[...]` override.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 

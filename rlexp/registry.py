@@ -25,7 +25,7 @@ PART_GROUPS = ("wrapper",)
 GROUPS = CONFIG_GROUPS + PART_GROUPS
 ENTRY_POINT_GROUP = "rlexp.components"
 BUILTIN_MODULES = ("rlexp.envs", "rlexp.networks", "rlexp.agents", "rlexp.buffers", "rlexp.drivers")
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 Builder = Callable[[Any, Any], Any]
 
@@ -115,7 +115,7 @@ def store_schemas() -> None:
 
     Each schema goes to `schema/<group>/<name>`, which the option's YAML file extends
     (so a misspelt key or a wrong type fails at compose time). An entry with no YAML file
-    in conf/ (a plugin) also gets its option stored directly as `<group>/<name>`. Entries
+    in rlexp/conf/ (a plugin) also gets its option stored directly as `<group>/<name>`. Entries
     of PART_GROUPS are not config groups: their schemas are applied by their owner's
     validation (for example each `env.wrappers` entry), not stored.
     """

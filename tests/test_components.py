@@ -205,7 +205,7 @@ def test_experiment_preset_applies():
 
 
 @pytest.mark.parametrize(
-    "preset", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+    "preset", sorted(p.stem for p in (ROOT / "rlexp" / "conf" / "experiment").glob("*.yaml"))
 )
 def test_every_experiment_preset_composes_and_validates(preset):
     from rlexp.validation import validate

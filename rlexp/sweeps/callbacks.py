@@ -1,4 +1,4 @@
-"""Hydra callback of every rlexp sweep (registered in conf/config.yaml).
+"""Hydra callback of every rlexp sweep (registered in rlexp/conf/config.yaml).
 
 At the start of a multirun it writes the sweep's HParams config (the swept parameters'
 domains and the metric list) and `sweep.json` into the sweep root; at the end it stamps
