@@ -19,7 +19,7 @@ USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
        rlexp resume <run dir>
-       rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]
+       rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
        rlexp report <sweep dir | run dirs...> [out=DIR]
 
 Commands:
@@ -29,7 +29,9 @@ Commands:
   resume <run dir>    continue a killed or interrupted run from its latest checkpoint,
                       exactly as if it had not stopped
   eval <dir> [...]    load a run's exported policy (no training code) and report the
-                      mean and std of its return; video=true writes a GIF of one episode
+                      mean and std of its return: policy=best (default: the policy of its
+                      best evaluation, policy_best/) or policy=final (policy/);
+                      video=true writes a GIF of one episode
   report <dirs> [...] compare the runs of a sweep: a table per configuration (seeds, mean
                       and 95% CI of final and best eval return, IQM, steps to solve, wall
                       time), learning curves, CSV and Markdown; no TensorFlow
@@ -55,6 +57,18 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     provenance.set_command(["rlexp", *argv])
+    try:
+        return _command(argv)
+    except KeyboardInterrupt:
+        print(
+            "\nrlexp: aborted (a run in progress is marked failed; `rlexp resume` continues "
+            "it from its last checkpoint)",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _command(argv: list[str]) -> int:
     try:
         registry.load_builtins()
         registry.load_plugins(plugin_modules(argv))
@@ -109,10 +123,10 @@ def list_components(args: list[str]) -> int:
 
 
 def eval_policy(args: list[str]) -> int:
-    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true]`."""
+    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`."""
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
-    options = {"episodes": "10", "seed": "0", "video": "false"}
+    options = {"episodes": "10", "seed": "0", "video": "false", "policy": "best"}
     paths = [a for a in args if "=" not in a]
     for arg in (a for a in args if "=" in a):
         key, value = arg.split("=", 1)
@@ -125,27 +139,32 @@ def eval_policy(args: list[str]) -> int:
         options[key] = value
     if len(paths) != 1:
         print(
-            "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]",
+            "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] "
+            "[policy=best|final]",
             file=sys.stderr,
         )
         return 2
     try:
         episodes, seed = int(options["episodes"]), int(options["seed"])
         video = {"true": True, "false": False}[options["video"].lower()]
-        if episodes < 1:
+        if episodes < 1 or options["policy"] not in ("best", "final"):
             raise ValueError
     except (ValueError, KeyError):
         print(
-            f"rlexp eval: episodes must be an integer >= 1, seed an integer, video true or false "
-            f"(got episodes={options['episodes']} seed={options['seed']} video={options['video']})",
+            f"rlexp eval: episodes must be an integer >= 1, seed an integer, video true or "
+            f"false, policy best or final (got episodes={options['episodes']} "
+            f"seed={options['seed']} video={options['video']} policy={options['policy']})",
             file=sys.stderr,
         )
         return 2
     try:
-        report = evaluate(Path(paths[0]), episodes=episodes, seed=seed, video=video)
+        report = evaluate(
+            Path(paths[0]), episodes=episodes, seed=seed, video=video, which=options["policy"]
+        )
     except (PolicyLoadError, registry.RegistryError) as exc:
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
+    print(f"policy: {report.policy_dir}")
     print(f"return over {episodes} episodes: mean {report.mean:.2f}, std {report.std:.2f}")
     if report.video:
         print(f"video: {report.video}")
@@ -224,6 +243,7 @@ def _run_hydra(argv: list[str]) -> int:
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
     def hydra_main(cfg: DictConfig) -> float | None:
         from rlexp.sweeps.job import is_multirun, run_sweep_job
+        from rlexp.training.job import run_job
 
         return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
@@ -249,7 +269,7 @@ def _run_hydra(argv: list[str]) -> int:
 
 def _output_dir_problem(argv: list[str]) -> str | None:
     """Report an output directory that cannot be written before Hydra or training starts."""
-    from rlexp.training.run_files import unwritable_reason
+    from rlexp.rundir import unwritable_reason
 
     key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
     value = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{key}=")), "outputs")
@@ -257,32 +277,6 @@ def _output_dir_problem(argv: list[str]) -> str | None:
     if reason is None:
         return None
     return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"
-
-
-def run_job(cfg: DictConfig) -> float | None:
-    """One Hydra job: validate, train into Hydra's output dir, print where the run is."""
-    from hydra.core.hydra_config import HydraConfig
-
-    from rlexp.validation import ConfigError, validate
-
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        validate(cfg)
-    except ConfigError as exc:
-        _discard_unstarted(run_dir)
-        print(f"rlexp: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-
-    from rlexp.context import BuildError
-    from rlexp.training.trainer import TrainingError, train
-
-    try:
-        metrics = train(cfg, run_dir)
-    except (TrainingError, BuildError) as exc:
-        print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
-        sys.exit(1)
-    _print_summary(metrics, run_dir)
-    return metrics["final_eval_return"]
 
 
 def resume_run(args: list[str]) -> int:
@@ -308,41 +302,19 @@ def resume_run(args: list[str]) -> int:
         print(f"{run_dir} has already completed; nothing to resume")
         return 0
 
-    from rlexp.training.trainer import TrainingError, train
+    from rlexp.training.job import train_and_report
 
     try:
-        metrics = train(cfg, run_dir, resume=True)
+        train_and_report(cfg, run_dir, resume=True)
     except CheckpointError as exc:
         fresh = " ".join(["rlexp train", *saved_overrides(run_dir)])
         print(
-            f"rlexp resume: error: {exc}\nThe run directory is left as it is. "
+            f"rlexp resume: error: {exc}\nNo checkpoint or result was changed. "
             f"To start this run afresh in a new directory: {fresh}",
             file=sys.stderr,
         )
         return 2
-    except TrainingError as exc:
-        print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
-        return 1
-    _print_summary(metrics, run_dir)
     return 0
-
-
-def _print_summary(metrics: dict, run_dir: Path) -> None:
-    final, best = metrics["final_eval_return"], metrics["best_eval_return"]
-    print(f"final eval return: {final:.2f} (best {best:.2f})")
-    print(f"run directory: {run_dir}")
-    print(f"view it: tensorboard --logdir {run_dir} --host 127.0.0.1")
-
-
-def _discard_unstarted(run_dir: Path) -> None:
-    """Remove a run dir that holds only Hydra's own files, so it never looks like a run."""
-    import shutil
-
-    if not run_dir.is_dir():
-        return
-    hydra_only = all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir())
-    if hydra_only:
-        shutil.rmtree(run_dir)
 
 
 if __name__ == "__main__":

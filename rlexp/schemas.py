@@ -90,6 +90,9 @@ class TrainConfig:
     checkpoint_interval: int = bounded(10_000, gt=0, doc="env steps between checkpoints")
     checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
     progress: bool | None = documented(None, "progress bar; null = only on a terminal")
+    stop_when_solved: bool = documented(
+        False, "end the run at the first evaluation >= the env's reward threshold"
+    )
 
 
 @dataclass

@@ -133,7 +133,7 @@ def _show(value: Any) -> str:
 
 def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
-    from rlexp.training.run_files import NUMERIC_METRICS
+    from rlexp.rundir import NUMERIC_METRICS
 
     problems = _fact_rules(cfg)
     if cfg.sweep.objective not in NUMERIC_METRICS:

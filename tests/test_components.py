@@ -135,7 +135,7 @@ def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     import tensorflow as tf
 
     from rlexp import buffers
-    from rlexp.training.trainer import build_components
+    from rlexp.training.build import build_components
 
     monkeypatch.syspath_prepend(str(EXAMPLES))  # the example plugins some companions use
     cfg = compose_config(

@@ -20,7 +20,7 @@ needs_gymnasium = pytest.mark.skipif(
 def build_env(overrides: list[str], seed: int = 0):
     """The TF env of a composed config, built by its registered builder."""
     from rlexp.context import BuildContext
-    from rlexp.training.trainer import build
+    from rlexp.training.build import build
 
     if not any(o.startswith("env=") for o in overrides):
         overrides = ["env=cartpole", *overrides]  # the gym env these tests were written for
@@ -261,7 +261,7 @@ def test_gymnasium_seeding_and_continuous_spaces():
 
 def test_invalid_plugin_env_shows_the_spec_error(monkeypatch):
     from rlexp.envs.spec_check import EnvSpecError
-    from rlexp.training.trainer import build_components
+    from rlexp.training.build import build_components
 
     monkeypatch.syspath_prepend(str(PLUGINS))
     cfg = compose_config(["plugins=[spec_violating_env]", "env=spec_violating"])

@@ -239,9 +239,12 @@ def test_report_writes_csv_markdown_and_png(sweep_report, sweep_2x2):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+UNREAD_BY_REPORT = shutil.ignore_patterns("checkpoints", "policy", "policy_best")
+
+
 def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
     copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
+    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
     result = report(copy)
     assert result.code == 0, result.describe()
     assert (copy / "report" / "report.csv").is_file()
@@ -255,7 +258,7 @@ def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
     """A sweep still running: one run alive (its process exists), one whose process died
     without a word (SIGKILL of the whole job), the rest completed."""
     copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
+    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
     record = json.loads((copy / "sweep.json").read_text())
     (copy / "sweep.json").write_text(json.dumps({**record, "status": "running"}))
     dead = subprocess.Popen(["true"])

@@ -8,6 +8,7 @@ import math
 import textwrap
 
 import pytest
+from conftest import E2E_OVERRIDES
 
 SCALAR_TAGS = (
     "train/loss",
@@ -130,3 +131,30 @@ def test_saved_policy_loads_without_rlexp(trained_run, run_python, tmp_path):
     answer = json.loads(line.removeprefix("ACTIONS "))
     assert answer["shape"] == [6]
     assert set(answer["actions"]) <= {0, 1}
+
+
+def test_the_best_policy_is_exported_and_evaluated_by_default(trained_run, cli):
+    metrics = trained_run.metrics
+    best = max(metrics["evaluations"], key=lambda e: e["average_return"])
+    assert metrics["best_eval_return"] == best["average_return"]
+    assert metrics["best_eval_env_steps"] == best["env_steps"]
+    assert (trained_run.run_dir / "policy_best" / "saved_model.pb").is_file()
+    chosen = cli("eval", trained_run.run_dir, "episodes=1")
+    assert chosen.code == 0, chosen.describe()
+    assert "policy_best" in chosen.out
+    final = cli("eval", trained_run.run_dir, "episodes=1", "policy=final")
+    assert final.code == 0 and "policy_best" not in final.out, final.describe()
+    bad = cli("eval", trained_run.run_dir, "policy=latest")
+    assert bad.code == 2 and "policy best or final" in bad.err, bad.describe()
+
+
+def test_stop_when_solved_ends_at_the_first_solving_evaluation(tmp_path):
+    from rlexp.composition import compose_config
+    from rlexp.training.trainer import train
+
+    cfg = compose_config([*E2E_OVERRIDES, "env.reward_threshold=5", "train.stop_when_solved=true"])
+    metrics = train(cfg, tmp_path / "run")
+    assert metrics["status"] == "completed"
+    assert metrics["solved_at_env_steps"] == metrics["evaluations"][0]["env_steps"]
+    assert metrics["env_steps"] < 2000
+    assert (tmp_path / "run" / "policy" / "saved_model.pb").is_file()

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from rlexp import registry
+from rlexp import registry, rundir
 
-CONFIG_FILE = Path(".hydra") / "config.yaml"
+CONFIG_FILE = Path(rundir.HYDRA_DIR) / rundir.CONFIG_FILE
+POLICY_DIRS = {"best": rundir.BEST_POLICY_DIR, "final": rundir.POLICY_DIR}
 
 
 class PolicyLoadError(ValueError):
@@ -25,6 +26,7 @@ class PolicyLoadError(ValueError):
 @dataclass
 class EvalReport:
     returns: list[float]
+    policy_dir: Path
     video: Path | None = None
 
     @property
@@ -36,17 +38,21 @@ class EvalReport:
         return float(np.std(self.returns))
 
 
-def locate(path: Path) -> tuple[Path, Path]:
-    """(run dir, policy dir) for a run dir or a policy dir inside one."""
+def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
+    """(run dir, policy dir) for a policy dir, or for a run dir and `which` policy of it
+    (best: policy_best/, else policy/ for runs that have no best policy; final: policy/)."""
     path = Path(path)
     if (path / "saved_model.pb").is_file() and (path.parent / CONFIG_FILE).is_file():
         return path.parent, path
-    if (path / "policy" / "saved_model.pb").is_file() and (path / CONFIG_FILE).is_file():
-        return path, path / "policy"
+    names = [POLICY_DIRS[which], rundir.POLICY_DIR]
+    for name in names:
+        if (path / name / "saved_model.pb").is_file() and (path / CONFIG_FILE).is_file():
+            return path, path / name
     if (path / CONFIG_FILE).is_file():
         raise PolicyLoadError(
-            f"{path} is a run directory without an exported policy (policy/saved_model.pb); "
-            f"the run may not have finished"
+            f"{path} is a run directory without an exported policy "
+            f"({POLICY_DIRS[which]}/saved_model.pb); the run may not have finished "
+            f"(`rlexp resume {path}` completes an interrupted run)"
         )
     raise PolicyLoadError(
         f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
@@ -66,7 +72,9 @@ def build_env(run_dir: Path, seed: int):
     return component.builder(env_cfg, BuildContext(seed=seed))
 
 
-def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False) -> EvalReport:
+def evaluate(
+    path: Path, episodes: int = 10, seed: int = 0, video: bool = False, which: str = "best"
+) -> EvalReport:
     """Run `episodes` episodes of the exported greedy policy; optionally a GIF of the first."""
     from rlexp.tracking.quiet import quiet_tensorflow
 
@@ -76,7 +84,7 @@ def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False)
     import tensorflow as tf
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
-    run_dir, policy_dir = locate(path)
+    run_dir, policy_dir = locate(path, which)
     try:
         policy = tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
@@ -100,7 +108,7 @@ def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False)
             total += float(time_step.reward[0])
         returns.append(total)
     gif = _write_gif(frames, run_dir / "eval_episode.gif") if video else None
-    return EvalReport(returns, gif)
+    return EvalReport(returns, policy_dir, gif)
 
 
 def _render(env) -> np.ndarray:

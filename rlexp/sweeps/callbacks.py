@@ -15,9 +15,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from rlexp.training.run_files import write_json_atomic
-
-SWEEP_FILE = "sweep.json"
+from rlexp.rundir import SWEEP_FILE, write_json_atomic
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:

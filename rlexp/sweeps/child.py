@@ -1,7 +1,7 @@
 """The training process of one sweep run: `python -m rlexp.sweeps.child [plugin ...]`.
 
 Reads the pickled run config and Hydra settings from stdin, limits TensorFlow's thread
-pools before TensorFlow initialises, then runs `rlexp.cli.run_job` exactly as a single
+pools before TensorFlow initialises, then runs `rlexp.training.job.run_job` exactly as a single
 `rlexp train` would (same validation, training, failure records and messages).
 """
 
@@ -48,7 +48,7 @@ def main(plugins: list[str]) -> int:
     intra, inter = limit_threads()
     print(f"TensorFlow threads: intra-op {intra}, inter-op {inter}", flush=True)
 
-    from rlexp.cli import run_job
+    from rlexp.training.job import run_job
 
     run_job(payload["cfg"])
     return 0

@@ -33,11 +33,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from rlexp.training.run_files import METRICS_FILE, write_json_atomic
-
-JOB_FILE = "job.json"
-REPEAT_FILE = "repeat.json"
-OUTPUT_LOG = "output.log"
+from rlexp import rundir
+from rlexp.rundir import JOB_FILE, METRICS_FILE, OUTPUT_LOG, REPEAT_FILE, write_json_atomic
 
 
 def is_multirun() -> bool:
@@ -127,9 +124,9 @@ def run_isolated(
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
     run_overrides.append(f"seed={cfg.seed}")
     if own_hydra_dir:
-        (run_dir / ".hydra").mkdir(exist_ok=True)
-        OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
-        OmegaConf.save(OmegaConf.create(run_overrides), run_dir / ".hydra" / "overrides.yaml")
+        rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
+        OmegaConf.save(cfg, rundir.config_path(run_dir))
+        OmegaConf.save(OmegaConf.create(run_overrides), rundir.overrides_path(run_dir))
     # Hydra's own settings travel as plain data (its plugin config classes do not pickle).
     hydra_node = OmegaConf.to_container(HydraConfig.get(), resolve=False)
     hydra_node["runtime"]["output_dir"] = str(run_dir.resolve())
@@ -172,7 +169,7 @@ def run_isolated(
             pass
         code = child.wait()
 
-    metrics = _read_json(run_dir / METRICS_FILE)
+    metrics = rundir.read_metrics(run_dir)
     error = None
     if code != 0 or metrics.get("status") != "completed":
         error = metrics.get("error") if metrics.get("status") == "failed" else None
@@ -183,15 +180,6 @@ def run_isolated(
     write_json_atomic(run_dir / JOB_FILE, job)
     write_session(run_dir, run_hparams(cfg, run_overrides), metrics, cfg.sweep.objective, started)
     return metrics
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _exit_reason(code: int, log: Path) -> str:

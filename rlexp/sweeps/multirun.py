@@ -86,12 +86,14 @@ def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
     import json
     from pathlib import Path
 
+    from rlexp.rundir import SWEEP_FILE
+
     values = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}
     sweep_dir = values.get("hydra.sweep.dir")
     if not isinstance(sweep_dir, str) or "hydra.sweep.subdir" in values:
         return argv
     try:
-        record = json.loads((Path(sweep_dir) / "sweep.json").read_text())
+        record = json.loads((Path(sweep_dir) / SWEEP_FILE).read_text())
     except (OSError, ValueError):
         return argv
     k = len(record.get("invocations", []))

@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.json"  # rlexp.training.run_files, without importing the training package
+from rlexp.rundir import HYDRA_DIR, JOB_FILE, METRICS_FILE, NOT_RUN_DIRS, SWEEP_FILE
 
-JOB_FILE = "job.json"  # as rlexp.sweeps.job, without importing it
-SWEEP_FILE = "sweep.json"
 EVAL_TAG = "eval/average_return"
-SKIP_DIRS = {".hydra", "checkpoints", "policy", "report", ".submitit"}
+SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
 # Config keys that do not make a different configuration.
 NOT_CONFIG = {"seed", "repeat", "sweep", "train.progress"}
 T975 = (
@@ -151,7 +149,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _load_config(run_dir: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
-    path = run_dir / ".hydra" / "config.yaml"
+    path = run_dir / HYDRA_DIR / "config.yaml"
     if not path.exists():
         return {}
     conf = OmegaConf.load(path)

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PROVENANCE_FILE = "provenance.json"
-DIFF_FILE = "git.diff"
+from rlexp.rundir import DIFF_FILE, PROVENANCE_FILE, write_json_atomic
+
 PACKAGES = (
     "tensorflow",
     "tf-agents",
@@ -71,8 +71,6 @@ def start_record(run_dir: Path, resume: bool = False) -> dict[str, Any]:
 
     A resumed run keeps its original record and appends the resume's own facts.
     """
-    from rlexp.training.run_files import write_json_atomic  # late: the CLI imports this module
-
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / PROVENANCE_FILE
     if resume and path.exists():
@@ -118,8 +116,6 @@ def _commit() -> str | None:
 
 def finish_record(run_dir: Path, record: dict[str, Any], exit_status: str) -> None:
     """Stamp the end time and exit status (`completed`, `failed: <reason>`)."""
-    from rlexp.training.run_files import write_json_atomic
-
     record.update(end_time=_now(), exit_status=exit_status)
     for resume in record.get("resumes", [])[-1:]:
         resume.update(end_time=record["end_time"], exit_status=exit_status)

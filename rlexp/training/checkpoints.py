@@ -9,13 +9,16 @@ so the index never names a checkpoint whose sidecar or data files are incomplete
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from rlexp.training.run_files import write_json_atomic
+from rlexp import rundir
+from rlexp.rundir import CHECKPOINT_DIR, write_json_atomic
+from rlexp.training.state import TrainerState
 
-CHECKPOINT_DIR = "checkpoints"
+SIDECAR_PREFIX = "trainer_state-"
 
 
 class CheckpointError(RuntimeError):
@@ -23,7 +26,14 @@ class CheckpointError(RuntimeError):
 
 
 def sidecar_path(run_dir: Path, env_steps: int) -> Path:
-    return Path(run_dir) / CHECKPOINT_DIR / f"trainer_state-{env_steps}.json"
+    return Path(run_dir) / CHECKPOINT_DIR / f"{SIDECAR_PREFIX}{env_steps}.json"
+
+
+def manager(checkpoint, run_dir: Path, keep: int):
+    """TensorFlow's CheckpointManager over the run's checkpoints/ folder."""
+    import tensorflow as tf
+
+    return tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / CHECKPOINT_DIR), keep)
 
 
 def save(manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any]) -> None:
@@ -31,32 +41,66 @@ def save(manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any]) 
     write_json_atomic(sidecar_path(run_dir, env_steps), trainer_state)
     manager.save(checkpoint_number=env_steps)
     kept = {Path(p).name for p in manager.checkpoints}
-    for sidecar in (Path(run_dir) / CHECKPOINT_DIR).glob("trainer_state-*.json"):
-        step = sidecar.stem.split("-", 1)[1]
+    for sidecar in (Path(run_dir) / CHECKPOINT_DIR).glob(f"{SIDECAR_PREFIX}*.json"):
+        step = sidecar.stem.removeprefix(SIDECAR_PREFIX)
         if f"ckpt-{step}" not in kept:
             sidecar.unlink(missing_ok=True)
 
 
-def restore(checkpoint, manager, run_dir: Path) -> dict[str, Any]:
-    """Restore the latest checkpoint into `checkpoint`'s objects; return its sidecar."""
-    latest = manager.latest_checkpoint
-    if latest is None:
+def restore(checkpoint, manager, run_dir: Path) -> TrainerState:
+    """Restore the newest intact checkpoint into `checkpoint`'s objects; return its state.
+
+    A damaged newest checkpoint (data files or sidecar) gives way to the one before it,
+    and the fallback is reported on stderr.
+    """
+    candidates = _candidates(manager, run_dir)
+    if not candidates:
         raise CheckpointError(
             f"{Path(run_dir) / CHECKPOINT_DIR} holds no checkpoint to resume from "
             f"(the run stopped before its first checkpoint)"
         )
-    env_steps = int(latest.rsplit("-", 1)[1])
-    sidecar = sidecar_path(run_dir, env_steps)
+    problems = []
+    for prefix in candidates:
+        try:
+            state = _restore_one(checkpoint, prefix, run_dir)
+        except CheckpointError as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            print(
+                "rlexp resume: " + "; ".join(problems) + f"; resuming from {prefix} instead",
+                file=sys.stderr,
+            )
+        return state
+    raise CheckpointError("no intact checkpoint to resume from: " + "; ".join(problems))
+
+
+def _candidates(manager, run_dir: Path) -> list[str]:
+    """Checkpoint prefixes, newest first: the index's, else those found on disk."""
+    listed = list(manager.checkpoints)
+    if not listed:  # a damaged `checkpoint` index: look at the files themselves
+        folder = Path(run_dir) / CHECKPOINT_DIR
+        listed = [str(p.with_suffix("")) for p in folder.glob("ckpt-*.index")]
+    return sorted(set(listed), key=_step_of, reverse=True)
+
+
+def _step_of(prefix: str) -> int:
+    tail = prefix.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def _restore_one(checkpoint, prefix: str, run_dir: Path) -> TrainerState:
+    sidecar = sidecar_path(run_dir, _step_of(prefix))
     try:
-        trainer_state = json.loads(sidecar.read_text())
+        state = TrainerState.from_json(json.loads(sidecar.read_text()))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {sidecar}: {exc}") from exc
     try:
-        checkpoint.restore(latest).assert_existing_objects_matched()
+        checkpoint.restore(prefix).assert_existing_objects_matched()
     except Exception as exc:  # a damaged file surfaces as OpError, IndexError, ValueError...
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot restore checkpoint {latest}: {first_line}") from exc
-    return trainer_state
+        raise CheckpointError(f"cannot restore checkpoint {prefix}: {first_line}") from exc
+    return state
 
 
 def trim_events(run_dir: Path, last_step: int) -> None:
@@ -68,7 +112,7 @@ def trim_events(run_dir: Path, last_step: int) -> None:
     import tensorflow as tf
     from tensorboard.compat.proto import event_pb2
 
-    old_files = sorted(Path(run_dir).glob("events.out.tfevents.*"))
+    old_files = sorted(Path(run_dir).glob(rundir.EVENTS_GLOB))
     if not old_files:
         return
     kept: list[bytes] = []

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from rlexp.training.run_files import METRICS_FILE
-
-HYDRA_DIR = Path(".hydra")
+from rlexp import rundir
 
 
 class ResumeError(ValueError):
@@ -19,15 +16,12 @@ class ResumeError(ValueError):
 
 
 def saved_overrides(run_dir: Path) -> list[str]:
-    path = Path(run_dir) / HYDRA_DIR / "overrides.yaml"
+    path = rundir.overrides_path(run_dir)
     return list(OmegaConf.load(path)) if path.is_file() else []
 
 
 def is_completed(run_dir: Path) -> bool:
-    try:
-        return json.loads((Path(run_dir) / METRICS_FILE).read_text()).get("status") == "completed"
-    except (OSError, ValueError):
-        return False
+    return rundir.read_metrics(run_dir).get("status") == "completed"
 
 
 def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
@@ -39,10 +33,10 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
     from rlexp.composition import compose_config
 
     run_dir = Path(run_dir)
-    saved_file = run_dir / HYDRA_DIR / "config.yaml"
+    saved_file = rundir.config_path(run_dir)
     if not saved_file.is_file():
         raise ResumeError(
-            f"{run_dir} is not a run directory: it has no {HYDRA_DIR / 'config.yaml'} "
+            f"{run_dir} is not a run directory: it has no {saved_file.relative_to(run_dir)} "
             f"(rlexp resume takes a directory that `rlexp train` created)"
         )
     saved = OmegaConf.to_yaml(OmegaConf.load(saved_file))

@@ -1,0 +1,232 @@
+"""The run directory: every file name in it, how its JSON files are written, its metrics
+schema, and the claim and lock that make it the user's data.
+
+A run directory is the API between training and review: training writes it, `rlexp
+report`, `rlexp eval` and `rlexp resume` read it. Every other module takes the names from
+here. This module sits on the ground floor: it imports nothing from rlexp.
+
+Layout of a run (`rlexp train`):
+
+    .hydra/config.yaml, overrides.yaml   the composed config and the overrides (Hydra)
+    train.log                            the job log
+    events.out.tfevents.*                TensorBoard scalars, text and HParams
+    metrics.json                         results (`Metrics`), rewritten at every evaluation
+    provenance.json, git.diff            what produced the run
+    checkpoints/                         TF checkpoints + trainer_state-<env step>.json
+    policy/, policy_best/                SavedModels: the final and the best-scoring policy
+    .rlexp.lock                          held while a process trains or resumes the run
+
+A sweep directory holds sweep.json and one folder per job (job.json, output.log, and
+repeat.json with one `seed_<n>` run folder per seed when `repeat` > 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HYDRA_DIR = ".hydra"
+CONFIG_FILE = "config.yaml"  # in HYDRA_DIR
+OVERRIDES_FILE = "overrides.yaml"  # in HYDRA_DIR
+TRAIN_LOG = "train.log"
+METRICS_FILE = "metrics.json"
+PROVENANCE_FILE = "provenance.json"
+DIFF_FILE = "git.diff"
+CHECKPOINT_DIR = "checkpoints"
+POLICY_DIR = "policy"
+BEST_POLICY_DIR = "policy_best"
+VIDEO_DIR = "videos"
+LOCK_FILE = ".rlexp.lock"
+EVENTS_GLOB = "events.out.tfevents.*"
+# Sweeps
+SWEEP_FILE = "sweep.json"
+JOB_FILE = "job.json"
+REPEAT_FILE = "repeat.json"
+OUTPUT_LOG = "output.log"
+REPORT_DIR = "report"
+# Folders of a run directory that hold no runs (a report never looks inside them).
+NOT_RUN_DIRS = {HYDRA_DIR, CHECKPOINT_DIR, POLICY_DIR, BEST_POLICY_DIR, VIDEO_DIR, REPORT_DIR}
+
+
+def config_path(run_dir: Path) -> Path:
+    return Path(run_dir) / HYDRA_DIR / CONFIG_FILE
+
+
+def overrides_path(run_dir: Path) -> Path:
+    return Path(run_dir) / HYDRA_DIR / OVERRIDES_FILE
+
+
+@dataclass
+class Metrics:
+    """The contents of metrics.json. Return values are greedy-evaluation averages."""
+
+    status: str = "running"  # running | completed | interrupted | failed
+    final_eval_return: float | None = None
+    best_eval_return: float | None = None
+    best_eval_env_steps: int | None = None  # where the best return was scored: policy_best/
+    reward_threshold: float | None = None  # the env's "solved" return, if it has one
+    solved_at_env_steps: int | None = None  # first evaluation >= reward_threshold
+    solved_at_wall_time_s: float | None = None  # its training wall time
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    env_steps: int = 0
+    train_steps: int = 0
+    episodes: int = 0
+    wall_time_s: float = 0.0
+    train_wall_time_s: float = 0.0  # wall time minus evaluation time
+    error: str | None = None  # why the run failed or was interrupted
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if data["error"] is None:
+            del data["error"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Metrics:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _is_numeric(annotation: Any) -> bool:
+    hint = typing.get_type_hints(Metrics)[annotation]
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return any(a in (int, float) for a in args)
+
+
+# The numeric keys of metrics.json: what a sweep can optimise (`sweep.objective`), the
+# HParams metrics and the report's columns.
+NUMERIC_METRICS = tuple(f.name for f in dataclasses.fields(Metrics) if _is_numeric(f.name))
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so a reader never sees half a file; the mode follows the umask."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`; {} when it is missing or unreadable."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    return read_json(Path(run_dir) / METRICS_FILE)
+
+
+def write_metrics(run_dir: Path, metrics: Metrics) -> None:
+    write_json_atomic(Path(run_dir) / METRICS_FILE, metrics.to_json())
+
+
+def mark_status(run_dir: Path, status: str, error: str | None) -> None:
+    """Set the status (and reason) in metrics.json, keeping whatever results it has."""
+    if not Path(run_dir).is_dir():
+        return
+    metrics = read_metrics(run_dir)
+    metrics.update(status=status, error=error)
+    if error is None:
+        metrics.pop("error")
+    write_json_atomic(Path(run_dir) / METRICS_FILE, metrics)
+
+
+def unwritable_reason(path_text: str) -> str | None:
+    """Why runs cannot be written under `path_text`, or None when they can.
+
+    Checks the first existing ancestor (the part before any `${...}` interpolation) by
+    creating a temporary file in it, which also catches read-only file systems.
+    """
+    path = Path(path_text.split("${", 1)[0] or ".").absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return f"cannot create files in {existing} ({exc.strerror})"
+    return None
+
+
+class RunDirError(RuntimeError):
+    """A run directory that this invocation may not write (held by another, or foreign)."""
+
+
+def foreign_entries(run_dir: Path) -> list[str]:
+    """What a directory holds before a new run would start in it."""
+    run_dir = Path(run_dir)
+    return sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
+
+
+class RunLock:
+    """An advisory lock on a run directory, held by the process that trains it.
+
+    The lock file holds the pid. A lock whose process is gone (the kernel released it)
+    is taken over; a live one makes `acquire` raise RunDirError naming the pid.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+        self._fd: int | None = None
+        self.took_over_from: int | None = None
+
+    def acquire(self) -> RunLock:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path.parent} is in use by another rlexp process (pid {holder}); "
+                f"wait for it to end, or stop it (kill -TERM {holder}: it checkpoints and "
+                f"stops cleanly), then try again"
+            ) from None
+        previous = os.pread(fd, 64, 0).decode(errors="replace").strip()
+        if previous.isdigit() and int(previous) != os.getpid():
+            self.took_over_from = int(previous)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)  # empty: released cleanly (a pid left = a dead holder)
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

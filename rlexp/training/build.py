@@ -1,0 +1,44 @@
+"""Build a run's components in order: env -> network -> agent -> buffer -> driver.
+
+Each is the registered builder of the option its config group selects, called with the
+option's typed config and the `BuildContext` of what the earlier stages made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rlexp import buffers, registry
+from rlexp.context import BuildContext
+
+
+def build(group: str, node: DictConfig, context: BuildContext) -> Any:
+    """Build the registered component `node.name` of `group` from its typed config."""
+    component = registry.get(group, node.name)
+    return component.builder(OmegaConf.to_object(node), context)
+
+
+def build_components(
+    cfg: DictConfig, observers: Callable[[Any], list] = lambda env: []
+) -> tuple[BuildContext, Any]:
+    """Build every component in order; returns the context and the driver.
+
+    `observers(env)` gives the extra observers (metrics) the driver feeds with every
+    collected trajectory; it receives the env because metrics need its batch size.
+    """
+    import tensorflow as tf
+
+    ctx = BuildContext(seed=cfg.seed)
+    ctx.env = build("env", cfg.env, ctx)
+    ctx.agent_config = OmegaConf.to_object(cfg.agent)
+    ctx.network = build("network", cfg.network, ctx)
+    ctx.train_step_counter = tf.Variable(0, dtype=tf.int64, name="train_step", trainable=False)
+    ctx.agent = build("agent", cfg.agent, ctx)
+    ctx.buffer = build("buffer", cfg.buffer, ctx)
+    ctx.policy = ctx.agent.collect_policy
+    ctx.observers = [buffers.observer(ctx.buffer), *observers(ctx.env)]
+    driver = build("driver", cfg.driver, ctx)
+    return ctx, driver

@@ -1,0 +1,86 @@
+"""The run directory is claimed before Hydra writes anything into it.
+
+`ClaimRunDir` is a Hydra callback (listed in rlexp/conf/config.yaml). `on_run_start` runs
+before Hydra creates the run directory: a directory that already holds anything is
+refused, so nothing of the user's is overwritten; `rlexp resume DIR` is the way to go on
+with an existing run. A sweep directory may be reused only by another rlexp sweep (its
+jobs get new folders). `discard_unstarted` undoes what this invocation created when a
+run fails before it starts (an invalid config), and nothing else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from rlexp import rundir
+
+# Run directories this process claimed -> the outermost folder it created for them (None:
+# the directory existed, empty).
+_CLAIMED: dict[Path, Path | None] = {}
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost of `path` and its ancestors that does not exist yet."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+def claim(run_dir: Path, what: str) -> None:
+    """Refuse (exit 2) a run directory that holds anything; remember what we create."""
+    run_dir = Path(run_dir).absolute()
+    entries = rundir.foreign_entries(run_dir)
+    if entries:
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        print(
+            f"rlexp: error: {run_dir} already exists and holds {shown}; rlexp never "
+            f"writes into a directory it did not create. To continue a run there: "
+            f"rlexp resume {_quote(run_dir)}; to start a new {what}, choose a new "
+            f"directory (or leave hydra.run.dir unset for a fresh timestamped one)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    _CLAIMED[run_dir] = _first_missing(run_dir)
+
+
+def discard_unstarted(run_dir: Path) -> None:
+    """Remove what this process created for a run that never started, nothing more."""
+    run_dir = Path(run_dir).absolute()
+    if run_dir not in _CLAIMED or not run_dir.is_dir():
+        return
+    top = _CLAIMED.pop(run_dir)
+    if top is None:  # it existed, empty: empty it again
+        for entry in run_dir.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        return
+    shutil.rmtree(run_dir)
+    for parent in run_dir.parents:  # the empty folders above it that we created
+        if not parent.is_relative_to(top) or any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
+def _quote(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+class ClaimRunDir(Callback):
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        claim(Path(config.hydra.run.dir), "run")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if (sweep_dir / rundir.SWEEP_FILE).is_file():
+            return  # another invocation of an rlexp sweep: its jobs get new folders
+        claim(sweep_dir, "sweep")

@@ -1,0 +1,46 @@
+"""The policies a run exports as SavedModels: the final one and the best-scoring one.
+
+The best policy's weights are copied (in memory, and into every checkpoint) whenever an
+evaluation beats the best so far; both policies are written once, at the end of the run,
+through one `PolicySaver`, so a run pays for the export once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rlexp import rundir
+
+
+class BestPolicy:
+    """Copies of the eval policy's variables as they were at its best evaluation."""
+
+    def __init__(self, policy: Any):
+        import tensorflow as tf
+
+        self.policy = policy
+        self.variables = [
+            tf.Variable(v, trainable=False, name=f"best/{v.name.split(':')[0]}")
+            for v in policy.variables()
+        ]
+
+    def keep(self) -> None:
+        """Remember the policy's current weights as the best."""
+        for best, current in zip(self.variables, self.policy.variables(), strict=True):
+            best.assign(current)
+
+    def export(self, run_dir: Path, train_step: Any) -> None:
+        """Write policy/ (the current weights) and policy_best/ (the best weights)."""
+        from tf_agents.policies import policy_saver
+
+        saver = policy_saver.PolicySaver(self.policy, batch_size=None, train_step=train_step)
+        saver.save(str(Path(run_dir) / rundir.POLICY_DIR))
+        current = [v.numpy() for v in self.policy.variables()]
+        for variable, best in zip(self.policy.variables(), self.variables, strict=True):
+            variable.assign(best)
+        try:
+            saver.save(str(Path(run_dir) / rundir.BEST_POLICY_DIR))
+        finally:
+            for variable, value in zip(self.policy.variables(), current, strict=True):
+                variable.assign(value)

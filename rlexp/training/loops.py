@@ -1,0 +1,148 @@
+"""The collect/train loop of a run: one of three strategies, chosen once from declared facts.
+
+- `StepLoop`: the driver collects (compiled, or in Python for a py driver), then
+  `train_steps_per_iteration` train steps on batches from the buffer's dataset.
+- `FusedLoop`: collection and training in one compiled graph that runs iterations until
+  the next trigger point (`rlexp.training.fused`).
+- `OnPolicyLoop`: collect whole episodes, train once on everything collected, empty the
+  buffer (REINFORCE, PPO).
+
+Each offers `begin_segment(step)` and `run_until(stop_at) -> loss`. A *segment* starts at
+step 0 and at every checkpoint, in the uninterrupted run as in a resumed one: RNGs are
+re-seeded from (seed, env step), the collect env is reset, and the compiled functions and
+dataset iterator are rebuilt. TF-Agents keeps random-op state inside compiled kernels where
+no checkpoint reaches it; restarting them at the same points is what makes resume exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rlexp import buffers, drivers
+from rlexp.tracking.seeding import derive_seed, reseed_env, seed_everything
+from rlexp.training import fused
+
+
+@dataclass
+class LoopParts:
+    """What a loop drives: the built components and the settings it needs."""
+
+    env: Any
+    agent: Any
+    buffer: Any
+    buffer_cfg: Any
+    driver: Any
+    policy: Any  # the collect policy
+    env_steps: Any  # the EnvironmentSteps metric the driver feeds
+    seed: int
+    train_steps_per_iteration: int
+    sequence_length: int | None  # replayed sequence length (None: the agent's own)
+
+
+def choose_loop(env_cfg: Any, agent_cfg: Any, buffer_cfg: Any, driver_cfg: Any) -> type:
+    """The loop strategy for these typed group configs, from their declared facts."""
+    if agent_cfg.on_policy:
+        return OnPolicyLoop
+    if drivers.fused.runs_fused(env_cfg, buffer_cfg, driver_cfg):
+        return FusedLoop
+    return StepLoop
+
+
+class _Loop:
+    def __init__(self, parts: LoopParts, should_stop: Callable[[], bool]):
+        self.parts = parts
+        self.should_stop = should_stop
+        self.time_step = None
+        self.policy_state = None
+
+    def env_steps(self) -> int:
+        return int(self.parts.env_steps.result())
+
+    def begin_segment(self, step: int) -> None:
+        """Collect from RNG states that depend only on (seed, step): see the module doc."""
+        p = self.parts
+        seed = derive_seed(p.seed, "segment", step)
+        seed_everything(seed)
+        reseed_env(p.env, seed)
+        self.time_step = p.env.reset()
+        self.policy_state = p.policy.get_initial_state(p.env.batch_size)
+        self._compile()
+
+    def _compile(self) -> None:
+        raise NotImplementedError
+
+    def _iteration(self) -> float:
+        raise NotImplementedError
+
+    def run_until(self, stop_at: int) -> float:
+        """Iterate until the env-step count reaches `stop_at` (at least once), a stop is
+        requested, or the loss is not finite; return the last loss."""
+        loss = self._iteration()
+        while self.env_steps() < stop_at and math.isfinite(loss) and not self.should_stop():
+            loss = self._iteration()
+        return loss
+
+
+class StepLoop(_Loop):
+    def _compile(self) -> None:
+        import tensorflow as tf
+        from tf_agents.utils import common
+
+        p = self.parts
+        iterator = iter(buffers.dataset(p.buffer, p.buffer_cfg, p.sequence_length))
+
+        def train_iteration():
+            loss = tf.constant(0.0)
+            for _ in tf.range(p.train_steps_per_iteration):
+                loss = buffers.train(p.buffer, p.agent, next(iterator)).loss
+            return loss
+
+        self._collect = drivers.collect_fn(p.driver)
+        self._train = common.function(train_iteration, autograph=True)
+
+    def _iteration(self) -> float:
+        self.time_step, self.policy_state = self._collect(self.time_step, self.policy_state)
+        return float(self._train())
+
+
+class OnPolicyLoop(StepLoop):
+    """Trains on the episodes just collected, then empties the buffer; no replay."""
+
+    def _compile(self) -> None:
+        from tf_agents.utils import common
+
+        p = self.parts
+
+        def train_iteration():
+            loss = p.agent.train(p.buffer.gather_all()).loss
+            p.buffer.clear()
+            return loss
+
+        self._collect = drivers.collect_fn(p.driver)
+        self._train = common.function(train_iteration, autograph=True)
+
+
+class FusedLoop(_Loop):
+    def _compile(self) -> None:
+        p = self.parts
+        self._run = fused.make_fused_loop(
+            p.driver,
+            p.buffer,
+            p.agent,
+            p.env_steps,
+            p.buffer_cfg.sample_batch_size,
+            p.sequence_length,
+            p.train_steps_per_iteration,
+        )
+
+    def run_until(self, stop_at: int) -> float:
+        """One compiled call runs every iteration up to `stop_at` (at least one)."""
+        import tensorflow as tf
+
+        self.time_step, self.policy_state, loss = self._run(
+            self.time_step, self.policy_state, tf.constant(stop_at, tf.int64)
+        )
+        return float(loss)

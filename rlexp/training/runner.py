@@ -1,0 +1,355 @@
+"""The Runner: one run of one config, as named phases.
+
+    prefill -> until the budget: loop.run_until(next trigger point) -> finite-loss check
+    -> triggers (summaries, evaluation, checkpoint) -> final phase (evaluate, checkpoint,
+    export the final and the best policy)
+
+The loop is a strategy (`rlexp.training.loops`) chosen once from declared facts. Triggers
+own their positions; a checkpoint records them and resume puts them back with `set_start`.
+The step axis is env steps everywhere. A stop request (SIGTERM/SIGINT, see
+`rlexp.training.trainer`) ends the run after the current loop call with a checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rlexp import buffers, rundir
+from rlexp.envs.gym_suite import reward_threshold
+from rlexp.rundir import Metrics
+from rlexp.tracking import provenance
+from rlexp.tracking.seeding import EVAL_SEED_OFFSET, derive_seed, reseed_env, seed_everything
+from rlexp.training import checkpoints, triggers
+from rlexp.training.build import build, build_components
+from rlexp.training.evaluation import eval_env_config, make_evaluator
+from rlexp.training.export import BestPolicy
+from rlexp.training.loops import LoopParts, choose_loop
+from rlexp.training.state import TrainerState
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (for example a non-finite loss)."""
+
+
+class Runner:
+    def __init__(
+        self,
+        cfg: DictConfig,
+        run_dir: Path,
+        resume: bool,
+        should_stop: Callable[[], bool] = lambda: False,
+    ):
+        import tensorflow as tf
+
+        self.cfg, self.run_dir, self.should_stop = cfg, Path(run_dir), should_stop
+        self.t = OmegaConf.to_object(cfg.train)
+        _set_determinism(cfg.deterministic)
+        seed_everything(cfg.seed)
+        self.ctx, driver = build_components(cfg, _train_metrics)
+        self.env_steps_metric, self.episodes, self.train_return, self.train_length = (
+            self.ctx.observers[1:]  # after the buffer observer
+        )
+        self.eval_policy = self.ctx.eval_policy or self.ctx.agent.policy
+        self.evaluate_policy, self.eval_env = self._build_evaluator()
+        self.best = BestPolicy(self.eval_policy)
+        self.loop = self._build_loop(driver)
+        self.checkpoint = tf.train.Checkpoint(
+            agent=self.ctx.agent,
+            replay_buffer=self.ctx.buffer,
+            train_step=self.ctx.train_step_counter,
+            metrics=_metrics_group(self.ctx.observers[1:]),
+            metric_windows=checkpoints.metric_windows(self.ctx.observers[1:]),
+            best_policy=self.best.variables,
+        )
+        self.manager = checkpoints.manager(
+            self.checkpoint, self.run_dir, self.t.checkpoints_to_keep
+        )
+        self.resumed = resume
+        self.state = (
+            self._restore()
+            if resume
+            else TrainerState(
+                metrics=Metrics(reward_threshold=reward_threshold(OmegaConf.to_object(cfg.env)))
+            )
+        )
+        self.writer = tf.summary.create_file_writer(str(self.run_dir))
+        self.triggers = [
+            triggers.Trigger("summary", self.t.summary_interval, self.summarize),
+            triggers.Trigger("eval", self.t.eval_interval, self.evaluate),
+            triggers.Trigger("checkpoint", self.t.checkpoint_interval, self.save_checkpoint),
+        ]
+        triggers.restore(self.triggers, self.state.triggers)
+        self.segment_start = time.perf_counter()
+        self.loss = math.nan
+        self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
+
+    # The phases
+
+    def run(self, record: dict[str, Any]) -> Metrics:
+        """Train to the budget (or a stop request, or solving with `stop_when_solved`)."""
+        if not self.resumed:
+            self.write_config_text()
+            self.prefill()
+        self.write_text("provenance", provenance.as_markdown(record))
+        self.loop.begin_segment(self.env_steps())
+        with self.progress_bar() as bar:
+            while not self.done():
+                self.loss = self.run_loop_until(self.next_point())
+                self.check_finite()
+                for trigger in self.triggers:
+                    trigger(self.env_steps())
+                self.show_progress(bar)
+        return self.interrupt() if self.should_stop() else self.finish()
+
+    def prefill(self) -> None:
+        """Fill the replay buffer with a random policy (replay agents only)."""
+        from tf_agents.drivers import dynamic_step_driver
+        from tf_agents.policies import random_tf_policy
+        from tf_agents.utils import common
+
+        if not self.t.prefill_steps or self.ctx.agent_config.on_policy:
+            return
+        env = self.ctx.env
+        random_policy = random_tf_policy.RandomTFPolicy(env.time_step_spec(), env.action_spec())
+        prefill = dynamic_step_driver.DynamicStepDriver(
+            env,
+            random_policy,
+            observers=[buffers.observer(self.ctx.buffer), self.env_steps_metric],
+            num_steps=self.t.prefill_steps,
+        )
+        began = time.perf_counter()
+        common.function(prefill.run)()
+        self.state.wall_time_s += time.perf_counter() - began  # training time too
+
+    def finish(self) -> Metrics:
+        """Final evaluation, summaries and checkpoint; export the final and best policies."""
+        for trigger in self.triggers:
+            trigger(self.env_steps(), force_trigger=True)
+        self.writer.flush()
+        self.best.export(self.run_dir, self.ctx.train_step_counter)
+        self.state.metrics.status = "completed"
+        self.write_metrics()
+        return self.state.metrics
+
+    def interrupt(self) -> Metrics:
+        """Checkpoint where the run stopped and mark it interrupted (resumable)."""
+        step = self.env_steps()
+        if self.triggers[2].position != step:
+            self.triggers[2](step, force_trigger=True)
+        self.state.metrics.status = "interrupted"
+        self.write_metrics()
+        return self.state.metrics
+
+    # The loop
+
+    def progress_bar(self):
+        import sys
+
+        from tqdm import tqdm
+
+        show = sys.stderr.isatty() if self.t.progress is None else self.t.progress
+        return tqdm(
+            total=self.t.env_steps,
+            initial=min(self.env_steps(), self.t.env_steps),
+            unit="step",
+            disable=not show,
+            dynamic_ncols=True,
+        )
+
+    def show_progress(self, bar) -> None:
+        bar.update(min(self.env_steps(), self.t.env_steps) - bar.n)
+        latest = self.state.metrics.final_eval_return
+        eval_text = "-" if latest is None else f"{latest:.1f}"
+        bar.set_postfix_str(f"eval={eval_text} loss={self.loss:.3g}", refresh=False)
+
+    def done(self) -> bool:
+        solved = self.t.stop_when_solved and self.state.metrics.solved_at_env_steps is not None
+        return self.env_steps() >= self.t.env_steps or solved or self.should_stop()
+
+    def next_point(self) -> int:
+        return min([t.next_point() for t in self.triggers] + [self.t.env_steps])
+
+    def run_loop_until(self, stop_at: int) -> float:
+        import tensorflow as tf
+
+        try:
+            return self.loop.run_until(stop_at)
+        except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
+            if "inf or nan" not in str(exc).lower():
+                raise
+            return math.nan
+
+    def check_finite(self) -> None:
+        if math.isfinite(self.loss):
+            return
+        kept = self.manager.latest_checkpoint
+        keep = f"the checkpoint at {kept} is kept" if kept else "no checkpoint was written yet"
+        raise TrainingError(
+            f"loss is {self.loss} at train step {self.train_steps()} (env step "
+            f"{self.env_steps()}); {keep}. Lower agent.learning_rate or set "
+            f"agent.gradient_clipping"
+        )
+
+    # Triggers
+
+    def summarize(self) -> None:
+        import tensorflow as tf
+
+        now, step, train_steps = time.perf_counter(), self.env_steps(), self.train_steps()
+        then, last_step, last_train_steps = self._last_summary
+        elapsed = max(now - then, 1e-9)
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("train/loss", self.loss)
+            tf.summary.scalar("train/average_return", self.train_return.result())
+            tf.summary.scalar("train/average_episode_length", self.train_length.result())
+            tf.summary.scalar("perf/env_steps_per_sec", (step - last_step) / elapsed)
+            tf.summary.scalar(
+                "perf/train_steps_per_sec", (train_steps - last_train_steps) / elapsed
+            )
+            for tag, value in self.ctx.scalars.items():
+                tf.summary.scalar(tag, value())
+        self._last_summary = (now, step, train_steps)
+
+    def evaluate(self) -> None:
+        import tensorflow as tf
+
+        began, step = time.perf_counter(), self.env_steps()
+        reseed_env(self.eval_env, derive_seed(self.cfg.seed, "eval", step))
+        result = self.evaluate_policy()
+        self.state.eval_time_s += time.perf_counter() - began
+        m = self.state.metrics
+        m.evaluations.append(
+            {
+                "env_steps": step,
+                "train_steps": self.train_steps(),
+                "average_return": result.average_return,
+                "average_episode_length": result.average_episode_length,
+                "train_wall_time_s": round(self.train_wall_time(), 3),
+            }
+        )
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("eval/average_return", result.average_return)
+            tf.summary.scalar("eval/average_episode_length", result.average_episode_length)
+        m.final_eval_return = result.average_return
+        if m.best_eval_return is None or result.average_return > m.best_eval_return:
+            m.best_eval_return, m.best_eval_env_steps = result.average_return, step
+            self.best.keep()
+        threshold = m.reward_threshold
+        if threshold is not None and result.average_return >= threshold:
+            if m.solved_at_env_steps is None:
+                m.solved_at_env_steps = step
+                m.solved_at_wall_time_s = round(self.train_wall_time(), 3)
+        self.write_metrics()
+
+    def save_checkpoint(self) -> None:
+        step = self.env_steps()
+        self.writer.flush()
+        self.state.env_steps = step
+        self.state.triggers = triggers.positions(self.triggers)
+        snapshot = dataclasses.replace(self.state, wall_time_s=self.wall_time())
+        checkpoints.save(self.manager, self.run_dir, step, snapshot.to_json())
+        if step < self.t.env_steps and not self.should_stop():
+            self.loop.begin_segment(step)
+
+    # Building and restoring
+
+    def _build_evaluator(self):
+        eval_env = build(
+            "env",
+            eval_env_config(self.cfg.env, self.t.eval_episodes),
+            dataclasses.replace(self.ctx, seed=self.cfg.seed + EVAL_SEED_OFFSET),
+        )
+        return make_evaluator(eval_env, self.eval_policy, self.t.eval_episodes), eval_env
+
+    def _build_loop(self, driver: Any):
+        ctx = self.ctx
+        typed = {g: OmegaConf.to_object(self.cfg[g]) for g in ("env", "buffer", "driver")}
+        # A recurrent DQN has no fixed sequence length of its own; its config gives one.
+        sequence_length = ctx.agent.train_sequence_length or getattr(
+            ctx.agent_config, "train_sequence_length", None
+        )
+        parts = LoopParts(
+            env=ctx.env,
+            agent=ctx.agent,
+            buffer=ctx.buffer,
+            buffer_cfg=typed["buffer"],
+            driver=driver,
+            policy=ctx.policy,
+            env_steps=self.env_steps_metric,
+            seed=self.cfg.seed,
+            train_steps_per_iteration=self.t.train_steps_per_iteration,
+            sequence_length=sequence_length,
+        )
+        strategy = choose_loop(typed["env"], ctx.agent_config, typed["buffer"], typed["driver"])
+        return strategy(parts, self.should_stop)
+
+    def _restore(self) -> TrainerState:
+        state = checkpoints.restore(self.checkpoint, self.manager, self.run_dir)
+        checkpoints.trim_events(self.run_dir, state.env_steps)  # before a new event file exists
+        return state
+
+    # Small facts and writers
+
+    def env_steps(self) -> int:
+        return int(self.env_steps_metric.result())
+
+    def train_steps(self) -> int:
+        return int(self.ctx.train_step_counter.numpy())
+
+    def wall_time(self) -> float:
+        return self.state.wall_time_s + time.perf_counter() - self.segment_start
+
+    def train_wall_time(self) -> float:
+        return self.wall_time() - self.state.eval_time_s
+
+    def write_metrics(self) -> None:
+        m = self.state.metrics
+        m.env_steps, m.train_steps = self.env_steps(), self.train_steps()
+        m.episodes = int(self.episodes.result())
+        m.wall_time_s = round(self.wall_time(), 3)
+        m.train_wall_time_s = round(self.train_wall_time(), 3)
+        rundir.write_metrics(self.run_dir, m)
+
+    def write_config_text(self) -> None:
+        self.write_text("config", "```yaml\n" + OmegaConf.to_yaml(self.cfg, resolve=True) + "```")
+
+    def write_text(self, tag: str, text: str) -> None:
+        import tensorflow as tf
+
+        with self.writer.as_default(step=self.env_steps()):
+            tf.summary.text(tag, text)
+
+
+def _set_determinism(deterministic: bool) -> None:
+    import tensorflow as tf
+
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:  # TF has no public switch back; one process may run both kinds (tests, sweeps)
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
+
+
+def _train_metrics(env: Any) -> list:
+    from tf_agents.metrics import tf_metrics
+
+    return [
+        tf_metrics.EnvironmentSteps(),
+        tf_metrics.NumberOfEpisodes(),
+        tf_metrics.AverageReturnMetric(batch_size=env.batch_size),
+        tf_metrics.AverageEpisodeLengthMetric(batch_size=env.batch_size),
+    ]
+
+
+def _metrics_group(metrics: list):
+    from tf_agents.eval import metric_utils
+
+    return metric_utils.MetricsGroup(metrics, "train_metrics")

@@ -1,0 +1,95 @@
+"""The run directory is the user's data: claimed before anything is written, locked while
+a process trains it, and left untouched by a refused or failed start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rlexp import rundir
+from rlexp.rundir import RunDirError, RunLock
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def foreign_dir(tmp_path: Path) -> Path:
+    """The issue's case: user data in a folder whose name ends in .log."""
+    run_dir = tmp_path / "d"
+    (run_dir / "archive.log").mkdir(parents=True)
+    (run_dir / "archive.log" / "results.csv").write_text("x\n")
+    return run_dir
+
+
+@pytest.mark.parametrize("budget", ["train.env_steps=0", "train.env_steps=100"])
+def test_train_into_a_directory_with_foreign_data_is_refused(cli, tmp_path, budget):
+    run_dir = foreign_dir(tmp_path)
+    before = snapshot(tmp_path)
+    result = cli("train", f"hydra.run.dir={run_dir}", budget)
+    assert result.code == 2, result.describe()
+    assert str(run_dir) in result.err and "rlexp resume" in result.err
+    assert "Traceback" not in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_train_into_an_existing_run_is_refused(cli, trained_run):
+    before = snapshot(trained_run.run_dir)
+    result = cli("train", f"hydra.run.dir={trained_run.run_dir}")
+    assert result.code == 2, result.describe()
+    assert "rlexp resume" in result.err
+    assert snapshot(trained_run.run_dir) == before
+
+
+def test_failed_validation_removes_only_what_it_created(cli, tmp_path):
+    new = tmp_path / "new" / "nested" / "run"
+    result = cli("train", f"hydra.run.dir={new}", "agent.gamma=2")
+    assert result.code == 2, result.describe()
+    assert not (tmp_path / "new").exists()  # the folders it made for the run, and no more
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("train", f"hydra.run.dir={empty}", "agent.gamma=2")
+    assert result.code == 2, result.describe()
+    assert empty.is_dir() and not any(empty.iterdir())  # it existed: it stays, empty
+
+
+def test_a_locked_run_refuses_a_second_process(tmp_path):
+    with RunLock(tmp_path):
+        with pytest.raises(RunDirError, match=f"pid {os.getpid()}"):
+            RunLock(tmp_path).acquire()
+    with RunLock(tmp_path) as lock:  # released: free again, with no note
+        assert lock.took_over_from is None
+
+
+def test_resume_of_a_locked_run_names_the_holder(cli, trained_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run_dir)
+    rundir.mark_status(run_dir, "interrupted", None)  # resumable
+    before = snapshot(run_dir)
+    with RunLock(run_dir):
+        result = cli("resume", run_dir)
+    assert result.code == 2, result.describe()
+    assert snapshot(run_dir) == before
+    assert f"pid {os.getpid()}" in result.err
+    assert "Traceback" not in result.output
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    (tmp_path / rundir.LOCK_FILE).write_text("999999999\n")  # no flock held: its holder died
+    with RunLock(tmp_path) as lock:
+        assert lock.took_over_from == 999999999
+        assert (tmp_path / rundir.LOCK_FILE).read_text().strip() == str(os.getpid())
+
+
+def test_json_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        rundir.write_json_atomic(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,110 @@
+"""SIGTERM and SIGINT stop a run cleanly: the current iteration ends, a checkpoint is saved
+at that point, the run is marked interrupted, and `rlexp resume` finishes it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import RLEXP, ROOT, _subprocess_env
+
+# A Python env with the step driver: iterations are short, so the stop is prompt.
+RUN = (
+    "env=cartpole",
+    "driver=step",
+    "train.env_steps=6000",
+    "train.prefill_steps=200",
+    "train.eval_interval=1000",
+    "train.eval_episodes=2",
+    "train.summary_interval=250",
+    "train.checkpoint_interval=2000",
+    "train.progress=false",
+    "env.max_episode_steps=100",
+)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def start(run_dir: Path) -> subprocess.Popen:
+    command = [str(RLEXP), "train", *RUN, f"hydra.run.dir={run_dir}"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_evaluations(run_dir: Path, proc: subprocess.Popen, count: int) -> None:
+    """Until metrics.json holds `count` evaluations (past the first checkpoint point)."""
+    deadline = time.monotonic() + 240
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run made no progress within 240 s"
+        try:
+            if len(read_json(run_dir / "metrics.json")["evaluations"]) >= count:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
+    tmp_path, run_cli, signum, code
+):
+    run_dir = tmp_path / "run"
+    proc = start(run_dir)
+    wait_for_evaluations(run_dir, proc, 3)  # past the checkpoint at 2000
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=240)
+    name = signal.Signals(signum).name
+    assert proc.returncode == code, err
+    assert "Traceback" not in out + err
+    assert f"interrupted by {name}" in err and f"rlexp resume {run_dir}" in err
+
+    metrics = read_json(run_dir / "metrics.json")
+    stopped_at = metrics["env_steps"]
+    assert metrics["status"] == "interrupted" and 2000 < stopped_at < 6000, metrics
+    checkpoint = read_json(run_dir / "checkpoints" / f"trainer_state-{stopped_at}.json")
+    assert checkpoint["env_steps"] == stopped_at  # saved where the run stopped
+    assert read_json(run_dir / "provenance.json")["exit_status"] == f"interrupted: {name}"
+
+    resumed = run_cli("resume", run_dir)
+    assert resumed.code == 0, resumed.describe()
+    final = read_json(run_dir / "metrics.json")
+    assert final["status"] == "completed" and final["env_steps"] >= 6000
+    assert final["evaluations"][: len(metrics["evaluations"])] == metrics["evaluations"]
+    assert (run_dir / "policy_best" / "saved_model.pb").is_file()
+
+
+def test_a_second_sigint_aborts_at_once():
+    from rlexp.training.trainer import StopRequest
+
+    stop = StopRequest()
+    stop.handle(signal.SIGINT, None)
+    assert stop() and stop.signum == signal.SIGINT
+    stop.handle(signal.SIGTERM, None)  # a later SIGTERM changes nothing
+    assert stop.signum == signal.SIGINT
+    with pytest.raises(KeyboardInterrupt):
+        stop.handle(signal.SIGINT, None)
+
+
+def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
+    import rlexp.cli
+
+    def abort(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rlexp.cli, "_command", abort)
+    result = cli("train")
+    assert result.code == 130, result.describe()
+    assert "aborted" in result.err and "Traceback" not in result.output
