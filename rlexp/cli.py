@@ -238,6 +238,7 @@ def _type_name(annotation) -> str:
 def _run_hydra(argv: list[str]) -> int:
     import hydra
 
+    from rlexp.sweeps import signals as sweep_signals
     from rlexp.sweeps.multirun import RepeatError, prepare_argv
 
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
@@ -264,7 +265,8 @@ def _run_hydra(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 1
     finally:
         sys.argv = saved
-    return 0
+    stopped_by = sweep_signals.received()
+    return 0 if stopped_by is None else 128 + stopped_by
 
 
 def _output_dir_problem(argv: list[str]) -> str | None:

@@ -23,7 +23,6 @@ class BuildContext:
     agent: Any = None
     buffer: Any = None
     policy: Any = None
-    eval_policy: Any = None  # set by agents whose agent.policy samples: greedy evaluation
     observers: list[Callable[[Any], Any]] = field(default_factory=list)
     scalars: dict[str, Callable[[], Any]] = field(default_factory=dict)
 

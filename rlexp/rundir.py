@@ -47,6 +47,7 @@ LOCK_FILE = ".rlexp.lock"
 EVENTS_GLOB = "events.out.tfevents.*"
 # Sweeps
 SWEEP_FILE = "sweep.json"
+SWEEP_STOP_FILE = ".rlexp-stop"  # left by a sweep stopped by signal, until it has ended
 JOB_FILE = "job.json"
 REPEAT_FILE = "repeat.json"
 OUTPUT_LOG = "output.log"

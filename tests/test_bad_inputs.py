@@ -32,28 +32,43 @@ def latest_checkpoint_data(run_dir: Path) -> Path:
     return sorted((run_dir / "checkpoints").glob("ckpt-*.data-*"))[-1]
 
 
-@pytest.mark.parametrize("damage", ["empty", "truncated"])
-def test_damaged_checkpoint_names_the_file_and_offers_a_fresh_start(interrupted_copy, cli, damage):
-    data = latest_checkpoint_data(interrupted_copy)
-    content = data.read_bytes()
-    data.write_bytes(b"" if damage == "empty" else content[: len(content) // 2])
+def damage(path: Path, how: str) -> None:
+    content = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": content[: len(content) // 2]}.get(how, b"{}"))
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "sidecar"])
+def test_a_damaged_newest_checkpoint_gives_way_to_the_newest_intact_one(
+    interrupted_copy, cli, how
+):
+    checkpoints = interrupted_copy / "checkpoints"
+    steps = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("trainer_state-*.json"))
+    assert len(steps) == 2, steps
+    if how == "sidecar":
+        damage(checkpoints / f"trainer_state-{steps[-1]}.json", how)
+    else:
+        damage(latest_checkpoint_data(interrupted_copy), how)
+
+    result = cli("resume", interrupted_copy)
+    assert result.code == 0, result.describe()
+    assert f"ckpt-{steps[-1]}" in result.err or f"trainer_state-{steps[-1]}" in result.err
+    assert f"resuming from {checkpoints / f'ckpt-{steps[0]}'}" in result.err
+    assert json.loads((interrupted_copy / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_no_intact_checkpoint_is_refused_and_changes_nothing(interrupted_copy, cli):
+    for data in (interrupted_copy / "checkpoints").glob("ckpt-*.data-*"):
+        damage(data, "empty")
     before = snapshot(interrupted_copy)
 
     result = cli("resume", interrupted_copy)
     assert result.code == 2, result.describe()
-    assert data.name.split(".")[0] in result.err  # names the checkpoint
+    assert "no intact checkpoint" in result.err
     assert "afresh" in result.err and "rlexp train" in result.err
+    assert "Traceback" not in result.output
     after = snapshot(interrupted_copy)
-    assert set(before) <= set(after), "resume deleted files from the run directory"
-    assert after["metrics.json"] == before["metrics.json"]
-
-
-def test_missing_trainer_state_names_the_file(interrupted_copy, cli):
-    sidecar = sorted((interrupted_copy / "checkpoints").glob("trainer_state-*.json"))[-1]
-    sidecar.write_text("{ not json")
-    result = cli("resume", interrupted_copy)
-    assert result.code == 2, result.describe()
-    assert sidecar.name in result.err
+    after.pop(".rlexp.lock", None), before.pop(".rlexp.lock", None)
+    assert after == before
 
 
 @pytest.mark.parametrize("command", ["resume", "eval"])

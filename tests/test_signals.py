@@ -108,3 +108,30 @@ def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
     result = cli("train")
     assert result.code == 130, result.describe()
     assert "aborted" in result.err and "Traceback" not in result.output
+
+
+def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
+    sweep_dir = tmp_path / "sweep"
+    command = [str(RLEXP), "-m", "agent.gamma=0.9,0.99", *RUN, "hydra.launcher.n_jobs=2"]
+    proc = subprocess.Popen(
+        [*command, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for job in ("0_agent.gamma=0.9", "1_agent.gamma=0.99"):
+        wait_for_evaluations(sweep_dir / job, proc, 1)
+    proc.send_signal(signal.SIGTERM)  # to the parent only, as `kill PID` does
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in out + err
+    assert read_json(sweep_dir / "sweep.json")["status"] == "interrupted"
+    jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit())
+    for job in jobs:
+        assert read_json(job / "metrics.json")["status"] == "interrupted", job
+        assert read_json(job / "job.json")["status"] == "interrupted", job
+    resumed = run_cli("resume", jobs[0])
+    assert resumed.code == 0, resumed.describe()
+    assert read_json(jobs[0] / "metrics.json")["status"] == "completed"

@@ -63,7 +63,6 @@ class PpoConfig(PolicyGradientConfig):
 )
 def build_reinforce(cfg: ReinforceConfig, context: BuildContext):
     from tf_agents.agents.reinforce import reinforce_agent
-    from tf_agents.policies import greedy_policy
 
     agent = reinforce_agent.ReinforceAgent(
         context.env.time_step_spec(),
@@ -77,7 +76,6 @@ def build_reinforce(cfg: ReinforceConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
-    context.eval_policy = greedy_policy.GreedyPolicy(agent.policy)
     return agent
 
 

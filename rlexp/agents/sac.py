@@ -52,7 +52,6 @@ class SacConfig(ComponentConfig):
 def build_sac(cfg: SacConfig, context: BuildContext):
     import tensorflow as tf
     from tf_agents.agents.sac import sac_agent
-    from tf_agents.policies import greedy_policy
 
     agent = sac_agent.SacAgent(
         context.env.time_step_spec(),
@@ -76,5 +75,4 @@ def build_sac(cfg: SacConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
-    context.eval_policy = greedy_policy.GreedyPolicy(agent.policy)
     return agent

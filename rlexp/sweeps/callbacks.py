@@ -15,7 +15,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from rlexp.rundir import SWEEP_FILE, write_json_atomic
+from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
+from rlexp.sweeps import signals
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:
@@ -53,6 +54,7 @@ class SweepReview(Callback):
             status="running",
         )
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
+        signals.stop_sweep_on_signals(sweep_dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from rlexp.sweeps.report import find_runs, short_reason
@@ -61,12 +63,20 @@ class SweepReview(Callback):
         record = _read(sweep_dir)
         if record.get("invocations"):
             record["invocations"][-1]["end_time"] = time.time()
-        record["status"] = "finished"
+        stopped = signals.stop_requested(sweep_dir)
+        record["status"] = "interrupted" if stopped else "finished"
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
+        (sweep_dir / SWEEP_STOP_FILE).unlink(missing_ok=True)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
         done = sum(r.status == "completed" for r in runs)
-        print(f"sweep finished: {len(runs)} runs, {done} completed, {len(failed)} failed")
+        stopped_runs = sum(r.status == "interrupted" for r in runs)
+        print(
+            f"sweep {record['status']}: {len(runs)} runs, {done} completed, "
+            f"{stopped_runs} interrupted, {len(failed)} failed"
+        )
+        if stopped:
+            print("continue it with: rlexp resume <run dir> for each interrupted run")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
         print(f"review: rlexp report {sweep_dir}")

@@ -35,6 +35,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rlexp import rundir
 from rlexp.rundir import JOB_FILE, METRICS_FILE, OUTPUT_LOG, REPEAT_FILE, write_json_atomic
+from rlexp.sweeps import signals
 
 
 def is_multirun() -> bool:
@@ -74,6 +75,10 @@ def run_sweep_job(cfg: DictConfig) -> float:
     values = []
     for seed in seeds:
         run_dir = job_dir if len(seeds) == 1 else job_dir / f"seed_{seed}"
+        if signals.stop_requested(Path(hydra_cfg.sweep.dir)):
+            print(f"[{label} seed {seed}] not started: the sweep was stopped", file=sys.stderr)
+            values.append(math.nan)
+            continue
         run_cfg = copy.deepcopy(resolved)
         with open_dict(run_cfg):
             run_cfg.seed = seed
@@ -84,6 +89,8 @@ def run_sweep_job(cfg: DictConfig) -> float:
         where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
         if metrics.get("status") == "completed":
             print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
+        elif metrics.get("status") == "interrupted":
+            print(f"[{label} seed {seed}] interrupted: rlexp resume {where}", file=sys.stderr)
         else:
             reason = short_reason(metrics.get("error"))
             print(f"[{label} seed {seed}] FAILED: {reason} ({where})", file=sys.stderr)
@@ -136,12 +143,6 @@ def run_isolated(
         "intra_op": int(cfg.sweep.intra_op_threads),
         "inter_op": int(cfg.sweep.inter_op_threads),
     }
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if threads["intra_op"] > 0:
-        env["TF_NUM_INTRAOP_THREADS"] = env["OMP_NUM_THREADS"] = str(threads["intra_op"])
-    if threads["inter_op"] > 0:
-        env["TF_NUM_INTEROP_THREADS"] = str(threads["inter_op"])
     command = [sys.executable, "-m", "rlexp.sweeps.child", *map(str, cfg.plugins)]
     started = time.time()
     job = {
@@ -158,28 +159,55 @@ def run_isolated(
     }
     with open(run_dir / OUTPUT_LOG, "ab") as log:
         child = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env
+            command,
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_child_env(threads),
+            start_new_session=signals.in_main_thread(),  # stop signals come through the job
         )
         job["pid"] = child.pid
         write_json_atomic(run_dir / JOB_FILE, job)
-        try:
-            child.stdin.write(payload)
-            child.stdin.close()
-        except BrokenPipeError:
-            pass
-        code = child.wait()
+        with signals.forwarded_to(child):
+            try:
+                child.stdin.write(payload)
+                child.stdin.close()
+            except BrokenPipeError:
+                pass
+            code = child.wait()
 
-    metrics = rundir.read_metrics(run_dir)
-    error = None
-    if code != 0 or metrics.get("status") != "completed":
-        error = metrics.get("error") if metrics.get("status") == "failed" else None
-        error = error or _exit_reason(code, run_dir / OUTPUT_LOG)
-        metrics.update(status="failed", error=error)
-        write_json_atomic(run_dir / METRICS_FILE, metrics)
+    metrics, error = _outcome(run_dir, code)
     job.update(status=metrics["status"], end_time=time.time(), exit_code=code, error=error)
     write_json_atomic(run_dir / JOB_FILE, job)
     write_session(run_dir, run_hparams(cfg, run_overrides), metrics, cfg.sweep.objective, started)
     return metrics
+
+
+def _child_env(threads: dict[str, int]) -> dict[str, str]:
+    """The training process's environment: TF's thread pools limited before TF starts."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if threads["intra_op"] > 0:
+        env["TF_NUM_INTRAOP_THREADS"] = env["OMP_NUM_THREADS"] = str(threads["intra_op"])
+    if threads["inter_op"] > 0:
+        env["TF_NUM_INTEROP_THREADS"] = str(threads["inter_op"])
+    return env
+
+
+def _outcome(run_dir: Path, code: int) -> tuple[dict[str, Any], str | None]:
+    """The run's metrics.json after its process ended, and why it failed (None: it did not).
+
+    A run that did not complete nor stop cleanly (interrupted) is marked failed with the
+    reason its process gave, or its exit status."""
+    metrics = rundir.read_metrics(run_dir)
+    status = metrics.get("status")
+    if status == "interrupted" or (code == 0 and status == "completed"):
+        return metrics, None
+    error = metrics.get("error") if status == "failed" else None
+    error = error or _exit_reason(code, run_dir / OUTPUT_LOG)
+    metrics.update(status="failed", error=error)
+    write_json_atomic(run_dir / METRICS_FILE, metrics)
+    return metrics, error
 
 
 def _exit_reason(code: int, log: Path) -> str:

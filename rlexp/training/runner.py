@@ -56,7 +56,7 @@ class Runner:
         self.env_steps_metric, self.episodes, self.train_return, self.train_length = (
             self.ctx.observers[1:]  # after the buffer observer
         )
-        self.eval_policy = self.ctx.eval_policy or self.ctx.agent.policy
+        self.eval_policy = _greedy(self.ctx.agent.policy)
         self.evaluate_policy, self.eval_env = self._build_evaluator()
         self.best = BestPolicy(self.eval_policy)
         self.loop = self._build_loop(driver)
@@ -336,6 +336,17 @@ def _set_determinism(deterministic: bool) -> None:
         from tensorflow.python.framework import config as tf_config
 
         tf_config.disable_op_determinism()
+
+
+def _greedy(policy: Any) -> Any:
+    """The policy evaluated and exported: the mode of the agent's policy's distribution."""
+    from tf_agents.policies import greedy_policy
+
+    return (
+        policy
+        if isinstance(policy, greedy_policy.GreedyPolicy)
+        else (greedy_policy.GreedyPolicy(policy))
+    )
 
 
 def _train_metrics(env: Any) -> list:
