@@ -6,6 +6,8 @@ answer at once.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from pathlib import Path
 
@@ -54,12 +56,45 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:  # full tracebacks, from rlexp and from Hydra
+        argv = [a for a in argv if a != "--debug"]
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `rlexp --help | head -1`: the reader left
+        if debug():
+            raise
+        _silence_stdout()
+        return 141  # as if killed by SIGPIPE, like other command-line tools
+
+
+def debug() -> bool:
+    """Tracebacks wanted: `--debug` or HYDRA_FULL_ERROR=1."""
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _main(argv: list[str]) -> int:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rlexp.trust import SweepPointError, TrustError, check_command
+
     provenance.set_command(["rlexp", *argv])
     try:
         registry.load_builtins()
         registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines()))
+            sys.stdout.flush()
             return 0
         if argv[:1] == ["list"]:
             return list_components(argv[1:])
@@ -74,10 +109,20 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)
-    except registry.RegistryError as exc:
+        base = check_command(argv)
+    except (registry.RegistryError, TrustError, SweepPointError) as exc:
+        if debug():
+            raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
-    return _run_hydra(argv)
+    except (HydraException, OmegaConfBaseException) as exc:
+        if debug():
+            raise
+        from rlexp.trust import error_text
+
+        print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
+        return 1
+    return _run_hydra(argv, base)
 
 
 def _group_lines() -> str:
@@ -216,7 +261,7 @@ def _type_name(annotation) -> str:
     return text.replace("typing.", "")
 
 
-def _run_hydra(argv: list[str]) -> int:
+def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     import hydra
 
     from rlexp.sweeps.multirun import RepeatError, prepare_argv
@@ -227,7 +272,7 @@ def _run_hydra(argv: list[str]) -> int:
 
         return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
-    problem = _output_dir_problem(argv)
+    problem = _output_dir_problem(argv, base)
     if problem:
         print(f"rlexp: error: {problem}", file=sys.stderr)
         return 2
@@ -247,13 +292,24 @@ def _run_hydra(argv: list[str]) -> int:
     return 0
 
 
-def _output_dir_problem(argv: list[str]) -> str | None:
-    """Report an output directory that cannot be written before Hydra or training starts."""
+def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str | None:
+    """Report an output directory that cannot be written before Hydra or training starts.
+
+    The directory is the composed config's (`base`, whatever set it: `hydra.run.dir=`,
+    `++hydra.run.dir=`, a preset), else the command line's."""
     from rlexp.training.run_files import unwritable_reason
 
-    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
-    value = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{key}=")), "outputs")
-    reason = unwritable_reason(value)
+    multirun = {"-m", "--multirun"} & set(argv) or (
+        base is not None and str(OmegaConf.select(base, "hydra.mode")) == "RunMode.MULTIRUN"
+    )
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    value = None
+    if base is not None:
+        value = OmegaConf.to_container(base.hydra, resolve=False)[key.split(".")[1]]["dir"]
+    if value is None:
+        prefixes = (f"{key}=", f"+{key}=", f"++{key}=")
+        value = next((a.split("=", 1)[1] for a in argv if a.startswith(prefixes)), "outputs")
+    reason = unwritable_reason(str(value))
     if reason is None:
         return None
     return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"
