@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -153,48 +154,72 @@ def list_components(args: list[str]) -> int:
     return 0
 
 
+EVAL_USAGE = "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]"
+
+
 def eval_policy(args: list[str]) -> int:
-    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true]`."""
+    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true]`: the first argument is the
+    directory (it may hold `=`, as every sweep job folder does)."""
+    from rlexp.context import BuildError
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
-    options = {"episodes": "10", "seed": "0", "video": "false"}
-    paths = [a for a in args if "=" not in a]
-    for arg in (a for a in args if "=" in a):
-        key, value = arg.split("=", 1)
-        if key not in options:
+    if not args:
+        print(EVAL_USAGE, file=sys.stderr)
+        return 2
+    path, options = Path(args[0]), {"episodes": "10", "seed": "0", "video": "false"}
+    for arg in args[1:]:
+        key, eq, value = arg.partition("=")
+        if not eq or key not in options:
             print(
-                f"rlexp eval: unknown option {key!r}; options: {', '.join(options)}",
+                f"rlexp eval: unknown option {arg!r}; options: {', '.join(options)} "
+                f"(the directory comes first)\n{EVAL_USAGE}",
                 file=sys.stderr,
             )
             return 2
         options[key] = value
-    if len(paths) != 1:
-        print(
-            "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]",
-            file=sys.stderr,
-        )
+    try:
+        episodes, seed, video = _eval_options(options)
+    except ValueError as exc:
+        print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     try:
-        episodes, seed = int(options["episodes"]), int(options["seed"])
-        video = {"true": True, "false": False}[options["video"].lower()]
-        if episodes < 1:
-            raise ValueError
-    except (ValueError, KeyError):
-        print(
-            f"rlexp eval: episodes must be an integer >= 1, seed an integer, video true or false "
-            f"(got episodes={options['episodes']} seed={options['seed']} video={options['video']})",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        report = evaluate(Path(paths[0]), episodes=episodes, seed=seed, video=video)
-    except (PolicyLoadError, registry.RegistryError) as exc:
+        report = evaluate(path, episodes=episodes, seed=seed, video=video)
+    except (PolicyLoadError, registry.RegistryError, BuildError) as exc:
+        if debug():
+            raise
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     print(f"return over {episodes} episodes: mean {report.mean:.2f}, std {report.std:.2f}")
     if report.video:
         print(f"video: {report.video}")
     return 0
+
+
+def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
+    """episodes, seed and video, checked against the same bounds as training's."""
+    from rlexp.schemas import RlexpConfig, TrainConfig
+    from rlexp.validation import value_problem
+
+    problems = []
+    values = {}
+    for key, schema, field in (
+        ("episodes", TrainConfig, "eval_episodes"),
+        ("seed", RlexpConfig, "seed"),
+    ):
+        try:
+            values[key] = int(options[key])
+        except ValueError:
+            problems.append(f"{key}={options[key]}: must be an integer")
+            continue
+        problem = value_problem(schema, field, values[key])
+        if problem:
+            problems.append(f"{key}={options[key]}: {problem}")
+    video = {"true": True, "false": False}.get(options["video"].lower())
+    if video is None:
+        problems.append(f"video={options['video']}: must be true or false")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return values["episodes"], values["seed"], bool(video)
 
 
 def _fields(component: registry.Component):
@@ -350,14 +375,15 @@ def resume_run(args: list[str]) -> int:
     from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
     from rlexp.validation import ConfigError
 
-    paths = [a for a in args if "=" not in a]
-    if len(paths) != 1:
+    if not args:  # the directory comes first (it may hold `=`); overrides follow
         print("usage: rlexp resume <run dir> [overrides]", file=sys.stderr)
         return 2
-    run_dir = Path(paths[0])
+    run_dir = Path(args[0])
     try:
-        cfg = config_for_resume(run_dir, [a for a in args if "=" in a])
+        cfg = config_for_resume(run_dir, args[1:])
     except (ResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        if debug():
+            raise
         print(f"rlexp resume: error: {exc}", file=sys.stderr)
         return 2
     if is_completed(run_dir):
@@ -387,7 +413,7 @@ def _print_summary(metrics: dict, run_dir: Path) -> None:
     final, best = metrics["final_eval_return"], metrics["best_eval_return"]
     print(f"final eval return: {final:.2f} (best {best:.2f})")
     print(f"run directory: {run_dir}")
-    print(f"view it: tensorboard --logdir {run_dir} --host 127.0.0.1")
+    print(f"view it: tensorboard --logdir {shlex.quote(str(run_dir))} --host 127.0.0.1")
 
 
 def _discard_unstarted(run_dir: Path) -> None:

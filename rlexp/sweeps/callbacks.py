@@ -7,6 +7,7 @@ domains and the metric list) and `sweep.json` into the sweep root; at the end it
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -71,8 +72,9 @@ class SweepReview(Callback):
         print(f"sweep finished: {len(runs)} runs, {done} completed, {len(failed)} failed")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
-        print(f"review: rlexp report {sweep_dir}")
-        print(f"        tensorboard --logdir {sweep_dir} --host 127.0.0.1")
+        quoted = shlex.quote(str(sweep_dir))
+        print(f"review: rlexp report {quoted}")
+        print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
 
 
 def _read(sweep_dir: Path) -> dict[str, Any]:

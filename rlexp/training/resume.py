@@ -19,8 +19,12 @@ class ResumeError(ValueError):
 
 
 def saved_overrides(run_dir: Path) -> list[str]:
+    """The run's `.hydra/overrides.yaml` ([] when absent or unreadable: for messages only)."""
     path = Path(run_dir) / HYDRA_DIR / "overrides.yaml"
-    return list(OmegaConf.load(path)) if path.is_file() else []
+    try:
+        return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+    except Exception:  # noqa: BLE001 (a damaged file: config_for_resume reports it)
+        return []
 
 
 def is_completed(run_dir: Path) -> bool:
@@ -37,6 +41,12 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
     with, whether the difference comes from `overrides` or from changed defaults.
     """
     from rlexp.composition import compose_config
+    from rlexp.saved_run import (
+        SavedRunError,
+        announce_plugins,
+        override_problems,
+        read_saved_run,
+    )
 
     run_dir = Path(run_dir)
     saved_file = run_dir / HYDRA_DIR / "config.yaml"
@@ -45,8 +55,16 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
             f"{run_dir} is not a run directory: it has no {HYDRA_DIR / 'config.yaml'} "
             f"(rlexp resume takes a directory that `rlexp train` created)"
         )
-    saved = OmegaConf.to_yaml(OmegaConf.load(saved_file))
-    cfg = compose_config([*saved_overrides(run_dir), *overrides])
+    try:
+        run = read_saved_run(run_dir)
+    except SavedRunError as exc:
+        raise ResumeError(str(exc)) from None
+    problems = override_problems(list(overrides))
+    if problems:
+        raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
+    saved = OmegaConf.to_yaml(run.config)
+    announce_plugins(run, "resume")
+    cfg = compose_config([*run.overrides, *overrides])
     given = OmegaConf.to_yaml(cfg)
     if given != saved:
         diff = "".join(
