@@ -56,10 +56,10 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _DEBUG
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "--debug" in argv:  # full tracebacks, from rlexp and from Hydra
-        argv = [a for a in argv if a != "--debug"]
-        os.environ["HYDRA_FULL_ERROR"] = "1"
+    _DEBUG = "--debug" in argv or os.environ.get("HYDRA_FULL_ERROR") == "1"
+    argv = [a for a in argv if a != "--debug"]
     try:
         return _main(argv)
     except BrokenPipeError:  # `rlexp --help | head -1`: the reader left
@@ -69,9 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # as if killed by SIGPIPE, like other command-line tools
 
 
+_DEBUG = False
+
+
 def debug() -> bool:
-    """Tracebacks wanted: `--debug` or HYDRA_FULL_ERROR=1."""
-    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+    """Tracebacks wanted: `rlexp --debug ...` or HYDRA_FULL_ERROR=1 when rlexp started."""
+    return _DEBUG
 
 
 def _silence_stdout() -> None:
@@ -308,13 +311,40 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         return 2
     saved = sys.argv
     sys.argv = [saved[0] if saved else "rlexp", *argv]
+    full_error = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; rlexp reports it (below)
+    reason = None
     try:
         hydra_main()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:
+        from rlexp.trust import error_text
+
+        if debug():
+            raise
+        reason = f"{type(exc).__name__}: {error_text(exc)}"
+        print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
+        return 1
     finally:
         sys.argv = saved
+        _restore_env("HYDRA_FULL_ERROR", full_error)
+        _close_unfinished_sweeps(reason)
     return 0
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _close_unfinished_sweeps(reason: str | None) -> None:
+    """A sweep whose launcher raised is stamped `aborted`, never left `running`."""
+    callbacks = sys.modules.get("rlexp.sweeps.callbacks")  # imported only by a sweep
+    if callbacks is not None:
+        callbacks.close_unfinished(*([reason] if reason else []))
 
 
 def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str | None:

@@ -106,12 +106,12 @@ def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False)
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
     run_dir, policy_dir = locate(path)
+    tf.random.set_seed(seed)
+    env = build_env(run_dir, seed)  # checks the saved config before the policy is loaded
     try:
         policy = tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
         raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
-    tf.random.set_seed(seed)
-    env = build_env(run_dir, seed)
     frames: list[np.ndarray] = []
     returns = []
     for episode in range(episodes):

@@ -7,6 +7,7 @@ domains and the metric list) and `sweep.json` into the sweep root; at the end it
 
 from __future__ import annotations
 
+import atexit
 import shlex
 import sys
 import time
@@ -56,6 +57,9 @@ class SweepReview(Callback):
             status="running",
         )
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
+        _OPEN.add(sweep_dir)
+        if len(_OPEN) == 1:
+            atexit.register(close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from rlexp.sweeps.report import find_runs, short_reason
@@ -66,6 +70,7 @@ class SweepReview(Callback):
             record["invocations"][-1]["end_time"] = time.time()
         record["status"] = "finished"
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
+        _OPEN.discard(sweep_dir)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
         done = sum(r.status == "completed" for r in runs)
@@ -75,6 +80,30 @@ class SweepReview(Callback):
         quoted = shlex.quote(str(sweep_dir))
         print(f"review: rlexp report {quoted}")
         print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
+
+
+# Sweeps whose start was recorded and whose end was not yet: the parent stamps them
+# `aborted` when it leaves without Hydra's end callback (the launcher raised, Ctrl-C).
+_OPEN: set[Path] = set()
+
+
+def close_unfinished(reason: str = "the sweep's parent process ended before it finished") -> None:
+    """Stamp every sweep this process started and did not finish `aborted`, with `reason`.
+
+    Called by `rlexp` when Hydra returns or raises, and at interpreter exit; a no-op once
+    the sweep finished normally. (A SIGKILLed parent cannot do it; `rlexp report` then
+    finds `running` with no live job.)"""
+    for sweep_dir in sorted(_OPEN):
+        record = _read(sweep_dir)
+        if record.get("status") == "running":
+            if record.get("invocations"):
+                record["invocations"][-1]["end_time"] = time.time()
+            record.update(status="aborted", error=reason)
+            try:
+                write_json_atomic(sweep_dir / SWEEP_FILE, record)
+            except OSError:
+                pass
+    _OPEN.clear()
 
 
 def _read(sweep_dir: Path) -> dict[str, Any]:
