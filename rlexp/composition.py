@@ -33,6 +33,11 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     modules = list(OmegaConf.load(registry.CONF_DIR / "config.yaml").get("plugins", []))
     relevant = [o for o in overrides if re.match(r"^\+{0,2}(plugins|experiment)=", o)]
     for override in OverridesParser.create().parse_overrides(relevant):
+        if override.key_or_group == "plugins" and override.is_sweep_override():
+            raise registry.RegistryError(
+                f"{override.input_line}: plugins cannot be swept (they are imported before "
+                f"the sweep starts); list every module once: plugins=[a,b]"
+            )
         value = override.value()
         if override.key_or_group == "experiment" and isinstance(value, str):
             presets = registry.CONF_DIR / "experiment"

@@ -147,9 +147,16 @@ def _show(value: Any) -> str:
 
 def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
+    from rlexp.schemas import SEED_MAX
     from rlexp.training.run_files import NUMERIC_METRICS
 
     problems = _fact_rules(cfg)
+    last_seed = cfg.seed + cfg.repeat - 1
+    if cfg.repeat > 1 and last_seed > SEED_MAX:
+        problems.append(
+            f"seed={cfg.seed} repeat={cfg.repeat}: the last seed, {last_seed}, is above "
+            f"{SEED_MAX}; lower seed or repeat"
+        )
     if cfg.sweep.objective not in NUMERIC_METRICS:
         problems.append(
             f"sweep.objective={cfg.sweep.objective}: not a numeric metrics.json key; "

@@ -105,3 +105,20 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
 
     with pytest.raises(BuildError, match=r"CartPole-v1.*env\.gym_kwargs \['foo'\]"):
         load_gym(GymEnvConfig(gym_kwargs={"foo": 1}), seed=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["-m", "plugins=[a],[b]"], "plugins cannot be swept"),
+        (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
+        (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
+    ],
+    ids=["swept-plugins", "huge-repeat", "repeat-past-the-seed-range"],
+)
+def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch, args, phrase):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.code == 2, result.describe()
+    assert phrase in result.err and "Traceback" not in result.output
+    assert not any(p.suffix != ".log" for p in tmp_path.rglob("*") if p.is_file())
