@@ -21,7 +21,7 @@ from rlexp.tracking import provenance
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
-       rlexp resume <run dir>
+       rlexp resume <run dir> [overrides...]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true]
        rlexp report <sweep dir | run dirs...> [out=DIR]
 
@@ -51,6 +51,7 @@ Examples:
 Runs land in outputs/<date>/<time>/, sweeps in outputs/multirun/<date>/<time>/<job>/.
 View them with:
   tensorboard --logdir outputs --host 127.0.0.1
+Errors are one-line messages; rlexp --debug ... (or HYDRA_FULL_ERROR=1) shows tracebacks.
 Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 """
 

@@ -143,5 +143,11 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> Path:
     from PIL import Image
 
     images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    try:
+        images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    except OSError as exc:  # a run directory on a read-only mount, a full disk
+        raise PolicyLoadError(
+            f"cannot write the video {path} ({exc.strerror or exc}); copy the run "
+            f"directory somewhere writable, or evaluate without video=true"
+        ) from exc
     return path
