@@ -96,7 +96,8 @@ def _main(argv: list[str]) -> int:
     provenance.set_command(["rlexp", *argv])
     try:
         registry.load_builtins()
-        registry.load_plugins(plugin_modules(argv))
+        if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
+            registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines()))
             sys.stdout.flush()
