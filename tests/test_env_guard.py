@@ -136,3 +136,19 @@ def test_build_tf_env_guards_the_env(monkeypatch):
     (guarded,) = env.pyenv.envs
     assert isinstance(guarded, GuardedPyEnvironment)
     assert guarded.render("rgb_array").ndim == 3  # the wrapped env's methods stay reachable
+
+
+def test_a_plugins_own_tf_env_is_guarded_after_building():
+    import tensorflow as tf
+    from tf_agents.environments import tf_py_environment
+
+    from rlexp.envs.guard import guard_tf_env, take_failure
+
+    tf_env = guard_tf_env(tf_py_environment.TFPyEnvironment(make_env("raise", after=1)), "mine")
+    assert guard_tf_env(tf_env, "mine").pyenv is tf_env.pyenv  # guarded once
+    step = tf.function(tf_env.step)
+    tf_env.reset()
+    step(tf.constant([0], tf.int64))
+    with pytest.raises(tf.errors.OpError):
+        step(tf.constant([0], tf.int64))
+    assert "env=mine raised ValueError in step() after 1 steps" in str(take_failure())

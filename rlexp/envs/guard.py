@@ -107,3 +107,26 @@ def _flatten(structure: Any) -> list:
     import tensorflow as tf
 
     return tf.nest.flatten(structure)
+
+
+def guard_tf_env(tf_env: Any, name: str) -> Any:
+    """Guard the Python env inside a `TFPyEnvironment` a builder made itself (a plugin
+    that does not use `build_tf_env`); a native TF env, or one already guarded, is returned
+    as is. Call it right after building, before anything steps the env: it swaps the
+    env `TFPyEnvironment` steps (its `_env`, as in tf-agents 0.19)."""
+    from tf_agents.environments import tf_py_environment
+
+    if not isinstance(tf_env, tf_py_environment.TFPyEnvironment):
+        return tf_env
+    inner = tf_env.pyenv
+    if _is_guarded(inner):
+        return tf_env
+    tf_env._env = GuardedPyEnvironment(inner, name)  # noqa: SLF001 (documented above)
+    return tf_env
+
+
+def _is_guarded(env: Any) -> bool:
+    if isinstance(env, GuardedPyEnvironment):
+        return True
+    envs = getattr(env, "_envs", None) or getattr(env, "envs", None) or []
+    return len(envs) > 0 and all(isinstance(e, GuardedPyEnvironment) for e in envs)
