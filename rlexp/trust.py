@@ -226,11 +226,13 @@ def choice_problems(defaults: Any) -> list[str]:
     return problems
 
 
-def check_command(argv: list[str]) -> DictConfig:
+def check_command(argv: list[str]) -> DictConfig | None:
     """Refuse `rlexp train` argv whose config (or any sweep point's) would run code, or whose
     sweep points cannot be composed, before Hydra runs anything. Raises TrustError or
     SweepPointError; a command line Hydra cannot compose at all raises Hydra's own error.
-    Returns the composed config (sweep overrides left out), with its `hydra` node."""
+    Returns the composed config (sweep overrides left out), with its `hydra` node, or None
+    when there is nothing to compose for (a single run of rlexp's own configs, values only).
+    """
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.types import RunMode
@@ -251,6 +253,8 @@ def check_command(argv: list[str]) -> DictConfig:
     problems += _primary_config_problems(args.config_dir, args.config_name)
     if problems:
         raise TrustError(problems)
+    if _only_rlexp_configs(args, parsed):
+        return None  # nothing from outside rlexp's own config tree can reach `hydra`
     config_name = args.config_name or "config"
     with command_composer(args.config_dir) as hydra:
         base = hydra.compose_config(
@@ -284,6 +288,16 @@ def check_command(argv: list[str]) -> DictConfig:
     if failures:
         raise SweepPointError(failures)
     return base
+
+
+def _only_rlexp_configs(args: Any, parsed: list) -> bool:
+    """A single run whose config comes only from rlexp's own tree (and Hydra's) plus value
+    overrides: no --config-dir, no Hydra setting, no sweep. Its option names were checked."""
+    if args.config_dir is not None or args.multirun:
+        return False
+    return not any(
+        o.key_or_group.lstrip("+~").startswith("hydra") or o.is_sweep_override() for o in parsed
+    )
 
 
 class SweepPointError(ValueError):
