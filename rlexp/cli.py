@@ -6,6 +6,8 @@ answer at once.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from rlexp.tracking import provenance
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [group]
-       rlexp resume <run dir>
+       rlexp resume <run dir> [overrides...]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
        rlexp report <sweep dir | run dirs...> [out=DIR]
 
@@ -50,12 +52,43 @@ Examples:
 Runs land in outputs/<date>/<time>/, sweeps in outputs/multirun/<date>/<time>/<job>/.
 View them with:
   tensorboard --logdir outputs --host 127.0.0.1
+Errors are one-line messages; rlexp --debug ... (or HYDRA_FULL_ERROR=1) shows tracebacks.
 Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 """
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _DEBUG
     argv = list(sys.argv[1:] if argv is None else argv)
+    _DEBUG = "--debug" in argv or os.environ.get("HYDRA_FULL_ERROR") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `rlexp --help | head -1`: the reader left
+        if debug():
+            raise
+        _silence_stdout()
+        return 141  # as if killed by SIGPIPE, like other command-line tools
+
+
+_DEBUG = False
+
+
+def debug() -> bool:
+    """Tracebacks wanted: `rlexp --debug ...` or HYDRA_FULL_ERROR=1 when rlexp started."""
+    return _DEBUG
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def _main(argv: list[str]) -> int:
     provenance.set_command(["rlexp", *argv])
     try:
         return _command(argv)
@@ -69,11 +102,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(argv: list[str]) -> int:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rlexp.trust import SweepPointError, TrustError, check_command
+
     try:
         registry.load_builtins()
-        registry.load_plugins(plugin_modules(argv))
+        if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
+            registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines()))
+            sys.stdout.flush()
             return 0
         if argv[:1] == ["list"]:
             return list_components(argv[1:])
@@ -88,10 +128,20 @@ def _command(argv: list[str]) -> int:
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)
-    except registry.RegistryError as exc:
+        base = check_command(argv)
+    except (registry.RegistryError, TrustError, SweepPointError) as exc:
+        if debug():
+            raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
-    return _run_hydra(argv)
+    except (HydraException, OmegaConfBaseException) as exc:
+        if debug():
+            raise
+        from rlexp.trust import error_text
+
+        print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
+        return 1
+    return _run_hydra(argv, base)
 
 
 def _group_lines() -> str:
@@ -122,46 +172,45 @@ def list_components(args: list[str]) -> int:
     return 0
 
 
+EVAL_USAGE = (
+    "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] "
+    "[policy=best|final]"
+)
+
+
 def eval_policy(args: list[str]) -> int:
-    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`."""
+    """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`: the first
+    argument is the directory (it may hold `=`, as every sweep job folder does)."""
+    from rlexp.context import BuildError
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
+    if not args:
+        print(EVAL_USAGE, file=sys.stderr)
+        return 2
+    path = Path(args[0])
     options = {"episodes": "10", "seed": "0", "video": "false", "policy": "best"}
-    paths = [a for a in args if "=" not in a]
-    for arg in (a for a in args if "=" in a):
-        key, value = arg.split("=", 1)
-        if key not in options:
+    for arg in args[1:]:
+        key, eq, value = arg.partition("=")
+        if not eq or key not in options:
             print(
-                f"rlexp eval: unknown option {key!r}; options: {', '.join(options)}",
+                f"rlexp eval: unknown option {arg!r}; options: {', '.join(options)} "
+                f"(the directory comes first)\n{EVAL_USAGE}",
                 file=sys.stderr,
             )
             return 2
         options[key] = value
-    if len(paths) != 1:
-        print(
-            "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] "
-            "[policy=best|final]",
-            file=sys.stderr,
-        )
-        return 2
     try:
-        episodes, seed = int(options["episodes"]), int(options["seed"])
-        video = {"true": True, "false": False}[options["video"].lower()]
-        if episodes < 1 or options["policy"] not in ("best", "final"):
-            raise ValueError
-    except (ValueError, KeyError):
-        print(
-            f"rlexp eval: episodes must be an integer >= 1, seed an integer, video true or "
-            f"false, policy best or final (got episodes={options['episodes']} "
-            f"seed={options['seed']} video={options['video']} policy={options['policy']})",
-            file=sys.stderr,
-        )
+        episodes, seed, video = _eval_options(options)
+    except ValueError as exc:
+        print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     try:
         report = evaluate(
-            Path(paths[0]), episodes=episodes, seed=seed, video=video, which=options["policy"]
+            path, episodes=episodes, seed=seed, video=video, which=options["policy"]
         )
-    except (PolicyLoadError, registry.RegistryError) as exc:
+    except (PolicyLoadError, registry.RegistryError, BuildError) as exc:
+        if debug():
+            raise
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     print(f"policy: {report.policy_dir}")
@@ -169,6 +218,35 @@ def eval_policy(args: list[str]) -> int:
     if report.video:
         print(f"video: {report.video}")
     return 0
+
+
+def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
+    """episodes, seed and video, checked against the same bounds as training's."""
+    from rlexp.schemas import RlexpConfig, TrainConfig
+    from rlexp.validation import value_problem
+
+    problems = []
+    values = {}
+    for key, schema, field in (
+        ("episodes", TrainConfig, "eval_episodes"),
+        ("seed", RlexpConfig, "seed"),
+    ):
+        try:
+            values[key] = int(options[key])
+        except ValueError:
+            problems.append(f"{key}={options[key]}: must be an integer")
+            continue
+        problem = value_problem(schema, field, values[key])
+        if problem:
+            problems.append(f"{key}={options[key]}: {problem}")
+    video = {"true": True, "false": False}.get(options["video"].lower())
+    if video is None:
+        problems.append(f"video={options['video']}: must be true or false")
+    if options["policy"] not in ("best", "final"):
+        problems.append(f"policy={options['policy']}: must be best or final")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return values["episodes"], values["seed"], bool(video)
 
 
 def _fields(component: registry.Component):
@@ -235,7 +313,7 @@ def _type_name(annotation) -> str:
     return text.replace("typing.", "")
 
 
-def _run_hydra(argv: list[str]) -> int:
+def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     import hydra
 
     from rlexp.sweeps import signals as sweep_signals
@@ -248,7 +326,7 @@ def _run_hydra(argv: list[str]) -> int:
 
         return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
-    problem = _output_dir_problem(argv)
+    problem = _output_dir_problem(argv, base)
     if problem:
         print(f"rlexp: error: {problem}", file=sys.stderr)
         return 2
@@ -259,23 +337,61 @@ def _run_hydra(argv: list[str]) -> int:
         return 2
     saved = sys.argv
     sys.argv = [saved[0] if saved else "rlexp", *argv]
+    full_error = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; rlexp reports it (below)
+    reason = None
     try:
         hydra_main()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:
+        from rlexp.trust import error_text
+
+        if debug():
+            raise
+        reason = f"{type(exc).__name__}: {error_text(exc)}"
+        print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
+        return 1
     finally:
         sys.argv = saved
+        _restore_env("HYDRA_FULL_ERROR", full_error)
+        _close_unfinished_sweeps(reason)
     stopped_by = sweep_signals.received()
     return 0 if stopped_by is None else 128 + stopped_by
 
 
-def _output_dir_problem(argv: list[str]) -> str | None:
-    """Report an output directory that cannot be written before Hydra or training starts."""
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _close_unfinished_sweeps(reason: str | None) -> None:
+    """A sweep whose launcher raised is stamped `aborted`, never left `running`."""
+    callbacks = sys.modules.get("rlexp.sweeps.callbacks")  # imported only by a sweep
+    if callbacks is not None:
+        callbacks.close_unfinished(*([reason] if reason else []))
+
+
+def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str | None:
+    """Report an output directory that cannot be written before Hydra or training starts.
+
+    The directory is the composed config's (`base`, whatever set it: `hydra.run.dir=`,
+    `++hydra.run.dir=`, a preset), else the command line's."""
     from rlexp.rundir import unwritable_reason
 
-    key = "hydra.sweep.dir" if {"-m", "--multirun"} & set(argv) else "hydra.run.dir"
-    value = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{key}=")), "outputs")
-    reason = unwritable_reason(value)
+    multirun = {"-m", "--multirun"} & set(argv) or (
+        base is not None and str(OmegaConf.select(base, "hydra.mode")) == "RunMode.MULTIRUN"
+    )
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    value = None
+    if base is not None:
+        value = OmegaConf.to_container(base.hydra, resolve=False)[key.split(".")[1]]["dir"]
+    if value is None:
+        prefixes = (f"{key}=", f"+{key}=", f"++{key}=")
+        value = next((a.split("=", 1)[1] for a in argv if a.startswith(prefixes)), "outputs")
+    reason = unwritable_reason(str(value))
     if reason is None:
         return None
     return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"
@@ -290,14 +406,15 @@ def resume_run(args: list[str]) -> int:
     from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
     from rlexp.validation import ConfigError
 
-    paths = [a for a in args if "=" not in a]
-    if len(paths) != 1:
+    if not args:  # the directory comes first (it may hold `=`); overrides follow
         print("usage: rlexp resume <run dir> [overrides]", file=sys.stderr)
         return 2
-    run_dir = Path(paths[0])
+    run_dir = Path(args[0])
     try:
-        cfg = config_for_resume(run_dir, [a for a in args if "=" in a])
+        cfg = config_for_resume(run_dir, args[1:])
     except (ResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        if debug():
+            raise
         print(f"rlexp resume: error: {exc}", file=sys.stderr)
         return 2
     if is_completed(run_dir):

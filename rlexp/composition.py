@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,10 +33,16 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     modules = list(OmegaConf.load(registry.CONF_DIR / "config.yaml").get("plugins", []))
     relevant = [o for o in overrides if re.match(r"^\+{0,2}(plugins|experiment)=", o)]
     for override in OverridesParser.create().parse_overrides(relevant):
+        if override.key_or_group == "plugins" and override.is_sweep_override():
+            raise registry.RegistryError(
+                f"{override.input_line}: plugins cannot be swept (they are imported before "
+                f"the sweep starts); list every module once: plugins=[a,b]"
+            )
         value = override.value()
         if override.key_or_group == "experiment" and isinstance(value, str):
-            preset = registry.CONF_DIR / "experiment" / f"{value}.yaml"
-            if preset.exists():
+            presets = registry.CONF_DIR / "experiment"
+            preset = (presets / f"{value}.yaml").resolve()
+            if preset.is_relative_to(presets) and preset.exists():  # a name, not a path
                 modules += list(OmegaConf.load(preset).get("plugins", []))
         elif override.key_or_group == "plugins":
             modules = list(value) if isinstance(value, list) else [value]
@@ -52,3 +60,32 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
         cfg = compose("config", overrides=list(overrides))
     validate(cfg)
     return cfg
+
+
+@contextlib.contextmanager
+def command_composer(config_dir: str | None = None) -> Iterator[Any]:
+    """Hydra's composer as `rlexp train` sets it up (rlexp's config tree, plus `--config-dir`
+    first), for composing without running anything: no callbacks, logging or launcher."""
+    import os
+
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.errors import SearchPathException
+    from hydra.initialize import get_gh_backup, restore_gh_from_backup
+
+    search_path = create_config_search_path(str(registry.CONF_DIR))
+    if config_dir is not None:
+        absolute = os.path.abspath(config_dir)
+        if not os.path.isdir(absolute):
+            raise SearchPathException(f"Additional config directory '{absolute}' not found")
+        search_path.prepend(
+            provider="command-line",
+            path=f"file://{absolute}",
+            anchor=SearchPathQuery(provider="schema"),
+        )
+    backup = get_gh_backup()
+    try:
+        yield Hydra.create_main_hydra2(task_name="train", config_search_path=search_path)
+    finally:
+        restore_gh_from_backup(backup)

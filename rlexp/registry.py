@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ GROUPS = CONFIG_GROUPS + PART_GROUPS
 ENTRY_POINT_GROUP = "rlexp.components"
 BUILTIN_MODULES = ("rlexp.envs", "rlexp.networks", "rlexp.agents", "rlexp.buffers", "rlexp.drivers")
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 Builder = Callable[[Any, Any], Any]
 
@@ -99,12 +101,23 @@ def load_plugins(modules: Iterable[str]) -> None:
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     for module in modules:
+        if not isinstance(module, str) or not MODULE_NAME.match(module):
+            raise RegistryError(
+                f"plugins: {module!r} is not a module name; a plugin is named as you would "
+                f"import it (plugins=[my_envs] for my_envs.py in the working directory, or "
+                f"plugins=[package.module]), never by a path"
+            )
         try:
             importlib.import_module(module)
         except ImportError as exc:
             raise RegistryError(
                 f"plugins: cannot import module {module!r} ({exc}). Plugins are Python modules "
                 f"importable from the working directory or the environment."
+            ) from exc
+        except Exception as exc:  # the plugin's own code failed while importing
+            raise RegistryError(
+                f"plugins: importing module {module!r} failed: {type(exc).__name__}: {exc} "
+                f"(an error in the plugin's code; --debug shows the traceback)"
             ) from exc
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         entry_point.load()

@@ -22,9 +22,13 @@ def bounded(
     le: float | None = None,
     lt: float | None = None,
     doc: str = "",
+    finite: bool = True,
 ) -> Any:
-    """A dataclass field whose numeric value must lie in the given bounds."""
-    metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc}
+    """A dataclass field whose numeric value must lie in the given bounds.
+
+    Every float must be finite (no inf, no nan) unless `finite=False`; every int must fit
+    a signed 64-bit integer (TensorFlow's step counters are int64)."""
+    metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt, "doc": doc, "finite": finite}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -106,9 +110,14 @@ class SweepConfig:
     inter_op_threads: int = bounded(1, ge=0, doc="TF inter-op threads per sweep run; 0 = TF's")
 
 
+SEED_MAX = 2**32 - 1  # NumPy's and gym's seed range
+
+
 @dataclass
 class RlexpConfig:
-    seed: int = bounded(0, ge=0, doc="run seed: Python, NumPy, TensorFlow and the envs")
+    seed: int = bounded(
+        0, ge=0, le=SEED_MAX, doc="run seed: Python, NumPy, TensorFlow and the envs"
+    )
     deterministic: bool = documented(True, "TF op determinism: same seed, same results")
     plugins: list[str] = field(default_factory=list)
     repeat: int = bounded(1, gt=0, doc="seeds per sweep point: seed, seed+1, ..., seed+repeat-1")

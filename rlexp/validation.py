@@ -8,6 +8,7 @@ Every problem names the key, the value and what would be valid. No TensorFlow he
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -63,6 +64,12 @@ def bound_problems(node: DictConfig, path: str) -> list[str]:
     return _bounds(node, path)
 
 
+def value_problem(schema: type, name: str, value: Any) -> str | None:
+    """Why `value` is out of the bounds field `name` of `schema` declares (None if in)."""
+    field = next(f for f in dataclasses.fields(schema) if f.name == name)
+    return _out_of_bounds(value, field.metadata or {})
+
+
 def _extra_problems(group: str, node: DictConfig) -> list[str]:
     """An option whose optional extra is not installed, with the command that installs it."""
     from rlexp.extras import EXTRAS
@@ -110,9 +117,16 @@ def _bounds(node: DictConfig, path: str, recurse: bool = True) -> list[str]:
     return problems
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
 def _out_of_bounds(value: Any, rule: dict) -> str | None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
+    if isinstance(value, float) and not math.isfinite(value) and rule.get("finite", True):
+        return "must be a finite number (not inf or nan)"
+    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        return f"does not fit a 64-bit integer (at most {INT64[1]})"
     checks = (
         ("ge", lambda b: value >= b, ">="),
         ("gt", lambda b: value > b, ">"),
@@ -134,8 +148,15 @@ def _show(value: Any) -> str:
 def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
     from rlexp.rundir import NUMERIC_METRICS
+    from rlexp.schemas import SEED_MAX
 
     problems = _fact_rules(cfg)
+    last_seed = cfg.seed + cfg.repeat - 1
+    if cfg.repeat > 1 and last_seed > SEED_MAX:
+        problems.append(
+            f"seed={cfg.seed} repeat={cfg.repeat}: the last seed, {last_seed}, is above "
+            f"{SEED_MAX}; lower seed or repeat"
+        )
     if cfg.sweep.objective not in NUMERIC_METRICS:
         problems.append(
             f"sweep.objective={cfg.sweep.objective}: not a numeric metrics.json key; "

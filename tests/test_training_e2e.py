@@ -145,7 +145,7 @@ def test_the_best_policy_is_exported_and_evaluated_by_default(trained_run, cli):
     final = cli("eval", trained_run.run_dir, "episodes=1", "policy=final")
     assert final.code == 0 and "policy_best" not in final.out, final.describe()
     bad = cli("eval", trained_run.run_dir, "policy=latest")
-    assert bad.code == 2 and "policy best or final" in bad.err, bad.describe()
+    assert bad.code == 2 and "must be best or final" in bad.err, bad.describe()
 
 
 def test_stop_when_solved_ends_at_the_first_solving_evaluation(tmp_path):

@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from rlexp.context import BuildContext
+from rlexp.context import BuildContext, BuildError
 from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, bounded, documented
@@ -97,12 +97,14 @@ class GymEnvConfig(PyEnvConfig):
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
 
     def problems(self) -> list[str]:
+        if ":" in self.gym_id:  # checked before gym.spec, which would import the module
+            return [module_prefix_problem(self.gym_id)]
         gym = _import_gym()
         try:
-            gym.spec(self.gym_id)
+            spec = gym.spec(self.gym_id)
         except gym.error.Error as exc:
             return [f"gym_id={self.gym_id}: not a registered gym id ({exc})"]
-        return super().problems()
+        return kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs) + super().problems()
 
     def spec_reward_threshold(self) -> float | None:
         try:
@@ -125,6 +127,43 @@ class PendulumDiscreteConfig(GymEnvConfig):
         return ActionKind.discrete
 
 
+def module_prefix_problem(gym_id: str) -> str:
+    """gym and Gymnasium import `m` for an id `m:Env-v0`: code named by a config value."""
+    module, env_id = gym_id.split(":", 1)
+    return (
+        f"gym_id={gym_id}: the '{module}:' prefix makes gym import {module!r}, and a config "
+        f"value never imports code; list the module under plugins (plugins=[{module}]) so "
+        f"it registers its envs when imported, and give the id alone (env.gym_id={env_id})"
+    )
+
+
+def kwargs_problems(
+    gym_id: str, entry_point: Any, kwargs: Any, make_keys: tuple[str, ...] = ()
+) -> list[str]:
+    """gym_kwargs the env's constructor does not take (unchecked if it takes **kwargs or
+    cannot be inspected without building it); `make_keys` are taken by `make` itself."""
+    import importlib
+    import inspect
+
+    try:
+        if isinstance(entry_point, str):
+            module, _, attr = entry_point.partition(":")
+            entry_point = getattr(importlib.import_module(module), attr)
+        parameters = inspect.signature(entry_point).parameters
+    except Exception:  # noqa: BLE001 (a missing optional dependency, a C extension)
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    unknown = sorted(str(k) for k in (kwargs or {}) if k not in (*parameters, *make_keys))
+    if not unknown:
+        return []
+    accepted = ", ".join(parameters) or "none"
+    return [
+        f"gym_kwargs: {gym_id} does not take {', '.join(unknown)}; "
+        f"its constructor's keyword arguments: {accepted}"
+    ]
+
+
 def _import_gym():
     with contextlib.redirect_stderr(io.StringIO()):  # gym's import-time notice
         import gym
@@ -135,12 +174,20 @@ def load_gym(cfg: GymEnvConfig, seed: int):
     """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment)."""
     from tf_agents.environments import suite_gym
 
-    py_env = suite_gym.load(
-        cfg.gym_id,
-        discount=cfg.discount,
-        max_episode_steps=cfg.max_episode_steps,
-        gym_kwargs=dict(cfg.gym_kwargs),
-    )
+    try:
+        py_env = suite_gym.load(
+            cfg.gym_id,
+            discount=cfg.discount,
+            max_episode_steps=cfg.max_episode_steps,
+            gym_kwargs=dict(cfg.gym_kwargs),
+        )
+    except TypeError as exc:
+        if "argument" not in str(exc) or not cfg.gym_kwargs:
+            raise
+        raise BuildError(
+            f"env {cfg.gym_id}: its constructor refused env.gym_kwargs "
+            f"{sorted(cfg.gym_kwargs)}: {exc}; remove or rename them (see the env's docs)"
+        ) from exc
     py_env.seed(seed)
     return py_env
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.envs.gym_suite import KNOWN_ACTION_KINDS
+from rlexp.envs.gym_suite import KNOWN_ACTION_KINDS, kwargs_problems, module_prefix_problem
 from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, bounded, documented
@@ -42,13 +42,17 @@ class GymnasiumEnvConfig(PyEnvConfig):
 
         if not EXTRAS["gymnasium"].installed():
             return []  # reported once, with the install command, by validation
+        if ":" in self.gym_id:  # checked before gymnasium.spec, which would import it
+            return [module_prefix_problem(self.gym_id)]
         import gymnasium
 
         try:
-            gymnasium.spec(self.gym_id)
+            spec = gymnasium.spec(self.gym_id)
         except gymnasium.error.Error as exc:
             return [f"gym_id={self.gym_id}: not a registered Gymnasium id ({exc})"]
-        return super().problems()
+        make_keys = ("disable_env_checker",)  # gymnasium.make's own keyword
+        problems = kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs, make_keys)
+        return problems + super().problems()
 
     def spec_reward_threshold(self) -> float | None:
         try:

@@ -80,6 +80,7 @@ def build_tf_env(
     Each copy is seeded from the run seed (`copy_seeds`), then wrapped by `own_wrappers`
     (the option's built-in ones) and `cfg.wrappers`, in order. With
     `validate_py_environment`, one extra copy is built and checked against its specs first.
+    The env TF steps is guarded (`rlexp.envs.guard`): its failures are named.
     """
     from tf_agents.environments import batched_py_environment, tf_py_environment
 
@@ -104,7 +105,9 @@ def build_tf_env(
         py_env = batched_py_environment.BatchedPyEnvironment(
             [make() for make in constructors], multithreading=False
         )
-    return tf_py_environment.TFPyEnvironment(py_env)
+    from rlexp.envs.guard import GuardedPyEnvironment
+
+    return tf_py_environment.TFPyEnvironment(GuardedPyEnvironment(py_env, cfg.name))
 
 
 def _make_copy(make_py_env: Callable[[int], Any], entries: list, seed: int):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry, rundir
 
@@ -61,14 +61,43 @@ def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
 
 
 def build_env(run_dir: Path, seed: int):
-    """The run's env, built from its saved config by the registered builder."""
-    from rlexp.context import BuildContext
+    """The run's env, built from its saved config by the registered builder.
 
-    cfg = OmegaConf.load(run_dir / CONFIG_FILE)
+    The saved files are checked (`rlexp.saved_run`) and the env's config validated before
+    any plugin they name is imported, except what needs the plugin's own schema."""
+    from rlexp.context import BuildContext
+    from rlexp.saved_run import SavedRunError, announce_plugins, read_saved_run
+    from rlexp.validation import bound_problems
+
+    try:
+        run = read_saved_run(run_dir)
+    except SavedRunError as exc:
+        raise PolicyLoadError(str(exc)) from None
+    env_node = run.config.get("env")
+    if not isinstance(env_node, DictConfig) or not isinstance(env_node.get("name"), str):
+        raise PolicyLoadError(f"{run_dir / CONFIG_FILE}: no env.name; it is damaged or edited")
     registry.load_builtins()
-    registry.load_plugins(cfg.get("plugins", []))
-    component = registry.get("env", cfg.env.name)
-    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(component.schema), cfg.env))
+    wrappers = env_node.get("wrappers") or []
+    needed = [("env", env_node.name)] + [
+        ("wrapper", w.get("name")) for w in wrappers if isinstance(w, DictConfig)
+    ]
+    if any(name not in registry.names(group) for group, name in needed):
+        announce_plugins(run, "eval")  # only when the env needs them
+        registry.load_plugins(run.plugins)
+    component = registry.get("env", env_node.name)
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(component.schema), env_node)
+        problems = bound_problems(typed, "env")
+        env_cfg = OmegaConf.to_object(typed)
+        own_rules = getattr(env_cfg, "problems", None)
+        problems += [f"env.{p}" for p in own_rules()] if own_rules else []
+    except Exception as exc:  # noqa: BLE001 (OmegaConf's validation errors)
+        problems = [" ".join(str(exc).split())]
+    if problems:
+        raise PolicyLoadError(
+            f"{run_dir / CONFIG_FILE}: the env's config is invalid (damaged or edited):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
     return component.builder(env_cfg, BuildContext(seed=seed))
 
 
@@ -85,12 +114,12 @@ def evaluate(
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
     run_dir, policy_dir = locate(path, which)
+    tf.random.set_seed(seed)
+    env = build_env(run_dir, seed)  # checks the saved config before the policy is loaded
     try:
         policy = tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
         raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
-    tf.random.set_seed(seed)
-    env = build_env(run_dir, seed)
     frames: list[np.ndarray] = []
     returns = []
     for episode in range(episodes):
@@ -122,5 +151,11 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> Path:
     from PIL import Image
 
     images = [Image.fromarray(frame) for frame in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    try:
+        images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    except OSError as exc:  # a run directory on a read-only mount, a full disk
+        raise PolicyLoadError(
+            f"cannot write the video {path} ({exc.strerror or exc}); copy the run "
+            f"directory somewhere writable, or evaluate without video=true"
+        ) from exc
     return path

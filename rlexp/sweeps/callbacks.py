@@ -7,6 +7,8 @@ domains and the metric list) and `sweep.json` into the sweep root; at the end it
 
 from __future__ import annotations
 
+import atexit
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -55,6 +57,9 @@ class SweepReview(Callback):
         )
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         signals.stop_sweep_on_signals(sweep_dir)
+        _OPEN.add(sweep_dir)
+        if len(_OPEN) == 1:
+            atexit.register(close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from rlexp.sweeps.report import find_runs, short_reason
@@ -67,6 +72,7 @@ class SweepReview(Callback):
         record["status"] = "interrupted" if stopped else "finished"
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         (sweep_dir / SWEEP_STOP_FILE).unlink(missing_ok=True)
+        _OPEN.discard(sweep_dir)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
         done = sum(r.status == "completed" for r in runs)
@@ -79,8 +85,33 @@ class SweepReview(Callback):
             print("continue it with: rlexp resume <run dir> for each interrupted run")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
-        print(f"review: rlexp report {sweep_dir}")
-        print(f"        tensorboard --logdir {sweep_dir} --host 127.0.0.1")
+        quoted = shlex.quote(str(sweep_dir))
+        print(f"review: rlexp report {quoted}")
+        print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
+
+
+# Sweeps whose start was recorded and whose end was not yet: the parent stamps them
+# `aborted` when it leaves without Hydra's end callback (the launcher raised, Ctrl-C).
+_OPEN: set[Path] = set()
+
+
+def close_unfinished(reason: str = "the sweep's parent process ended before it finished") -> None:
+    """Stamp every sweep this process started and did not finish `aborted`, with `reason`.
+
+    Called by `rlexp` when Hydra returns or raises, and at interpreter exit; a no-op once
+    the sweep finished normally. (A SIGKILLed parent cannot do it; `rlexp report` then
+    finds `running` with no live job.)"""
+    for sweep_dir in sorted(_OPEN):
+        record = _read(sweep_dir)
+        if record.get("status") == "running":
+            if record.get("invocations"):
+                record["invocations"][-1]["end_time"] = time.time()
+            record.update(status="aborted", error=reason)
+            try:
+                write_json_atomic(sweep_dir / SWEEP_FILE, record)
+            except OSError:
+                pass
+    _OPEN.clear()
 
 
 def _read(sweep_dir: Path) -> dict[str, Any]:

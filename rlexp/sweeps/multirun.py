@@ -23,6 +23,7 @@ from __future__ import annotations
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 DIRNAME_EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
 ALWAYS_EXCLUDED = ("experiment", "repeat")
+MAX_REPEAT = 10_000
 
 
 class RepeatError(ValueError):
@@ -71,6 +72,8 @@ def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> lis
     repeat = int(cfg.get("repeat", 1))
     if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
         return argv
+    if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
+        raise RepeatError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
     if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
         raise RepeatError(
             f"repeat={repeat} derives the seeds from the base seed; do not also sweep seed "

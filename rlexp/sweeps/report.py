@@ -580,9 +580,10 @@ def _count(n: int, noun: str) -> str:
 
 def report_command(args: list[str]) -> int:
     """`rlexp report <sweep dir | run dirs...> [out=DIR]`."""
-    options = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}
-    paths = [Path(a) for a in args if "=" not in a]
-    unknown = set(options) - {"out"}
+    from rlexp.arguments import split_paths
+
+    names, options, unknown = split_paths(args, {"out"})  # a path may hold `=`
+    paths = [Path(a) for a in names]
     if not paths or unknown:
         print("usage: rlexp report <sweep dir | run dirs...> [out=DIR]", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlexp import buffers, registry
 from rlexp.context import BuildContext
+from rlexp.envs.guard import guard_tf_env
 
 
 def build(group: str, node: DictConfig, context: BuildContext) -> Any:
@@ -32,7 +33,7 @@ def build_components(
     import tensorflow as tf
 
     ctx = BuildContext(seed=cfg.seed)
-    ctx.env = build("env", cfg.env, ctx)
+    ctx.env = guard_tf_env(build("env", cfg.env, ctx), cfg.env.name)
     ctx.agent_config = OmegaConf.to_object(cfg.agent)
     ctx.network = build("network", cfg.network, ctx)
     ctx.train_step_counter = tf.Variable(0, dtype=tf.int64, name="train_step", trainable=False)

@@ -16,8 +16,12 @@ class ResumeError(ValueError):
 
 
 def saved_overrides(run_dir: Path) -> list[str]:
+    """The run's `.hydra/overrides.yaml` ([] when absent or unreadable: for messages only)."""
     path = rundir.overrides_path(run_dir)
-    return list(OmegaConf.load(path)) if path.is_file() else []
+    try:
+        return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+    except Exception:  # noqa: BLE001 (a damaged file: config_for_resume reports it)
+        return []
 
 
 def is_completed(run_dir: Path) -> bool:
@@ -31,6 +35,12 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
     with, whether the difference comes from `overrides` or from changed defaults.
     """
     from rlexp.composition import compose_config
+    from rlexp.saved_run import (
+        SavedRunError,
+        announce_plugins,
+        override_problems,
+        read_saved_run,
+    )
 
     run_dir = Path(run_dir)
     saved_file = rundir.config_path(run_dir)
@@ -39,8 +49,16 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
             f"{run_dir} is not a run directory: it has no {saved_file.relative_to(run_dir)} "
             f"(rlexp resume takes a directory that `rlexp train` created)"
         )
-    saved = OmegaConf.to_yaml(OmegaConf.load(saved_file))
-    cfg = compose_config([*saved_overrides(run_dir), *overrides])
+    try:
+        run = read_saved_run(run_dir)
+    except SavedRunError as exc:
+        raise ResumeError(str(exc)) from None
+    problems = override_problems(list(overrides))
+    if problems:
+        raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
+    saved = OmegaConf.to_yaml(run.config)
+    announce_plugins(run, "resume")
+    cfg = compose_config([*run.overrides, *overrides])
     given = OmegaConf.to_yaml(cfg)
     if given != saved:
         diff = "".join(

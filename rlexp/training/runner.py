@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import buffers, rundir
+from rlexp.envs.guard import take_failure
 from rlexp.envs.gym_suite import reward_threshold
 from rlexp.rundir import Metrics
 from rlexp.tracking import provenance
@@ -180,7 +182,8 @@ class Runner:
         import tensorflow as tf
 
         try:
-            return self.loop.run_until(stop_at)
+            with _env_failures_named():
+                return self.loop.run_until(stop_at)
         except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
             if "inf or nan" not in str(exc).lower():
                 raise
@@ -222,7 +225,8 @@ class Runner:
 
         began, step = time.perf_counter(), self.env_steps()
         reseed_env(self.eval_env, derive_seed(self.cfg.seed, "eval", step))
-        result = self.evaluate_policy()
+        with _env_failures_named():
+            result = self.evaluate_policy()
         self.state.eval_time_s += time.perf_counter() - began
         m = self.state.metrics
         m.evaluations.append(
@@ -325,6 +329,21 @@ class Runner:
 
         with self.writer.as_default(step=self.env_steps()):
             tf.summary.text(tag, text)
+
+
+@contextmanager
+def _env_failures_named() -> Iterator[None]:
+    """An error a Python env raised while TensorFlow stepped it, as a TrainingError naming
+    the env, the step and the exception, instead of TensorFlow's graph trace."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.OpError:
+        failure = take_failure()
+        if failure is not None:
+            raise TrainingError(str(failure)) from None
+        raise
 
 
 def _set_determinism(deterministic: bool) -> None:

@@ -1,0 +1,120 @@
+"""A run directory from elsewhere, read as data before anything it names is imported.
+
+`rlexp resume` and `rlexp eval` take run directories that may come from a colleague or an
+archive. Their `.hydra/config.yaml` and `.hydra/overrides.yaml` are checked here first:
+both readable, the overrides plain `key=value`s with option names (no Hydra settings, no
+paths), and both naming the same `plugins`; only then are the plugins announced and
+imported. (The two files are written together by Hydra; files that disagree were edited.)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from rlexp import registry
+
+HYDRA_DIR = Path(".hydra")
+CONFIG_FILE = HYDRA_DIR / "config.yaml"
+OVERRIDES_FILE = HYDRA_DIR / "overrides.yaml"
+
+
+class SavedRunError(ValueError):
+    """A run directory whose saved config cannot be trusted or read."""
+
+
+@dataclass
+class SavedRun:
+    run_dir: Path
+    config: DictConfig
+    overrides: list[str]
+    plugins: list[str]
+
+
+def read_saved_run(run_dir: Path) -> SavedRun:
+    """The run's saved config and overrides, checked as described above (imports nothing)."""
+    from rlexp.composition import plugin_modules
+
+    run_dir = Path(run_dir)
+    config = _load(run_dir / CONFIG_FILE, DictConfig, "a mapping of config keys")
+    overrides_file = run_dir / OVERRIDES_FILE
+    overrides = (
+        [str(o) for o in _load(overrides_file, ListConfig, "a list of key=value overrides")]
+        if overrides_file.is_file()
+        else []
+    )
+    problems = override_problems(overrides)
+    if problems:
+        raise SavedRunError(
+            f"{overrides_file} is not what rlexp wrote (edited?); nothing was imported:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+    plugins = config.get("plugins", [])
+    plugins = list(plugins) if isinstance(plugins, ListConfig) else plugins
+    if not isinstance(plugins, list) or not all(
+        isinstance(m, str) and registry.MODULE_NAME.match(m) for m in plugins
+    ):
+        raise SavedRunError(
+            f"{run_dir / CONFIG_FILE}: plugins={plugins} is not a list of module names; "
+            f"nothing was imported"
+        )
+    from_overrides = plugin_modules(overrides)
+    if list(from_overrides) != plugins:
+        raise SavedRunError(
+            f"the saved files of {run_dir} disagree: {CONFIG_FILE} names plugins {plugins} "
+            f"but {OVERRIDES_FILE} gives {list(from_overrides)}. They were edited after the "
+            f"run started; nothing was imported. Restore them, or start a new run with "
+            f"`rlexp train`."
+        )
+    return SavedRun(run_dir, config, overrides, plugins)
+
+
+def override_problems(overrides: list[str]) -> list[str]:
+    """Overrides a run may carry: `key=value` on config keys, option names (no Hydra
+    settings, which Hydra never saves there, and no paths)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rlexp.trust import name_problem
+
+    problems = []
+    for text in overrides:
+        try:
+            (override,) = OverridesParser.create().parse_overrides([text])
+        except Exception as exc:  # noqa: BLE001 (Hydra's parser raises several types)
+            problems.append(f"{text!r}: not an override ({' '.join(str(exc).split())})")
+            continue
+        key = override.key_or_group
+        if key.lstrip("+~").startswith(("hydra.", "hydra/")) or key == "hydra":
+            problems.append(f"{text}: a Hydra setting, which a run's overrides never hold")
+        elif override.is_sweep_override():
+            problems.append(f"{text}: a sweep, which a run's overrides never hold")
+        elif "." not in key and (problem := name_problem(key, override.value())):
+            problems.append(problem)
+    return problems
+
+
+def announce_plugins(saved: SavedRun, command: str) -> None:
+    """Say which modules are about to be imported, and why, before importing them."""
+    if saved.plugins:
+        print(
+            f"rlexp {command}: importing the plugins {saved.run_dir / CONFIG_FILE} names: "
+            f"{', '.join(saved.plugins)} (a plugin is Python code: use only run directories "
+            f"you trust)",
+            file=sys.stderr,
+        )
+
+
+def _load(path: Path, kind: type, what: str):
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as exc:  # noqa: BLE001 (YAML and OmegaConf raise many types)
+        raise SavedRunError(
+            f"cannot read {path}: {' '.join(str(exc).split())}; it is damaged or not a file "
+            f"rlexp wrote (a run's config is YAML written by Hydra)"
+        ) from exc
+    if not isinstance(loaded, kind):
+        raise SavedRunError(f"{path} does not hold {what}; it is damaged or was edited")
+    return loaded

@@ -1,0 +1,169 @@
+"""Run directories from elsewhere: `rlexp resume` and `rlexp eval` read the saved config as
+data, refuse damaged or edited files before importing anything, announce the plugins they
+import, and take directories whose names hold `=`, spaces or non-ASCII characters."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from rlexp.composition import compose_config
+
+OVERRIDES = ["env=cartpole", "driver=step", "train.env_steps=1000"]
+_COUNTER = itertools.count()
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def fake_run(run_dir: Path, overrides=OVERRIDES, plugins=(), status="completed") -> Path:
+    """A run directory as `rlexp train` leaves it, minus what training writes (no TF)."""
+    cfg = compose_config(list(overrides))
+    (run_dir / ".hydra").mkdir(parents=True)
+    cfg.plugins = list(plugins)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create(list(overrides)), run_dir / ".hydra" / "overrides.yaml")
+    (run_dir / "metrics.json").write_text(json.dumps({"status": status}))
+    (run_dir / "policy").mkdir()
+    (run_dir / "policy" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    return run_dir
+
+
+@pytest.fixture
+def marker(tmp_path, monkeypatch) -> str:
+    """A module in the working directory that leaves IMPORTED next to it when imported."""
+    name = f"run_marker_{next(_COUNTER)}_{tmp_path.name[-6:].replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_name('IMPORTED').write_text('x')\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    return name
+
+
+def assert_clean_refusal(result, root: Path, before: dict, *phrases: str) -> None:
+    assert result.code == 2, result.describe()
+    for phrase in phrases:
+        assert phrase in result.err, f"{phrase!r} not in:\n{result.describe()}"
+    assert "Traceback" not in result.output
+    assert not (root / "IMPORTED").exists(), "a plugin was imported before the refusal"
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("command", ["resume", "eval"])
+@pytest.mark.parametrize(
+    ("damage", "phrase"),
+    [
+        ("config: [unclosed", "cannot read"),
+        ("- just\n- a list\n", "does not hold a mapping"),
+    ],
+    ids=["not-yaml", "not-a-mapping"],
+)
+def test_damaged_saved_config_is_named(cli, tmp_path, marker, command, damage, phrase):
+    run_dir = fake_run(tmp_path / "run", status="running")
+    (run_dir / ".hydra" / "config.yaml").write_text(damage)
+    before = snapshot(tmp_path)
+    result = cli(command, run_dir)
+    assert_clean_refusal(result, tmp_path, before, phrase, "config.yaml")
+
+
+@pytest.mark.parametrize("command", ["resume", "eval"])
+def test_edited_overrides_naming_a_plugin_are_refused_before_import(cli, tmp_path, marker, command):
+    run_dir = fake_run(tmp_path / "run", status="running")
+    overrides = run_dir / ".hydra" / "overrides.yaml"
+    OmegaConf.save(OmegaConf.create([*OVERRIDES, f"plugins=[{marker}]"]), overrides)
+    before = snapshot(tmp_path)
+    result = cli(command, run_dir)
+    assert_clean_refusal(result, tmp_path, before, "disagree", marker, "nothing was imported")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["+hydra.callbacks.x._target_=builtins.open", "experiment=../../x", "seed=1,2"],
+    ids=["hydra-setting", "path", "sweep"],
+)
+def test_overrides_a_run_never_holds_are_refused(cli, tmp_path, marker, line):
+    run_dir = fake_run(tmp_path / "run", status="running")
+    OmegaConf.save(OmegaConf.create([*OVERRIDES, line]), run_dir / ".hydra" / "overrides.yaml")
+    before = snapshot(tmp_path)
+    result = cli("resume", run_dir)
+    assert_clean_refusal(result, tmp_path, before, "overrides.yaml", line.split("=")[0])
+
+
+def test_plugins_both_files_name_are_announced_before_import(tmp_path, marker, capsys):
+    from rlexp.training.resume import config_for_resume
+
+    run_dir = fake_run(
+        tmp_path / "run", [*OVERRIDES, f"plugins=[{marker}]"], plugins=[marker], status="running"
+    )
+    cfg = config_for_resume(run_dir, [])
+    assert list(cfg.plugins) == [marker]
+    err = capsys.readouterr().err
+    assert f"importing the plugins {run_dir / '.hydra' / 'config.yaml'} names: {marker}" in err
+    assert (tmp_path / "IMPORTED").exists()
+
+
+ODD_NAME = "1_agent.gamma=0.9,seed=1 späte Läufe"
+
+
+@pytest.mark.parametrize("command", ["resume", "eval"])
+def test_a_directory_named_like_a_sweep_job_is_a_directory(cli, tmp_path, command):
+    missing = tmp_path / ODD_NAME  # not a run: the message must be about it, not usage
+    missing.mkdir()
+    result = cli(command, missing)
+    assert result.code == 2, result.describe()
+    assert "not a run directory" in result.err and ODD_NAME in result.err
+    assert "Traceback" not in result.output
+
+
+def test_resume_takes_an_odd_directory_name(cli, tmp_path):
+    run_dir = fake_run(tmp_path / ODD_NAME)
+    before = snapshot(tmp_path)
+    result = cli("resume", run_dir)
+    assert result.code == 0, result.describe()
+    assert "already completed" in result.out
+    assert snapshot(tmp_path) == before
+
+
+def test_report_takes_an_odd_directory_name(cli, tmp_path):
+    folder = tmp_path / ODD_NAME
+    folder.mkdir()
+    result = cli("report", folder)
+    assert result.code == 2, result.describe()
+    assert "no runs" in result.err and ODD_NAME in result.err  # not the usage line
+    assert not any(folder.iterdir())
+
+
+def test_eval_runs_a_policy_in_an_odd_directory(cli, trained_run, tmp_path):
+    run_dir = tmp_path / ODD_NAME
+    shutil.copytree(trained_run.run_dir, run_dir)
+    before = snapshot(run_dir)
+    result = cli("eval", run_dir, "episodes=1")
+    assert result.code == 0, result.describe()
+    assert "mean" in result.out
+    assert snapshot(run_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("option", "phrase"),
+    [
+        ("seed=-1", "seed=-1: must be >= 0"),
+        ("seed=4294967296", "<= 4294967295"),
+        ("episodes=0", "episodes=0: must be > 0"),
+        ("episodes=99999999999999999999", "64-bit"),
+        ("seed=x", "seed=x: must be an integer"),
+    ],
+)
+def test_eval_checks_its_options_as_training_does(cli, tmp_path, option, phrase):
+    run_dir = fake_run(tmp_path / "run")
+    before = snapshot(tmp_path)
+    result = cli("eval", run_dir, option)
+    assert result.code == 2, result.describe()
+    assert phrase in result.err
+    assert "Traceback" not in result.output
+    assert snapshot(tmp_path) == before

@@ -1,0 +1,125 @@
+"""Bad input outside the training loop gets one clear message, a non-zero exit and no
+traceback: values that used to pass validation and fail later, an output directory set
+with `++`, a pipe closed early, a sweep whose launcher fails, unknown gym kwargs."""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("override", "phrase"),
+    [
+        ("agent.learning_rate=inf", "agent.learning_rate=inf: must be a finite number"),
+        ("agent.learning_rate=nan", "agent.learning_rate=nan: must be a finite number"),
+        ("agent.gamma=-inf", "agent.gamma=-inf: must be a finite number"),
+        ("seed=99999999999999", "seed=99999999999999: must be >= 0 and <= 4294967295"),
+        ("train.env_steps=9223372036854775808", "does not fit a 64-bit integer"),
+        ("train.prefill_steps=100000000000000000000", "train.prefill_steps="),
+        ("+env.gym_kwargs={foo: 1}", "gym_kwargs: CartPole-v1 does not take foo"),
+    ],
+)
+def test_values_that_used_to_fail_later_fail_at_validation(cli, tmp_path, override, phrase):
+    run_dir = tmp_path / "run"
+    result = cli("train", "env=cartpole", "driver=step", override, f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    assert phrase in result.err
+    assert "Traceback" not in result.output
+    assert not run_dir.exists() or not any(
+        p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "++"])
+def test_unwritable_output_dir_set_any_way_is_reported(cli, tmp_path, prefix, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("train", f"{prefix}hydra.run.dir=/proc/rlexp-run")
+    assert result.code == 2, result.describe()
+    assert "hydra.run.dir=/proc/rlexp-run" in result.err and "writable" in result.err
+    assert "Traceback" not in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_help_into_a_closed_pipe_is_quiet(monkeypatch, capsys):
+    from rlexp import cli
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert cli.main(["--help"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_help_piped_to_head_has_no_traceback(tmp_path):
+    import subprocess
+
+    from conftest import RLEXP
+
+    proc = subprocess.run(
+        f"{shlex.quote(str(RLEXP))} --help | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.stdout.startswith("usage: rlexp")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_tensorboard_command_is_quoted_for_the_shell(capsys):
+    from rlexp.training.job import print_summary
+
+    run_dir = Path("outputs/multirun/x/1_agent.gamma=0.9,seed=1 späte Läufe")
+    metrics = {"final_eval_return": 1.0, "best_eval_return": 2.0, "best_eval_env_steps": 5}
+    print_summary(metrics, run_dir)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "tensorboard" in x)
+    words = shlex.split(line.split(": ", 1)[1])
+    assert words[:3] == ["tensorboard", "--logdir", str(run_dir)]
+
+
+def test_a_sweep_whose_launcher_fails_is_not_left_running(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sweep_dir = tmp_path / "sweep"
+    result = cli("-m", "seed=0,1", "hydra.launcher.n_jobs=0", f"hydra.sweep.dir={sweep_dir}")
+    assert result.code == 1, result.describe()
+    assert "n_jobs == 0" in result.err and "Traceback" not in result.output
+    record = json.loads((sweep_dir / "sweep.json").read_text())
+    assert record["status"] == "aborted" and "n_jobs == 0" in record["error"]
+    assert record["invocations"][-1]["end_time"] is not None
+
+
+def test_unknown_gym_kwargs_at_build_name_the_env():
+    from rlexp.context import BuildError
+    from rlexp.envs.gym_suite import GymEnvConfig, load_gym
+
+    with pytest.raises(BuildError, match=r"CartPole-v1.*env\.gym_kwargs \['foo'\]"):
+        load_gym(GymEnvConfig(gym_kwargs={"foo": 1}), seed=0)
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["-m", "plugins=[a],[b]"], "plugins cannot be swept"),
+        (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
+        (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
+    ],
+    ids=["swept-plugins", "huge-repeat", "repeat-past-the-seed-range"],
+)
+def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch, args, phrase):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.code == 2, result.describe()
+    assert phrase in result.err and "Traceback" not in result.output
+    assert not any(p.suffix != ".log" for p in tmp_path.rglob("*") if p.is_file())
