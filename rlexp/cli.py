@@ -55,6 +55,10 @@ Hydra's own flags (--cfg, --info, -m, --multirun, -cd, ...): rlexp --hydra-help
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     provenance.set_command(["rlexp", *argv])
+    if argv[:1] == ["report"]:  # reads run directories only: no components, no plugins
+        from rlexp.sweeps.report import report_command
+
+        return report_command(argv[1:])
     try:
         registry.load_builtins()
         registry.load_plugins(plugin_modules(argv))
@@ -67,10 +71,6 @@ def main(argv: list[str] | None = None) -> int:
             return eval_policy(argv[1:])
         if argv[:1] == ["resume"]:
             return resume_run(argv[1:])
-        if argv[:1] == ["report"]:
-            from rlexp.sweeps.report import report_command
-
-            return report_command(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)

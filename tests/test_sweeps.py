@@ -1,19 +1,13 @@
 """A 2x2 sweep (two learning rates x repeat=2) through the default joblib launcher, checked
 end to end: the multirun layout, seeds as a repeat axis, TF thread limits, HParams records
-and `rlexp report` (table, CSV, PNG, partial sweeps, no TensorFlow)."""
+(`rlexp report` on it: tests/test_report.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RLEXP, _run
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from rlexp.sweeps.event_files import read_events, read_scalars
@@ -156,140 +150,7 @@ def test_sweep_root_has_the_hparams_config(sweep_2x2):
     } <= tags
 
 
-# ---------------------------------------------------------------- rlexp report
-
-REPORT_NO_TF = textwrap.dedent(
-    """
-    import sys
-    from rlexp.cli import main
-
-    code = main({argv!r})
-    assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
-    assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
-    sys.exit(code)
-    """
-)
-
-
-def report(*argv, cwd: Path | None = None):
-    code = REPORT_NO_TF.format(argv=["report", *map(str, argv)])
-    return _run([sys.executable, "-c", code], cwd)
-
-
-@pytest.fixture(scope="module")
-def sweep_report(sweep_2x2, tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    result = report(sweep_2x2.dir, f"out={out}")
-    assert result.code == 0, result.describe()
-    return out, result
-
-
-def _table_rows(text: str) -> list[list[str]]:
-    rows = [
-        [c.strip() for c in line.strip().strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("|")
-    ]
-    return rows[2:]  # after the header and the rule
-
-
-def test_report_prints_one_row_per_configuration(sweep_report):
-    _, result = sweep_report
-    rows = _table_rows(result.out)
-    assert sorted(r[1] for r in rows) == ["agent.learning_rate=0.0001", "agent.learning_rate=0.001"]
-    assert [r[0] for r in rows].count("best") == 1
-    for row in rows:
-        assert row[2] == "2"  # seeds
-        assert "[" in row[3] and "[" in row[4]  # mean [95% CI] of final and best return
-    assert "complete: 4 runs completed" in result.out
-    assert "PARTIAL" not in result.out
-
-
-def test_report_writes_csv_markdown_and_png(sweep_report, sweep_2x2):
-    out, _ = sweep_report
-    import csv
-
-    with open(out / "report.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 2
-    assert sum(r["best"] == "True" for r in rows) == 1
-    for row in rows:
-        assert row["seeds"] == "2" and row["failed"] == "0"
-        low, mean, high = (
-            float(row["final_return_ci95_low"]),
-            float(row["final_return_mean"]),
-            float(row["final_return_ci95_high"]),
-        )
-        assert low <= mean <= high
-        assert float(row["final_return_iqm"]) >= 0
-    best = max(rows, key=lambda r: float(r["final_return_mean"]))
-    assert best["best"] == "True"
-    finals = [
-        json.loads((job / "metrics.json").read_text())["final_eval_return"]
-        for job in sweep_2x2.job_dirs()
-    ]
-    means = sorted(float(r["final_return_mean"]) for r in rows)
-    assert means == pytest.approx(sorted([sum(finals[:2]) / 2, sum(finals[2:]) / 2]))
-    with open(out / "runs.csv") as f:
-        runs = list(csv.DictReader(f))
-    assert sorted(r["run"] for r in runs) == JOB_NAMES
-    markdown = (out / "report.md").read_text()
-    assert "| best |" in markdown and "learning_curves.png" in markdown
-    png = (out / "learning_curves.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-
-
-def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
-    copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
-    result = report(copy)
-    assert result.code == 0, result.describe()
-    assert (copy / "report" / "report.csv").is_file()
-    again = report(copy)  # the report folder is not mistaken for a run
-    assert again.out.count("agent.learning_rate=0.001 ") == result.out.count(
-        "agent.learning_rate=0.001 "
-    )
-
-
-def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
-    """A sweep still running: one run alive (its process exists), one whose process died
-    without a word (SIGKILL of the whole job), the rest completed."""
-    copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=shutil.ignore_patterns("checkpoints", "policy"))
-    record = json.loads((copy / "sweep.json").read_text())
-    (copy / "sweep.json").write_text(json.dumps({**record, "status": "running"}))
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    for name, pid in ((JOB_NAMES[1], os.getpid()), (JOB_NAMES[3], dead.pid)):
-        metrics = json.loads((copy / name / "metrics.json").read_text())
-        metrics.update(status="running")
-        (copy / name / "metrics.json").write_text(json.dumps(metrics))
-        job = json.loads((copy / name / "job.json").read_text())
-        job.update(status="running", pid=pid, exit_code=None, end_time=None)
-        (copy / name / "job.json").write_text(json.dumps(job))
-    result = report(copy, f"out={tmp_path / 'out'}")
-    assert result.code == 0, result.describe()
-    assert "PARTIAL" in result.out
-    assert "1 failed" in result.out
-    assert JOB_NAMES[3] in result.out and "gone without a result" in result.out
-    rows = {r[1]: r for r in _table_rows(result.out)}
-    assert rows["agent.learning_rate=0.001"][2] == "1"  # seeds with a result so far
-    assert rows["agent.learning_rate=0.001"][-1] == "1"  # running
-    assert (tmp_path / "out" / "learning_curves.png").is_file()
-
-
-def test_report_explains_bad_arguments(tmp_path):
-    assert report(tmp_path / "missing").code == 2
-    empty = report(tmp_path)
-    assert empty.code == 2 and "no runs" in empty.err
-    assert _run([str(RLEXP), "report"], None).code == 2
-
-
-def test_report_reads_a_single_training_run(trained_run, tmp_path):
-    result = report(trained_run.run_dir, f"out={tmp_path}")
-    assert result.code == 0, result.describe()
-    assert "1 run in 1 configuration;" in result.out
-    assert (tmp_path / "learning_curves.png").is_file()
+# ---------------------------------------------------------------- the sweep objective
 
 
 def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):

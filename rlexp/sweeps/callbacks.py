@@ -57,7 +57,7 @@ class SweepReview(Callback):
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.report import find_runs, short_reason
+        from rlexp.sweeps.runs import find_runs, short_reason
 
         sweep_dir = Path(config.hydra.sweep.dir)
         record = _read(sweep_dir)

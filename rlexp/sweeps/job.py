@@ -56,7 +56,7 @@ def run_sweep_job(cfg: DictConfig) -> float:
     """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.report import short_reason
+    from rlexp.sweeps.runs import short_reason
     from rlexp.validation import ConfigError, validate
 
     hydra_cfg = HydraConfig.get()
