@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-from rlexp.sweeps.event_files import read_events, read_scalars
-
 LEARNING_RATES = {0.001, 0.0001}
 JOB_NAMES = [
     "0_agent.learning_rate=0.001,seed=0",
@@ -21,16 +19,37 @@ JOB_NAMES = [
 ]
 
 
+def events(run_dir: Path) -> list:
+    """The events of `run_dir`'s own event files, read by TensorBoard's loader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    files = sorted(run_dir.glob("events.out.tfevents.*"))
+    return [event for path in files for event in EventFileLoader(str(path)).Load()]
+
+
 def hparams_data(run_dir: Path) -> dict[str, list]:
     """{tag: [HParamsPluginData, ...]} of the HParams summaries in `run_dir`'s own events."""
     found: dict[str, list] = {}
-    for event in read_events(run_dir):
+    for event in events(run_dir):
         for value in event.summary.value:
             if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
                 data = plugin_data_pb2.HParamsPluginData.FromString(
                     value.metadata.plugin_data.content
                 )
                 found.setdefault(value.tag, []).append(data)
+    return found
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """{tag: [(step, value), ...]} of the scalar summaries in `run_dir`'s own events."""
+    from tensorboard.util import tensor_util
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for event in events(run_dir):
+        for value in event.summary.value:
+            if value.metadata.plugin_data.plugin_name == "scalars":
+                number = float(tensor_util.make_ndarray(value.tensor))
+                found.setdefault(value.tag, []).append((event.step, number))
     return found
 
 
@@ -122,32 +141,38 @@ def test_each_run_records_its_hparams_and_real_metrics(sweep_2x2):
         (start,) = data[metadata.SESSION_START_INFO_TAG]
         hparams = start.session_start_info.hparams
         assert hparams["agent.learning_rate"].number_value in LEARNING_RATES
-        assert hparams["seed"].number_value in (0.0, 1.0)
+        assert hparams["seed"].string_value in ("0", "1")  # an integer shows as one
         assert hparams["env.gym_id"].string_value == "CartPole-v1"
         (end,) = data[metadata.SESSION_END_INFO_TAG]
         assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
-        scalars = read_scalars(job)
-        for key in ("final_eval_return", "best_eval_return", "wall_time_s"):
-            (step, value) = scalars[f"hparams/{key}"][-1]
-            assert value == pytest.approx(metrics[key], rel=1e-6), key
-            assert step == metrics["env_steps"]
+        curves = scalars(job)
+        evaluations = metrics["evaluations"]
+        best = curves["eval/best_average_return"]
+        assert [step for step, _ in best] == [e["env_steps"] for e in evaluations]  # a curve
+        assert best[-1][1] == pytest.approx(metrics["best_eval_return"], rel=1e-6)
+        assert curves["eval/average_return"][-1][1] == pytest.approx(
+            metrics["final_eval_return"], rel=1e-6
+        )
+        assert curves["perf/train_wall_time_s"][-1][1] == pytest.approx(
+            evaluations[-1]["train_wall_time_s"], rel=1e-6
+        )
+        assert not [tag for tag in curves if tag.startswith("hparams/")]  # no one-point cards
 
 
-def test_sweep_root_has_the_hparams_config(sweep_2x2):
-    (experiment,) = hparams_data(sweep_2x2.dir)[metadata.EXPERIMENT_TAG]
-    infos = {i.name: i for i in experiment.experiment.hparam_infos}
-    lr = infos["agent.learning_rate"]
-    assert lr.type == api_pb2.DATA_TYPE_FLOAT64
-    assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
-    assert {v.number_value for v in infos["seed"].domain_discrete.values} == {0.0, 1.0}
-    assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
-    tags = {m.name.tag for m in experiment.experiment.metric_infos}
-    assert {
-        "hparams/final_eval_return",
-        "hparams/best_eval_return",
-        "hparams/solved_at_env_steps",
-        "hparams/wall_time_s",
-    } <= tags
+def test_runs_carry_the_experiment_and_the_sweep_root_has_no_events(sweep_2x2):
+    assert not list(sweep_2x2.dir.glob("events.out.tfevents.*"))  # no extra run "."
+    record = json.loads((sweep_2x2.dir / "sweep.json").read_text())
+    assert record["hparam_domains"]["agent.learning_rate"] == {"values": [0.001, 0.0001]}
+    for job in sweep_2x2.job_dirs():
+        (experiment,) = hparams_data(job)[metadata.EXPERIMENT_TAG]
+        infos = {i.name: i for i in experiment.experiment.hparam_infos}
+        lr = infos["agent.learning_rate"]
+        assert lr.type == api_pb2.DATA_TYPE_FLOAT64
+        assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
+        assert [v.string_value for v in infos["seed"].domain_discrete.values] == ["0", "1"]
+        assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
+        tags = [m.name.tag for m in experiment.experiment.metric_infos]
+        assert tags == ["eval/average_return", "eval/best_average_return", "perf/train_wall_time_s"]
 
 
 # ---------------------------------------------------------------- the sweep objective

@@ -1,12 +1,14 @@
 """Hydra callback of every rlexp sweep (registered in rlexp/conf/config.yaml).
 
-At the start of a multirun it writes the sweep's HParams config (the swept parameters'
-domains and the metric list) and `sweep.json` into the sweep root; at the end it stamps
+At the start of a multirun it records the sweep in `sweep.json` in the sweep root: the swept
+parameters' domains (each job writes them into its runs' HParams records, so the sweep root
+holds no event file of its own), the objective and the invocation; at the end it stamps
 `sweep.json` finished and prints how many runs completed or failed and how to review them.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp.training.run_files import write_json_atomic
 
 SWEEP_FILE = "sweep.json"
+PARENT_KEY = "mlflow_parent_run_id"  # the sweep's MLflow parent run (logger=mlflow)
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:
@@ -29,13 +32,12 @@ def sweep_overrides(config: DictConfig) -> list[str]:
 
 class SweepReview(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.hparams import key_values, swept_domains, write_experiment
+        from rlexp.sweeps.hparams import swept_domains
 
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         overrides = sweep_overrides(config)
         domains = swept_domains(overrides)
-        write_experiment(sweep_dir, domains, config.sweep.objective, key_values(config))
         record = _read(sweep_dir)
         record.setdefault("invocations", []).append(
             {
@@ -48,12 +50,16 @@ class SweepReview(Callback):
         )
         record.update(
             swept={
-                key: (values if values is not None else list(interval))
-                for key, (values, interval) in domains.items()
+                key: domain.get("values", domain.get("interval")) for key, domain in domains.items()
             },
+            hparam_domains=domains,
             objective=config.sweep.objective,
             status="running",
         )
+        if OmegaConf.select(config, "logger.name") == "mlflow" and not record.get(PARENT_KEY):
+            from rlexp.loggers.mlflow_logger import start_sweep_run
+
+            record[PARENT_KEY] = start_sweep_run(config.logger, sweep_dir, overrides)
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -67,12 +73,16 @@ class SweepReview(Callback):
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
+        if record.get(PARENT_KEY) and OmegaConf.select(config, "logger.name") == "mlflow":
+            from rlexp.loggers.mlflow_logger import end_sweep_run
+
+            end_sweep_run(config.logger, sweep_dir, record[PARENT_KEY], bool(failed))
         done = sum(r.status == "completed" for r in runs)
         print(f"sweep finished: {len(runs)} runs, {done} completed, {len(failed)} failed")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
         print(f"review: rlexp report {sweep_dir}")
-        print(f"        tensorboard --logdir {sweep_dir} --host 127.0.0.1")
+        print(f"        tensorboard --logdir {shlex.quote(str(sweep_dir))} --host 127.0.0.1")
 
 
 def _read(sweep_dir: Path) -> dict[str, Any]:

@@ -121,8 +121,6 @@ def run_isolated(
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.hparams import run_hparams, write_session
-
     run_dir.mkdir(parents=True, exist_ok=True)
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
     run_overrides.append(f"seed={cfg.seed}")
@@ -181,7 +179,7 @@ def run_isolated(
         write_json_atomic(run_dir / METRICS_FILE, metrics)
     job.update(status=metrics["status"], end_time=time.time(), exit_code=code, error=error)
     write_json_atomic(run_dir / JOB_FILE, job)
-    write_session(run_dir, run_hparams(cfg, run_overrides), metrics, cfg.sweep.objective, started)
+    _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
 
 
@@ -221,8 +219,6 @@ def _finish_failed(
     metrics: dict[str, Any],
 ) -> None:
     """Record a run that never started training (e.g. an invalid sweep point)."""
-    from rlexp.sweeps.hparams import run_hparams, write_session
-
     metrics = {**metrics, "status": "failed", "error": error}
     write_json_atomic(run_dir / METRICS_FILE, metrics)
     write_json_atomic(
@@ -238,4 +234,21 @@ def _finish_failed(
             "error": error,
         },
     )
-    write_session(run_dir, run_hparams(cfg, overrides), metrics, cfg.sweep.objective, started)
+    _write_hparams(run_dir, cfg, overrides, metrics, started)
+
+
+def _write_hparams(
+    run_dir: Path, cfg: DictConfig, overrides: list[str], metrics: dict[str, Any], started: float
+) -> None:
+    """The run's HParams records, with the sweep's experiment from its sweep.json."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.sweeps.callbacks import SWEEP_FILE
+    from rlexp.sweeps.hparams import experiment_summary, key_values, run_hparams, write_session
+
+    sweep = _read_json(Path(HydraConfig.get().sweep.dir) / SWEEP_FILE)
+    domains = sweep.get("hparam_domains") or {}
+    objective = cfg.sweep.objective
+    hparams = run_hparams(cfg, overrides, domains)
+    experiment = experiment_summary(domains, objective, key_values(cfg)) if sweep else None
+    write_session(run_dir, hparams, metrics, objective, started, experiment)
