@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,8 +90,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sweep"
         write_sweep(root)
-        times = []
+        times, cpu = [], []
         for i in range(args.repeats):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.run(
                 [str(RLEXP), "report", str(root), f"out={tmp}/report{i}"],
@@ -98,10 +100,13 @@ def main() -> None:
                 text=True,
             )
             times.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if proc.returncode:
                 sys.exit(f"rlexp report failed:\n{proc.stdout}\n{proc.stderr}")
         print(
-            f"rlexp report, 12-run sweep: median {statistics.median(times):.2f} s "
+            f"rlexp report, 12-run sweep: median {statistics.median(times):.2f} s wall, "
+            f"{statistics.median(cpu):.2f} s CPU (user+sys: the wall time of an idle machine) "
             f"(runs: {', '.join(f'{t:.2f}' for t in times)}; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
         )

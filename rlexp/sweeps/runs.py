@@ -95,8 +95,9 @@ def _read_json(path: Path, required: bool = False) -> dict[str, Any]:
 
 
 def _load_config(run_dir: Path) -> dict[str, Any]:
-    """The run's config as plain data, interpolations resolved (libyaml parses it: a report
-    reads dozens of these and must stay fast)."""
+    """The run's config as plain data (libyaml parses it: a report reads dozens of these and
+    must stay fast). Interpolations stay unresolved: an interpolated value differs between
+    runs only where the keys it points to differ, so grouping and labels need no resolving."""
     import yaml
 
     path = run_dir / CONFIG_FILE
@@ -113,14 +114,7 @@ def _load_config(run_dir: Path) -> dict[str, Any]:
         raise Unreadable(f"{CONFIG_FILE}: not valid YAML: {first}") from exc
     if not isinstance(data, dict):
         raise Unreadable(f"{CONFIG_FILE}: not a mapping")
-    if "${" not in text:
-        return data
-    from omegaconf import OmegaConf
-
-    try:
-        return OmegaConf.to_container(OmegaConf.create(data), resolve=True)
-    except Exception:  # noqa: BLE001 (an interpolation only Hydra can resolve)
-        return data
+    return data
 
 
 def _alive(pid: int) -> bool:
