@@ -90,6 +90,10 @@ def _silence_stdout() -> None:
 
 def _main(argv: list[str]) -> int:
     provenance.set_command(["rlexp", *argv])
+    if argv[:1] == ["report"]:  # reads run directories only: no components, no plugins
+        from rlexp.sweeps.report import report_command
+
+        return report_command(argv[1:])
     try:
         return _command(argv)
     except KeyboardInterrupt:
@@ -121,10 +125,6 @@ def _command(argv: list[str]) -> int:
             return eval_policy(argv[1:])
         if argv[:1] == ["resume"]:
             return resume_run(argv[1:])
-        if argv[:1] == ["report"]:
-            from rlexp.sweeps.report import report_command
-
-            return report_command(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
         prepare_registry(argv)

@@ -47,6 +47,7 @@ LOCK_FILE = ".rlexp.lock"
 EVENTS_GLOB = "events.out.tfevents.*"
 # Sweeps
 SWEEP_FILE = "sweep.json"
+MLFLOW_PARENT_KEY = "mlflow_parent_run_id"  # sweep.json: the sweep's MLflow parent run
 SWEEP_STOP_FILE = ".rlexp-stop"  # left by a sweep stopped by signal, until it has ended
 JOB_FILE = "job.json"
 REPEAT_FILE = "repeat.json"

@@ -128,6 +128,7 @@ class RlexpConfig:
     agent: Any = MISSING
     buffer: Any = MISSING
     driver: Any = MISSING
+    logger: Any = MISSING  # rlexp/loggers/schemas.py: tensorboard (default) or mlflow
 
 
 def field_doc(f: dataclasses.Field) -> str:
@@ -138,3 +139,6 @@ def store_root_schema() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="rlexp_schema", node=RlexpConfig)
+    from rlexp.loggers.schemas import store_logger_schemas
+
+    store_logger_schemas()

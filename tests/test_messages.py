@@ -78,14 +78,13 @@ def test_help_piped_to_head_has_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
 
 
-def test_tensorboard_command_is_quoted_for_the_shell(capsys):
-    from rlexp.training.job import print_summary
+def test_tensorboard_command_is_quoted_for_the_shell():
+    from rlexp.training.progress import closing_lines
 
     run_dir = Path("outputs/multirun/x/1_agent.gamma=0.9,seed=1 späte Läufe")
-    metrics = {"final_eval_return": 1.0, "best_eval_return": 2.0, "best_eval_env_steps": 5}
-    print_summary(metrics, run_dir)
-    line = next(x for x in capsys.readouterr().out.splitlines() if "tensorboard" in x)
-    words = shlex.split(line.split(": ", 1)[1])
+    metrics = {"final_eval_return": 1.0, "best_eval_return": 2.0, "reward_threshold": None}
+    line = next(x for x in closing_lines(metrics, run_dir) if "tensorboard" in x)
+    words = shlex.split(line)
     assert words[:3] == ["tensorboard", "--logdir", str(run_dir)]
 
 

@@ -1,22 +1,14 @@
 """A 2x2 sweep (two learning rates x repeat=2) through the default joblib launcher, checked
 end to end: the multirun layout, seeds as a repeat axis, TF thread limits, HParams records
-and `rlexp report` (table, CSV, PNG, partial sweeps, no TensorFlow)."""
+(`rlexp report` on it: tests/test_report.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RLEXP, _run
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
-
-from rlexp.sweeps.event_files import read_events, read_scalars
 
 LEARNING_RATES = {0.001, 0.0001}
 JOB_NAMES = [
@@ -27,16 +19,37 @@ JOB_NAMES = [
 ]
 
 
+def events(run_dir: Path) -> list:
+    """The events of `run_dir`'s own event files, read by TensorBoard's loader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    files = sorted(run_dir.glob("events.out.tfevents.*"))
+    return [event for path in files for event in EventFileLoader(str(path)).Load()]
+
+
 def hparams_data(run_dir: Path) -> dict[str, list]:
     """{tag: [HParamsPluginData, ...]} of the HParams summaries in `run_dir`'s own events."""
     found: dict[str, list] = {}
-    for event in read_events(run_dir):
+    for event in events(run_dir):
         for value in event.summary.value:
             if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
                 data = plugin_data_pb2.HParamsPluginData.FromString(
                     value.metadata.plugin_data.content
                 )
                 found.setdefault(value.tag, []).append(data)
+    return found
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """{tag: [(step, value), ...]} of the scalar summaries in `run_dir`'s own events."""
+    from tensorboard.util import tensor_util
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for event in events(run_dir):
+        for value in event.summary.value:
+            if value.metadata.plugin_data.plugin_name == "scalars":
+                number = float(tensor_util.make_ndarray(value.tensor))
+                found.setdefault(value.tag, []).append((event.step, number))
     return found
 
 
@@ -128,171 +141,41 @@ def test_each_run_records_its_hparams_and_real_metrics(sweep_2x2):
         (start,) = data[metadata.SESSION_START_INFO_TAG]
         hparams = start.session_start_info.hparams
         assert hparams["agent.learning_rate"].number_value in LEARNING_RATES
-        assert hparams["seed"].number_value in (0.0, 1.0)
+        assert hparams["seed"].string_value in ("0", "1")  # an integer shows as one
         assert hparams["env.gym_id"].string_value == "CartPole-v1"
         (end,) = data[metadata.SESSION_END_INFO_TAG]
         assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
-        scalars = read_scalars(job)
-        for key in ("final_eval_return", "best_eval_return", "wall_time_s"):
-            (step, value) = scalars[f"hparams/{key}"][-1]
-            assert value == pytest.approx(metrics[key], rel=1e-6), key
-            assert step == metrics["env_steps"]
-
-
-def test_sweep_root_has_the_hparams_config(sweep_2x2):
-    (experiment,) = hparams_data(sweep_2x2.dir)[metadata.EXPERIMENT_TAG]
-    infos = {i.name: i for i in experiment.experiment.hparam_infos}
-    lr = infos["agent.learning_rate"]
-    assert lr.type == api_pb2.DATA_TYPE_FLOAT64
-    assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
-    assert {v.number_value for v in infos["seed"].domain_discrete.values} == {0.0, 1.0}
-    assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
-    tags = {m.name.tag for m in experiment.experiment.metric_infos}
-    assert {
-        "hparams/final_eval_return",
-        "hparams/best_eval_return",
-        "hparams/solved_at_env_steps",
-        "hparams/wall_time_s",
-    } <= tags
-
-
-# ---------------------------------------------------------------- rlexp report
-
-REPORT_NO_TF = textwrap.dedent(
-    """
-    import sys
-    from rlexp.cli import main
-
-    code = main({argv!r})
-    assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
-    assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
-    sys.exit(code)
-    """
-)
-
-
-def report(*argv, cwd: Path | None = None):
-    code = REPORT_NO_TF.format(argv=["report", *map(str, argv)])
-    return _run([sys.executable, "-c", code], cwd)
-
-
-@pytest.fixture(scope="module")
-def sweep_report(sweep_2x2, tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    result = report(sweep_2x2.dir, f"out={out}")
-    assert result.code == 0, result.describe()
-    return out, result
-
-
-def _table_rows(text: str) -> list[list[str]]:
-    rows = [
-        [c.strip() for c in line.strip().strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("|")
-    ]
-    return rows[2:]  # after the header and the rule
-
-
-def test_report_prints_one_row_per_configuration(sweep_report):
-    _, result = sweep_report
-    rows = _table_rows(result.out)
-    assert sorted(r[1] for r in rows) == ["agent.learning_rate=0.0001", "agent.learning_rate=0.001"]
-    assert [r[0] for r in rows].count("best") == 1
-    for row in rows:
-        assert row[2] == "2"  # seeds
-        assert "[" in row[3] and "[" in row[4]  # mean [95% CI] of final and best return
-    assert "complete: 4 runs completed" in result.out
-    assert "PARTIAL" not in result.out
-
-
-def test_report_writes_csv_markdown_and_png(sweep_report, sweep_2x2):
-    out, _ = sweep_report
-    import csv
-
-    with open(out / "report.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == 2
-    assert sum(r["best"] == "True" for r in rows) == 1
-    for row in rows:
-        assert row["seeds"] == "2" and row["failed"] == "0"
-        low, mean, high = (
-            float(row["final_return_ci95_low"]),
-            float(row["final_return_mean"]),
-            float(row["final_return_ci95_high"]),
+        curves = scalars(job)
+        evaluations = metrics["evaluations"]
+        best = curves["eval/best_average_return"]
+        assert [step for step, _ in best] == [e["env_steps"] for e in evaluations]  # a curve
+        assert best[-1][1] == pytest.approx(metrics["best_eval_return"], rel=1e-6)
+        assert curves["eval/average_return"][-1][1] == pytest.approx(
+            metrics["final_eval_return"], rel=1e-6
         )
-        assert low <= mean <= high
-        assert float(row["final_return_iqm"]) >= 0
-    best = max(rows, key=lambda r: float(r["final_return_mean"]))
-    assert best["best"] == "True"
-    finals = [
-        json.loads((job / "metrics.json").read_text())["final_eval_return"]
-        for job in sweep_2x2.job_dirs()
-    ]
-    means = sorted(float(r["final_return_mean"]) for r in rows)
-    assert means == pytest.approx(sorted([sum(finals[:2]) / 2, sum(finals[2:]) / 2]))
-    with open(out / "runs.csv") as f:
-        runs = list(csv.DictReader(f))
-    assert sorted(r["run"] for r in runs) == JOB_NAMES
-    markdown = (out / "report.md").read_text()
-    assert "| best |" in markdown and "learning_curves.png" in markdown
-    png = (out / "learning_curves.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+        assert curves["perf/train_wall_time_s"][-1][1] == pytest.approx(
+            evaluations[-1]["train_wall_time_s"], rel=1e-6
+        )
+        assert not [tag for tag in curves if tag.startswith("hparams/")]  # no one-point cards
 
 
-UNREAD_BY_REPORT = shutil.ignore_patterns("checkpoints", "policy", "policy_best")
+def test_runs_carry_the_experiment_and_the_sweep_root_has_no_events(sweep_2x2):
+    assert not list(sweep_2x2.dir.glob("events.out.tfevents.*"))  # no extra run "."
+    record = json.loads((sweep_2x2.dir / "sweep.json").read_text())
+    assert record["hparam_domains"]["agent.learning_rate"] == {"values": [0.001, 0.0001]}
+    for job in sweep_2x2.job_dirs():
+        (experiment,) = hparams_data(job)[metadata.EXPERIMENT_TAG]
+        infos = {i.name: i for i in experiment.experiment.hparam_infos}
+        lr = infos["agent.learning_rate"]
+        assert lr.type == api_pb2.DATA_TYPE_FLOAT64
+        assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
+        assert [v.string_value for v in infos["seed"].domain_discrete.values] == ["0", "1"]
+        assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
+        tags = [m.name.tag for m in experiment.experiment.metric_infos]
+        assert tags == ["eval/average_return", "eval/best_average_return", "perf/train_wall_time_s"]
 
 
-def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
-    copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
-    result = report(copy)
-    assert result.code == 0, result.describe()
-    assert (copy / "report" / "report.csv").is_file()
-    again = report(copy)  # the report folder is not mistaken for a run
-    assert again.out.count("agent.learning_rate=0.001 ") == result.out.count(
-        "agent.learning_rate=0.001 "
-    )
-
-
-def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
-    """A sweep still running: one run alive (its process exists), one whose process died
-    without a word (SIGKILL of the whole job), the rest completed."""
-    copy = tmp_path / "sweep"
-    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
-    record = json.loads((copy / "sweep.json").read_text())
-    (copy / "sweep.json").write_text(json.dumps({**record, "status": "running"}))
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    for name, pid in ((JOB_NAMES[1], os.getpid()), (JOB_NAMES[3], dead.pid)):
-        metrics = json.loads((copy / name / "metrics.json").read_text())
-        metrics.update(status="running")
-        (copy / name / "metrics.json").write_text(json.dumps(metrics))
-        job = json.loads((copy / name / "job.json").read_text())
-        job.update(status="running", pid=pid, exit_code=None, end_time=None)
-        (copy / name / "job.json").write_text(json.dumps(job))
-    result = report(copy, f"out={tmp_path / 'out'}")
-    assert result.code == 0, result.describe()
-    assert "PARTIAL" in result.out
-    assert "1 failed" in result.out
-    assert JOB_NAMES[3] in result.out and "gone without a result" in result.out
-    rows = {r[1]: r for r in _table_rows(result.out)}
-    assert rows["agent.learning_rate=0.001"][2] == "1"  # seeds with a result so far
-    assert rows["agent.learning_rate=0.001"][-1] == "1"  # running
-    assert (tmp_path / "out" / "learning_curves.png").is_file()
-
-
-def test_report_explains_bad_arguments(tmp_path):
-    assert report(tmp_path / "missing").code == 2
-    empty = report(tmp_path)
-    assert empty.code == 2 and "no runs" in empty.err
-    assert _run([str(RLEXP), "report"], None).code == 2
-
-
-def test_report_reads_a_single_training_run(trained_run, tmp_path):
-    result = report(trained_run.run_dir, f"out={tmp_path}")
-    assert result.code == 0, result.describe()
-    assert "1 run in 1 configuration;" in result.out
-    assert (tmp_path / "learning_curves.png").is_file()
+# ---------------------------------------------------------------- the sweep objective
 
 
 def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):

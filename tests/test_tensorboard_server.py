@@ -1,6 +1,7 @@
 """A real TensorBoard server (its `program` API, on 127.0.0.1 and a free port) on the
-finished 2x2 sweep: every run, the scalar tags and the HParams session groups with their
-metric values are served over its HTTP API."""
+finished 2x2 sweep: every run (and no extra run "." for the sweep folder), each run's eval
+curve, and the HParams experiment (every swept key, every metric) with one session group
+per run and its metric values, all over its HTTP API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -76,30 +78,48 @@ def post(base, path, body):
     return json.loads(urllib.request.urlopen(request, timeout=30).read())
 
 
-def test_every_run_is_served(tensorboard):
+def test_every_run_is_served_and_no_extra_run(tensorboard):
     runs = get(tensorboard, "/data/runs")
-    assert set(JOB_NAMES) <= set(runs), runs
+    assert sorted(runs) == JOB_NAMES, runs  # no "." for the sweep folder
 
 
-def test_scalar_tags_of_every_run(tensorboard):
+def test_scalar_tags_are_curves_without_one_point_cards(tensorboard):
     tags = get(tensorboard, "/data/plugin/scalars/tags")
     for run in JOB_NAMES:
         assert {
             "eval/average_return",
+            "eval/best_average_return",
+            "perf/train_wall_time_s",
             "train/loss",
             "perf/env_steps_per_sec",
-            "hparams/final_eval_return",
         } <= set(tags[run]), (run, sorted(tags.get(run, {})))
+        assert not [t for t in tags[run] if t.startswith("hparams")], tags[run]
+
+
+def test_each_run_has_the_eval_curve(tensorboard, sweep_2x2):
+    for run in JOB_NAMES:
+        metrics = json.loads((sweep_2x2.dir / run / "metrics.json").read_text())
+        query = urllib.parse.urlencode({"run": run, "tag": "eval/average_return"})
+        points = get(tensorboard, f"/data/plugin/scalars/scalars?{query}")
+        steps = [step for _, step, _ in points]
+        assert steps == [e["env_steps"] for e in metrics["evaluations"]], (run, steps)
+        assert points[-1][2] == pytest.approx(metrics["final_eval_return"], rel=1e-6)
 
 
 def test_hparams_experiment_and_session_groups_with_metrics(tensorboard, sweep_2x2):
     experiment = post(tensorboard, "/data/plugin/hparams/experiment", {"experimentName": ""})
-    names = {h["name"] for h in experiment["hparamInfos"]}
-    assert {"agent.learning_rate", "seed"} <= names
-    lr = next(h for h in experiment["hparamInfos"] if h["name"] == "agent.learning_rate")
-    assert sorted(lr["domainDiscrete"]) == [0.0001, 0.001]
-    metric_tags = {m["name"]["tag"] for m in experiment["metricInfos"]}
-    assert "hparams/final_eval_return" in metric_tags
+    infos = {h["name"]: h for h in experiment["hparamInfos"]}
+    swept = json.loads((sweep_2x2.dir / "sweep.json").read_text())["hparam_domains"]
+    assert set(swept) == {"agent.learning_rate", "seed"}
+    assert set(swept) <= set(infos)  # every swept key
+    assert sorted(infos["agent.learning_rate"]["domainDiscrete"]) == [0.0001, 0.001]
+    assert infos["seed"]["domainDiscrete"] == ["0", "1"]  # integers shown as integers
+    metric_tags = [m["name"]["tag"] for m in experiment["metricInfos"]]
+    assert metric_tags == [
+        "eval/average_return",
+        "eval/best_average_return",
+        "perf/train_wall_time_s",
+    ]
 
     groups = post(
         tensorboard,
@@ -112,12 +132,17 @@ def test_hparams_experiment_and_session_groups_with_metrics(tensorboard, sweep_2
             "sliceSize": 100,
         },
     )["sessionGroups"]
-    assert sorted(g["name"] for g in groups) == JOB_NAMES  # one row per run
+    assert sorted(s["name"] for g in groups for s in g["sessions"]) == JOB_NAMES
+    assert len(groups) == len(JOB_NAMES)  # one row per run
     for group in groups:
-        metrics = json.loads((sweep_2x2.dir / group["name"] / "metrics.json").read_text())
+        (session,) = group["sessions"]
+        metrics = json.loads((sweep_2x2.dir / session["name"] / "metrics.json").read_text())
         values = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
-        assert values["hparams/final_eval_return"] == pytest.approx(metrics["final_eval_return"])
-        assert values["hparams/best_eval_return"] == pytest.approx(metrics["best_eval_return"])
-        assert values["hparams/wall_time_s"] == pytest.approx(metrics["wall_time_s"], rel=1e-5)
+        assert values["eval/average_return"] == pytest.approx(metrics["final_eval_return"])
+        assert values["eval/best_average_return"] == pytest.approx(metrics["best_eval_return"])
+        assert values["perf/train_wall_time_s"] == pytest.approx(
+            metrics["evaluations"][-1]["train_wall_time_s"], rel=1e-5
+        )
         assert group["hparams"]["agent.learning_rate"] in (0.001, 0.0001)
-        assert group["sessions"][0]["status"] == "STATUS_SUCCESS"
+        assert group["hparams"]["seed"] in ("0", "1")
+        assert session["status"] == "STATUS_SUCCESS"

@@ -37,8 +37,14 @@ def events(trained_run):
 
 
 def test_cli_reports_the_run(trained_run):
-    assert "final eval return" in trained_run.result.out
-    assert str(trained_run.run_dir) in trained_run.result.out
+    out = trained_run.result.out
+    assert "solved:" in out and "eval return: final" in out
+    assert f"run directory: {trained_run.run_dir}" in out
+    assert f"tensorboard --logdir {trained_run.run_dir}" in out
+    # the bar is off (train.progress=false): one line per summary interval, also in train.log
+    assert out.count("env steps ") >= 2000 // 500
+    log = (trained_run.run_dir / "train.log").read_text()
+    assert "env steps 2000/2000 (100%)" in log and "run directory:" in log
 
 
 @pytest.mark.parametrize("tag", SCALAR_TAGS)

@@ -1,7 +1,8 @@
 """Hydra callback of every rlexp sweep (registered in rlexp/conf/config.yaml).
 
-At the start of a multirun it writes the sweep's HParams config (the swept parameters'
-domains and the metric list) and `sweep.json` into the sweep root; at the end it stamps
+At the start of a multirun it records the sweep in `sweep.json` in the sweep root: the swept
+parameters' domains (each job writes them into its runs' HParams records, so the sweep root
+holds no event file of its own), the objective and the invocation; at the end it stamps
 `sweep.json` finished and prints how many runs completed or failed and how to review them.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
 from rlexp.sweeps import signals
 
@@ -30,13 +32,12 @@ def sweep_overrides(config: DictConfig) -> list[str]:
 
 class SweepReview(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.hparams import key_values, swept_domains, write_experiment
+        from rlexp.sweeps.hparams import swept_domains
 
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         overrides = sweep_overrides(config)
         domains = swept_domains(overrides)
-        write_experiment(sweep_dir, domains, config.sweep.objective, key_values(config))
         record = _read(sweep_dir)
         record.setdefault("invocations", []).append(
             {
@@ -49,12 +50,16 @@ class SweepReview(Callback):
         )
         record.update(
             swept={
-                key: (values if values is not None else list(interval))
-                for key, (values, interval) in domains.items()
+                key: domain.get("values", domain.get("interval")) for key, domain in domains.items()
             },
+            hparam_domains=domains,
             objective=config.sweep.objective,
             status="running",
         )
+        if OmegaConf.select(config, "logger.name") == "mlflow" and not record.get(PARENT_KEY):
+            from rlexp.loggers.mlflow_logger import start_sweep_run
+
+            record[PARENT_KEY] = start_sweep_run(config.logger, sweep_dir, overrides)
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         signals.stop_sweep_on_signals(sweep_dir)
         _OPEN.add(sweep_dir)
@@ -62,7 +67,7 @@ class SweepReview(Callback):
             atexit.register(close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from rlexp.sweeps.report import find_runs, short_reason
+        from rlexp.sweeps.runs import find_runs, short_reason
 
         sweep_dir = Path(config.hydra.sweep.dir)
         record = _read(sweep_dir)
@@ -75,6 +80,10 @@ class SweepReview(Callback):
         _OPEN.discard(sweep_dir)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
+        if record.get(PARENT_KEY) and OmegaConf.select(config, "logger.name") == "mlflow":
+            from rlexp.loggers.mlflow_logger import end_sweep_run
+
+            end_sweep_run(config.logger, sweep_dir, record[PARENT_KEY], bool(failed))
         done = sum(r.status == "completed" for r in runs)
         stopped_runs = sum(r.status == "interrupted" for r in runs)
         print(

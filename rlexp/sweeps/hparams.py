@@ -1,10 +1,18 @@
-"""TensorBoard HParams records with real metrics, written without TensorFlow.
+"""TensorBoard HParams records of a sweep, built with TensorBoard's HParams API
+(`tensorboard.plugins.hparams.summary_v2`) and written without TensorFlow.
 
-Each run directory gets a session: its hyperparameters (the job's overrides and a few key
-config values), its metrics as scalars under `hparams/` (final and best eval return, env
-steps to solve, wall time, and the sweep objective) and an end status. The sweep root gets
-the experiment (`hparams_config`): the swept parameters with their domains and the metric
-list. `tensorboard --logdir <sweep dir>` then shows one HParams row per run.
+Each run directory gets one extra event file (`*.hparams.v2`) holding
+- the experiment: the swept parameters with their domains, the key config values and the
+  metric list. TensorBoard takes it from whichever run has it, so the sweep folder itself
+  holds no event file and does not show up as an extra run ".";
+- the session: the run's hyperparameters, start time and end status;
+- two curves from metrics.json's evaluations, `eval/best_average_return` (the running best)
+  and `perf/train_wall_time_s`, beside the training's own `eval/average_return`. The HParams
+  metrics are these curves' last values, so Scalars shows curves, not one-point cards.
+
+Integer values (the seed, a swept batch size) are recorded as strings: TensorBoard prints
+every number with five significant digits (seed 0 as "0.0000"). A key whose domain holds
+floats or is an interval stays a number.
 """
 
 from __future__ import annotations
@@ -17,15 +25,16 @@ from typing import Any
 
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from tensorboard.plugins.hparams import summary_v2 as hp
+from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
 from rlexp.sweeps.event_files import EventWriter
 
-# metrics.json key -> (HParams metric tag, display name)
+# metrics.json key -> (TensorBoard scalar tag, display name). The first two are curves.
 METRICS = {
-    "final_eval_return": ("hparams/final_eval_return", "final eval return"),
-    "best_eval_return": ("hparams/best_eval_return", "best eval return"),
-    "solved_at_env_steps": ("hparams/solved_at_env_steps", "env steps to solve"),
-    "wall_time_s": ("hparams/wall_time_s", "wall time (s)"),
+    "final_eval_return": ("eval/average_return", "final eval return"),
+    "best_eval_return": ("eval/best_average_return", "best eval return"),
+    "train_wall_time_s": ("perf/train_wall_time_s", "training time (s)"),
 }
 # Config values recorded as hyperparameters of every run, swept or not.
 KEY_CONFIG_VALUES = (
@@ -37,10 +46,14 @@ KEY_CONFIG_VALUES = (
     "network.fc_layer_params",
     "train.env_steps",
 )
-SKIPPED_OVERRIDES = ("hydra.", "hydra/", "plugins", "repeat", "sweep.", "train.progress")
+SKIPPED_OVERRIDES = ("hydra.", "hydra/", "plugins", "repeat", "sweep.", "train.progress", "logger")
+HParamValue = bool | float | str
+# A domain as sweep.json records it: {"values": [...]} or {"interval": [low, high]}.
+Domain = Mapping[str, list]
 
 
 def metric_tag(key: str) -> str:
+    """The scalar tag of a metrics.json key (a one-point `hparams/<key>` for the others)."""
     return METRICS[key][0] if key in METRICS else f"hparams/{key}"
 
 
@@ -48,11 +61,26 @@ def metric_keys(objective: str) -> list[str]:
     return list(METRICS) + ([objective] if objective not in METRICS else [])
 
 
-def _hparam_value(value: Any) -> bool | float | str:
+def numeric_domain(domain: Domain | None) -> bool:
+    """Whether a key's values stay numbers: an interval, or discrete values with a float."""
+    if domain is None:
+        return False
+    if "interval" in domain:
+        return True
+    values = domain.get("values", [])
+    return any(isinstance(v, float) for v in values) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+
+
+def hparam_value(value: Any, numeric: bool = False) -> HParamValue:
+    """A config value as TensorBoard records it (integers as strings unless `numeric`)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
-        return float(value)
+    if isinstance(value, int):
+        return float(value) if numeric else str(value)
+    if isinstance(value, float):
+        return value
     if value is None:
         return "null"
     if isinstance(value, list | tuple):
@@ -60,121 +88,36 @@ def _hparam_value(value: Any) -> bool | float | str:
     return str(value)
 
 
-def _summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> summary_pb2.Summary:
-    return summary_pb2.Summary(
-        value=[
-            summary_pb2.Summary.Value(
-                tag=tag,
-                metadata=metadata.create_summary_metadata(data),
-                tensor=metadata.NULL_TENSOR,
-            )
-        ]
-    )
-
-
-def key_values(cfg: Any) -> dict[str, bool | float | str]:
+def key_values(cfg: Any) -> dict[str, HParamValue]:
     """KEY_CONFIG_VALUES of `cfg` that it has."""
-    return run_hparams(cfg, [])
+    return run_hparams(cfg, [], {})
 
 
-def run_hparams(cfg: Any, overrides: Iterable[str]) -> dict[str, bool | float | str]:
+def run_hparams(
+    cfg: Any, overrides: Iterable[str], domains: Mapping[str, Domain] | None = None
+) -> dict[str, HParamValue]:
     """The run's hyperparameters: its overrides (resolved values) and KEY_CONFIG_VALUES."""
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
-    hparams: dict[str, bool | float | str] = {}
-    for override in overrides:
-        key, _, raw = override.partition("=")
-        key = key.lstrip("+~")
-        if not raw or key.startswith(SKIPPED_OVERRIDES):
+    domains = domains or {}
+    hparams: dict[str, HParamValue] = {}
+    keys = [o.partition("=")[0].lstrip("+~") for o in overrides if o.partition("=")[2]]
+    raws = {o.partition("=")[0].lstrip("+~"): o.partition("=")[2] for o in overrides}
+    for key in [*keys, *KEY_CONFIG_VALUES]:
+        if key in hparams or key.startswith(SKIPPED_OVERRIDES):
             continue
         value = OmegaConf.select(cfg, key, default=None)
-        if isinstance(value, DictConfig) or value is None:
-            hparams[key] = raw  # a group choice (`agent=ddqn`) or a key outside the config
-        else:
-            hparams[key] = _hparam_value(
-                OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
-            )
-    for key in KEY_CONFIG_VALUES:
-        value = OmegaConf.select(cfg, key, default=None)
-        if key not in hparams and value is not None:
+        if isinstance(value, DictConfig) or (value is None and key in raws):
+            hparams[key] = raws[key]  # a group choice (`agent=ddqn`) or a key outside
+        elif value is not None:
             if isinstance(value, ListConfig):
                 value = OmegaConf.to_container(value)
-            hparams[key] = _hparam_value(value)
+            hparams[key] = hparam_value(value, numeric_domain(domains.get(key)))
     return hparams
 
 
-def write_session(
-    run_dir: Path,
-    hparams: Mapping[str, bool | float | str],
-    metrics: Mapping[str, Any],
-    objective: str,
-    start_time: float,
-) -> Path:
-    """Write the run's HParams session into its own directory (a separate event file)."""
-    start = plugin_data_pb2.SessionStartInfo(start_time_secs=start_time)
-    for name, value in hparams.items():
-        if isinstance(value, bool):
-            start.hparams[name].bool_value = value
-        elif isinstance(value, float):
-            start.hparams[name].number_value = value
-        else:
-            start.hparams[name].string_value = value
-    status = (
-        api_pb2.STATUS_SUCCESS if metrics.get("status") == "completed" else (api_pb2.STATUS_FAILURE)
-    )
-    step = int(metrics.get("env_steps") or 0)
-    with EventWriter(run_dir, suffix=".hparams") as writer:
-        writer.summary(
-            _summary(
-                metadata.SESSION_START_INFO_TAG,
-                plugin_data_pb2.HParamsPluginData(session_start_info=start),
-            ),
-        )
-        for key in metric_keys(objective):
-            value = metrics.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                if math.isfinite(value):
-                    writer.scalar(metric_tag(key), float(value), step)
-        end = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=time.time())
-        writer.summary(
-            _summary(
-                metadata.SESSION_END_INFO_TAG,
-                plugin_data_pb2.HParamsPluginData(session_end_info=end),
-            ),
-            step,
-        )
-    return writer.path
-
-
-def _domain_info(name: str, values: list[Any] | None, interval: tuple[float, float] | None):
-    info = api_pb2.HParamInfo(name=name)
-    if interval is not None:
-        info.type = api_pb2.DATA_TYPE_FLOAT64
-        info.domain_interval.min_value, info.domain_interval.max_value = interval
-        return info
-    converted = [_hparam_value(v) for v in values or []]
-    kinds = {type(v) for v in converted}
-    if kinds == {bool}:
-        info.type = api_pb2.DATA_TYPE_BOOL
-    elif kinds == {float}:
-        info.type = api_pb2.DATA_TYPE_FLOAT64
-    else:
-        info.type = api_pb2.DATA_TYPE_STRING
-        converted = [str(v) if not isinstance(v, str) else v for v in converted]
-    if converted:
-        for value in converted:
-            item = info.domain_discrete.values.add()
-            if isinstance(value, bool):
-                item.bool_value = value
-            elif isinstance(value, float):
-                item.number_value = value
-            else:
-                item.string_value = value
-    return info
-
-
-def swept_domains(overrides: Iterable[str]) -> dict[str, tuple[list | None, tuple | None]]:
-    """{key: (discrete values, interval)} of the sweep overrides in Hydra's override grammar.
+def swept_domains(overrides: Iterable[str]) -> dict[str, dict[str, list]]:
+    """{key: {"values": [...]} or {"interval": [low, high]}} of the sweep overrides.
 
     Covers the basic sweeper's `a=1,2` and `choice()`/`range()`, and the Optuna sweeper's
     `interval()` and `tag(log, interval())` (from the command line or `hydra.sweeper.params`).
@@ -182,7 +125,7 @@ def swept_domains(overrides: Iterable[str]) -> dict[str, tuple[list | None, tupl
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.core.override_parser.types import IntervalSweep
 
-    domains: dict[str, tuple[list | None, tuple | None]] = {}
+    domains: dict[str, dict[str, list]] = {}
     parser = OverridesParser.create()
     for override in parser.parse_overrides(list(overrides)):
         key = override.get_key_element().lstrip("+~")
@@ -190,42 +133,101 @@ def swept_domains(overrides: Iterable[str]) -> dict[str, tuple[list | None, tupl
             continue
         value = override.value()
         if isinstance(value, IntervalSweep):
-            domains[key] = (None, (float(value.start), float(value.end)))
+            domains[key] = {"interval": [float(value.start), float(value.end)]}
         else:
-            domains[key] = (list(override.sweep_iterator()), None)
+            domains[key] = {"values": list(override.sweep_iterator())}
     return domains
 
 
-def write_experiment(
-    sweep_dir: Path,
-    domains: Mapping[str, tuple[list | None, tuple | None]],
-    objective: str,
-    fixed: Mapping[str, Any] | None = None,
-) -> Path:
-    """The sweep root's `hparams_config`: swept parameters with their domains, then the key
-    config values every run records (`fixed`: name -> the sweep's value, for the type)."""
-    infos = [_domain_info(name, *domain) for name, domain in domains.items()]
-    for name, value in (fixed or {}).items():
-        if name not in domains:
-            info = _domain_info(name, [value], None)
-            info.ClearField("domain_discrete")  # a column, not a one-value domain
-            infos.append(info)
-    metric_infos = [
-        api_pb2.MetricInfo(
-            name=api_pb2.MetricName(tag=metric_tag(key)),
-            display_name=METRICS.get(key, (None, key))[1],
-        )
+def _hparam(name: str, domain: Domain) -> hp.HParam:
+    if "interval" in domain:
+        return hp.HParam(name, hp.RealInterval(*map(float, domain["interval"])))
+    numeric = numeric_domain(domain)
+    values = {hparam_value(v, numeric) for v in domain["values"]}
+    if len({type(v) for v in values}) > 1:  # mixed kinds: all as strings
+        values = {str(v) for v in values}
+    return hp.HParam(name, hp.Discrete(sorted(values, key=_order)))
+
+
+def _order(value: HParamValue) -> tuple:
+    """Numbers and integer strings by value, then other strings."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, str(value))
+
+
+def experiment_summary(
+    domains: Mapping[str, Domain], objective: str, fixed: Mapping[str, HParamValue]
+) -> summary_pb2.Summary:
+    """The sweep's `hparams_config`: swept parameters with their domains, then the key
+    config values every run records (a column each, typed by the sweep's value)."""
+    hparams = [_hparam(name, domain) for name, domain in domains.items()]
+    hparams += [hp.HParam(name) for name in fixed if name not in domains]
+    metrics = [
+        hp.Metric(metric_tag(key), display_name=METRICS.get(key, (None, key))[1])
         for key in metric_keys(objective)
     ]
-    experiment = api_pb2.Experiment(
-        time_created_secs=time.time(), hparam_infos=infos, metric_infos=metric_infos
+    summary = hp.hparams_config_pb(hparams, metrics, time_created_secs=time.time())
+    content = summary.value[0].metadata.plugin_data
+    data = plugin_data_pb2.HParamsPluginData.FromString(content.content)
+    types = {bool: api_pb2.DATA_TYPE_BOOL, float: api_pb2.DATA_TYPE_FLOAT64}
+    for info in data.experiment.hparam_infos:
+        if info.name in fixed and info.name not in domains:
+            info.type = types.get(type(fixed[info.name]), api_pb2.DATA_TYPE_STRING)
+    content.content = data.SerializeToString()
+    return summary
+
+
+def _session_end(status: str) -> summary_pb2.Summary:
+    end = plugin_data_pb2.SessionEndInfo(
+        status=api_pb2.STATUS_SUCCESS if status == "completed" else api_pb2.STATUS_FAILURE,
+        end_time_secs=time.time(),
     )
-    for older in Path(sweep_dir).glob("events.out.tfevents.*.hparams_config.v2"):
-        older.unlink()  # a continued sweep: one experiment per logdir root
-    with EventWriter(sweep_dir, suffix=".hparams_config") as writer:
-        writer.summary(
-            _summary(
-                metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment)
+    data = plugin_data_pb2.HParamsPluginData(session_end_info=end)
+    return summary_pb2.Summary(
+        value=[
+            summary_pb2.Summary.Value(
+                tag=metadata.SESSION_END_INFO_TAG,
+                metadata=metadata.create_summary_metadata(data),
+                tensor=metadata.NULL_TENSOR,
             )
-        )
+        ]
+    )
+
+
+def metric_curves(metrics: Mapping[str, Any], objective: str) -> list[tuple[str, int, float]]:
+    """(tag, env step, value) points written beside the training's own summaries."""
+    points = []
+    best = -math.inf
+    for e in metrics.get("evaluations") or []:
+        step, ret, wall = e.get("env_steps"), e.get("average_return"), e.get("train_wall_time_s")
+        if isinstance(step, int) and isinstance(ret, int | float) and math.isfinite(ret):
+            best = max(best, ret)
+            points.append((METRICS["best_eval_return"][0], step, best))
+        if isinstance(step, int) and isinstance(wall, int | float):
+            points.append((METRICS["train_wall_time_s"][0], step, float(wall)))
+    value = metrics.get(objective)
+    if objective not in METRICS and isinstance(value, int | float) and math.isfinite(value):
+        points.append((metric_tag(objective), int(metrics.get("env_steps") or 0), float(value)))
+    return points
+
+
+def write_session(
+    run_dir: Path,
+    hparams: Mapping[str, HParamValue],
+    metrics: Mapping[str, Any],
+    objective: str,
+    start_time: float,
+    experiment: summary_pb2.Summary | None = None,
+) -> Path:
+    """Write the run's HParams records into its own directory (a separate event file)."""
+    step = int(metrics.get("env_steps") or 0)
+    with EventWriter(run_dir, suffix=".hparams") as writer:
+        if experiment is not None:
+            writer.summary(experiment)
+        writer.summary(hp.hparams_pb(dict(hparams), start_time_secs=start_time))
+        for tag, at, value in metric_curves(metrics, objective):
+            writer.summary(scalar_pb(tag, value), at)
+        writer.summary(_session_end(str(metrics.get("status"))), step)
     return writer.path

@@ -34,7 +34,14 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rlexp import rundir
-from rlexp.rundir import JOB_FILE, METRICS_FILE, OUTPUT_LOG, REPEAT_FILE, write_json_atomic
+from rlexp.rundir import (
+    JOB_FILE,
+    METRICS_FILE,
+    OUTPUT_LOG,
+    REPEAT_FILE,
+    SWEEP_FILE,
+    write_json_atomic,
+)
 from rlexp.sweeps import signals
 
 
@@ -54,7 +61,7 @@ def run_sweep_job(cfg: DictConfig) -> float:
     """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.report import short_reason
+    from rlexp.sweeps.runs import short_reason
     from rlexp.validation import ConfigError, validate
 
     hydra_cfg = HydraConfig.get()
@@ -125,8 +132,6 @@ def run_isolated(
     """
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.hparams import run_hparams, write_session
-
     run_dir.mkdir(parents=True, exist_ok=True)
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
     run_overrides.append(f"seed={cfg.seed}")
@@ -179,7 +184,7 @@ def run_isolated(
     metrics, error = _outcome(run_dir, code)
     job.update(status=metrics["status"], end_time=time.time(), exit_code=code, error=error)
     write_json_atomic(run_dir / JOB_FILE, job)
-    write_session(run_dir, run_hparams(cfg, run_overrides), metrics, cfg.sweep.objective, started)
+    _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
 
 
@@ -237,8 +242,6 @@ def _finish_failed(
     metrics: dict[str, Any],
 ) -> None:
     """Record a run that never started training (e.g. an invalid sweep point)."""
-    from rlexp.sweeps.hparams import run_hparams, write_session
-
     metrics = {**metrics, "status": "failed", "error": error}
     write_json_atomic(run_dir / METRICS_FILE, metrics)
     write_json_atomic(
@@ -254,4 +257,20 @@ def _finish_failed(
             "error": error,
         },
     )
-    write_session(run_dir, run_hparams(cfg, overrides), metrics, cfg.sweep.objective, started)
+    _write_hparams(run_dir, cfg, overrides, metrics, started)
+
+
+def _write_hparams(
+    run_dir: Path, cfg: DictConfig, overrides: list[str], metrics: dict[str, Any], started: float
+) -> None:
+    """The run's HParams records, with the sweep's experiment from its sweep.json."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.sweeps.hparams import experiment_summary, key_values, run_hparams, write_session
+
+    sweep = rundir.read_json(Path(HydraConfig.get().sweep.dir) / SWEEP_FILE)
+    domains = sweep.get("hparam_domains") or {}
+    objective = cfg.sweep.objective
+    hparams = run_hparams(cfg, overrides, domains)
+    experiment = experiment_summary(domains, objective, key_values(cfg)) if sweep else None
+    write_session(run_dir, hparams, metrics, objective, started, experiment)

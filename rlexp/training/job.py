@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from rlexp.rundir import RunDirError
+from rlexp.training.progress import job_prefix
 
 
 def run_job(cfg: DictConfig) -> float | None:
@@ -27,18 +28,31 @@ def run_job(cfg: DictConfig) -> float | None:
         discard_unstarted(run_dir)
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    metrics = train_and_report(cfg, run_dir, resume=False)
+    metrics = train_and_report(cfg, run_dir, resume=False, label=_label(cfg))
     return metrics["final_eval_return"]
 
 
-def train_and_report(cfg: DictConfig, run_dir: Path, resume: bool) -> dict[str, Any]:
-    """Train (or resume) and print the outcome; on a stop, print why and exit."""
+def _label(cfg: DictConfig) -> str:
+    """`[job 3 seed 1] ` in a sweep's training process; nothing for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    multirun = str(hydra_cfg.mode) in (str(RunMode.MULTIRUN), "MULTIRUN")
+    return job_prefix(hydra_cfg.job.get("num"), int(cfg.seed)) if multirun else ""
+
+
+def train_and_report(
+    cfg: DictConfig, run_dir: Path, resume: bool, label: str = ""
+) -> dict[str, Any]:
+    """Train (or resume); on a stop or failure, print why and exit. The runner prints how
+    a finished run ended."""
     from rlexp.context import BuildError
     from rlexp.training.runner import TrainingError
     from rlexp.training.trainer import Interrupted, train
 
     try:
-        metrics = train(cfg, run_dir, resume=resume)
+        metrics = train(cfg, run_dir, resume=resume, label=label)
     except Interrupted as exc:
         print(
             f"rlexp: {exc} at env step {exc.metrics.env_steps}; checkpoint saved, run marked "
@@ -52,13 +66,4 @@ def train_and_report(cfg: DictConfig, run_dir: Path, resume: bool) -> dict[str, 
     except (TrainingError, BuildError) as exc:
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
-    print_summary(metrics, run_dir)
     return metrics
-
-
-def print_summary(metrics: dict[str, Any], run_dir: Path) -> None:
-    final, best = metrics["final_eval_return"], metrics["best_eval_return"]
-    where = metrics["best_eval_env_steps"]
-    print(f"final eval return: {final:.2f} (best {best:.2f}, at env step {where})")
-    print(f"run directory: {run_dir}")
-    print(f"view it: tensorboard --logdir {shlex.quote(str(run_dir))} --host 127.0.0.1")

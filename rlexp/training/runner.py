@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp import buffers, rundir
 from rlexp.envs.guard import take_failure
 from rlexp.envs.gym_suite import reward_threshold
+from rlexp.loggers import build_logger
 from rlexp.rundir import Metrics
 from rlexp.tracking import provenance
 from rlexp.tracking.seeding import EVAL_SEED_OFFSET, derive_seed, reseed_env, seed_everything
@@ -33,6 +34,7 @@ from rlexp.training.build import build, build_components
 from rlexp.training.evaluation import eval_env_config, make_evaluator
 from rlexp.training.export import BestPolicy
 from rlexp.training.loops import LoopParts, choose_loop
+from rlexp.training.progress import Progress, closing_lines
 from rlexp.training.state import TrainerState
 
 
@@ -47,10 +49,12 @@ class Runner:
         run_dir: Path,
         resume: bool,
         should_stop: Callable[[], bool] = lambda: False,
+        label: str = "",
     ):
         import tensorflow as tf
 
         self.cfg, self.run_dir, self.should_stop = cfg, Path(run_dir), should_stop
+        self.label = label  # `[job 3 seed 1] ` before a sweep job's lines
         self.t = OmegaConf.to_object(cfg.train)
         _set_determinism(cfg.deterministic)
         seed_everything(cfg.seed)
@@ -88,6 +92,16 @@ class Runner:
             triggers.Trigger("checkpoint", self.t.checkpoint_interval, self.save_checkpoint),
         ]
         triggers.restore(self.triggers, self.state.triggers)
+        self.progress = Progress(
+            self.t.env_steps,
+            initial=self.env_steps(),
+            bar=self.t.progress,
+            log_file=self.run_dir / rundir.TRAIN_LOG,
+            prefix=label,
+        )
+        self.logger = build_logger(
+            cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True)
+        )
         self.segment_start = time.perf_counter()
         self.loss = math.nan
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
@@ -96,18 +110,25 @@ class Runner:
 
     def run(self, record: dict[str, Any]) -> Metrics:
         """Train to the budget (or a stop request, or solving with `stop_when_solved`)."""
+        try:
+            return self.phases(record)
+        finally:
+            self.progress.close()
+            status = self.state.metrics.status
+            self.logger.close("failed" if status == "running" else status)
+
+    def phases(self, record: dict[str, Any]) -> Metrics:
         if not self.resumed:
             self.write_config_text()
             self.prefill()
         self.write_text("provenance", provenance.as_markdown(record))
         self.loop.begin_segment(self.env_steps())
-        with self.progress_bar() as bar:
-            while not self.done():
-                self.loss = self.run_loop_until(self.next_point())
-                self.check_finite()
-                for trigger in self.triggers:
-                    trigger(self.env_steps())
-                self.show_progress(bar)
+        while not self.done():
+            self.loss = self.run_loop_until(self.next_point())
+            self.check_finite()
+            for trigger in self.triggers:
+                trigger(self.env_steps())
+            self.progress.update(self.env_steps(), self.state.metrics.final_eval_return, self.loss)
         return self.interrupt() if self.should_stop() else self.finish()
 
     def prefill(self) -> None:
@@ -138,6 +159,13 @@ class Runner:
         self.best.export(self.run_dir, self.ctx.train_step_counter)
         self.state.metrics.status = "completed"
         self.write_metrics()
+        self.logger.log_artifacts(
+            self.run_dir / name
+            for name in (rundir.METRICS_FILE, rundir.POLICY_DIR, rundir.BEST_POLICY_DIR)
+        )
+        self.progress.close()
+        for line in closing_lines(self.state.metrics.to_json(), self.run_dir, self.label):
+            self.progress.write(line)
         return self.state.metrics
 
     def interrupt(self) -> Metrics:
@@ -150,26 +178,6 @@ class Runner:
         return self.state.metrics
 
     # The loop
-
-    def progress_bar(self):
-        import sys
-
-        from tqdm import tqdm
-
-        show = sys.stderr.isatty() if self.t.progress is None else self.t.progress
-        return tqdm(
-            total=self.t.env_steps,
-            initial=min(self.env_steps(), self.t.env_steps),
-            unit="step",
-            disable=not show,
-            dynamic_ncols=True,
-        )
-
-    def show_progress(self, bar) -> None:
-        bar.update(min(self.env_steps(), self.t.env_steps) - bar.n)
-        latest = self.state.metrics.final_eval_return
-        eval_text = "-" if latest is None else f"{latest:.1f}"
-        bar.set_postfix_str(f"eval={eval_text} loss={self.loss:.3g}", refresh=False)
 
     def done(self) -> bool:
         solved = self.t.stop_when_solved and self.state.metrics.solved_at_env_steps is not None
@@ -203,25 +211,24 @@ class Runner:
     # Triggers
 
     def summarize(self) -> None:
-        import tensorflow as tf
-
         now, step, train_steps = time.perf_counter(), self.env_steps(), self.train_steps()
         then, last_step, last_train_steps = self._last_summary
         elapsed = max(now - then, 1e-9)
-        with self.writer.as_default(step=step):
-            tf.summary.scalar("train/loss", self.loss)
-            tf.summary.scalar("train/average_return", self.train_return.result())
-            tf.summary.scalar("train/average_episode_length", self.train_length.result())
-            tf.summary.scalar("perf/env_steps_per_sec", (step - last_step) / elapsed)
-            tf.summary.scalar(
-                "perf/train_steps_per_sec", (train_steps - last_train_steps) / elapsed
-            )
-            for tag, value in self.ctx.scalars.items():
-                tf.summary.scalar(tag, value())
+        self.write_scalars(
+            step,
+            {
+                "train/loss": self.loss,
+                "train/average_return": float(self.train_return.result()),
+                "train/average_episode_length": float(self.train_length.result()),
+                "perf/env_steps_per_sec": (step - last_step) / elapsed,
+                "perf/train_steps_per_sec": (train_steps - last_train_steps) / elapsed,
+                **{tag: float(value()) for tag, value in self.ctx.scalars.items()},
+            },
+        )
         self._last_summary = (now, step, train_steps)
+        self.progress.report(step)
 
     def evaluate(self) -> None:
-        import tensorflow as tf
 
         began, step = time.perf_counter(), self.env_steps()
         reseed_env(self.eval_env, derive_seed(self.cfg.seed, "eval", step))
@@ -238,9 +245,13 @@ class Runner:
                 "train_wall_time_s": round(self.train_wall_time(), 3),
             }
         )
-        with self.writer.as_default(step=step):
-            tf.summary.scalar("eval/average_return", result.average_return)
-            tf.summary.scalar("eval/average_episode_length", result.average_episode_length)
+        self.write_scalars(
+            step,
+            {
+                "eval/average_return": result.average_return,
+                "eval/average_episode_length": result.average_episode_length,
+            },
+        )
         m.final_eval_return = result.average_return
         if m.best_eval_return is None or result.average_return > m.best_eval_return:
             m.best_eval_return, m.best_eval_env_steps = result.average_return, step
@@ -320,6 +331,15 @@ class Runner:
         m.wall_time_s = round(self.wall_time(), 3)
         m.train_wall_time_s = round(self.train_wall_time(), 3)
         rundir.write_metrics(self.run_dir, m)
+
+    def write_scalars(self, step: int, values: dict[str, float]) -> None:
+        """To TensorBoard, and to the configured logger (the same tags on the same axis)."""
+        import tensorflow as tf
+
+        with self.writer.as_default(step=step):
+            for tag, value in values.items():
+                tf.summary.scalar(tag, value)
+        self.logger.log_scalars(step, values)
 
     def write_config_text(self) -> None:
         self.write_text("config", "```yaml\n" + OmegaConf.to_yaml(self.cfg, resolve=True) + "```")

@@ -60,9 +60,12 @@ class StopRequest:
             )
 
 
-def train(cfg: DictConfig, run_dir: Path, resume: bool = False) -> dict[str, Any]:
+def train(
+    cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = ""
+) -> dict[str, Any]:
     """Train one run into `run_dir`, or continue it from its latest checkpoint.
 
+    `label` goes before every progress line (`[job 3 seed 1] ` for a sweep job).
     Returns the contents of metrics.json; raises Interrupted after a clean stop by signal.
     Provenance and a failure record are written whatever happens.
     """
@@ -81,7 +84,7 @@ def train(cfg: DictConfig, run_dir: Path, resume: bool = False) -> dict[str, Any
         stop = StopRequest()
         try:
             with _signals_to(stop):
-                metrics = _run(cfg, run_dir, resume, record, stop)
+                metrics = _run(cfg, run_dir, resume, record, stop, label)
         except CheckpointError:  # a refused resume: the run directory stays as it was
             if before is not None:
                 provenance_file.write_bytes(before)
@@ -98,11 +101,13 @@ def train(cfg: DictConfig, run_dir: Path, resume: bool = False) -> dict[str, Any
         return metrics.to_json()
 
 
-def _run(cfg: DictConfig, run_dir: Path, resume: bool, record: dict, stop: StopRequest) -> Metrics:
+def _run(
+    cfg: DictConfig, run_dir: Path, resume: bool, record: dict, stop: StopRequest, label: str
+) -> Metrics:
     quiet_tensorflow()
     from rlexp.training.runner import Runner
 
-    runner = Runner(cfg, run_dir, resume, should_stop=stop)
+    runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
     return runner.run(record)
 
 

@@ -1,0 +1,136 @@
+"""The `mlflow` logger: a run's resolved config as parameters, its scalars on the env-step
+axis, metrics.json and the exported policies as artifacts. A sweep is one parent run (made
+by the sweep's Hydra callback, its id kept in sweep.json) with a child run per job.
+
+Uses `MlflowClient` with explicit run ids, so nothing depends on MLflow's global active run
+(sweep jobs run in parallel processes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rlexp.loggers.schemas import MlflowLoggerConfig
+from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
+from rlexp.rundir import SWEEP_FILE
+
+PARAMS_PER_CALL = 100  # MLflow's log_batch limit
+PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
+STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, Mapping):
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: node}
+
+
+def _sweep_dir(run_dir: Path) -> Path | None:
+    """The sweep folder of a sweep job's run (a job folder or its seed_<k> subfolder)."""
+    for candidate in (run_dir.parent, run_dir.parent.parent):
+        if (candidate / SWEEP_FILE).is_file():
+            return candidate
+    return None
+
+
+def default_tracking_uri(run_dir: Path) -> str:
+    """SQLite in the outputs folder (the nearest `outputs` above the run, else the sweep
+    folder, else the run folder): works with no server."""
+    run_dir = Path(run_dir).resolve()
+    outputs = next((p for p in run_dir.parents if p.name == "outputs"), None)
+    folder = outputs or _sweep_dir(run_dir) or run_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def _client(cfg: MlflowLoggerConfig, run_dir: Path):
+    from mlflow.tracking import MlflowClient
+
+    uri = cfg.tracking_uri or default_tracking_uri(run_dir)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(cfg.experiment_name)
+    if experiment is not None:
+        return client, experiment.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+    return client, client.create_experiment(cfg.experiment_name, artifact_location=location)
+
+
+def _log_params(client, run_id: str, config: Mapping[str, Any]) -> None:
+    from mlflow.entities import Param
+
+    params = [Param(k, str(v)[:PARAM_VALUE_LIMIT]) for k, v in flatten(config).items()]
+    for i in range(0, len(params), PARAMS_PER_CALL):
+        client.log_batch(run_id, params=params[i : i + PARAMS_PER_CALL])
+
+
+class MlflowLogger:
+    def __init__(self, client, run_id: str):
+        self.client, self.run_id = client, run_id
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.client._tracking_client.tracking_uri
+
+    @classmethod
+    def start(
+        cls, cfg: MlflowLoggerConfig, run_dir: Path, resolved_config: Mapping[str, Any]
+    ) -> MlflowLogger:
+        client, experiment_id = _client(cfg, run_dir)
+        tags = {"rlexp.run_dir": str(Path(run_dir).resolve())}
+        sweep = _sweep_dir(Path(run_dir))
+        if sweep is not None:
+            parent = json.loads((sweep / SWEEP_FILE).read_text()).get(PARENT_KEY)
+            if parent:
+                tags["mlflow.parentRunId"] = parent
+        run = client.create_run(experiment_id, tags=tags)
+        client.set_tag(run.info.run_id, "mlflow.runName", Path(run_dir).name)
+        _log_params(client, run.info.run_id, resolved_config)
+        return cls(client, run.info.run_id)
+
+    def log_scalars(self, step: int, values: Mapping[str, float]) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(tag, float(v), now, int(step))
+            for tag, v in values.items()
+            if isinstance(v, int | float) and math.isfinite(v)
+        ]
+        if metrics:
+            self.client.log_batch(self.run_id, metrics=metrics)
+
+    def log_artifacts(self, paths: Iterable[Path]) -> None:
+        for path in map(Path, paths):
+            if path.is_dir():
+                self.client.log_artifacts(self.run_id, str(path), artifact_path=path.name)
+            elif path.is_file():
+                self.client.log_artifact(self.run_id, str(path))
+
+    def close(self, status: str) -> None:
+        self.client.set_terminated(self.run_id, STATUSES.get(status, "FAILED"))
+
+
+def start_sweep_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str:
+    """The sweep's parent run (by the sweep callback); its id goes into sweep.json."""
+    config = MlflowLoggerConfig.from_cfg(cfg)
+    client, experiment_id = _client(config, Path(sweep_dir))
+    run = client.create_run(experiment_id, tags={"rlexp.sweep_dir": str(sweep_dir)})
+    client.set_tag(run.info.run_id, "mlflow.runName", f"sweep {Path(sweep_dir).name}")
+    client.log_param(run.info.run_id, "overrides", " ".join(overrides)[:PARAM_VALUE_LIMIT])
+    return run.info.run_id
+
+
+def end_sweep_run(cfg: Any, sweep_dir: Path, run_id: str, failed: bool) -> None:
+    client, _ = _client(MlflowLoggerConfig.from_cfg(cfg), Path(sweep_dir))
+    client.set_terminated(run_id, "FAILED" if failed else "FINISHED")

@@ -1,0 +1,41 @@
+"""Schemas of the `logger` config group (defaults live here, not in the YAML options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from rlexp.schemas import documented
+
+
+@dataclass
+class LoggerConfig:
+    name: str = documented("tensorboard", "logger: tensorboard (default) or mlflow")
+
+
+@dataclass
+class TensorBoardLoggerConfig(LoggerConfig):
+    name: str = "tensorboard"
+
+
+@dataclass
+class MlflowLoggerConfig(LoggerConfig):
+    name: str = "mlflow"
+    tracking_uri: str | None = documented(
+        None, "MLflow tracking URI; null = SQLite file outputs/mlflow.db (no server needed)"
+    )
+    experiment_name: str = documented("rlexp", "MLflow experiment the runs go to")
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> MlflowLoggerConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(cfg).items() if k in names})
+
+
+def store_logger_schemas() -> None:
+    """The `logger` group's schemas in Hydra's ConfigStore (`/schema/logger/<name>`)."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(group="schema/logger", name="tensorboard", node=TensorBoardLoggerConfig)
+    store.store(group="schema/logger", name="mlflow", node=MlflowLoggerConfig)

@@ -1,0 +1,178 @@
+"""The report's figures: sample-efficiency curves, the performance profile and the
+sensitivity of the metric to each swept numeric hyperparameter (matplotlib, Agg).
+
+Curves: one thin line per seed over its own evaluations, and the IQM over the seeds with
+its 95% bootstrap band on a common grid: the x range every seed reached, each seed
+interpolated between its own evaluations, so n is the same at every point and no curve
+jumps where one seed has no evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from rlexp.sweeps.runs import Group, number, varying_keys
+from rlexp.sweeps.statistics import MIN_SEEDS, band, iqm
+
+X_LABELS = {"env_steps": "env steps", "train_wall_time_s": "training time (s)"}
+GRID_POINTS = 200
+
+
+def _figure(ncols: int = 1, size: tuple[float, float] = (9, 5.5)):
+    """A figure and its axes row, without pyplot (no GUI backend, half the import time)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=100)
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def common_grid(curves: list[list[tuple[float, float]]]) -> np.ndarray:
+    """The evaluation x values inside the range every curve covers (at most GRID_POINTS)."""
+    start = max(c[0][0] for c in curves)
+    stop = min(c[-1][0] for c in curves)
+    xs = np.unique([x for c in curves for x, _ in c if start <= x <= stop])
+    if xs.size > GRID_POINTS:
+        xs = np.linspace(start, stop, GRID_POINTS)
+    return xs
+
+
+def on_grid(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> np.ndarray:
+    """Seeds x grid matrix, each seed linearly interpolated between its own evaluations."""
+    return np.vstack([np.interp(grid, [p[0] for p in c], [p[1] for p in c]) for c in curves])
+
+
+def few_seeds_note(groups: list[Group]) -> str:
+    fewest = min((len(g.done()) for g in groups), default=0)
+    if fewest >= MIN_SEEDS:
+        return ""
+    return f"only {fewest} seed(s) in a configuration: intervals are unreliable (< {MIN_SEEDS})"
+
+
+def _finish(fig, ax, path: Path, title: str, note: str) -> None:
+    ax.set_title(title + (f"\nWARNING: {note}" if note else ""), fontsize=10)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.88)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best")
+    fig.savefig(path)
+
+
+def plot_curves(
+    path: Path, groups: list[Group], x: str, threshold: float, best: set[int], note: str
+) -> None:
+    fig, (ax,) = _figure()
+    low, high = math.inf, -math.inf
+    for index, g in enumerate(groups):
+        curves = [c for c in (r.curve(x) for r in g.done()) if c]
+        if not curves:
+            continue
+        color = f"C{index % 10}"
+        for c in curves:
+            ys = [p[1] for p in c]
+            ax.plot([p[0] for p in c], ys, color=color, linewidth=0.7, alpha=0.35)
+            low, high = min(low, *ys), max(high, *ys)
+        grid = common_grid(curves)
+        if grid.size:
+            point, lo, hi = band(on_grid(curves, grid))
+            mark = " [best]" if index in best else ""
+            ax.plot(
+                grid,
+                point,
+                color=color,
+                linewidth=2.2,
+                label=f"{g.label[:60]} IQM (n={len(curves)}){mark}",
+            )
+            ax.fill_between(grid, lo, hi, color=color, alpha=0.2)
+    if math.isfinite(threshold):
+        ax.axhline(
+            threshold,
+            color="k",
+            linestyle="--",
+            linewidth=1,
+            label=f"reward threshold {threshold:g}",
+        )
+    if math.isfinite(low):
+        margin = 0.05 * (high - low) or 1.0
+        ax.set_ylim(low - margin, high + margin)
+    ax.set_xlabel(X_LABELS.get(x, x))
+    ax.set_ylabel("eval average return")
+    _finish(fig, ax, path, "eval return: IQM and 95% bootstrap band; thin lines: seeds", note)
+
+
+def plot_profile(path: Path, groups: list[Group], metric: str, note: str) -> None:
+    """Performance profile: the fraction of runs whose metric exceeds tau, per tau."""
+    fig, (ax,) = _figure(size=(7, 4.5))
+    values = [np.asarray(g.values(metric)) for g in groups]
+    pooled = np.concatenate([v for v in values if v.size] or [np.zeros(0)])
+    if pooled.size:
+        taus = np.linspace(pooled.min(), pooled.max(), 200)
+        for index, (g, v) in enumerate(zip(groups, values, strict=True)):
+            if v.size:
+                share = (v[None, :] > taus[:, None]).mean(axis=1)
+                ax.step(
+                    taus,
+                    share,
+                    where="post",
+                    color=f"C{index % 10}",
+                    label=f"{g.label[:60]} (n={v.size})",
+                )
+    ax.set_xlabel(f"{metric} (tau)")
+    ax.set_ylabel(f"fraction of runs with {metric} > tau")
+    ax.set_ylim(-0.02, 1.02)
+    _finish(fig, ax, path, "performance profile", note)
+
+
+def numeric_swept_keys(groups: list[Group]) -> list[str]:
+    keys = []
+    for key in varying_keys(groups):
+        values = [g.config.get(key) for g in groups]
+        if all(math.isfinite(number(v)) for v in values):
+            keys.append(key)
+    return keys
+
+
+def plot_sensitivity(path: Path, groups: list[Group], metric: str, note: str) -> bool:
+    """The metric against each swept numeric hyperparameter: a point per seed, the IQM line.
+    Returns False (and writes nothing) when no numeric hyperparameter was swept."""
+    keys = numeric_swept_keys(groups)
+    if not keys:
+        return False
+    fig, axes = _figure(len(keys), (5.5 * len(keys), 4.5))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.84, wspace=0.25)
+    for ax, key in zip(axes, keys, strict=True):
+        others = [k for k in varying_keys(groups) if k != key]
+        lines: dict[str, list[Group]] = {}
+        for g in groups:
+            lines.setdefault(",".join(f"{k}={g.config.get(k)}" for k in others), []).append(g)
+        for index, (label, members) in enumerate(lines.items()):
+            members.sort(key=lambda g: number(g.config.get(key)))
+            xs, ys = [], []
+            for g in members:
+                v = np.asarray(g.values(metric))
+                if v.size:
+                    x = number(g.config.get(key))
+                    ax.scatter([x] * v.size, v, color=f"C{index % 10}", s=14, alpha=0.6)
+                    xs.append(x)
+                    ys.append(float(iqm(v)))
+            ax.plot(
+                xs, ys, color=f"C{index % 10}", marker="o", label=f"IQM {label}" if label else "IQM"
+            )
+        positive = [number(g.config.get(key)) for g in groups]
+        if min(positive) > 0 and max(positive) / min(positive) >= 10:
+            ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(metric)
+        ax.set_title(key, fontsize=9)
+    fig.suptitle(
+        f"{metric} by hyperparameter: dots are seeds" + (f"\nWARNING: {note}" if note else ""),
+        fontsize=10,
+    )
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.savefig(path)
+    return True

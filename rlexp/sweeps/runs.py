@@ -1,0 +1,254 @@
+"""Finding and reading run directories for `rlexp report` (and the sweep's closing summary).
+
+A run directory holds metrics.json (or job.json while a sweep job runs) and .hydra/config.yaml.
+A run that cannot be read (corrupt config, truncated metrics.json) is kept with status
+`unreadable` and the reason, so the report lists it instead of failing. Never imports
+TensorFlow or the training code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
+from rlexp.rundir import HYDRA_DIR, JOB_FILE, METRICS_FILE, NOT_RUN_DIRS, SWEEP_FILE
+
+CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
+SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
+# Config keys that do not make a different configuration.
+NOT_CONFIG = {"seed", "repeat", "sweep", "train.progress", "logger"}
+UNREADABLE = "unreadable"
+
+
+@dataclass
+class Run:
+    path: Path
+    name: str
+    status: str  # completed, failed, interrupted, running, unreadable
+    error: str | None
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    seed: int | None
+    source: str = ""  # the report argument it was found under
+
+    def value(self, key: str) -> float:
+        """A numeric metrics.json value, NaN when absent or not a number."""
+        return number(self.metrics.get(key))
+
+    def curve(self, x: str, y: str = "average_return") -> list[tuple[float, float]]:
+        """(x, y) of the run's evaluations in metrics.json; a repeated x keeps its last y."""
+        latest: dict[float, float] = {}
+        for point in self.metrics.get("evaluations") or []:
+            if isinstance(point, dict):
+                px, py = number(point.get(x)), number(point.get(y))
+                if math.isfinite(px) and math.isfinite(py):
+                    latest[px] = py
+        return sorted(latest.items())
+
+
+@dataclass
+class Group:
+    key: str
+    config: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+    label: str = ""
+
+    def done(self) -> list[Run]:
+        return [r for r in self.runs if r.status == "completed"]
+
+    def values(self, key: str) -> list[float]:
+        return [v for r in self.done() if math.isfinite(v := r.value(key))]
+
+
+def number(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return math.nan
+
+
+class Unreadable(Exception):
+    """A run file that exists but cannot be parsed."""
+
+
+def _read_json(path: Path, required: bool = False) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise Unreadable(f"{path.name}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise Unreadable(f"{path.name}: not valid JSON (truncated?): {exc}") from exc
+    if not isinstance(data, dict):
+        raise Unreadable(f"{path.name}: not a JSON object")
+    return data
+
+
+def _load_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config as plain data (libyaml parses it: a report reads dozens of these and
+    must stay fast). Interpolations stay unresolved: an interpolated value differs between
+    runs only where the keys it points to differ, so grouping and labels need no resolving."""
+    import yaml
+
+    path = run_dir / CONFIG_FILE
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise Unreadable(f"{CONFIG_FILE}: {exc.strerror}") from exc
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise Unreadable(f"{CONFIG_FILE}: not valid YAML: {first}") from exc
+    if not isinstance(data, dict):
+        raise Unreadable(f"{CONFIG_FILE}: not a mapping")
+    return data
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def short_reason(error: str | None) -> str:
+    """One line of a failure reason: TensorFlow's multi-line errors shrink to their message."""
+    if not error:
+        return "unknown"
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else "unknown"
+    for i, line in enumerate(lines):
+        if line.startswith("[[{{node") and i > 0:
+            return f"{lines[0].split(':')[0]}: {lines[i - 1]}"
+    return f"{lines[0]} ... {lines[-1]}"
+
+
+def _status(metrics: dict[str, Any], job: dict[str, Any]) -> tuple[str, str | None]:
+    if metrics.get("status") in ("completed", "failed", "interrupted"):
+        return metrics["status"], metrics.get("error")
+    if job.get("status") in ("completed", "failed", "interrupted"):
+        return job["status"], job.get("error")
+    pid = job.get("pid")
+    if pid and job.get("host") == socket.gethostname() and not _alive(int(pid)):
+        return "failed", "the training process is gone without a result (killed?)"
+    return "running", None
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / METRICS_FILE).is_file() or (path / JOB_FILE).is_file()
+
+
+def load_run(path: Path, root: Path | None = None) -> Run:
+    try:
+        name = str(path.relative_to(root)) if root else path.name
+    except ValueError:
+        name = str(path)
+    name = name if name != "." else path.name
+    try:
+        metrics = _read_json(path / METRICS_FILE)
+        job = _read_json(path / JOB_FILE)
+        config = _load_config(path)
+    except Unreadable as exc:
+        return Run(path, name, UNREADABLE, str(exc), {}, {}, None)
+    status, error = _status(metrics, job)
+    seed = config.get("seed", job.get("seed"))
+    return Run(path, name, status, error, metrics, config, seed)
+
+
+def find_runs(paths: list[Path]) -> list[Run]:
+    """Every run under `paths` (a run dir has metrics.json or job.json), sorted by name."""
+    runs: list[Run] = []
+    for root in map(Path, paths):
+        found: list[Run] = []
+        if is_run_dir(root):
+            found.append(load_run(root, root.parent))
+        else:
+            for dirpath, dirnames, _ in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+                here = Path(dirpath)
+                if here != root and is_run_dir(here):
+                    found.append(load_run(here, root))
+                    dirnames[:] = []  # a run's own subfolders hold no runs
+        for run in found:
+            run.source = str(root)
+        runs += found
+
+    def order(run: Run) -> tuple:
+        # `<num>_...` jobs by number; continuations (`c<k>-<num>_...`) after them.
+        first = run.name.split("/")[0].split("_")[0]
+        cont, _, num = first.rpartition("-")
+        k = int(cont[1:]) if cont[1:].isdigit() else 0
+        return (run.source, k, int(num) if num.isdigit() else math.inf, run.name)
+
+    return sorted(runs, key=order)
+
+
+def sweep_running(path: Path) -> bool:
+    try:
+        return _read_json(Path(path) / SWEEP_FILE).get("status") == "running"
+    except Unreadable:
+        return False
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix[:-1]: node}
+
+
+def _config_key(config: dict[str, Any]) -> dict[str, Any]:
+    flat = flatten(config)
+    return {
+        k: v for k, v in flat.items() if k not in NOT_CONFIG and k.split(".")[0] not in NOT_CONFIG
+    }
+
+
+def group_runs(runs: list[Run]) -> list[Group]:
+    """Runs with the same config (minus the seed) pooled; labels name the differing keys."""
+    groups: dict[str, Group] = {}
+    for run in runs:
+        if run.status == UNREADABLE:
+            continue
+        config = _config_key(run.config)
+        key = json.dumps(config, sort_keys=True, default=str)
+        groups.setdefault(key, Group(key, config)).runs.append(run)
+    ordered = list(groups.values())
+    for index, group in enumerate(ordered):
+        parts = [f"{k}={show(group.config.get(k))}" for k in varying_keys(ordered)]
+        group.label = (
+            ",".join(parts) if parts else ("all runs" if len(ordered) == 1 else str(index))
+        )
+    return ordered
+
+
+def varying_keys(groups: list[Group]) -> list[str]:
+    """Config keys whose value differs between the groups (the swept ones)."""
+    keys = {k for g in groups for k in g.config}
+    return sorted(k for k in keys if len({repr(g.config.get(k)) for g in groups}) > 1)
+
+
+def show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).replace(" ", "")

@@ -1,0 +1,153 @@
+"""The report's tables as pandas DataFrames: per configuration and per seed.
+
+CSV files keep full precision; the Markdown tables round each configuration's numbers to
+what its interval supports (two significant digits of the interval's width).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rlexp.sweeps.runs import Group, short_reason
+from rlexp.sweeps.statistics import Estimate, Summary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RUN_KEYS = (
+    "final_eval_return",
+    "best_eval_return",
+    "solved_at_env_steps",
+    "solved_at_wall_time_s",
+    "env_steps",
+    "wall_time_s",
+)
+
+
+@dataclass
+class ConfigResult:
+    """One configuration's statistics of the report's metric."""
+
+    group: Group
+    summary: Summary
+    improvement: Estimate | None  # P(leader > this configuration); None for the leader
+    mark: str  # "best", "tied" or ""
+
+
+def decimals(e: Estimate, default: int = 1) -> int:
+    """Decimals that keep two significant digits of the interval's width."""
+    width = e.high - e.low
+    if not (math.isfinite(width) and width > 0):
+        return default
+    return max(0, 1 - math.floor(math.log10(width)))
+
+
+def show(e: Estimate, digits: int) -> str:
+    if not math.isfinite(e.value):
+        return "-"
+    if not e.has_interval:
+        return f"{e.value:.{digits}f}"
+    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+
+
+def _round(value: float, digits: int) -> str:
+    return "-" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def configuration_frame(results: list[ConfigResult], metric: str) -> pd.DataFrame:
+    """Full-precision statistics per configuration (the CSV)."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        g, s = r.group, r.summary
+        row = {"configuration": g.label, "mark": r.mark, "seeds": s.n}
+        for name in ("mean", "median", "iqm", "optimality_gap"):
+            e: Estimate = getattr(s, name)
+            row |= {f"{metric}_{name}": e.value, f"{name}_ci95_low": e.low}
+            row[f"{name}_ci95_high"] = e.high
+        p = r.improvement
+        row |= {
+            "p_leader_better": p.value if p else math.nan,
+            "p_leader_better_ci95_low": p.low if p else math.nan,
+            "p_leader_better_ci95_high": p.high if p else math.nan,
+            "solved": len(g.values("solved_at_env_steps")),
+            "failed": sum(run.status == "failed" for run in g.runs),
+            "running": sum(run.status == "running" for run in g.runs),
+            "runs": " ".join(run.name for run in g.runs),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
+    """Per-configuration table, numbers rounded to what their intervals support."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        s, g = r.summary, r.group
+        solve = g.values("solved_at_env_steps")
+        wall = g.values("wall_time_s")
+        p = r.improvement
+        rows.append(
+            {
+                "": r.mark,
+                "configuration": g.label,
+                "seeds": s.n,
+                f"IQM {metric} [95% CI]": show(s.iqm, decimals(s.iqm)),
+                "mean [95% CI]": show(s.mean, decimals(s.mean)),
+                "median [95% CI]": show(s.median, decimals(s.median)),
+                "optimality gap [95% CI]": show(s.optimality_gap, decimals(s.optimality_gap)),
+                "P(leader better) [95% CI]": show(p, 2) if p else "leader",
+                "solved": f"{len(solve)}/{s.n}",
+                "median env steps to solve": _round(_median(solve), 0),
+                "mean wall time (s)": _round(sum(wall) / len(wall) if wall else math.nan, 0),
+                "failed": sum(run.status == "failed" for run in g.runs),
+                "running": sum(run.status == "running" for run in g.runs),
+            }
+        )
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return math.nan
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def run_frame(groups: list[Group], metric: str) -> pd.DataFrame:
+    """One row per run at full precision (the per-seed CSV)."""
+    import pandas as pd
+
+    keys = [metric, *(k for k in RUN_KEYS if k != metric)]
+    rows = [
+        {
+            "run": run.name,
+            "configuration": g.label,
+            "seed": run.seed,
+            "status": run.status,
+            **{k: run.value(k) for k in keys},
+            "error": short_reason(run.error) if run.error else "",
+        }
+        for g in groups
+        for run in g.runs
+    ]
+    return pd.DataFrame(rows, columns=["run", "configuration", "seed", "status", *keys, "error"])
+
+
+def run_markdown(frame: pd.DataFrame, results: list[ConfigResult], metric: str) -> str:
+    """The per-seed table, each configuration's returns rounded as its mean interval."""
+    digits = {r.group.label: decimals(r.summary.mean) for r in results}
+    shown = frame.drop(columns=["error"]).astype(object)
+    for index, row in frame.iterrows():
+        d = digits.get(row["configuration"], 1)
+        for key in shown.columns[4:]:
+            places = d if "return" in key or key == metric else (0 if "steps" in key else 1)
+            shown.at[index, key] = _round(float(row[key]), places)
+        shown.at[index, "seed"] = "-" if row["seed"] is None else str(row["seed"])
+    return shown.to_markdown(index=False, disable_numparse=True)

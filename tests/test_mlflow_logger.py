@@ -1,0 +1,144 @@
+"""The `mlflow` logger against a real `mlflow server` on 127.0.0.1 (SQLite backend), and
+with its default tracking URI (a SQLite file, no server). Skipped without the extra."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+pytest.importorskip("mlflow")
+
+from rlexp.loggers import build_logger  # noqa: E402
+from rlexp.loggers.mlflow_logger import start_sweep_run  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CONFIG = {"seed": 0, "agent": {"name": "dqn", "learning_rate": 0.001}, "train": {"env_steps": 10}}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--default-artifact-root",
+            (root / "artifacts").as_uri(),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},  # its gunicorn
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=5)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "no mlflow server"
+                time.sleep(1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def fake_run(run_dir: Path) -> None:
+    (run_dir / "policy").mkdir(parents=True)
+    (run_dir / "policy" / "saved_model.pb").write_bytes(b"pb")
+    (run_dir / "metrics.json").write_text(json.dumps({"status": "completed"}))
+
+
+def train(logger, run_dir: Path, status: str = "completed") -> None:
+    """What the runner does with a logger."""
+    for step, value in ((500, 10.0), (1000, 25.0)):
+        logger.log_scalars(step, {"eval/average_return": value, "train/loss": float("nan")})
+    logger.log_artifacts([run_dir / "metrics.json", run_dir / "policy"])
+    logger.close(status)
+
+
+def test_a_run_goes_to_the_server(server, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    run_dir = tmp_path / "run"
+    fake_run(run_dir)
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": server, "experiment_name": "t"})
+    logger = build_logger(cfg, run_dir, CONFIG)
+    train(logger, run_dir)
+    client = MlflowClient(server)
+    run = client.get_run(logger.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["agent.learning_rate"] == "0.001"
+    assert run.data.params["train.env_steps"] == "10"
+    history = client.get_metric_history(logger.run_id, "eval/average_return")
+    assert [(m.step, m.value) for m in history] == [(500, 10.0), (1000, 25.0)]
+    assert "train/loss" not in run.data.metrics  # non-finite values are skipped
+    names = {a.path for a in client.list_artifacts(logger.run_id)}
+    assert names == {"metrics.json", "policy"}
+    assert [a.path for a in client.list_artifacts(logger.run_id, "policy")] == [
+        "policy/saved_model.pb"
+    ]
+
+
+def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": server, "experiment_name": "s"})
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    parent = start_sweep_run(cfg, sweep, ["agent.learning_rate=1e-3,1e-4"])
+    (sweep / "sweep.json").write_text(json.dumps({"mlflow_parent_run_id": parent}))
+    children = []
+    for job in ("0_lr=0.001", "1_lr=0.0001/seed_1"):
+        run_dir = sweep / job
+        fake_run(run_dir)
+        logger = build_logger(cfg, run_dir, CONFIG)
+        train(logger, run_dir, "completed" if job.startswith("0") else "failed")
+        children.append(logger.run_id)
+    client = MlflowClient(server)
+    experiment = client.get_experiment_by_name("s")
+    found = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
+    assert sorted(r.info.run_id for r in found) == sorted(children)
+    assert sorted(r.info.status for r in found) == ["FAILED", "FINISHED"]
+
+
+def test_the_default_tracking_uri_is_sqlite_in_the_outputs_folder(tmp_path):
+    run_dir = tmp_path / "outputs" / "2026-11-27" / "17-00-00"
+    fake_run(run_dir)
+    logger = build_logger(OmegaConf.create({"name": "mlflow"}), run_dir, CONFIG)
+    train(logger, run_dir)
+    assert logger.tracking_uri == f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}"
+    assert (tmp_path / "outputs" / "mlflow.db").is_file()
+    assert logger.client.get_run(logger.run_id).info.status == "FINISHED"
+
+
+def test_tensorboard_logger_is_the_default_and_does_nothing_else(tmp_path):
+    logger = build_logger(None, tmp_path, CONFIG)
+    train(logger, tmp_path)
+    assert list(tmp_path.iterdir()) == []

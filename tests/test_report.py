@@ -1,0 +1,334 @@
+"""`rlexp report`: on hand-made run directories (known values, broken files, several sweeps,
+options) in-process, and on the session's real 2x2 sweep in a fresh process that must not
+import TensorFlow."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import RLEXP, _run
+from test_sweeps import JOB_NAMES
+
+from rlexp.sweeps.plots import common_grid, on_grid
+from rlexp.sweeps.report import report_command
+
+REPORT_NO_TF = textwrap.dedent(
+    """
+    import sys
+    from rlexp.cli import main
+
+    code = main({argv!r})
+    assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
+    assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
+    sys.exit(code)
+    """
+)
+
+
+def report(*argv, cwd: Path | None = None):
+    """`rlexp report ...` in a fresh process that fails if TensorFlow was imported."""
+    code = REPORT_NO_TF.format(argv=["report", *map(str, argv)])
+    return _run([sys.executable, "-c", code], cwd)
+
+
+def in_process(capsys, *argv) -> tuple[int, str, str]:
+    code = report_command([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_run(run: Path, lr: float, seed: int, returns: list[float], steps=None) -> None:
+    """A completed run directory as training leaves it (metrics.json, .hydra/config.yaml)."""
+    steps = steps or [500 * (i + 1) for i in range(len(returns))]
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text(
+        f"seed: {seed}\nrepeat: 1\nenv:\n  gym_id: CartPole-v1\n"
+        f"agent:\n  name: dqn\n  learning_rate: {lr}\n  gamma: 0.99\n"
+    )
+    evaluations = [
+        {
+            "env_steps": s,
+            "train_steps": s // 4,
+            "average_return": r,
+            "average_episode_length": r,
+            "train_wall_time_s": s / 1000,
+        }
+        for s, r in zip(steps, returns, strict=True)
+    ]
+    metrics = {
+        "status": "completed",
+        "final_eval_return": returns[-1],
+        "best_eval_return": max(returns),
+        "reward_threshold": 475.0,
+        "solved_at_env_steps": None,
+        "solved_at_wall_time_s": None,
+        "evaluations": evaluations,
+        "env_steps": steps[-1],
+        "train_steps": steps[-1] // 4,
+        "episodes": 10,
+        "wall_time_s": steps[-1] / 900,
+        "train_wall_time_s": steps[-1] / 1000,
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+
+
+def write_sweep(root: Path, finals: dict[float, list[float]]) -> Path:
+    """One job per (learning rate, seed) whose curve rises to the given final return."""
+    job = 0
+    for lr, values in finals.items():
+        for seed, final in enumerate(values):
+            write_run(root / f"{job}_lr={lr},seed={seed}", lr, seed, [0.0, final / 2, final])
+            job += 1
+    (root / "sweep.json").write_text(json.dumps({"status": "finished"}))
+    return root
+
+
+def table(text: str, column: str) -> list[dict[str, str]]:
+    """The first Markdown table with a column named `column`, as dicts."""
+    lines = text.splitlines()
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    start = next(i for i, line in enumerate(lines) if line[:1] == "|" and column in cells(line))
+    header = [c.strip() for c in lines[start].strip().strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(
+            dict(zip(header, (c.strip() for c in line.strip().strip("|").split("|")), strict=True))
+        )
+    return rows
+
+
+# ---------------------------------------------------------------- hand-made sweeps
+
+
+def test_clear_winner_with_five_seeds_is_best_and_no_warning(tmp_path, capsys):
+    sweep = write_sweep(
+        tmp_path / "s", {0.001: [400, 410, 420, 430, 440], 0.0001: [100, 110, 120, 130, 140]}
+    )
+    code, out, _ = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0
+    assert not out.startswith("WARNING")
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert rows["agent.learning_rate=0.001"][""] == "best"
+    assert rows["agent.learning_rate=0.0001"]["P(leader better) [95% CI]"] == "1.00 [1.00, 1.00]"
+    assert rows["agent.learning_rate=0.001"]["IQM final_eval_return [95% CI]"].startswith("420")
+    assert "Best: **agent.learning_rate=0.001**" in out
+    assert "5/5" not in rows["agent.learning_rate=0.001"]["solved"]  # threshold 475 not reached
+
+
+def test_two_seeds_warn_first_and_overlapping_leaders_tie(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [100, 300], 0.0001: [90, 290]})
+    code, out, _ = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0
+    assert out.splitlines()[0].startswith("WARNING: only 2 seed(s)")
+    assert (tmp_path / "r" / "report.md").read_text().startswith("WARNING")
+    marks = sorted(r[""] for r in table(out, "seeds"))
+    assert marks == ["tied", "tied"] and "No best configuration" in out
+
+
+def test_unreadable_runs_are_listed_with_their_reason(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420], 0.0001: [100, 110, 120]})
+    (sweep / "0_lr=0.001,seed=0" / ".hydra" / "config.yaml").write_text("agent: [unclosed\n")
+    metrics = sweep / "3_lr=0.0001,seed=0" / "metrics.json"
+    metrics.write_text(metrics.read_text()[:40])  # truncated
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert "Traceback" not in out + err
+    assert "2 unreadable" in out
+    assert "`0_lr=0.001,seed=0`" in out and "config.yaml: not valid YAML" in out
+    assert "`3_lr=0.0001,seed=0`" in out and "metrics.json: not valid JSON" in out
+    seeds = {r["configuration"]: r["seeds"] for r in table(out, "seeds")}
+    assert seeds == {"agent.learning_rate=0.001": "2", "agent.learning_rate=0.0001": "2"}
+
+
+def test_csv_keeps_full_precision_and_markdown_rounds(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [223.40000915527344, 250.0, 260.0]})
+    code, out, _ = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0
+    with open(tmp_path / "r" / "runs.csv") as f:
+        runs = list(csv.DictReader(f))
+    assert runs[0]["final_eval_return"] == "223.40000915527344"
+    assert "223.40000915527344" not in out
+    per_seed = table(out, "run")
+    assert per_seed[0]["final_eval_return"] == "223"  # interval width ~37: no decimals
+    with open(tmp_path / "r" / "report.csv") as f:
+        (row,) = csv.DictReader(f)
+    assert float(row["mean_ci95_low"]) >= 223.40000915527344
+    assert row["final_eval_return_mean"] == str((223.40000915527344 + 250 + 260) / 3)
+
+
+def test_options_metric_x_format_and_out(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    out_dir = tmp_path / "elsewhere"
+    code, out, err = in_process(
+        capsys,
+        sweep,
+        "metric=best_eval_return",
+        "x=train_wall_time_s",
+        "format=svg",
+        f"out={out_dir}",
+    )
+    assert code == 0, err
+    assert "IQM best_eval_return [95% CI]" in out
+    for name in ("learning_curves.svg", "profile.svg", "sensitivity.svg"):
+        assert (out_dir / name).read_text().lstrip().startswith("<?xml"), name
+    assert "training time (s)" in (out_dir / "learning_curves.svg").read_text()
+    assert (
+        "![sensitivity to the swept hyperparameters](sensitivity.svg)"
+        in (out_dir / "report.md").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ("metric=episodes_per_hour", "numeric metrics.json keys: "),
+        ("x=episodes", "x=episodes: choose one of env_steps, train_wall_time_s"),
+        ("format=jpg", "format=jpg: choose one of png, svg"),
+        ("colour=red", "unknown option colour="),
+    ],
+)
+def test_bad_options_are_explained(tmp_path, capsys, arg, message):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    code, _, err = in_process(capsys, sweep, arg)
+    assert code == 2 and message in err
+
+
+def test_several_sweeps_in_one_report(tmp_path, capsys):
+    a = write_sweep(tmp_path / "a", {0.001: [400, 410, 420]})
+    b = write_sweep(tmp_path / "b", {0.0003: [200, 210, 220]})
+    code, out, _ = in_process(capsys, a, b, f"out={tmp_path / 'r'}")
+    assert code == 0
+    assert "6 runs in 2 configurations" in out
+    assert {r["configuration"] for r in table(out, "seeds")} == {
+        "agent.learning_rate=0.001",
+        "agent.learning_rate=0.0003",
+    }
+
+
+def test_common_grid_keeps_every_seed_at_every_point():
+    curves = [
+        [(0, 0.0), (500, 10.0), (1000, 20.0)],
+        [(0, 0.0), (400, 8.0), (800, 16.0), (1200, 30.0)],
+    ]
+    grid = common_grid(curves)
+    assert grid.tolist() == [0, 400, 500, 800, 1000]  # up to the last step both reached
+    matrix = on_grid(curves, grid)
+    assert np.isfinite(matrix).all()
+    assert matrix[0].tolist() == pytest.approx([0, 8, 10, 16, 20])
+
+
+# ---------------------------------------------------------------- the real 2x2 sweep
+
+
+@pytest.fixture(scope="module")
+def sweep_report(sweep_2x2, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    result = report(sweep_2x2.dir, f"out={out}")
+    assert result.code == 0, result.describe()
+    return out, result
+
+
+def test_report_on_the_sweep_warns_and_has_one_row_per_configuration(sweep_report):
+    out, result = sweep_report
+    assert result.out.startswith("WARNING: only 2 seed(s)")
+    rows = table(result.out, "seeds")
+    assert sorted(r["configuration"] for r in rows) == [
+        "agent.learning_rate=0.0001",
+        "agent.learning_rate=0.001",
+    ]
+    for row in rows:
+        assert row["seeds"] == "2"
+        assert "[" in row["IQM final_eval_return [95% CI]"]
+    assert "complete: 4 runs completed" in result.out and "PARTIAL" not in result.out
+    assert sorted(r["run"] for r in table(result.out, "run")) == JOB_NAMES
+
+
+def test_report_files_of_the_sweep(sweep_report, sweep_2x2):
+    out, _ = sweep_report
+    with open(out / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    finals = {
+        job.name: json.loads((job / "metrics.json").read_text())["final_eval_return"]
+        for job in sweep_2x2.job_dirs()
+    }
+    for row in rows:
+        values = [finals[name] for name in row["runs"].split()]
+        assert float(row["final_eval_return_mean"]) == pytest.approx(sum(values) / 2)
+        assert (
+            min(values)
+            <= float(row["mean_ci95_low"])
+            <= float(row["mean_ci95_high"])
+            <= (max(values))
+        )
+    with open(out / "runs.csv") as f:
+        assert sorted(r["run"] for r in csv.DictReader(f)) == JOB_NAMES
+    for name in ("learning_curves.png", "profile.png", "sensitivity.png"):
+        png = (out / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name
+
+
+UNREAD_BY_REPORT = shutil.ignore_patterns("checkpoints", "policy", "policy_best")
+
+
+def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
+    result = report(copy)
+    assert result.code == 0, result.describe()
+    assert (copy / "report" / "report.csv").is_file()
+    again = report(copy)  # the report folder is not mistaken for a run
+    assert "4 runs in 2 configurations" in again.out
+
+
+def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
+    """A sweep still running: one run alive (its process exists), one whose process died
+    without a word (SIGKILL of the whole job), the rest completed."""
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
+    record = json.loads((copy / "sweep.json").read_text())
+    (copy / "sweep.json").write_text(json.dumps({**record, "status": "running"}))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name, pid in ((JOB_NAMES[1], os.getpid()), (JOB_NAMES[3], dead.pid)):
+        metrics = json.loads((copy / name / "metrics.json").read_text())
+        metrics.update(status="running")
+        (copy / name / "metrics.json").write_text(json.dumps(metrics))
+        job = json.loads((copy / name / "job.json").read_text())
+        job.update(status="running", pid=pid, exit_code=None, end_time=None)
+        (copy / name / "job.json").write_text(json.dumps(job))
+    result = report(copy, f"out={tmp_path / 'out'}")
+    assert result.code == 0, result.describe()
+    assert "PARTIAL" in result.out and "1 failed" in result.out
+    assert JOB_NAMES[3] in result.out and "gone without a result" in result.out
+    rows = {r["configuration"]: r for r in table(result.out, "seeds")}
+    assert rows["agent.learning_rate=0.001"]["seeds"] == "1"  # seeds with a result so far
+    assert rows["agent.learning_rate=0.001"]["running"] == "1"
+    assert (tmp_path / "out" / "learning_curves.png").is_file()
+
+
+def test_report_explains_bad_arguments(tmp_path):
+    assert report(tmp_path / "missing").code == 2
+    empty = report(tmp_path)
+    assert empty.code == 2 and "no runs" in empty.err
+    assert _run([str(RLEXP), "report"], None).code == 2
+
+
+def test_report_reads_a_single_training_run(trained_run, tmp_path):
+    result = report(trained_run.run_dir, f"out={tmp_path}")
+    assert result.code == 0, result.describe()
+    assert "1 run in 1 configuration;" in result.out
+    assert (tmp_path / "learning_curves.png").is_file()

@@ -1,0 +1,93 @@
+"""The report's statistics on known inputs, and against scipy's reference implementations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rlexp.sweeps import statistics as st
+from rlexp.sweeps.tables import decimals
+
+
+def test_identical_seeds_give_a_zero_width_interval():
+    s = st.summarize([200.0] * 5, threshold=475.0)
+    for e in (s.mean, s.median, s.iqm):
+        assert (e.value, e.low, e.high) == (200.0, 200.0, 200.0)
+    assert (s.optimality_gap.low, s.optimality_gap.high) == (275.0, 275.0)
+
+
+def test_better_on_every_seed_gives_probability_of_improvement_one():
+    p = st.probability_of_improvement([300, 310, 320, 330], [100, 150, 200, 290])
+    assert (p.value, p.low, p.high) == (1.0, 1.0, 1.0)
+    q = st.probability_of_improvement([100, 150, 200, 290], [300, 310, 320, 330])
+    assert (q.value, q.low, q.high) == (0.0, 0.0, 0.0)
+
+
+def test_ties_count_half():
+    assert st.probability_of_improvement([1, 2], [1, 2]).value == 0.5
+
+
+def test_intervals_never_leave_the_observed_range():
+    values = [0.0, 0.0, 500.0, 12.0]  # skewed: a Student-t interval would go below 0
+    s = st.summarize(values, threshold=475.0)
+    for e in (s.mean, s.median, s.iqm):
+        assert 0.0 <= e.low <= e.value <= e.high <= 500.0
+    assert 0.0 <= s.optimality_gap.low <= s.optimality_gap.high <= 475.0
+
+
+def test_one_seed_has_no_interval_and_none_has_no_value():
+    one = st.summarize([42.0])
+    assert one.mean.value == 42.0 and not one.mean.has_interval
+    assert math.isnan(st.summarize([]).iqm.value)
+
+
+def test_iqm_is_scipys_trimmed_mean():
+    from scipy.stats import trim_mean
+
+    rng = np.random.default_rng(1)
+    for n in (2, 3, 4, 5, 7, 10):
+        x = rng.normal(size=n)
+        assert st.iqm(x) == pytest.approx(trim_mean(x, 0.25))
+    assert st.iqm(np.array([1.0, 2.0, 3.0, 100.0])) == 2.5  # not the mean (26.5)
+
+
+def test_bootstrap_interval_matches_scipy_percentile_bootstrap():
+    from scipy.stats import bootstrap
+
+    x = np.random.default_rng(2).normal(100, 30, size=10)
+    ours = st.estimate(x, st.mean)
+    ref = bootstrap(
+        (x,), np.mean, n_resamples=20000, method="percentile", random_state=np.random.default_rng(3)
+    ).confidence_interval
+    width = ref.high - ref.low
+    assert ours.low == pytest.approx(ref.low, abs=0.1 * width)
+    assert ours.high == pytest.approx(ref.high, abs=0.1 * width)
+
+
+def test_best_only_when_the_interval_excludes_one_half():
+    clear = [[300, 310, 320, 330, 340], [100, 110, 120, 130, 140]]
+    ranking = st.rank(clear, [st.summarize(v) for v in clear])
+    assert ranking.best == 0 and ranking.tied == []
+    assert ranking.improvement[1].low > 0.5
+
+    overlapping = [[100, 300], [90, 290]]
+    ranking = st.rank(overlapping, [st.summarize(v) for v in overlapping])
+    assert ranking.leader == 0 and ranking.best is None
+    assert ranking.tied == [0, 1]
+
+
+def test_curve_band_is_the_iqm_over_seeds_inside_the_data():
+    matrix = np.array([[0, 10, 20], [0, 12, 30], [0, 14, 40], [0, 100, 50.0]])
+    point, low, high = st.band(matrix)
+    assert point == pytest.approx([0, 13, 35])
+    assert (low <= point).all() and (point <= high).all()
+    assert (low >= matrix.min(axis=0)).all() and (high <= matrix.max(axis=0)).all()
+    assert (low[0], high[0]) == (0, 0)
+
+
+def test_rounding_follows_the_interval_width():
+    assert decimals(st.Estimate(223.4, 200.0, 245.0)) == 0
+    assert decimals(st.Estimate(0.5, 0.41, 0.57)) == 2
+    assert decimals(st.Estimate(3.0, 3.0, 3.0)) == 1
