@@ -166,7 +166,7 @@ def run_isolated(
         child = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
-            stdout=log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=_child_env(threads),
             start_new_session=signals.in_main_thread(),  # stop signals come through the job
@@ -179,6 +179,7 @@ def run_isolated(
                 child.stdin.close()
             except BrokenPipeError:
                 pass
+            _relay(child.stdout, log)
             code = child.wait()
 
     metrics, error = _outcome(run_dir, code)
@@ -186,6 +187,17 @@ def run_isolated(
     write_json_atomic(run_dir / JOB_FILE, job)
     _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
+
+
+def _relay(output, log) -> None:
+    """Everything the training process prints goes to its output.log; its progress lines
+    (`[job N seed S] ...`) also to the sweep's terminal, so a sweep is never silent."""
+    for line in iter(output.readline, b""):
+        log.write(line)
+        log.flush()
+        if line.startswith(b"[job "):
+            sys.stdout.write(line.decode(errors="replace"))
+            sys.stdout.flush()
 
 
 def _child_env(threads: dict[str, int]) -> dict[str, str]:
