@@ -28,7 +28,7 @@ def check_sweep(sweep_dir: Path, result) -> None:
     for job in jobs:
         metrics = json.loads((sweep_dir / job / "metrics.json").read_text())
         assert metrics["status"] == "completed", metrics.get("error")
-    assert "sweep finished: 2 runs, 2 completed, 0 failed" in result.out
+    assert "sweep finished: 2 runs, 2 completed, 0 interrupted, 0 failed" in result.out
 
 
 # Ray gives a new node a fixed 30 s to register with its GCS; on a loaded 2-core machine it

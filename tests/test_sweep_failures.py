@@ -43,7 +43,7 @@ def job_dir(sweep_dir, fault):
 def test_the_sweep_finishes_and_the_healthy_job_completes(faulty_sweep):
     sweep_dir, result = faulty_sweep
     assert result.code == 0, result.describe()
-    assert "sweep finished: 4 runs, 1 completed, 3 failed" in result.out
+    assert "sweep finished: 4 runs, 1 completed, 0 interrupted, 3 failed" in result.out
     metrics = json.loads((job_dir(sweep_dir, "none") / "metrics.json").read_text())
     assert metrics["status"] == "completed"
     assert (job_dir(sweep_dir, "none") / "policy" / "saved_model.pb").is_file()

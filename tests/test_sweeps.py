@@ -68,7 +68,7 @@ def test_sweep_layout(sweep_2x2):
         assert (job / "policy" / "saved_model.pb").is_file(), job.name
         metrics = json.loads((job / "metrics.json").read_text())
         assert metrics["status"] == "completed", (job.name, metrics.get("error"))
-    assert "sweep finished: 4 runs, 4 completed, 0 failed" in sweep_2x2.result.out
+    assert "sweep finished: 4 runs, 4 completed, 0 interrupted, 0 failed" in sweep_2x2.result.out
 
 
 def test_each_run_records_the_sweep_command_the_user_typed(sweep_2x2):
