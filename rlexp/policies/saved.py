@@ -104,9 +104,11 @@ def evaluate(path: Path, episodes: int = 10, seed: int = 0, video: bool = False)
 
 
 def _render(env) -> np.ndarray:
+    from rlexp.envs.rendering import RenderError, render_frame
+
     try:
-        return np.asarray(env.pyenv.envs[0].render("rgb_array"))
-    except (AttributeError, NotImplementedError) as exc:
+        return render_frame(env)
+    except RenderError as exc:
         raise PolicyLoadError(f"this env cannot render frames for video=true ({exc})") from exc
 
 
