@@ -23,3 +23,12 @@ class SelectObservationWrapper(wrappers.PyEnvironmentBaseWrapper):
 
     def _step(self, action):
         return self._select(self._env.step(action))
+
+
+class SeedableDmControl(wrappers.PyEnvironmentBaseWrapper):
+    """Gives `suite_dm_control`'s env the `seed(seed)` rlexp's trainer re-seeds envs with:
+    the task's own RandomState (initial states, and noise) restarts from `seed`."""
+
+    def seed(self, seed):
+        self._env._env.task.random.seed(int(seed) % 2**32)
+        return [seed]

@@ -35,6 +35,7 @@ class DmControlConfig(PyEnvConfig):
     reward_threshold: float | None = documented(
         None, "average eval return that counts as solved; null = none"
     )
+    validate_episodes: int = bounded(1, gt=0, doc="random-policy episodes of that check")
 
     requires_extra: ClassVar[str] = "dm_control"
     can_render: ClassVar[bool] = True
@@ -71,7 +72,7 @@ def make_dm_control(cfg: DmControlConfig, seed: int):
     """One seeded DMC task, flattened (or pixels), with its actions repeated."""
     from tf_agents.environments import suite_dm_control, wrappers
 
-    from rlexp.envs.dm_control_env import SelectObservationWrapper
+    from rlexp.envs.dm_control_env import SeedableDmControl, SelectObservationWrapper
 
     render_kwargs = {
         "height": cfg.pixels_size,
@@ -83,13 +84,15 @@ def make_dm_control(cfg: DmControlConfig, seed: int):
         env = suite_dm_control.load_pixels(
             cfg.domain, cfg.task, task_kwargs=task_kwargs, render_kwargs=render_kwargs
         )
-        env = SelectObservationWrapper(env, "pixels")
+        env = SelectObservationWrapper(SeedableDmControl(env), "pixels")
     else:
         env = suite_dm_control.load(
             cfg.domain, cfg.task, task_kwargs=task_kwargs, render_kwargs=render_kwargs
         )
         allowlist = list(cfg.observations_allowlist) if cfg.observations_allowlist else None
-        env = wrappers.FlattenObservationsWrapper(env, observations_allowlist=allowlist)
+        env = wrappers.FlattenObservationsWrapper(
+            SeedableDmControl(env), observations_allowlist=allowlist
+        )
     if cfg.action_repeat > 1:
         env = wrappers.ActionRepeat(env, cfg.action_repeat)
     return env

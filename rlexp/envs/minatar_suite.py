@@ -40,6 +40,7 @@ class MinAtarConfig(PyEnvConfig):
     reward_threshold: float | None = documented(
         None, "average eval return that counts as solved; null = none"
     )
+    validate_episodes: int = bounded(1, gt=0, doc="random-policy episodes of that check")
 
     requires_extra: ClassVar[str] = "minatar"
     image_observations: ClassVar[bool] = True
