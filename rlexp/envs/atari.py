@@ -7,9 +7,9 @@ frames, 84x84 grayscale) and `FrameStackObservation`, and reaches TF-Agents thro
 `GymnasiumPyEnvironment`. The stacked frames are moved channels-last (84x84x4, what conv
 layers take) and stay uint8: the network scales them (rlexp.networks.image_input).
 
-The defaults are the protocol's: sticky actions 0.25 (ALE's `repeat_action_probability`,
-in place of no-op starts' randomness, though both are configurable), the minimal action
-set, no terminal on life loss, and episodes truncated at 108,000 frames (30 minutes).
+The defaults are the protocol's: sticky actions (ALE's `repeat_action_probability` 0.25),
+up to 30 no-op starts, the game's minimal action set, no terminal on life loss, and
+episodes truncated (discount kept) at 108,000 frames, 30 minutes of play.
 """
 
 from __future__ import annotations
