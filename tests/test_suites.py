@@ -247,6 +247,10 @@ def test_atari_protocol_defaults_and_validate_py_environment():
     assert py_env.gym.unwrapped.ale.getFloat("repeat_action_probability") == 0.25
     utils.validate_py_environment(py_env, episodes=1)  # 1200 frames: 300 agent steps
     assert py_env.render().shape == (210, 160, 3)
+    time_step, steps = py_env.reset(), 0
+    while not time_step.is_last():
+        time_step, steps = py_env.step(np.int64(0)), steps + 1
+    assert steps <= 1200 // 4 and time_step.discount == 1.0  # the frame limit truncates
 
 
 @needs("atari")
