@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # The cluster launchers (Ray, SLURM); their tests skip without them. (`dev` already brings
-# the reverb, gymnasium and optuna extras.)
+# the reverb, gymnasium, optuna, atari, dm_control, minatar and video extras.)
 install-extras: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray,submitit]"
 	$(BIN)/python -m pip check

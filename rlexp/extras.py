@@ -32,6 +32,14 @@ EXTRAS = {
     for extra in (
         Extra("reverb", "reverb", "dm-reverb==0.14.0"),
         Extra("gymnasium", "gymnasium", "gymnasium==1.3.0"),
+        Extra(
+            "atari",
+            "ale_py",
+            "gymnasium==1.3.0 ale-py==0.12.1 opencv-python-headless==4.11.0.86",
+        ),
+        Extra("dm_control", "dm_control", "dm-control==1.0.50 mujoco==3.17.0"),
+        Extra("minatar", "minatar", "minatar==1.0.15"),
+        Extra("video", "imageio_ffmpeg", "imageio==2.38.1 imageio-ffmpeg==0.8.1"),
     )
 }
 

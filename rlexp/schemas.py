@@ -49,10 +49,13 @@ class ComponentConfig:
     - `requires_extra`: the optional extra (`rlexp.extras`) the option needs, e.g. "reverb";
     - env: `action_kind()` (an ActionKind) and `python_env` (True: built from Python
       environments, so a py driver can step it; False: a native TF environment);
+      `image_observations` (True: observations are uint8 images, which need conv layers);
+      `can_render` (True: it draws RGB frames, so videos can be recorded);
     - agent: `action_kinds`, the ActionKinds it can act in; `network_roles`, the
       NetworkRoles its primary network (the `network` group) may have; `on_policy` (True:
       trains on the episodes just collected, then empties the buffer; False: samples replay);
     - network: `role` (a NetworkRole) and `recurrent` (True: needs whole sequences to train);
+      `has_conv_layers()` (True: it can take image observations);
     - driver: `needs_python_env`; `whole_episodes` (collects whole episodes: on-policy);
       `needs_native_tf_env` and `needs_in_graph_replay` (the fused driver: nothing may
       leave the graph);
@@ -93,6 +96,9 @@ class TrainConfig:
     summary_interval: int = bounded(1000, gt=0, doc="env steps between TensorBoard scalars")
     checkpoint_interval: int = bounded(10_000, gt=0, doc="env steps between checkpoints")
     checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
+    video_interval: int = bounded(
+        0, ge=0, doc="env steps between videos of a greedy episode (videos/<step>.mp4); 0 = off"
+    )
     progress: bool | None = documented(None, "progress bar; null = only on a terminal")
     stop_when_solved: bool = documented(
         False, "end the run at the first evaluation >= the env's reward threshold"

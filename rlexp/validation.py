@@ -210,6 +210,8 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
 
     problems += _fused_rules(env, buffer, driver)
     problems += _network_rules(env, network, agent, buffer, driver, kind)
+    problems += _image_rules(env, network, agent)
+    problems += _video_rules(cfg.train, env)
 
     limit = getattr(buffer, "max_env_batch_size", None)
     copies = getattr(env, "num_parallel_envs", 1)
@@ -323,6 +325,64 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
                 f"{_choices('buffer', buffers, ' or ')} with agent={agent.name}"
             )
     return problems
+
+
+def _image_rules(env: Any, network: Any, agent: Any) -> list[str]:
+    """An env observing images needs conv layers in every network that sees them."""
+    if not getattr(env, "image_observations", False):
+        return []
+    problems = []
+    seers = [("network", network)] + [
+        (f"agent.{f.name}", getattr(agent, f.name))
+        for f in dataclasses.fields(agent)
+        if hasattr(getattr(agent, f.name), "role")  # a second network (critic, value)
+    ]
+    for key, net in seers:
+        if _has_conv_layers(net):
+            continue
+        conv_nets = _conv_networks(getattr(net, "role", None))
+        fix = (
+            f"set {key}.conv_layer_params (each layer [filters, kernel, stride], e.g. "
+            f"[[32,8,4],[64,4,2],[64,3,1]], Nature DQN's)"
+            if "conv_layer_params" in _field_names(type(net))
+            else f"use a network with conv layers ({_choices('network', conv_nets)})"
+        )
+        presets = [n for n in conv_nets if _has_conv_layers(_option("network", n))]
+        if key == "network" and presets:
+            fix += f", or use a network with conv layers preset ({_choices('network', presets)})"
+        problems.append(
+            f"env={env.name} observes images but {key}={net.name} has no conv layers (it "
+            f"would flatten the pixels into dense layers); {fix}; or choose an env with "
+            f"vector observations"
+        )
+    return problems
+
+
+def _has_conv_layers(net: Any) -> bool:
+    has_conv = getattr(net, "has_conv_layers", None)
+    return bool(callable(has_conv) and has_conv())
+
+
+def _conv_networks(role: Any) -> list[str]:
+    """The network options of `role` that have conv layers to configure."""
+    return _options(
+        "network",
+        lambda schema: (
+            getattr(schema, "role", None) == role and "conv_layer_params" in _field_names(schema)
+        ),
+    )
+
+
+def _video_rules(train: Any, env: Any) -> list[str]:
+    """Videos need an env that draws frames."""
+    if not train.video_interval or getattr(env, "can_render", False):
+        return []
+    renderers = _options("env", lambda schema: getattr(schema, "can_render", False))
+    return [
+        f"train.video_interval={train.video_interval}: env={env.name} cannot render frames, "
+        f"so no video can be recorded; set train.video_interval=0, or choose an env that "
+        f"renders ({_choices('env', renderers)})"
+    ]
 
 
 _ROLE_TEXT = {

@@ -110,6 +110,9 @@ EXTRA_OPTIONS = [
     pytest.param("reverb", ["buffer=reverb_uniform"], id="reverb_uniform"),
     pytest.param("reverb", ["buffer=reverb_prioritized"], id="reverb_prioritized"),
     pytest.param("gymnasium", ["env=gymnasium"], id="gymnasium"),
+    pytest.param("atari", ["env=atari", "network=nature_q_network"], id="atari"),
+    pytest.param("dm_control", ["env=dm_control", "agent=sac"], id="dm_control"),
+    pytest.param("minatar", ["env=minatar", "network.conv_layer_params=[[4,3,1]]"], id="minatar"),
 ]
 
 

@@ -21,6 +21,7 @@ EXACT_TYPES = {
     ("env", "card_game"): "tf_agents.environments.tf_py_environment.TFPyEnvironment",
     ("env", "cartpole_tf"): "rlexp.envs.cartpole_tf_env.CartPoleTFEnvironment",
     ("network", "q_network"): "tf_agents.networks.q_network.QNetwork",
+    ("network", "nature_q_network"): "tf_agents.networks.q_network.QNetwork",
     ("agent", "dqn"): "tf_agents.agents.dqn.dqn_agent.DqnAgent",
     ("agent", "ddqn"): "tf_agents.agents.dqn.dqn_agent.DdqnAgent",
     ("agent", "c51"): "tf_agents.agents.categorical_dqn.categorical_dqn_agent.CategoricalDqnAgent",
@@ -83,6 +84,11 @@ COMPANIONS = {
     ("network", "sac_actor_network"): ["agent=sac", "env=pendulum"],
     ("network", "value_network"): ["agent=ppo"],
     ("network", "critic_network"): ["agent=sac", "env=pendulum"],
+    # The standard suites (tests/test_suites.py tests them further).
+    ("env", "atari"): ["network=nature_q_network", "env.max_episode_frames=2000"],
+    ("network", "nature_q_network"): ["env=atari", "env.max_episode_frames=2000"],
+    ("env", "minatar"): ["network.conv_layer_params=[[4,3,1]]", "network.fc_layer_params=[16]"],
+    ("env", "dm_control"): ["agent=sac", "network=sac_actor_network"],
 }
 # Second networks: an agent's sub-node composed from the network option, not `network=`.
 SUB_NODES = {

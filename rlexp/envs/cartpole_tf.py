@@ -23,6 +23,7 @@ class CartPoleTFConfig(ComponentConfig):
     )
 
     python_env: ClassVar[bool | None] = False
+    can_render: ClassVar[bool] = True  # drawn from the carts' state (CartPoleTFEnvironment.render)
 
     def action_kind(self) -> ActionKind:
         return ActionKind.discrete

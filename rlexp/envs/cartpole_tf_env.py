@@ -107,6 +107,13 @@ class CartPoleTFEnvironment(tf_environment.TFEnvironment):
     def get_state(self) -> tf.Tensor:
         return tf.identity(self._state)
 
+    def render(self) -> np.ndarray:
+        """[batch, 400, 600, 3] uint8 frames drawn from the carts' state (eager only)."""
+        from rlexp.envs.cartpole_drawing import draw_cartpole
+
+        state = self._state.numpy()
+        return np.stack([draw_cartpole(float(s[0]), float(s[2])) for s in state])
+
     def _initial_states(self) -> tf.Tensor:
         return self._rng.uniform((self.batch_size, 4), -0.05, 0.05, dtype=tf.float64)
 

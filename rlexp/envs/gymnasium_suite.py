@@ -33,6 +33,7 @@ class GymnasiumEnvConfig(PyEnvConfig):
     )
 
     requires_extra: ClassVar[str] = "gymnasium"
+    can_render: ClassVar[bool] = True  # made with render_mode='rgb_array'
 
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
@@ -69,9 +70,8 @@ def make_gymnasium_env(cfg: GymnasiumEnvConfig, seed: int):
 
     from rlexp.envs.gymnasium_env import GymnasiumPyEnvironment
 
-    gym_env = gymnasium.make(
-        cfg.gym_id, max_episode_steps=cfg.max_episode_steps, **dict(cfg.gym_kwargs)
-    )
+    kwargs = {"render_mode": "rgb_array", **dict(cfg.gym_kwargs)}  # frames for videos
+    gym_env = gymnasium.make(cfg.gym_id, max_episode_steps=cfg.max_episode_steps, **kwargs)
     return GymnasiumPyEnvironment(gym_env, discount=cfg.discount, seed=seed)
 
 

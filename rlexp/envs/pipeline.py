@@ -48,6 +48,8 @@ class PyEnvConfig(ComponentConfig):
     validate_episodes: int = bounded(3, gt=0, doc="random-policy episodes of that check")
 
     python_env: ClassVar[bool | None] = True
+    image_observations: ClassVar[bool] = False
+    can_render: ClassVar[bool] = False  # an option whose env renders RGB frames says so
 
     def base_action_kind(self) -> ActionKind:
         """The action kind of the option's own env, before `wrappers`."""

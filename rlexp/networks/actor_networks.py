@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.networks.layers import DenseConfig, RnnConfig, dense_layers, rnn_layers
+from rlexp.networks.layers import DenseConfig, RnnConfig, conv_layers, dense_layers, rnn_layers
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, NetworkRole
 
@@ -38,9 +38,11 @@ class SacActorNetworkConfig(DenseConfig):
 def build_actor_distribution_network(cfg: ActorNetworkConfig, context: BuildContext):
     from tf_agents.networks import actor_distribution_network
 
+    observation_spec = context.env.observation_spec()
     return actor_distribution_network.ActorDistributionNetwork(
-        context.env.observation_spec(),
+        observation_spec,
         context.env.action_spec(),
+        **conv_layers(cfg, observation_spec),
         **dense_layers(cfg),
     )
 
@@ -71,9 +73,11 @@ def build_sac_actor_network(cfg: SacActorNetworkConfig, context: BuildContext):
     from tf_agents.agents.sac import tanh_normal_projection_network
     from tf_agents.networks import actor_distribution_network
 
+    observation_spec = context.env.observation_spec()
     return actor_distribution_network.ActorDistributionNetwork(
-        context.env.observation_spec(),
+        observation_spec,
         context.env.action_spec(),
+        **conv_layers(cfg, observation_spec),
         **dense_layers(cfg),
         continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork,
     )

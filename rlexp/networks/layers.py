@@ -19,10 +19,27 @@ class Activation(StrEnum):
 
 @dataclass
 class LayersConfig(ComponentConfig):
-    """A stack of dense layers: sizes and activation (input/output specs come from the env)."""
+    """Conv layers (for images), then dense layers: sizes and activation (input/output
+    specs come from the env). uint8 observations are cast and scaled inside the network."""
 
+    conv_layer_params: list[list[int]] | None = documented(
+        None, "conv layers before the dense ones, each [filters, kernel, stride]; null = none"
+    )
     fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="units of each dense layer")
     activation: Activation = documented(Activation.relu, "activation of the dense layers")
+
+    def has_conv_layers(self) -> bool:
+        """A declared fact validation reads: does the network see images as images?"""
+        return bool(self.conv_layer_params)
+
+    def problems(self) -> list[str]:
+        for layer in self.conv_layer_params or []:
+            if len(layer) != 3 or any(int(v) <= 0 for v in layer):
+                return [
+                    f"conv_layer_params={[list(x) for x in self.conv_layer_params]}: each layer "
+                    f"is [filters, kernel, stride] with positive integers, e.g. [32, 8, 4]"
+                ]
+        return []
 
 
 @dataclass
@@ -37,7 +54,7 @@ class DenseConfig(LayersConfig):
         rates, layers = self.dropout_layer_params, self.fc_layer_params
         if rates is not None and len(rates) != len(layers):
             return [f"dropout_layer_params={rates} needs one rate per fc layer ({len(layers)})"]
-        return []
+        return super().problems()
 
 
 @dataclass
@@ -78,6 +95,17 @@ def rnn_layers(cfg: RnnConfig) -> dict[str, Any]:
         "lstm_size": tuple(cfg.lstm_size),
         "output_fc_layer_params": tuple(cfg.output_fc_layer_params),
         "activation_fn": activation_fn(cfg.activation),
+    }
+
+
+def conv_layers(cfg: LayersConfig, observation_spec: Any) -> dict[str, Any]:
+    """TF-Agents' keyword arguments for the conv layers and the uint8 input scaling."""
+    from rlexp.networks.image_input import image_scaling
+
+    params = cfg.conv_layer_params
+    return {
+        "conv_layer_params": [tuple(int(v) for v in p) for p in params] if params else None,
+        "preprocessing_layers": image_scaling(observation_spec),
     }
 
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.networks.layers import DenseConfig, LayersConfig, activation_fn, dense_layers
+from rlexp.networks.layers import (
+    DenseConfig,
+    LayersConfig,
+    activation_fn,
+    conv_layers,
+    dense_layers,
+)
 from rlexp.registry import register
 from rlexp.schemas import NetworkRole, bounded, documented
 
@@ -46,8 +52,10 @@ class CriticNetworkConfig(LayersConfig):
 def build_value_network(cfg: ValueNetworkConfig, context: BuildContext):
     from tf_agents.networks import value_network
 
+    observation_spec = context.env.observation_spec()
     return value_network.ValueNetwork(
-        context.env.observation_spec(),
+        observation_spec,
+        **conv_layers(cfg, observation_spec),
         **dense_layers(cfg),
     )
 
@@ -64,8 +72,11 @@ def build_critic_network(cfg: CriticNetworkConfig, context: BuildContext):
     def sizes(params):
         return tuple(params) if params else None
 
+    conv = cfg.conv_layer_params
     return critic_network.CriticNetwork(
         (context.env.observation_spec(), context.env.action_spec()),
+        # CriticNetwork casts observations to float32 itself (uint8 images are not scaled).
+        observation_conv_layer_params=[tuple(int(v) for v in p) for p in conv] if conv else None,
         observation_fc_layer_params=sizes(cfg.observation_fc_layer_params),
         action_fc_layer_params=sizes(cfg.action_fc_layer_params),
         joint_fc_layer_params=sizes(cfg.fc_layer_params),

@@ -141,9 +141,11 @@ def evaluate(
 
 
 def _render(env) -> np.ndarray:
+    from rlexp.envs.rendering import RenderError, render_frame
+
     try:
-        return np.asarray(env.pyenv.envs[0].render("rgb_array"))
-    except (AttributeError, NotImplementedError) as exc:
+        return render_frame(env)
+    except RenderError as exc:
         raise PolicyLoadError(f"this env cannot render frames for video=true ({exc})") from exc
 
 

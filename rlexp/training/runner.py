@@ -86,10 +86,18 @@ class Runner:
             )
         )
         self.writer = tf.summary.create_file_writer(str(self.run_dir))
+        self.checkpoint_trigger = triggers.Trigger(
+            "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
+        )
         self.triggers = [
             triggers.Trigger("summary", self.t.summary_interval, self.summarize),
             triggers.Trigger("eval", self.t.eval_interval, self.evaluate),
-            triggers.Trigger("checkpoint", self.t.checkpoint_interval, self.save_checkpoint),
+            *(
+                [triggers.Trigger("video", self.t.video_interval, self.record_video)]
+                if self.t.video_interval
+                else []
+            ),
+            self.checkpoint_trigger,
         ]
         triggers.restore(self.triggers, self.state.triggers)
         self.progress = Progress(
@@ -171,8 +179,8 @@ class Runner:
     def interrupt(self) -> Metrics:
         """Checkpoint where the run stopped and mark it interrupted (resumable)."""
         step = self.env_steps()
-        if self.triggers[2].position != step:
-            self.triggers[2](step, force_trigger=True)
+        if self.checkpoint_trigger.position != step:
+            self.checkpoint_trigger(step, force_trigger=True)
         self.state.metrics.status = "interrupted"
         self.write_metrics()
         return self.state.metrics
@@ -262,6 +270,16 @@ class Runner:
                 m.solved_at_env_steps = step
                 m.solved_at_wall_time_s = round(self.train_wall_time(), 3)
         self.write_metrics()
+
+    def record_video(self) -> None:
+        """One greedy episode to videos/<env step>.mp4 and TensorBoard (evaluation time)."""
+        from rlexp.training.video import EpisodeVideo
+
+        began, step = time.perf_counter(), self.env_steps()
+        reseed_env(self.eval_env, derive_seed(self.cfg.seed, "video", step))
+        with self.writer.as_default(step=step), _env_failures_named():
+            EpisodeVideo(self.eval_env, self.eval_policy, self.run_dir)(step)
+        self.state.eval_time_s += time.perf_counter() - began
 
     def save_checkpoint(self) -> None:
         step = self.env_steps()
