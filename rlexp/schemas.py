@@ -80,14 +80,23 @@ class NetworkRole(StrEnum):
 
 @dataclass
 class TrainConfig:
-    env_steps: int = bounded(50_000, gt=0, doc="env-step budget of the run")
+    """The run's budget and schedule. The defaults are the default experiment's (DQN on the
+    native batched TF CartPole, fused loop), tuned for the wall time to a first solve (README:
+    Performance); presets in conf/experiment/ set their own."""
+
+    env_steps: int = bounded(30_000, gt=0, doc="env-step budget of the run")
     prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
-    collect_steps_per_iteration: int = bounded(1, gt=0, doc="env steps collected per iteration")
-    train_steps_per_iteration: int = bounded(1, ge=0, doc="gradient steps per iteration")
-    eval_interval: int = bounded(5000, gt=0, doc="env steps between greedy evaluations")
+    train_steps_per_iteration: int = bounded(
+        128, ge=0, doc="gradient steps per iteration (after driver.num_steps env steps)"
+    )
+    eval_interval: int = bounded(
+        512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
+    )
     eval_episodes: int = bounded(10, gt=0, doc="episodes per evaluation")
-    summary_interval: int = bounded(1000, gt=0, doc="env steps between TensorBoard scalars")
-    checkpoint_interval: int = bounded(10_000, gt=0, doc="env steps between checkpoints")
+    summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
+    checkpoint_interval: int = bounded(
+        30_000, gt=0, doc="env steps between checkpoints (each rebuilds a fused loop)"
+    )
     checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
     progress: bool | None = documented(None, "progress bar; null = only on a terminal")
 
@@ -106,8 +115,12 @@ class SweepConfig:
 @dataclass
 class RlexpConfig:
     seed: int = bounded(0, ge=0, doc="run seed: Python, NumPy, TensorFlow and the envs")
-    deterministic: bool = documented(True, "TF op determinism: same seed, same results")
-    plugins: list[str] = field(default_factory=list)
+    deterministic: bool = documented(
+        True, "TF op determinism: same seed, same results (benchmarks/determinism_cost.py)"
+    )
+    plugins: list[str] = documented(
+        [], "modules with your own components (registered with @rlexp.registry.register)"
+    )
     repeat: int = bounded(1, gt=0, doc="seeds per sweep point: seed, seed+1, ..., seed+repeat-1")
     sweep: SweepConfig = field(default_factory=SweepConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

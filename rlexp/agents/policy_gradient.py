@@ -40,6 +40,7 @@ class ReinforceConfig(PolicyGradientConfig):
 @dataclass
 class PpoConfig(PolicyGradientConfig):
     learning_rate: float = bounded(3e-4, gt=0.0, doc="optimizer learning rate")
+    gradient_clipping: float | None = bounded(0.5, gt=0.0, doc="gradient norm clip; null = off")
     importance_ratio_clipping: float = bounded(0.2, ge=0.0, doc="PPO's clip range epsilon")
     discount_factor: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
     lambda_value: float = bounded(0.95, ge=0.0, le=1.0, doc="GAE / TD(lambda) lambda")

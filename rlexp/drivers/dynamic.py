@@ -12,7 +12,7 @@ from rlexp.schemas import ComponentConfig, bounded
 
 @dataclass
 class StepDriverConfig(ComponentConfig):
-    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
+    num_steps: int = bounded(512, gt=0, doc="env steps per collect iteration (all env copies)")
 
 
 @dataclass

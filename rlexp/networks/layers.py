@@ -17,12 +17,21 @@ class Activation(StrEnum):
     swish = "swish"
 
 
+def layer_sizes(default: list[int], doc: str = "units of each dense layer") -> Any:
+    """A field of layer sizes (each > 0): an option's schema states its own default."""
+    return bounded(default, gt=0, doc=doc)
+
+
+def activation(default: Activation) -> Any:
+    return documented(default, "activation of the dense layers")
+
+
 @dataclass
 class LayersConfig(ComponentConfig):
     """A stack of dense layers: sizes and activation (input/output specs come from the env)."""
 
-    fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="units of each dense layer")
-    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+    fc_layer_params: list[int] = layer_sizes([64, 64])
+    activation: Activation = activation(Activation.relu)
 
 
 @dataclass
@@ -44,10 +53,10 @@ class DenseConfig(LayersConfig):
 class RnnConfig(ComponentConfig):
     """Dense layers, then stacked LSTM cells, then dense layers."""
 
-    input_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units before the LSTM")
-    lstm_size: list[int] = bounded([40], gt=0, doc="units of each stacked LSTM cell")
-    output_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units after it")
-    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+    input_fc_layer_params: list[int] = layer_sizes([64], "dense units before the LSTM")
+    lstm_size: list[int] = layer_sizes([64], "units of each stacked LSTM cell")
+    output_fc_layer_params: list[int] = layer_sizes([64], "dense units after it")
+    activation: Activation = activation(Activation.relu)
 
     recurrent: ClassVar[bool] = True
 
