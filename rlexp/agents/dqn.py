@@ -10,7 +10,7 @@ from typing import ClassVar
 from rlexp.agents.optimizers import Optimizer, build_optimizer
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
 
 
 class TdLoss(StrEnum):
@@ -35,7 +35,7 @@ class EpsilonGreedyConfig:
 
 
 @dataclass
-class DqnConfig(ComponentConfig):
+class DqnConfig(AgentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
     learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
     learning_rate_final: float | None = bounded(
@@ -57,7 +57,6 @@ class DqnConfig(ComponentConfig):
     # A Q-network scores each of a finite set of actions: one discrete action.
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
-    on_policy: ClassVar[bool] = False
 
     def problems(self) -> list[str]:
         if self.train_sequence_length is not None and self.n_step_update != 1:

@@ -16,17 +16,16 @@ from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import ValueNetworkConfig
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import AgentConfig, NetworkRole, bounded, documented
 
 
 @dataclass
-class PolicyGradientConfig(ComponentConfig):
+class PolicyGradientConfig(AgentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
     learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
     gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
     entropy_regularization: float = bounded(0.0, ge=0.0, doc="weight of the entropy bonus")
 
-    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.actor,)
     on_policy: ClassVar[bool] = True
 

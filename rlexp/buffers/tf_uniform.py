@@ -7,11 +7,11 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
+from rlexp.schemas import BufferConfig, bounded
 
 
 @dataclass
-class ReplayConfig(ComponentConfig):
+class ReplayConfig(BufferConfig):
     """Sampling settings every replay buffer shares; the trainer reads them for `as_dataset`."""
 
     sample_batch_size: int = bounded(64, gt=0, doc="transitions per train batch")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omegaconf import MISSING
 
@@ -92,6 +92,8 @@ class GymEnvConfig(PyEnvConfig):
     validate_py_environment: bool = documented(
         False, "check the env against its specs (utils.validate_py_environment) first"
     )
+
+    can_render: ClassVar[bool] = True  # suite_gym's envs render rgb_array frames
 
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)

@@ -32,7 +32,7 @@ class GymnasiumEnvConfig(PyEnvConfig):
         True, "check the env against its specs (utils.validate_py_environment) first"
     )
 
-    requires_extra: ClassVar[str] = "gymnasium"
+    requires_extra: ClassVar[str | None] = "gymnasium"
 
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)

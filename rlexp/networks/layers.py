@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import NetworkConfig, bounded, documented
 
 
 class Activation(StrEnum):
@@ -27,7 +27,7 @@ def activation(default: Activation) -> Any:
 
 
 @dataclass
-class LayersConfig(ComponentConfig):
+class LayersConfig(NetworkConfig):
     """A stack of dense layers: sizes and activation (input/output specs come from the env)."""
 
     fc_layer_params: list[int] = layer_sizes([64, 64])
@@ -50,7 +50,7 @@ class DenseConfig(LayersConfig):
 
 
 @dataclass
-class RnnConfig(ComponentConfig):
+class RnnConfig(NetworkConfig):
     """Dense layers, then stacked LSTM cells, then dense layers."""
 
     input_fc_layer_params: list[int] = layer_sizes([64], "dense units before the LSTM")
