@@ -7,12 +7,13 @@ answer at once.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
-from rlexp.composition import plugin_modules, prepare_registry
+from rlexp.composition import config_dirs, plugin_modules, prepare_registry
 from rlexp.options import option_node
 from rlexp.tracking import provenance
 
@@ -90,7 +91,10 @@ def _group_lines() -> str:
 
 def list_components(args: list[str]) -> int:
     """Print each registered component: name, doc, and its fields with preset values."""
-    groups = [a for a in args if "=" not in a] or list(registry.GROUPS)
+    dirs = config_dirs(args)  # the user's own config dirs: their options' YAML files
+    flags = ("--config-dir", "-cd")
+    groups = [a for a in args if "=" not in a and a not in flags and Path(a) not in dirs]
+    groups = groups or list(registry.GROUPS)
     unknown = [g for g in groups if g not in registry.GROUPS]
     if unknown:
         print(
@@ -102,7 +106,7 @@ def list_components(args: list[str]) -> int:
         print(f"{group}:")
         for component in registry.components(group):
             print(f"  {component.name:<14} {component.doc}")
-            for key, value, type_name, doc in _fields(component):
+            for key, value, type_name, doc in _fields(component, dirs):
                 line = f"      {key}: {type_name} = {value}"
                 print(f"{line:<58} {doc}" if doc else line)
         print()
@@ -153,7 +157,7 @@ def eval_policy(args: list[str]) -> int:
     return 0
 
 
-def _fields(component: registry.Component, dirs: list[Path] | tuple = ()):
+def _fields(component: registry.Component, dirs: Sequence[Path] = ()):
     """(key, value, type, doc) of each field: the values a run selecting the option gets."""
     node = option_node(component.group, component.name, dirs)
     yield from _walk(component.schema, node, OmegaConf.to_container(node, resolve=False), "")
