@@ -153,7 +153,7 @@ def _combinations(cfg: DictConfig) -> list[str]:
 
 
 def _fact_rules(cfg: DictConfig) -> list[str]:
-    """Rules on the static facts options declare (see `rlexp.schemas.ComponentConfig`)."""
+    """Rules on the facts options declare (the group bases in `rlexp.schemas`)."""
     try:
         env, network, agent, buffer, driver = (
             OmegaConf.to_object(cfg[group])
