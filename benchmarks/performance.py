@@ -63,7 +63,7 @@ PATHS = {
         "env=cartpole",
         "driver=step",
         "buffer.max_length=10000",
-        "train.collect_steps_per_iteration=4",
+        "driver.num_steps=4",
         "train.train_steps_per_iteration=1",
     ],
     "rlexp fastest path (cartpole_tf x16, driver=fused)": [
@@ -71,7 +71,7 @@ PATHS = {
         "env.num_parallel_envs=16",
         "driver=fused",
         "buffer.max_length=625",  # per cart: 10000 in all
-        "train.collect_steps_per_iteration=16",
+        "driver.num_steps=16",
         "train.train_steps_per_iteration=4",
     ],
 }

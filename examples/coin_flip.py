@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
+from rlexp.schemas import EnvConfig, bounded
 
 
 @dataclass
-class CoinFlipConfig(ComponentConfig):
+class CoinFlipConfig(EnvConfig):
     episode_length: int = bounded(20, gt=0, doc="steps per episode")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, bounded
+from rlexp.schemas import ActionKind, WrapperConfig, bounded
 
 
 @dataclass
@@ -82,7 +82,7 @@ def build_target_line(cfg: TargetLineConfig, context):
 
 
 @dataclass
-class RewardScaleConfig(ComponentConfig):
+class RewardScaleConfig(WrapperConfig):
     factor: float = bounded(1.0, gt=0.0, doc="multiplier of every reward")
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
-from rlexp.composition import plugin_modules, prepare_registry
+from rlexp.composition import config_dirs, plugin_modules, prepare_registry
+from rlexp.options import option_node
 from rlexp.tracking import provenance
 
 USAGE = """\
@@ -153,7 +155,10 @@ def _group_lines() -> str:
 
 def list_components(args: list[str]) -> int:
     """Print each registered component: name, doc, and its fields with preset values."""
-    groups = [a for a in args if "=" not in a] or list(registry.GROUPS)
+    dirs = config_dirs(args)  # the user's own config dirs: their options' YAML files
+    flags = ("--config-dir", "-cd")
+    groups = [a for a in args if "=" not in a and a not in flags and Path(a) not in dirs]
+    groups = groups or list(registry.GROUPS)
     unknown = [g for g in groups if g not in registry.GROUPS]
     if unknown:
         print(
@@ -165,7 +170,7 @@ def list_components(args: list[str]) -> int:
         print(f"{group}:")
         for component in registry.components(group):
             print(f"  {component.name:<14} {component.doc}")
-            for key, value, type_name, doc in _fields(component):
+            for key, value, type_name, doc in _fields(component, dirs):
                 line = f"      {key}: {type_name} = {value}"
                 print(f"{line:<58} {doc}" if doc else line)
         print()
@@ -249,58 +254,38 @@ def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
     return values["episodes"], values["seed"], bool(video)
 
 
-def _fields(component: registry.Component):
-    """(key, preset value, type, doc) of each field; values from the option's YAML if any."""
+def _fields(component: registry.Component, dirs: Sequence[Path] = ()):
+    """(key, value, type, doc) of each field: the values a run selecting the option gets."""
+    node = option_node(component.group, component.name, dirs)
+    yield from _walk(component.schema, node, OmegaConf.to_container(node, resolve=False), "")
+
+
+def _walk(schema: type, node: DictConfig, values: dict, prefix: str):
     import dataclasses
 
     from rlexp.schemas import field_doc
 
-    preset = _preset(component)
-
-    def walk(schema, values: dict, prefix: str):
-        for f in dataclasses.fields(schema):
-            if f.name == "name":
-                continue
-            if dataclasses.is_dataclass(f.default_factory):
-                yield from walk(f.default_factory, values.get(f.name) or {}, f"{prefix}{f.name}.")
-                continue
-            sub_node = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
-            if dataclasses.is_dataclass(sub_node):  # a second network (agent.value_network)
-                option = _sub_node_option(sub_node)
-                yield (
-                    f"{prefix}{f.name}",
-                    option.name,
-                    option.group,
-                    "a `network` option: " + (option.doc),
-                )
-                yield from walk(type(sub_node), _preset(option), f"{prefix}{f.name}.")
-                continue
-            if f.name in values:
-                value = values[f.name]
-            elif f.default is not dataclasses.MISSING:
-                value = f.default
-            else:
-                value = f.default_factory()
-            value = getattr(value, "value", value)  # Enum members show their value
-            yield f"{prefix}{f.name}", _fmt(value), _type_name(f.type), field_doc(f)
-
-    yield from walk(component.schema, preset, "")
+    for f in dataclasses.fields(schema):
+        key, value = f"{prefix}{f.name}", values.get(f.name)
+        if f.name == "name":
+            continue
+        sub_schema = OmegaConf.get_type(node, f.name)
+        if dataclasses.is_dataclass(sub_schema):  # nested (epsilon_greedy) or another option's
+            if "name" in value:  # composed from an option (agent.value_network)
+                option = _sub_node_option(value["name"], sub_schema)
+                yield key, option.name, option.group, f"a `{option.group}` option: {option.doc}"
+            yield from _walk(sub_schema, node[f.name], value, f"{key}.")
+            continue
+        yield key, _fmt(value), _type_name(f.type), field_doc(f)
 
 
-def _preset(component: registry.Component) -> dict:
-    """The option's values as its YAML file sets them ({} if it has none)."""
-    yaml_file = registry.CONF_DIR / component.group / f"{component.name}.yaml"
-    if not yaml_file.exists():
-        return {}
-    return OmegaConf.to_container(OmegaConf.load(yaml_file), resolve=False)
-
-
-def _sub_node_option(node) -> registry.Component:
+def _sub_node_option(name: str, schema: type) -> registry.Component:
     """The registered option a sub-node (an agent's second network) is composed from."""
-    return next(c for c in registry.components() if c.name == node.name and c.schema is type(node))
+    return next(c for c in registry.components() if c.name == name and c.schema is schema)
 
 
 def _fmt(value) -> str:
+    value = getattr(value, "value", value)  # Enum members show their value
     return "null" if value is None else str(value)
 
 

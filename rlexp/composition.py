@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
+from rlexp.options import option_file
 
 
 def prepare_registry(overrides: Sequence[str]) -> None:
@@ -26,7 +28,8 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     """The `plugins` the config will name, read before Hydra composes it.
 
     Plugins must be imported before composition because they add config options. They
-    come from rlexp/conf/config.yaml, a selected experiment preset, and a `plugins=[...]` override.
+    come from rlexp/conf/config.yaml, a selected experiment preset (in rlexp/conf or in the
+    user's own config directories, `config_dirs`), and a `plugins=[...]` override.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
@@ -40,24 +43,51 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
             )
         value = override.value()
         if override.key_or_group == "experiment" and isinstance(value, str):
-            presets = registry.CONF_DIR / "experiment"
-            preset = (presets / f"{value}.yaml").resolve()
-            if preset.is_relative_to(presets) and preset.exists():  # a name, not a path
+            preset = option_file("experiment", value, config_dirs(overrides))
+            if preset is not None:
                 modules += list(OmegaConf.load(preset).get("plugins", []))
         elif override.key_or_group == "plugins":
             modules = list(value) if isinstance(value, list) else [value]
     return modules
 
 
-def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
-    """The validated config for `overrides`; raises ConfigError or Hydra's errors."""
+def config_dirs(argv: Sequence[str]) -> list[Path]:
+    """The user's own config directories a command line adds to Hydra's search path, after
+    rlexp/conf: `--config-dir DIR` (`-cd DIR`) and `hydra.searchpath=[file://DIR, ...]`."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    dirs = []
+    for index, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and index + 1 < len(argv):
+            dirs.append(Path(argv[index + 1]))
+        elif arg.startswith(("--config-dir=", "-cd=")):
+            dirs.append(Path(arg.split("=", 1)[1]))
+    searchpath = [o for o in argv if re.match(r"^\+{0,2}hydra\.searchpath=", o)]
+    for override in OverridesParser.create().parse_overrides(searchpath):
+        value = override.value()
+        for entry in value if isinstance(value, list) else [value]:
+            if isinstance(entry, str) and entry.startswith("file://"):
+                dirs.append(Path(entry.removeprefix("file://")))
+    return dirs
+
+
+def compose_config(overrides: Sequence[str] = (), config_dirs: Sequence[Path] = ()) -> DictConfig:
+    """The validated config for `overrides`; raises ConfigError or Hydra's errors.
+
+    `config_dirs`: the user's own config directories (experiment presets, options), searched
+    after rlexp/conf as `rlexp --config-dir DIR` does.
+    """
     from hydra import compose, initialize_config_dir
 
     from rlexp.validation import validate
 
+    overrides = list(overrides)
+    if config_dirs:
+        paths = ", ".join(f"file://{Path(d).resolve()}" for d in config_dirs)
+        overrides.append(f"hydra.searchpath=[{paths}]")
     prepare_registry(overrides)
     with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
+        cfg = compose("config", overrides=overrides)
     validate(cfg)
     return cfg
 

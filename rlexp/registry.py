@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlexp.schemas import GROUP_BASES, declared_facts
+
 # Hydra config groups: a run selects exactly one option of each (`env=cartpole`).
 CONFIG_GROUPS = ("env", "network", "agent", "buffer", "driver")
 # Registry groups whose entries are not run-level choices but parts of one: a `wrapper` is
@@ -55,6 +57,7 @@ def register(group: str, name: str, *, schema: type, doc: str) -> Callable[[Buil
         raise RegistryError(f"unknown group {group!r}; groups are: {', '.join(GROUPS)}")
     if not dataclasses.is_dataclass(schema):
         raise RegistryError(f"schema of {group}/{name} must be a dataclass, got {schema!r}")
+    _check_facts(group, name, schema)
 
     def decorator(builder: Builder) -> Builder:
         existing = _REGISTRY.get((group, name))
@@ -68,6 +71,32 @@ def register(group: str, name: str, *, schema: type, doc: str) -> Callable[[Buil
         return builder
 
     return decorator
+
+
+def _check_facts(group: str, name: str, schema: type) -> None:
+    """The schema subclasses its group's base and sets no class attribute that is not a
+    declared fact of it (so a misspelt fact is an error, not an ignored attribute)."""
+    base = GROUP_BASES[group]
+    where = f"schema {schema.__module__}.{schema.__qualname__} of {group}/{name}"
+    if not (isinstance(schema, type) and issubclass(schema, base)):
+        raise RegistryError(
+            f"{where} must subclass rlexp.schemas.{base.__name__}, the base of the {group} "
+            f"group that declares its facts ({', '.join(sorted(declared_facts(base)))}): "
+            f"class {schema.__name__}({base.__name__}) (or a subclass of it)"
+        )
+    facts = declared_facts(base)
+    fields = {f.name for f in dataclasses.fields(schema)}
+    for cls in schema.__mro__[: schema.__mro__.index(base)]:
+        for attr, value in vars(cls).items():
+            if attr.startswith("_") or attr in fields or attr in facts:
+                continue
+            if callable(value) or isinstance(value, staticmethod | classmethod | property):
+                continue
+            raise RegistryError(
+                f"{where} sets {attr!r}, which is neither a field nor a fact of "
+                f"{base.__name__}; its facts: {', '.join(sorted(facts))}. Correct the name, "
+                f"make it a field (with a type annotation), or prefix it with '_'"
+            )
 
 
 def get(group: str, name: str) -> Component:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any  # noqa: UP035 (OmegaConf reads typing generics)
+from typing import Any, ClassVar  # noqa: UP035 (OmegaConf reads typing generics)
 
 from omegaconf import MISSING
 
@@ -39,34 +39,6 @@ def documented(default: Any = MISSING, doc: str = "") -> Any:
     return bounded(default, doc=doc)
 
 
-@dataclass
-class ComponentConfig:
-    """Base of every component schema: `name` is the registry key that builds it.
-
-    Besides its fields, a schema may declare static facts that validation reads without
-    building anything (class attributes, or methods of the config object):
-
-    - `requires_extra`: the optional extra (`rlexp.extras`) the option needs, e.g. "reverb";
-    - env: `action_kind()` (an ActionKind) and `python_env` (True: built from Python
-      environments, so a py driver can step it; False: a native TF environment);
-      `image_observations` (True: observations are uint8 images, which need conv layers);
-      `can_render` (True: it draws RGB frames, so videos can be recorded);
-    - agent: `action_kinds`, the ActionKinds it can act in; `network_roles`, the
-      NetworkRoles its primary network (the `network` group) may have; `on_policy` (True:
-      trains on the episodes just collected, then empties the buffer; False: samples replay);
-    - network: `role` (a NetworkRole) and `recurrent` (True: needs whole sequences to train);
-      `has_conv_layers()` (True: it can take image observations);
-    - driver: `needs_python_env`; `whole_episodes` (collects whole episodes: on-policy);
-      `needs_native_tf_env` and `needs_in_graph_replay` (the fused driver: nothing may
-      leave the graph);
-    - buffer: `max_env_batch_size`, the most env copies one buffer can be fed from;
-      `gathers_all` (can hand over everything it holds: on-policy agents); `in_graph_replay`
-      (True: sampled inside a tf.function with `get_next`).
-    """
-
-    name: str = MISSING
-
-
 class ActionKind(StrEnum):
     """The kind of action an env takes: a static fact, declared rather than measured."""
 
@@ -86,15 +58,141 @@ class NetworkRole(StrEnum):
 
 
 @dataclass
+class ComponentConfig:
+    """Base of every component schema: `name` is the registry key that builds it.
+
+    Each group has a base class below (EnvConfig, NetworkConfig, ...) declaring the group's
+    static facts as `ClassVar`s with defaults: validation and the runner read them as
+    attributes without building anything, and `registry.register` refuses a schema that does
+    not subclass its group's base or sets a class attribute that is not a declared fact (a
+    misspelt fact would otherwise be ignored).
+    """
+
+    name: str = MISSING
+
+    # The optional extra (`rlexp.extras`) the option needs, e.g. "reverb"; None = none.
+    requires_extra: ClassVar[str | None] = None
+
+
+@dataclass
+class EnvConfig(ComponentConfig):
+    """Base of `env` schemas. Facts: `python_env` (True: built from Python environments in a
+    TFPyEnvironment, so a py driver can step it; False: a native TF environment),
+    `can_render` (its Python env renders rgb_array frames, for `rlexp eval video=true`) and
+    `image_observations` (observations are images). `action_kind()` is a method because
+    wrappers or a gym id can decide it."""
+
+    python_env: ClassVar[bool] = True
+    can_render: ClassVar[bool] = False
+    image_observations: ClassVar[bool] = False
+
+    def action_kind(self) -> ActionKind:
+        """The kind of action the configured env takes; unknown = not checked."""
+        return ActionKind.unknown
+
+
+@dataclass
+class NetworkConfig(ComponentConfig):
+    """Base of `network` schemas. Facts: `role` (what it computes; None = undeclared, not
+    checked against the agent), `recurrent` (needs whole sequences to train) and
+    `action_kinds` (the action kinds it can output)."""
+
+    role: ClassVar[NetworkRole | None] = None
+    recurrent: ClassVar[bool] = False
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
+
+    def has_conv_layers(self) -> bool:
+        """Whether it can take image observations (conv layers before its dense layers)."""
+        return False
+
+
+@dataclass
+class AgentConfig(ComponentConfig):
+    """Base of `agent` schemas. Facts: `action_kinds` (the action kinds it can act in),
+    `network_roles` (the roles its primary network, the `network` group, may have) and
+    `on_policy` (True: trains on the episodes just collected, then empties the buffer;
+    False: samples replay)."""
+
+    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
+    network_roles: ClassVar[tuple[NetworkRole, ...]] = tuple(NetworkRole)
+    on_policy: ClassVar[bool] = False
+
+
+@dataclass
+class BufferConfig(ComponentConfig):
+    """Base of `buffer` schemas. Facts: `max_env_batch_size` (the most env copies one buffer
+    can be fed from; None = any), `gathers_all` (can hand over everything it holds, as
+    on-policy agents need) and `in_graph_replay` (sampled inside a tf.function)."""
+
+    max_env_batch_size: ClassVar[int | None] = None
+    gathers_all: ClassVar[bool] = False
+    in_graph_replay: ClassVar[bool] = False
+
+
+@dataclass
+class DriverConfig(ComponentConfig):
+    """Base of `driver` schemas. Facts: `needs_python_env`, `whole_episodes` (collects whole
+    episodes, as on-policy agents need), `needs_native_tf_env` and `needs_in_graph_replay`
+    (nothing may leave the graph), and `fuses`: True = always runs the fused in-graph
+    collect+train loop, False = never, None = exactly when the env is a native TF env
+    (`python_env` False) and the buffer has `in_graph_replay` (`rlexp.drivers.fused.runs_fused`)."""
+
+    needs_python_env: ClassVar[bool] = False
+    whole_episodes: ClassVar[bool] = False
+    needs_native_tf_env: ClassVar[bool] = False
+    needs_in_graph_replay: ClassVar[bool] = False
+    fuses: ClassVar[bool | None] = False
+
+
+@dataclass
+class WrapperConfig(ComponentConfig):
+    """Base of `wrapper` schemas (entries of `env.wrappers`). Facts: `needs_action_kind` (the
+    wrapped env must take that kind of action) and `gives_action_kind` (the kind the wrapped
+    env then takes); None = any / unchanged."""
+
+    needs_action_kind: ClassVar[ActionKind | None] = None
+    gives_action_kind: ClassVar[ActionKind | None] = None
+
+
+GROUP_BASES: dict[str, type[ComponentConfig]] = {
+    "env": EnvConfig,
+    "network": NetworkConfig,
+    "agent": AgentConfig,
+    "buffer": BufferConfig,
+    "driver": DriverConfig,
+    "wrapper": WrapperConfig,
+}
+
+
+def declared_facts(schema: type) -> set[str]:
+    """Names of the class-level facts a schema class declares (its `ClassVar`s and its bases')."""
+    return {
+        name
+        for cls in schema.__mro__
+        for name, hint in vars(cls).get("__annotations__", {}).items()
+        if "ClassVar" in str(hint)
+    }
+
+
+@dataclass
 class TrainConfig:
-    env_steps: int = bounded(50_000, gt=0, doc="env-step budget of the run")
+    """The run's budget and schedule. The defaults are the default experiment's (DQN on the
+    native batched TF CartPole, fused loop), tuned for the wall time to a first solve (README:
+    Performance); presets in conf/experiment/ set their own."""
+
+    env_steps: int = bounded(30_000, gt=0, doc="env-step budget of the run")
     prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
-    collect_steps_per_iteration: int = bounded(1, gt=0, doc="env steps collected per iteration")
-    train_steps_per_iteration: int = bounded(1, ge=0, doc="gradient steps per iteration")
-    eval_interval: int = bounded(5000, gt=0, doc="env steps between greedy evaluations")
+    train_steps_per_iteration: int = bounded(
+        128, ge=0, doc="gradient steps per iteration (after driver.num_steps env steps)"
+    )
+    eval_interval: int = bounded(
+        512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
+    )
     eval_episodes: int = bounded(10, gt=0, doc="episodes per evaluation")
-    summary_interval: int = bounded(1000, gt=0, doc="env steps between TensorBoard scalars")
-    checkpoint_interval: int = bounded(10_000, gt=0, doc="env steps between checkpoints")
+    summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
+    checkpoint_interval: int = bounded(
+        30_000, gt=0, doc="env steps between checkpoints (each rebuilds a fused loop)"
+    )
     checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
     video_interval: int = bounded(
         0, ge=0, doc="env steps between videos of a greedy episode (videos/<step>.mp4); 0 = off"
@@ -124,8 +222,12 @@ class RlexpConfig:
     seed: int = bounded(
         0, ge=0, le=SEED_MAX, doc="run seed: Python, NumPy, TensorFlow and the envs"
     )
-    deterministic: bool = documented(True, "TF op determinism: same seed, same results")
-    plugins: list[str] = field(default_factory=list)
+    deterministic: bool = documented(
+        True, "TF op determinism: same seed, same results (benchmarks/determinism_cost.py)"
+    )
+    plugins: list[str] = documented(
+        [], "modules with your own components (registered with @rlexp.registry.register)"
+    )
     repeat: int = bounded(1, gt=0, doc="seeds per sweep point: seed, seed+1, ..., seed+repeat-1")
     sweep: SweepConfig = field(default_factory=SweepConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

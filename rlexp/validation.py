@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from rlexp import registry
-from rlexp.schemas import ActionKind, NetworkRole
+from rlexp.schemas import ActionKind, NetworkConfig, NetworkRole
 
 
 class ConfigError(ValueError):
@@ -75,13 +75,13 @@ def _extra_problems(group: str, node: DictConfig) -> list[str]:
     from rlexp.extras import EXTRAS
 
     schema = registry.get(group, node.name).schema
-    extra = EXTRAS.get(getattr(schema, "requires_extra", None) or "")
+    extra = EXTRAS.get(schema.requires_extra or "")
     if extra is None or extra.installed():
         return []
     alternatives = [
         name
         for name in registry.names(group)
-        if not getattr(registry.get(group, name).schema, "requires_extra", None)
+        if not registry.get(group, name).schema.requires_extra
     ]
     return [
         f"{group}={node.name} needs the optional '{extra.name}' extra ({extra.requirement}), "
@@ -174,7 +174,7 @@ def _combinations(cfg: DictConfig) -> list[str]:
 
 
 def _fact_rules(cfg: DictConfig) -> list[str]:
-    """Rules on the static facts options declare (see `rlexp.schemas.ComponentConfig`)."""
+    """Rules on the facts options declare (the group bases in `rlexp.schemas`)."""
     try:
         env, network, agent, buffer, driver = (
             OmegaConf.to_object(cfg[group])
@@ -184,11 +184,11 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
         return []
     problems = []
 
-    kind, kinds = _action_kind(env), getattr(agent, "action_kinds", None)
-    if kind not in (None, ActionKind.unknown) and kinds and kind not in kinds:
+    kind, kinds = _action_kind(env), agent.action_kinds
+    if kind not in (None, ActionKind.unknown) and kind not in kinds:
         wanted = " or ".join(str(k) for k in kinds)
         envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
-        agents = _options("agent", lambda schema: kind in getattr(schema, "action_kinds", ()))
+        agents = _options("agent", lambda schema: kind in schema.action_kinds)
         fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
         if kind == ActionKind.continuous and ActionKind.discrete in kinds:
             fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
@@ -198,9 +198,9 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"actions; {fix}"
         )
 
-    if getattr(driver, "needs_python_env", False) and getattr(env, "python_env", None) is False:
-        drivers = _options("driver", lambda schema: not getattr(schema, "needs_python_env", False))
-        envs = _options("env", lambda schema: getattr(schema, "python_env", None))
+    if driver.needs_python_env and not env.python_env:
+        drivers = _options("driver", lambda schema: not schema.needs_python_env)
+        envs = _options("env", lambda schema: schema.python_env)
         problems.append(
             f"driver={driver.name} steps a Python environment (PyDriver) but env={env.name} is "
             f"a native TF environment with no Python environment inside; use "
@@ -213,12 +213,10 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
     problems += _image_rules(env, network, agent)
     problems += _video_rules(cfg.train, env)
 
-    limit = getattr(buffer, "max_env_batch_size", None)
+    limit = buffer.max_env_batch_size
     copies = getattr(env, "num_parallel_envs", 1)
     if limit is not None and copies > limit:
-        buffers = _options(
-            "buffer", lambda schema: getattr(schema, "max_env_batch_size", None) is None
-        )
+        buffers = _options("buffer", lambda schema: schema.max_env_batch_size is None)
         problems.append(
             f"buffer={buffer.name} takes batches from {limit} env copy but "
             f"env.num_parallel_envs={copies}; use env.num_parallel_envs={limit} with "
@@ -231,18 +229,16 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
     """A driver running everything in one graph needs a native TF env and a TF buffer.
     (An on-policy agent with it fails the whole-episodes rule of `_network_rules`.)"""
     problems = []
-    if getattr(driver, "needs_native_tf_env", False) and getattr(env, "python_env", None):
-        envs = _options("env", lambda schema: getattr(schema, "python_env", None) is False)
+    if driver.needs_native_tf_env and env.python_env:
+        envs = _options("env", lambda schema: not schema.python_env)
         problems.append(
             f"driver={driver.name} runs collection inside one TF graph but env={env.name} is "
             f"a Python environment (each step would leave the graph); use "
             f"driver={driver.name} with a native TF env ({_choices('env', envs)}), or keep "
             f"env={env.name} with driver=step"
         )
-    if getattr(driver, "needs_in_graph_replay", False) and not getattr(
-        buffer, "in_graph_replay", False
-    ):
-        buffers = _options("buffer", lambda schema: getattr(schema, "in_graph_replay", False))
+    if driver.needs_in_graph_replay and not buffer.in_graph_replay:
+        buffers = _options("buffer", lambda schema: schema.in_graph_replay)
         problems.append(
             f"driver={driver.name} samples the replay buffer inside one TF graph but "
             f"buffer={buffer.name} is not sampled in-graph; use driver={driver.name} with "
@@ -255,10 +251,9 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
 def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
     """Agent/network fit, recurrent networks' training data, on-policy collection."""
     problems = []
-    role, roles = getattr(network, "role", None), getattr(agent, "network_roles", None)
-    on_policy = getattr(agent, "on_policy", None)
-    fits = [n for n in _networks(roles or ()) if not (on_policy is False and _recurrent(n))]
-    if role is not None and roles and role not in roles:
+    role, roles, on_policy = network.role, agent.network_roles, agent.on_policy
+    fits = [n for n in _networks(roles) if on_policy or not _recurrent(n)]
+    if role is not None and role not in roles:
         wanted = " or ".join(_ROLE_TEXT[r] for r in roles)
         problems.append(
             f"agent={agent.name} needs a network computing {wanted} but network={network.name} "
@@ -266,13 +261,13 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
             f"agent={agent.name}, or an agent for network={network.name} "
             f"({_choices('agent', _agents_for_role(role))})"
         )
-    elif kind not in (None, ActionKind.unknown) and kind in getattr(agent, "action_kinds", ()):
-        net_kinds = getattr(network, "action_kinds", None)
-        if net_kinds and kind not in net_kinds:
+    elif kind not in (None, ActionKind.unknown) and kind in agent.action_kinds:
+        net_kinds = network.action_kinds
+        if kind not in net_kinds:
             fits = [
                 n
-                for n in _networks(roles or ())
-                if kind in getattr(registry.get("network", n).schema, "action_kinds", ())
+                for n in _networks(roles)
+                if kind in registry.get("network", n).schema.action_kinds
             ]
             problems.append(
                 f"network={network.name} outputs {' or '.join(map(str, net_kinds))} actions but "
@@ -281,7 +276,7 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
             )
 
     length = getattr(agent, "train_sequence_length", None)
-    if getattr(network, "recurrent", False) and on_policy is False and length is None:
+    if network.recurrent and not on_policy and length is None:
         sequence_agents = _options(
             "agent", lambda schema: "train_sequence_length" in _field_names(schema)
         )
@@ -295,20 +290,20 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
             f"network={network.name} is recurrent and trains on sequences, but agent={agent.name} "
             f"samples single transitions from buffer={buffer.name} (no sequence sampler); "
             f"{fix}use a feed-forward network "
-            f"({_choices('network', [n for n in _networks(roles or ()) if not _recurrent(n)])}) "
+            f"({_choices('network', [n for n in _networks(roles) if not _recurrent(n)])}) "
             f"with agent={agent.name}, or a recurrent network with an on-policy agent, which "
             f"trains on whole episodes ({_choices('agent', _on_policy_agents())} with "
             f"{_choices('network', [n for n in _networks(_on_policy_roles()) if _recurrent(n)])})"
         )
-    if length is not None and not getattr(network, "recurrent", False):
+    if length is not None and not network.recurrent:
         problems.append(
             f"agent.train_sequence_length={length} is for recurrent networks, but "
             f"network={network.name} is feed-forward; set agent.train_sequence_length=null, or "
             f"use network=q_rnn_network"
         )
     if on_policy:
-        drivers = _options("driver", lambda schema: getattr(schema, "whole_episodes", False))
-        if not getattr(driver, "whole_episodes", False):
+        drivers = _options("driver", lambda schema: schema.whole_episodes)
+        if not driver.whole_episodes:
             off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
             problems.append(
                 f"agent={agent.name} is on-policy and trains on whole episodes, but "
@@ -317,8 +312,8 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
                 f"off-policy agent with driver={driver.name} "
                 f"({_choices('agent', off_policy)})"
             )
-        if not getattr(buffer, "gathers_all", False):
-            buffers = _options("buffer", lambda schema: getattr(schema, "gathers_all", False))
+        if not buffer.gathers_all:
+            buffers = _options("buffer", lambda schema: schema.gathers_all)
             problems.append(
                 f"agent={agent.name} is on-policy and trains on all collected episodes at "
                 f"once (gather_all), which buffer={buffer.name} cannot give; use "
@@ -329,18 +324,18 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
 
 def _image_rules(env: Any, network: Any, agent: Any) -> list[str]:
     """An env observing images needs conv layers in every network that sees them."""
-    if not getattr(env, "image_observations", False):
+    if not env.image_observations:
         return []
     problems = []
     seers = [("network", network)] + [
         (f"agent.{f.name}", getattr(agent, f.name))
         for f in dataclasses.fields(agent)
-        if hasattr(getattr(agent, f.name), "role")  # a second network (critic, value)
+        if isinstance(getattr(agent, f.name), NetworkConfig)  # a second network (critic, value)
     ]
     for key, net in seers:
         if _has_conv_layers(net):
             continue
-        conv_nets = _conv_networks(getattr(net, "role", None))
+        conv_nets = _conv_networks(net.role)
         fix = (
             f"set {key}.conv_layer_params (each layer [filters, kernel, stride], e.g. "
             f"[[32,8,4],[64,4,2],[64,3,1]], Nature DQN's)"
@@ -359,8 +354,7 @@ def _image_rules(env: Any, network: Any, agent: Any) -> list[str]:
 
 
 def _has_conv_layers(net: Any) -> bool:
-    has_conv = getattr(net, "has_conv_layers", None)
-    return bool(callable(has_conv) and has_conv())
+    return net is not None and net.has_conv_layers()
 
 
 def _conv_networks(role: Any) -> list[str]:
@@ -368,16 +362,16 @@ def _conv_networks(role: Any) -> list[str]:
     return _options(
         "network",
         lambda schema: (
-            getattr(schema, "role", None) == role and "conv_layer_params" in _field_names(schema)
+            schema.role == role and "conv_layer_params" in _field_names(schema)
         ),
     )
 
 
 def _video_rules(train: Any, env: Any) -> list[str]:
     """Videos need an env that draws frames."""
-    if not train.video_interval or getattr(env, "can_render", False):
+    if not train.video_interval or env.can_render:
         return []
-    renderers = _options("env", lambda schema: getattr(schema, "can_render", False))
+    renderers = _options("env", lambda schema: schema.can_render)
     return [
         f"train.video_interval={train.video_interval}: env={env.name} cannot render frames, "
         f"so no video can be recorded; set train.video_interval=0, or choose an env that "
@@ -395,15 +389,15 @@ _ROLE_TEXT = {
 
 
 def _networks(roles) -> list[str]:
-    return _options("network", lambda schema: getattr(schema, "role", None) in roles)
+    return _options("network", lambda schema: schema.role in roles)
 
 
 def _agents_for_role(role) -> list[str]:
-    return _options("agent", lambda schema: role in getattr(schema, "network_roles", ()))
+    return _options("agent", lambda schema: role in schema.network_roles)
 
 
 def _on_policy_agents() -> list[str]:
-    return _options("agent", lambda schema: getattr(schema, "on_policy", False))
+    return _options("agent", lambda schema: schema.on_policy)
 
 
 def _on_policy_roles() -> set:
@@ -415,7 +409,7 @@ def _field_names(schema) -> set[str]:
 
 
 def _recurrent(network: str) -> bool:
-    return getattr(registry.get("network", network).schema, "recurrent", False)
+    return registry.get("network", network).schema.recurrent
 
 
 def _options(group: str, test) -> list[str]:
@@ -424,8 +418,7 @@ def _options(group: str, test) -> list[str]:
 
 
 def _action_kind(env_cfg: Any) -> ActionKind | None:
-    method = getattr(env_cfg, "action_kind", None)
-    return method() if callable(method) else None
+    return None if env_cfg is None else env_cfg.action_kind()
 
 
 def _option(group: str, name: str) -> Any:

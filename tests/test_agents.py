@@ -15,7 +15,7 @@ from rlexp.validation import ConfigError
 TINY = [
     "train.env_steps=120",
     "train.prefill_steps=40",
-    "train.collect_steps_per_iteration=40",
+    "driver.num_steps=40",
     "train.train_steps_per_iteration=2",
     "train.eval_interval=120",
     "train.eval_episodes=1",

@@ -100,7 +100,7 @@ def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint
         "agent.td_errors_loss_fn=mse",
         "train.env_steps=4000",
         "train.prefill_steps=500",
-        "train.collect_steps_per_iteration=100",
+        "driver.num_steps=100",
         "train.train_steps_per_iteration=20",
         "train.eval_interval=500",
         "train.eval_episodes=1",

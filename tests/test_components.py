@@ -144,9 +144,9 @@ def test_compose_and_build_every_option(group: str, name: str, monkeypatch):
     from rlexp.training.build import build_components
 
     monkeypatch.syspath_prepend(str(EXAMPLES))  # the example plugins some companions use
-    cfg = compose_config(
-        [*option_overrides(group, name), f"train.collect_steps_per_iteration={COLLECT_STEPS}"]
-    )
+    cfg = compose_config(option_overrides(group, name))
+    if "num_steps" in cfg.driver:  # a step driver (an episode driver collects whole episodes)
+        cfg.driver.num_steps = COLLECT_STEPS
     if (group, name) in SUB_NODES:
         assert OmegaConf.select(cfg, SUB_NODES[(group, name)]).name == name
     elif group in registry.CONFIG_GROUPS:

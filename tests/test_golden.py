@@ -17,7 +17,9 @@ from test_reproducibility import comparable
 from rlexp.composition import compose_config
 
 GOLDEN = ROOT / "tests" / "golden"
-PRESETS = sorted(p.stem for p in (ROOT / "rlexp" / "conf" / "experiment").glob("*.yaml"))
+# The presets pinned when the run was restructured (the suites' presets need their extras
+# and, for Atari, a 28 GB buffer: tests/test_suites.py trains them briefly instead).
+PRESETS = sorted(p.stem for p in GOLDEN.glob("*.json") if p.stem != "default")
 # Every trigger fires more than once; small enough for the suite.
 SHORT = (
     "seed=0",

@@ -76,7 +76,7 @@ def test_config_cannot_name_a_builder_outside_the_registry(cli, tmp_path):
 TINY_RUN = (
     "train.env_steps=300",
     "train.prefill_steps=200",
-    "train.collect_steps_per_iteration=50",
+    "driver.num_steps=50",
     "train.train_steps_per_iteration=1",
     "train.eval_interval=300",
     "train.eval_episodes=1",

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 def build(overrides: list[str]):
     from rlexp.training.build import build_components
 
-    cfg = compose_config([*overrides, "train.collect_steps_per_iteration=50"])
+    cfg = compose_config([*overrides, "driver.num_steps=50"])
     ctx, driver = build_components(cfg)
     return cfg, ctx, driver
 

@@ -18,7 +18,7 @@ from rlexp.composition import compose_config
 RUN = (
     "train.env_steps=4000",
     "train.prefill_steps=500",
-    "train.collect_steps_per_iteration=100",
+    "driver.num_steps=100",
     "train.train_steps_per_iteration=50",
     "train.eval_interval=500",
     "train.eval_episodes=2",

@@ -31,7 +31,7 @@ def needs(extra: str):
 SHORT = (
     "train.env_steps=300",
     "train.prefill_steps=100",
-    "train.collect_steps_per_iteration=50",
+    "driver.num_steps=50",
     "train.train_steps_per_iteration=5",
     "train.eval_interval=300",
     "train.eval_episodes=1",
@@ -364,6 +364,6 @@ def test_eval_video_on_a_default_experiment_run(tmp_path):
     from rlexp.policies.saved import evaluate
 
     run_dir = tmp_path / "run"
-    short_run(["train.env_steps=512", "train.collect_steps_per_iteration=256"], run_dir)
+    short_run(["train.env_steps=512", "driver.num_steps=256"], run_dir)
     report = evaluate(run_dir, episodes=1, video=True)
     assert Image.open(report.video).n_frames > 1

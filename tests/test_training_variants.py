@@ -15,7 +15,7 @@ needs_reverb = pytest.mark.skipif(not EXTRAS["reverb"].installed(), reason="no r
 TINY_RUN = [
     "train.env_steps=400",
     "train.prefill_steps=100",
-    "train.collect_steps_per_iteration=100",
+    "driver.num_steps=100",
     "train.train_steps_per_iteration=2",
     "train.eval_interval=400",
     "train.eval_episodes=2",

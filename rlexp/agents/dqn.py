@@ -10,7 +10,7 @@ from typing import ClassVar
 from rlexp.agents.optimizers import Optimizer, build_optimizer
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
 
 
 class TdLoss(StrEnum):
@@ -29,26 +29,26 @@ class EpsilonGreedyConfig:
         EpsilonSchedule.polynomial, "constant, or polynomial decay as keras PolynomialDecay"
     )
     initial: float = bounded(1.0, ge=0.0, le=1.0, doc="epsilon at train step 0 (the constant)")
-    final: float = bounded(0.05, ge=0.0, le=1.0, doc="epsilon after decay_steps")
-    decay_steps: int = bounded(1000, gt=0, doc="train steps from initial to final")
+    final: float = bounded(0.04, ge=0.0, le=1.0, doc="epsilon after decay_steps")
+    decay_steps: int = bounded(4000, gt=0, doc="train steps from initial to final")
     power: float = bounded(1.0, gt=0.0, doc="power of the polynomial decay")
 
 
 @dataclass
-class DqnConfig(ComponentConfig):
+class DqnConfig(AgentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
     learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
     learning_rate_final: float | None = bounded(
-        None, gt=0.0, doc="decay the rate linearly to this; null = constant rate"
+        1e-5, gt=0.0, doc="decay the rate linearly to this; null = constant rate"
     )
-    learning_rate_decay_steps: int = bounded(10_000, gt=0, doc="train steps of that decay")
+    learning_rate_decay_steps: int = bounded(24_500, gt=0, doc="train steps of that decay")
     gamma: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
-    td_errors_loss_fn: TdLoss = documented(TdLoss.mse, "element-wise TD loss: mse or huber")
+    td_errors_loss_fn: TdLoss = documented(TdLoss.huber, "element-wise TD loss: mse or huber")
     epsilon_greedy: EpsilonGreedyConfig = field(default_factory=EpsilonGreedyConfig)
-    target_update_period: int = bounded(1, gt=0, doc="train steps between target updates")
+    target_update_period: int = bounded(128, gt=0, doc="train steps between target updates")
     target_update_tau: float = bounded(1.0, gt=0.0, le=1.0, doc="target soft-update factor")
-    gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
-    n_step_update: int = bounded(1, gt=0, doc="steps of the n-step TD target")
+    gradient_clipping: float | None = bounded(10.0, gt=0.0, doc="gradient norm clip; null = off")
+    n_step_update: int = bounded(3, gt=0, doc="steps of the n-step TD target")
     reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
     train_sequence_length: int | None = bounded(
         None, ge=2, doc="steps per replayed sequence, for a recurrent Q network; null = n-step"
@@ -57,7 +57,6 @@ class DqnConfig(ComponentConfig):
     # A Q-network scores each of a finite set of actions: one discrete action.
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
-    on_policy: ClassVar[bool] = False
 
     def problems(self) -> list[str]:
         if self.train_sequence_length is not None and self.n_step_update != 1:
@@ -72,8 +71,10 @@ class DqnConfig(ComponentConfig):
 @dataclass
 class C51Config(DqnConfig):
     num_atoms: int = bounded(51, ge=2, doc="atoms of the return distribution (the network's)")
-    min_q_value: float = documented(-10.0, "lowest return the distribution's support covers")
-    max_q_value: float = documented(10.0, "highest return the distribution's support covers")
+    min_q_value: float = documented(0.0, "lowest return the distribution's support covers")
+    max_q_value: float = documented(
+        100.0, "highest return it covers (CartPole's: at most 1 / (1 - gamma 0.99))"
+    )
 
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_distributions,)
 

@@ -16,17 +16,16 @@ from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import ValueNetworkConfig
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import AgentConfig, NetworkRole, bounded, documented
 
 
 @dataclass
-class PolicyGradientConfig(ComponentConfig):
+class PolicyGradientConfig(AgentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer")
     learning_rate: float = bounded(1e-3, gt=0.0, doc="optimizer learning rate")
     gradient_clipping: float | None = bounded(None, gt=0.0, doc="gradient norm clip; null = off")
     entropy_regularization: float = bounded(0.0, ge=0.0, doc="weight of the entropy bonus")
 
-    action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.actor,)
     on_policy: ClassVar[bool] = True
 
@@ -40,6 +39,7 @@ class ReinforceConfig(PolicyGradientConfig):
 @dataclass
 class PpoConfig(PolicyGradientConfig):
     learning_rate: float = bounded(3e-4, gt=0.0, doc="optimizer learning rate")
+    gradient_clipping: float | None = bounded(0.5, gt=0.0, doc="gradient norm clip; null = off")
     importance_ratio_clipping: float = bounded(0.2, ge=0.0, doc="PPO's clip range epsilon")
     discount_factor: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
     lambda_value: float = bounded(0.95, ge=0.0, le=1.0, doc="GAE / TD(lambda) lambda")

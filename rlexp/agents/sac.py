@@ -15,11 +15,11 @@ from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import CriticNetworkConfig
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
 
 
 @dataclass
-class SacConfig(ComponentConfig):
+class SacConfig(AgentConfig):
     optimizer: Optimizer = documented(Optimizer.adam, "keras optimizer of all three losses")
     actor_learning_rate: float = bounded(3e-4, gt=0.0, doc="actor optimizer learning rate")
     critic_learning_rate: float = bounded(3e-4, gt=0.0, doc="critic optimizer learning rate")
@@ -40,7 +40,6 @@ class SacConfig(ComponentConfig):
 
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.continuous,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.actor,)
-    on_policy: ClassVar[bool] = False
 
 
 @register(

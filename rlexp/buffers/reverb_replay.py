@@ -45,7 +45,7 @@ class ReverbConfig(ReplayConfig):
         60_000, ge=-1, doc="how long sampling waits for data; -1 = forever"
     )
 
-    requires_extra: ClassVar[str] = "reverb"
+    requires_extra: ClassVar[str | None] = "reverb"
 
 
 @dataclass

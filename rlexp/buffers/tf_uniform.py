@@ -7,11 +7,11 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
+from rlexp.schemas import BufferConfig, bounded
 
 
 @dataclass
-class ReplayConfig(ComponentConfig):
+class ReplayConfig(BufferConfig):
     """Sampling settings every replay buffer shares; the trainer reads them for `as_dataset`."""
 
     sample_batch_size: int = bounded(64, gt=0, doc="transitions per train batch")
@@ -21,7 +21,9 @@ class ReplayConfig(ComponentConfig):
 
 @dataclass
 class TFUniformConfig(ReplayConfig):
-    max_length: int = bounded(100_000, gt=0, doc="capacity per env in the batch")
+    # The default experiment's: 100000 transitions over its 16 carts, batches of 256.
+    max_length: int = bounded(6250, gt=0, doc="capacity per env copy (of env.num_parallel_envs)")
+    sample_batch_size: int = bounded(256, gt=0, doc="transitions per train batch")
 
     in_graph_replay: ClassVar[bool] = True
     gathers_all: ClassVar[bool] = True  # gather_all(): on-policy agents' whole batch

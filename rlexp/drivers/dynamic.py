@@ -7,16 +7,16 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
+from rlexp.schemas import DriverConfig, bounded
 
 
 @dataclass
-class StepDriverConfig(ComponentConfig):
-    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (all env copies)")
+class StepDriverConfig(DriverConfig):
+    num_steps: int = bounded(512, gt=0, doc="env steps per collect iteration (all env copies)")
 
 
 @dataclass
-class EpisodeDriverConfig(ComponentConfig):
+class EpisodeDriverConfig(DriverConfig):
     num_episodes: int = bounded(1, gt=0, doc="episodes per collect iteration")
 
     whole_episodes: ClassVar[bool] = True  # what on-policy agents train on

@@ -15,12 +15,14 @@ from typing import ClassVar
 
 from rlexp.drivers.dynamic import StepDriverConfig, build_step_driver
 from rlexp.registry import register
+from rlexp.schemas import BufferConfig, DriverConfig, EnvConfig
 
 
 @dataclass
 class FusedDriverConfig(StepDriverConfig):
     needs_native_tf_env: ClassVar[bool] = True
     needs_in_graph_replay: ClassVar[bool] = True
+    fuses: ClassVar[bool | None] = True
 
 
 # Both options build the step driver; which loop runs it is the trainer's choice.
@@ -34,7 +36,9 @@ register(
 
 @dataclass
 class AutoDriverConfig(StepDriverConfig):
-    """Which loop runs is the trainer's choice (`runs_fused`); the driver is the same."""
+    """Fused exactly where it can be (`runs_fused`); the driver is the same."""
+
+    fuses: ClassVar[bool | None] = None
 
 
 register(
@@ -45,12 +49,10 @@ register(
 )(build_step_driver)
 
 
-def runs_fused(env_cfg, buffer_cfg, driver_cfg) -> bool:
-    """Whether the trainer runs the fused loop for these (typed) group configs."""
-    if driver_cfg.name == "fused":
-        return True
-    return (
-        driver_cfg.name == "auto"
-        and getattr(env_cfg, "python_env", None) is False
-        and getattr(buffer_cfg, "in_graph_replay", False)
-    )
+def runs_fused(env_cfg: EnvConfig, buffer_cfg: BufferConfig, driver_cfg: DriverConfig) -> bool:
+    """Whether the fused loop runs for these typed group configs (or their schema classes),
+    from their declared facts: the driver's `fuses`, and for `fuses=None` (auto) a native TF
+    env (`python_env` False) with a buffer sampled in-graph (`in_graph_replay`)."""
+    if driver_cfg.fuses is not None:
+        return driver_cfg.fuses
+    return not env_cfg.python_env and buffer_cfg.in_graph_replay

@@ -12,12 +12,12 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext, BuildError
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import DriverConfig, bounded, documented
 
 
 @dataclass
-class PyDriverConfig(ComponentConfig):
-    num_steps: int = bounded(1, gt=0, doc="env steps per collect iteration (max_steps)")
+class PyDriverConfig(DriverConfig):
+    num_steps: int = bounded(512, gt=0, doc="env steps per collect iteration (max_steps)")
     num_episodes: int = bounded(0, ge=0, doc="also stop after N episodes; 0 = no limit")
     use_tf_function: bool = documented(True, "compile the policy's action (PyTFEagerPolicy)")
 

@@ -7,12 +7,12 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, bounded, documented
+from rlexp.schemas import ActionKind, EnvConfig, bounded, documented
 
 
 @dataclass
-class CartPoleTFConfig(ComponentConfig):
-    num_parallel_envs: int = bounded(8, gt=0, doc="carts in the batch, stepped by tensor ops")
+class CartPoleTFConfig(EnvConfig):
+    num_parallel_envs: int = bounded(16, gt=0, doc="carts in the batch, stepped by tensor ops")
     max_episode_steps: int = bounded(500, ge=0, doc="episode step limit (LAST); 0 = none")
     discount: float = bounded(1.0, ge=0.0, le=1.0, doc="env discount per step")
     bootstrap_on_time_limit: bool = documented(
@@ -22,7 +22,7 @@ class CartPoleTFConfig(ComponentConfig):
         475.0, "average eval return that counts as solved (CartPole-v1's)"
     )
 
-    python_env: ClassVar[bool | None] = False
+    python_env: ClassVar[bool] = False
     can_render: ClassVar[bool] = True  # drawn from the carts' state (CartPoleTFEnvironment.render)
 
     def action_kind(self) -> ActionKind:

@@ -80,7 +80,7 @@ KNOWN_ACTION_KINDS = {
 
 @dataclass
 class GymEnvConfig(PyEnvConfig):
-    gym_id: str = documented("CartPole-v1", "registered gym id")
+    gym_id: str = documented(MISSING, "registered gym id (each option's YAML sets its own)")
     gym_kwargs: dict[str, Any] = documented({}, "keyword arguments of the gym env")
     max_episode_steps: int | None = bounded(
         None, ge=0, doc="episode step limit; null = the gym spec's, 0 = none"
@@ -93,7 +93,7 @@ class GymEnvConfig(PyEnvConfig):
         False, "check the env against its specs (utils.validate_py_environment) first"
     )
 
-    can_render: ClassVar[bool] = True  # gym's rgb_array render
+    can_render: ClassVar[bool] = True  # suite_gym's envs render rgb_array frames
 
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)

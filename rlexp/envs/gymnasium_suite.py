@@ -32,7 +32,7 @@ class GymnasiumEnvConfig(PyEnvConfig):
         True, "check the env against its specs (utils.validate_py_environment) first"
     )
 
-    requires_extra: ClassVar[str] = "gymnasium"
+    requires_extra: ClassVar[str | None] = "gymnasium"
     can_render: ClassVar[bool] = True  # made with render_mode='rgb_array'
 
     def base_action_kind(self) -> ActionKind:

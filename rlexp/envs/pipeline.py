@@ -16,13 +16,13 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from rlexp.context import BuildContext
 from rlexp.envs import wrappers
-from rlexp.schemas import ActionKind, ComponentConfig, bounded, documented
+from rlexp.schemas import ActionKind, EnvConfig, bounded, documented
 
 
 class Batching(StrEnum):
@@ -31,7 +31,7 @@ class Batching(StrEnum):
 
 
 @dataclass
-class PyEnvConfig(ComponentConfig):
+class PyEnvConfig(EnvConfig):
     """Base of env schemas built from Python environments (validation on by default)."""
 
     wrappers: list[Any] = documented(
@@ -46,10 +46,6 @@ class PyEnvConfig(ComponentConfig):
         True, "check the env against its specs (utils.validate_py_environment) first"
     )
     validate_episodes: int = bounded(3, gt=0, doc="random-policy episodes of that check")
-
-    python_env: ClassVar[bool | None] = True
-    image_observations: ClassVar[bool] = False
-    can_render: ClassVar[bool] = False  # an option whose env renders RGB frames says so
 
     def base_action_kind(self) -> ActionKind:
         """The action kind of the option's own env, before `wrappers`."""

@@ -8,9 +8,10 @@ The first entry wraps the Python environment first (innermost), as TF-Agents'
 `suite_gym.load(env_wrappers=...)` does. Names are TF-Agents' class names. A wrapper's
 builder is `build(cfg, context)` where `context.env` is the `PyEnvironment` to wrap; a
 plugin adds its own wrapper with `@register("wrapper", "MyWrapper", schema=..., doc=...)`.
-A wrapper schema may declare `needs_action_kind` (the inner env must take that kind of
-action) and `gives_action_kind` (the kind the wrapped env takes), which validation uses to
-know an env's actions without building it.
+A wrapper schema subclasses `rlexp.schemas.WrapperConfig` and may declare its facts
+`needs_action_kind` (the inner env must take that kind of action) and `gives_action_kind`
+(the kind the wrapped env takes), which validation uses to know an env's actions without
+building it.
 """
 
 from __future__ import annotations
@@ -26,15 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rlexp import registry
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, ComponentConfig, bounded, documented
-
-
-@dataclass
-class WrapperConfig(ComponentConfig):
-    """Base of wrapper schemas."""
-
-    needs_action_kind: ClassVar[ActionKind | None] = None
-    gives_action_kind: ClassVar[ActionKind | None] = None
+from rlexp.schemas import ActionKind, WrapperConfig, bounded, documented
 
 
 @dataclass
@@ -174,13 +167,13 @@ def problems(entries: Iterable[Any], inner_kind: ActionKind) -> list[str]:
         found += entry_problems
         if cfg is None:
             continue
-        needed = getattr(cfg, "needs_action_kind", None)
+        needed = cfg.needs_action_kind
         if needed is not None and kind not in (needed, ActionKind.unknown):
             found.append(
                 f"{where}.name={cfg.name}: needs an env with {needed} actions, but it wraps "
                 f"one with {kind} actions; remove it or choose an env with {needed} actions"
             )
-        kind = getattr(cfg, "gives_action_kind", None) or kind
+        kind = cfg.gives_action_kind or kind
     return found
 
 
@@ -190,7 +183,7 @@ def action_kind(entries: Iterable[Any], inner_kind: ActionKind) -> ActionKind:
     for entry in entries:
         component = _component(entry)
         if component is not None:
-            kind = getattr(component.schema, "gives_action_kind", None) or kind
+            kind = component.schema.gives_action_kind or kind
     return kind
 
 

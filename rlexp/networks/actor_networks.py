@@ -6,25 +6,40 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.networks.layers import DenseConfig, RnnConfig, conv_layers, dense_layers, rnn_layers
+from rlexp.networks.layers import (
+    Activation,
+    DenseConfig,
+    RnnConfig,
+    activation,
+    conv_layers,
+    dense_layers,
+    layer_sizes,
+    rnn_layers,
+)
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, NetworkRole
 
 
 @dataclass
 class ActorNetworkConfig(DenseConfig):
+    activation: Activation = activation(Activation.tanh)
+
     role: ClassVar[NetworkRole] = NetworkRole.actor
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
 
 
 @dataclass
 class ActorRnnNetworkConfig(RnnConfig):
+    activation: Activation = activation(Activation.tanh)
+
     role: ClassVar[NetworkRole] = NetworkRole.actor
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete, ActionKind.continuous)
 
 
 @dataclass
 class SacActorNetworkConfig(DenseConfig):
+    fc_layer_params: list[int] = layer_sizes([256, 256])
+
     role: ClassVar[NetworkRole] = NetworkRole.actor
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.continuous,)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import NetworkConfig, bounded, documented
 
 
 class Activation(StrEnum):
@@ -17,16 +17,25 @@ class Activation(StrEnum):
     swish = "swish"
 
 
+def layer_sizes(default: list[int], doc: str = "units of each dense layer") -> Any:
+    """A field of layer sizes (each > 0): an option's schema states its own default."""
+    return bounded(default, gt=0, doc=doc)
+
+
+def activation(default: Activation) -> Any:
+    return documented(default, "activation of the dense layers")
+
+
 @dataclass
-class LayersConfig(ComponentConfig):
+class LayersConfig(NetworkConfig):
     """Conv layers (for images), then dense layers: sizes and activation (input/output
     specs come from the env). uint8 observations are cast and scaled inside the network."""
 
     conv_layer_params: list[list[int]] | None = documented(
         None, "conv layers before the dense ones, each [filters, kernel, stride]; null = none"
     )
-    fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="units of each dense layer")
-    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+    fc_layer_params: list[int] = layer_sizes([64, 64])
+    activation: Activation = activation(Activation.relu)
 
     def has_conv_layers(self) -> bool:
         """A declared fact validation reads: does the network see images as images?"""
@@ -58,13 +67,13 @@ class DenseConfig(LayersConfig):
 
 
 @dataclass
-class RnnConfig(ComponentConfig):
+class RnnConfig(NetworkConfig):
     """Dense layers, then stacked LSTM cells, then dense layers."""
 
-    input_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units before the LSTM")
-    lstm_size: list[int] = bounded([40], gt=0, doc="units of each stacked LSTM cell")
-    output_fc_layer_params: list[int] = bounded([75, 40], gt=0, doc="dense units after it")
-    activation: Activation = documented(Activation.relu, "activation of the dense layers")
+    input_fc_layer_params: list[int] = layer_sizes([64], "dense units before the LSTM")
+    lstm_size: list[int] = layer_sizes([64], "units of each stacked LSTM cell")
+    output_fc_layer_params: list[int] = layer_sizes([64], "dense units after it")
+    activation: Activation = activation(Activation.relu)
 
     recurrent: ClassVar[bool] = True
 

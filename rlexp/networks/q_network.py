@@ -14,6 +14,7 @@ from rlexp.networks.layers import (
     activation_fn,
     conv_layers,
     dense_layers,
+    layer_sizes,
     rnn_layers,
 )
 from rlexp.registry import register
@@ -34,6 +35,8 @@ class QRnnNetworkConfig(RnnConfig):
 
 @dataclass
 class CategoricalQNetworkConfig(LayersConfig):
+    fc_layer_params: list[int] = layer_sizes([256, 256])
+
     # The number of atoms is the agent's (agent.num_atoms), so the two always agree.
     role: ClassVar[NetworkRole] = NetworkRole.q_distributions
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)

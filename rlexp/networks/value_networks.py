@@ -12,11 +12,14 @@ from typing import ClassVar
 
 from rlexp.context import BuildContext
 from rlexp.networks.layers import (
+    Activation,
     DenseConfig,
     LayersConfig,
+    activation,
     activation_fn,
     conv_layers,
     dense_layers,
+    layer_sizes,
 )
 from rlexp.registry import register
 from rlexp.schemas import NetworkRole, bounded, documented
@@ -24,13 +27,15 @@ from rlexp.schemas import NetworkRole, bounded, documented
 
 @dataclass
 class ValueNetworkConfig(DenseConfig):
+    activation: Activation = activation(Activation.tanh)
+
     role: ClassVar[NetworkRole] = NetworkRole.value
 
 
 @dataclass
 class CriticNetworkConfig(LayersConfig):
-    fc_layer_params: list[int] = bounded(
-        [256, 256], gt=0, doc="units of each joint (observation+action) dense layer"
+    fc_layer_params: list[int] = layer_sizes(
+        [256, 256], "units of each joint (observation+action) dense layer"
     )
     observation_fc_layer_params: list[int] | None = bounded(
         None, gt=0, doc="dense units on the observation alone first; null = none"

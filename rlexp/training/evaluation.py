@@ -26,7 +26,7 @@ def eval_env_config(env_cfg: DictConfig, num_episodes: int) -> DictConfig:
     from rlexp import registry
 
     schema = registry.get("env", env_cfg.name).schema
-    if getattr(schema, "python_env", None) is not False or "num_parallel_envs" not in env_cfg:
+    if schema.python_env or "num_parallel_envs" not in env_cfg:
         return env_cfg
     eval_cfg = OmegaConf.create(OmegaConf.to_container(env_cfg, resolve=True))
     eval_cfg = OmegaConf.merge(OmegaConf.structured(schema), eval_cfg)

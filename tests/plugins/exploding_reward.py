@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded
+from rlexp.schemas import EnvConfig, bounded
 
 
 @dataclass
-class ExplodingRewardConfig(ComponentConfig):
+class ExplodingRewardConfig(EnvConfig):
     explode_after: int = bounded(1500, gt=0, doc="env steps before rewards blow up")
 
 

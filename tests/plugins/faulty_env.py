@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlexp.registry import register
-from rlexp.schemas import ComponentConfig, bounded, documented
+from rlexp.schemas import EnvConfig, bounded, documented
 
 
 @dataclass
-class FaultyConfig(ComponentConfig):
+class FaultyConfig(EnvConfig):
     fault: str = documented("none", "none, raise, nan or kill")
     fault_after: int = bounded(50, ge=0, doc="env steps before a kill")
 

@@ -1,0 +1,66 @@
+"""A user's own project (examples/user_project, shown in the README): its own config
+directory on Hydra's search path (`rlexp --config-dir conf`) with its own experiment preset,
+whose `plugins:` import the project's own env module."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import EXAMPLES, ROOT
+
+from rlexp.composition import compose_config, config_dirs, plugin_modules
+
+PROJECT = EXAMPLES / "user_project"
+CONF = PROJECT / "conf"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config-dir", "conf", "experiment=signal_dqn"],
+        ["-cd", "conf", "experiment=signal_dqn"],
+        ["--config-dir=conf", "experiment=signal_dqn"],
+        ["hydra.searchpath=[file://conf]", "experiment=signal_dqn"],
+    ],
+)
+def test_plugins_of_a_preset_in_the_users_config_dir_are_found(argv, monkeypatch):
+    monkeypatch.chdir(PROJECT)
+    assert [str(d) for d in config_dirs(argv)] == ["conf"]
+    assert plugin_modules(argv) == ["signal_env"]
+
+
+def test_compose_config_takes_the_users_config_dirs(monkeypatch):
+    monkeypatch.syspath_prepend(str(PROJECT))
+    cfg = compose_config(["experiment=signal_dqn"], config_dirs=[CONF])
+    assert cfg.env.name == "signal"
+    assert list(cfg.plugins) == ["signal_env"]
+    assert cfg.driver.num_steps == 64
+
+
+def test_the_user_project_trains_from_its_own_directory(run_cli, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "--config-dir",
+        "conf",
+        "experiment=signal_dqn",
+        "train.env_steps=600",
+        "train.prefill_steps=100",
+        "train.eval_interval=300",
+        "train.eval_episodes=1",
+        "train.progress=false",
+        f"hydra.run.dir={run_dir}",
+        cwd=PROJECT,
+    )
+    assert result.code == 0, result.describe()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed"
+    assert metrics["env_steps"] >= 600
+    saved = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "name: signal" in saved and "num_signals: 2" in saved
+
+
+def test_readme_shows_the_user_project():
+    readme = (ROOT / "README.md").read_text()
+    for path in (CONF / "experiment" / "signal_dqn.yaml", PROJECT / "signal_env.py"):
+        assert path.read_text() in readme, f"README does not show {path.relative_to(ROOT)}"
