@@ -250,6 +250,15 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
 
 def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
     """Agent/network fit, recurrent networks' training data, on-policy collection."""
+    return (
+        _fit_rules(env, network, agent, kind)
+        + _sequence_rules(network, agent, buffer)
+        + (_on_policy_rules(agent, buffer, driver) if agent.on_policy else [])
+    )
+
+
+def _fit_rules(env, network, agent, kind) -> list[str]:
+    """The network computes what the agent needs, for the actions the env takes."""
     problems = []
     role, roles, on_policy = network.role, agent.network_roles, agent.on_policy
     fits = [n for n in _networks(roles) if on_policy or not _recurrent(n)]
@@ -274,7 +283,13 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
                 f"env={env.name} takes {kind} actions; use {_choices('network', fits, ' or ')} "
                 f"with agent={agent.name} and env={env.name}"
             )
+    return problems
 
+
+def _sequence_rules(network, agent, buffer) -> list[str]:
+    """A recurrent network trains on sequences; sequences are for recurrent networks."""
+    problems = []
+    roles, on_policy = agent.network_roles, agent.on_policy
     length = getattr(agent, "train_sequence_length", None)
     if network.recurrent and not on_policy and length is None:
         sequence_agents = _options(
@@ -301,24 +316,29 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
             f"network={network.name} is feed-forward; set agent.train_sequence_length=null, or "
             f"use network=q_rnn_network"
         )
-    if on_policy:
-        drivers = _options("driver", lambda schema: schema.whole_episodes)
-        if not driver.whole_episodes:
-            off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
-            problems.append(
-                f"agent={agent.name} is on-policy and trains on whole episodes, but "
-                f"driver={driver.name} collects a fixed number of steps that cut episodes; "
-                f"use {_choices('driver', drivers, ' or ')} with agent={agent.name}, or an "
-                f"off-policy agent with driver={driver.name} "
-                f"({_choices('agent', off_policy)})"
-            )
-        if not buffer.gathers_all:
-            buffers = _options("buffer", lambda schema: schema.gathers_all)
-            problems.append(
-                f"agent={agent.name} is on-policy and trains on all collected episodes at "
-                f"once (gather_all), which buffer={buffer.name} cannot give; use "
-                f"{_choices('buffer', buffers, ' or ')} with agent={agent.name}"
-            )
+    return problems
+
+
+def _on_policy_rules(agent, buffer, driver) -> list[str]:
+    """An on-policy agent collects whole episodes and trains on all of them at once."""
+    problems = []
+    drivers = _options("driver", lambda schema: schema.whole_episodes)
+    if not driver.whole_episodes:
+        off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
+        problems.append(
+            f"agent={agent.name} is on-policy and trains on whole episodes, but "
+            f"driver={driver.name} collects a fixed number of steps that cut episodes; "
+            f"use {_choices('driver', drivers, ' or ')} with agent={agent.name}, or an "
+            f"off-policy agent with driver={driver.name} "
+            f"({_choices('agent', off_policy)})"
+        )
+    if not buffer.gathers_all:
+        buffers = _options("buffer", lambda schema: schema.gathers_all)
+        problems.append(
+            f"agent={agent.name} is on-policy and trains on all collected episodes at "
+            f"once (gather_all), which buffer={buffer.name} cannot give; use "
+            f"{_choices('buffer', buffers, ' or ')} with agent={agent.name}"
+        )
     return problems
 
 

@@ -9,7 +9,8 @@ import json
 import pytest
 from conftest import SWEEP_RUN_OVERRIDES, run_sweep
 from tensorboard.plugins.hparams import metadata
-from test_sweeps import hparams_data, report
+from test_report import report
+from test_sweeps import hparams_data
 
 optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed")
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")

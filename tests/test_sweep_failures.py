@@ -10,7 +10,8 @@ import json
 import pytest
 from conftest import PLUGINS, SWEEP_RUN_OVERRIDES, run_sweep
 from tensorboard.plugins.hparams import api_pb2, metadata
-from test_sweeps import hparams_data, report
+from test_report import report
+from test_sweeps import hparams_data
 
 FAULTS = {
     "none": None,
