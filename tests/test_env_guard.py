@@ -130,7 +130,7 @@ def test_build_tf_env_guards_the_env(monkeypatch):
 
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
-    env = build_gym_env(GymEnvConfig(name="cartpole"), BuildContext(seed=0))
+    env = build_gym_env(GymEnvConfig(name="cartpole", gym_id="CartPole-v1"), BuildContext(seed=0))
     env.reset()
     # TFPyEnvironment batches an unbatched env itself: the guard is its one env.
     (guarded,) = env.pyenv.envs

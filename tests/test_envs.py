@@ -28,9 +28,16 @@ def build_env(overrides: list[str], seed: int = 0):
     return build("env", cfg.env, BuildContext(seed=seed))
 
 
+def unguarded(py_env):
+    """The PyEnvironment inside rlexp's env guard (rlexp.envs.guard), which TF steps."""
+    from rlexp.envs.guard import GuardedPyEnvironment
+
+    return py_env.wrapped_env() if isinstance(py_env, GuardedPyEnvironment) else py_env
+
+
 def inner_py_env(tf_env):
     """The (wrapped) PyEnvironment of a single-copy TFPyEnvironment."""
-    return tf_env.pyenv.envs[0]
+    return unguarded(tf_env.pyenv.envs[0])
 
 
 # --- the card game --------------------------------------------------------------------
@@ -375,7 +382,7 @@ def test_batched_and_parallel_copies_are_seeded_alike():
     from tf_agents.environments import batched_py_environment, parallel_py_environment
 
     batched = build_env(["env.num_parallel_envs=3"], seed=2)
-    assert isinstance(batched.pyenv, batched_py_environment.BatchedPyEnvironment)
+    assert isinstance(unguarded(batched.pyenv), batched_py_environment.BatchedPyEnvironment)
     assert batched.batch_size == 3
     first = batched.reset().observation.numpy()
     assert len({tuple(row) for row in first}) == 3, "each copy has its own seed"
@@ -386,7 +393,7 @@ def test_batched_and_parallel_copies_are_seeded_alike():
 
     parallel = build_env(["env.num_parallel_envs=3", "env.batching=parallel"], seed=2)
     try:
-        assert isinstance(parallel.pyenv, parallel_py_environment.ParallelPyEnvironment)
+        assert isinstance(unguarded(parallel.pyenv), parallel_py_environment.ParallelPyEnvironment)
         np.testing.assert_array_equal(parallel.reset().observation.numpy(), first)
     finally:
         parallel.pyenv.close()

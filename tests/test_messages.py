@@ -104,7 +104,7 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
     from rlexp.envs.gym_suite import GymEnvConfig, load_gym
 
     with pytest.raises(BuildError, match=r"CartPole-v1.*env\.gym_kwargs \['foo'\]"):
-        load_gym(GymEnvConfig(gym_kwargs={"foo": 1}), seed=0)
+        load_gym(GymEnvConfig(name="cartpole", gym_id="CartPole-v1", gym_kwargs={"foo": 1}), seed=0)
 
 
 @pytest.mark.parametrize(
