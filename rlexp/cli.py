@@ -227,8 +227,8 @@ def eval_policy(args: list[str]) -> int:
 
 def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
     """episodes, seed and video, checked against the same bounds as training's."""
+    from rlexp.bounds import value_problem
     from rlexp.schemas import RlexpConfig, TrainConfig
-    from rlexp.validation import value_problem
 
     problems = []
     values = {}

@@ -8,12 +8,12 @@ Every problem names the key, the value and what would be valid. No TensorFlow he
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
+from rlexp.bounds import bound_problems
 from rlexp.schemas import ActionKind, NetworkConfig, NetworkRole
 
 
@@ -47,27 +47,16 @@ def validate(cfg: DictConfig) -> None:
                 for key in (k if k.startswith(f"{group}.") else f"{group}.{k}" for k in missing)
             ]
             continue
-        problems += _bounds(node, group)
+        problems += bound_problems(node, group)
         problems += _extra_problems(group, node)
         own_rules = getattr(OmegaConf.to_object(node), "problems", None)
         problems += [f"{group}.{p}" for p in own_rules()] if own_rules else []
-    problems += _bounds(cfg.train, "train")
-    problems += _bounds(cfg.sweep, "sweep")
-    problems += _bounds(cfg, "", recurse=False)
+    problems += bound_problems(cfg.train, "train")
+    problems += bound_problems(cfg.sweep, "sweep")
+    problems += bound_problems(cfg, "", recurse=False)
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
-
-
-def bound_problems(node: DictConfig, path: str) -> list[str]:
-    """Unknown keys and out-of-range values of a typed node (and its typed children)."""
-    return _bounds(node, path)
-
-
-def value_problem(schema: type, name: str, value: Any) -> str | None:
-    """Why `value` is out of the bounds field `name` of `schema` declares (None if in)."""
-    field = next(f for f in dataclasses.fields(schema) if f.name == name)
-    return _out_of_bounds(value, field.metadata or {})
 
 
 def _extra_problems(group: str, node: DictConfig) -> list[str]:
@@ -88,61 +77,6 @@ def _extra_problems(group: str, node: DictConfig) -> list[str]:
         f"which is not installed; install it with: {extra.install_command()}; or choose "
         f"an option that needs no extra: {', '.join(f'{group}={n}' for n in alternatives)}"
     ]
-
-
-def _bounds(node: DictConfig, path: str, recurse: bool = True) -> list[str]:
-    schema = OmegaConf.get_type(node)
-    if schema is None or not dataclasses.is_dataclass(schema):
-        return []
-    fields = {f.name for f in dataclasses.fields(schema)}
-    problems = [
-        f"{path + '.' if path else ''}{key}: unknown key (added with '+'?); "
-        f"valid keys: {', '.join(sorted(fields))}"
-        for key in node.keys()
-        if key not in fields
-    ]
-    for f in dataclasses.fields(schema):
-        key = f"{path}.{f.name}" if path else f.name
-        value = node.get(f.name)
-        if isinstance(value, DictConfig):
-            if recurse:
-                problems += _bounds(value, key)
-            continue
-        values = list(value) if isinstance(value, ListConfig) else [value]
-        for item in values:
-            problem = _out_of_bounds(item, f.metadata or {})
-            if problem:
-                problems.append(f"{key}={_show(value)}: {problem}")
-                break
-    return problems
-
-
-INT64 = (-(2**63), 2**63 - 1)
-
-
-def _out_of_bounds(value: Any, rule: dict) -> str | None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and not math.isfinite(value) and rule.get("finite", True):
-        return "must be a finite number (not inf or nan)"
-    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
-        return f"does not fit a 64-bit integer (at most {INT64[1]})"
-    checks = (
-        ("ge", lambda b: value >= b, ">="),
-        ("gt", lambda b: value > b, ">"),
-        ("le", lambda b: value <= b, "<="),
-        ("lt", lambda b: value < b, "<"),
-    )
-    active = [(k, ok, sign) for k, ok, sign in checks if rule.get(k) is not None]
-    if all(ok(rule[k]) for k, ok, _ in active):
-        return None
-    return "must be " + " and ".join(f"{sign} {rule[k]}" for k, _, sign in active)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, ListConfig):
-        return str(OmegaConf.to_container(value))
-    return str(value)
 
 
 def _combinations(cfg: DictConfig) -> list[str]:

@@ -151,7 +151,7 @@ def parse(entry: Any, where: str) -> tuple[WrapperConfig | None, list[str]]:
     missing = sorted(OmegaConf.missing_keys(node))
     if missing:
         return None, [f"{where}.{key}: {name} needs a value for {key!r}" for key in missing]
-    from rlexp.validation import bound_problems
+    from rlexp.bounds import bound_problems
 
     problems = bound_problems(node, where)
     return (None if problems else OmegaConf.to_object(node)), problems

@@ -65,9 +65,9 @@ def build_env(run_dir: Path, seed: int):
 
     The saved files are checked (`rlexp.saved_run`) and the env's config validated before
     any plugin they name is imported, except what needs the plugin's own schema."""
+    from rlexp.bounds import bound_problems
     from rlexp.context import BuildContext
     from rlexp.saved_run import SavedRunError, announce_plugins, read_saved_run
-    from rlexp.validation import bound_problems
 
     try:
         run = read_saved_run(run_dir)
