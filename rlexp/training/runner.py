@@ -286,6 +286,7 @@ class Runner:
             seed=self.cfg.seed,
             train_steps_per_iteration=self.t.train_steps_per_iteration,
             sequence_length=sequence_length,
+            jit_compile=self.t.jit_compile,
         )
         strategy = choose_loop(typed["env"], ctx.agent_config, typed["buffer"], typed["driver"])
         return strategy(parts, self.should_stop)
@@ -350,14 +351,9 @@ def _greedy(policy: Any) -> Any:
 
 
 def _train_metrics(env: Any) -> list:
-    from tf_agents.metrics import tf_metrics
+    from rlexp.training.metrics import train_metrics
 
-    return [
-        tf_metrics.EnvironmentSteps(),
-        tf_metrics.NumberOfEpisodes(),
-        tf_metrics.AverageReturnMetric(batch_size=env.batch_size),
-        tf_metrics.AverageEpisodeLengthMetric(batch_size=env.batch_size),
-    ]
+    return train_metrics(env)
 
 
 def _metrics_group(metrics: list):
