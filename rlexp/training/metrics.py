@@ -44,9 +44,7 @@ class NumberOfEpisodes(_Inlined, tf_metrics.NumberOfEpisodes):
 class AverageReturnMetric(_Inlined, tf_metrics.AverageReturnMetric):
     def call(self, trajectory: Any) -> Any:
         accumulator = self._return_accumulator
-        accumulator.assign(
-            tf.where(trajectory.is_first(), tf.zeros_like(accumulator), accumulator)
-        )
+        accumulator.assign(tf.where(trajectory.is_first(), tf.zeros_like(accumulator), accumulator))
         reward_axes = list(range(1, len(trajectory.reward.shape)))
         accumulator.assign_add(tf.reduce_sum(trajectory.reward, axis=reward_axes))
         last = tf.squeeze(tf.where(trajectory.is_last()), axis=-1)
@@ -61,9 +59,7 @@ class AverageEpisodeLengthMetric(_Inlined, tf_metrics.AverageEpisodeLengthMetric
         accumulator.assign_add(steps)
         last = tf.squeeze(tf.where(trajectory.is_last()), axis=-1)
         _append(self._buffer, tf.gather(accumulator.read_value(), last))
-        accumulator.scatter_update(
-            tf.IndexedSlices(tf.zeros_like(last, dtype=self._dtype), last)
-        )
+        accumulator.scatter_update(tf.IndexedSlices(tf.zeros_like(last, dtype=self._dtype), last))
         return trajectory
 
 
