@@ -16,8 +16,12 @@ b) rlexp at the same hyperparameters and update ratio (4 env steps : 1 train ste
 c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
    `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
    10 episodes, evaluation excluded) and how many seeds solved;
+   and `rlexp eval` of each run's policy_best/ over 100 episodes (`--eval-episodes`);
 d) the peak resident memory of a default run (the first seed of c);
-e) the latency of `rlexp --help` (median of several runs).
+e) the latency of `rlexp --help` (median of several runs) and of
+   `python -c "import tensorflow, tf_agents.agents"`;
+f) where one default run's wall and CPU time go (`run_breakdown.py`), and with
+   `--before REV` the same for the rlexp of that git revision.
 
 Each measurement runs in its own process; the throughput rounds interleave baseline and
 rlexp so that the machine's load affects them alike, and the load average is recorded.
