@@ -16,8 +16,12 @@ b) rlexp at the same hyperparameters and update ratio (4 env steps : 1 train ste
 c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
    `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
    10 episodes, evaluation excluded) and how many seeds solved;
+   and `rlexp eval` of each run's policy_best/ over 100 episodes (`--eval-episodes`);
 d) the peak resident memory of a default run (the first seed of c);
-e) the latency of `rlexp --help` (median of several runs).
+e) the latency of `rlexp --help` (median of several runs) and of
+   `python -c "import tensorflow, tf_agents.agents"`;
+f) where one default run's wall and CPU time go (`run_breakdown.py`), and with
+   `--before REV` the same for the rlexp of that git revision.
 
 Each measurement runs in its own process; the throughput rounds interleave baseline and
 rlexp so that the machine's load affects them alike, and the load average is recorded.
@@ -71,6 +75,15 @@ PATHS = {
         "env.num_parallel_envs=16",
         "driver=fused",
         "buffer.max_length=625",  # per cart: 10000 in all
+        "driver.num_steps=16",
+        "train.train_steps_per_iteration=4",
+    ],
+    "rlexp fastest path, XLA train step (train.jit_compile=true)": [
+        "env=cartpole_tf",
+        "env.num_parallel_envs=16",
+        "driver=fused",
+        "train.jit_compile=true",
+        "buffer.max_length=625",
         "driver.num_steps=16",
         "train.train_steps_per_iteration=4",
     ],
@@ -204,7 +217,59 @@ def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -
     }
 
 
-def solve_times(seeds: list[int], extra: list[str]) -> tuple[list[dict], int]:
+def exported_return(run_dir: str, episodes: int) -> float:
+    """`rlexp eval RUN episodes=N`: the mean return of the policy it evaluates by default."""
+    args = [RLEXP, "eval", run_dir, f"episodes={episodes}"]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    line = next(x for x in result.stdout.splitlines() if x.startswith("return over"))
+    return float(line.split("mean ")[1].split(",")[0])
+
+
+def import_time(repeats: int) -> float:
+    """Median wall time of `python -c "import tensorflow, tf_agents.agents"`."""
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", "import tensorflow, tf_agents.agents"],
+            capture_output=True,
+            check=True,
+        )
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def breakdown(rlexp_source: str | None = None) -> dict:
+    """benchmarks/run_breakdown.py in a fresh process (`rlexp_source`: another rlexp tree)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if rlexp_source:
+        env["PYTHONPATH"] = rlexp_source
+    script = str(Path(__file__).with_name("run_breakdown.py"))
+    result = subprocess.run(
+        [sys.executable, script], capture_output=True, text=True, check=False, env=env
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"breakdown failed:\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report["load"] = os.getloadavg()[0]
+    return report
+
+
+def source_at(revision: str, into: str) -> str:
+    """rlexp's package as of a git revision, extracted into `into` (for PYTHONPATH)."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "archive", revision, "rlexp"], cwd=root, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
+
+
+def solve_times(
+    seeds: list[int], extra: list[str], eval_episodes: int = 0
+) -> tuple[list[dict], int]:
     """The default experiment per seed: its metrics; and the largest peak RSS of a run."""
     runs, peak_rss = [], 0
     for seed in seeds:
@@ -218,12 +283,16 @@ def solve_times(seeds: list[int], extra: list[str]) -> tuple[list[dict], int]:
                 raise RuntimeError(f"{' '.join(args)} failed:\n{err[-3000:]}")
             peak_rss = max(peak_rss, rss)
             metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+            exported = exported_return(run_dir, eval_episodes) if eval_episodes else None
         runs.append(
             {
                 "seed": seed,
+                "best_eval_return": metrics["best_eval_return"],
+                "rlexp_eval_return": exported,
                 "solved_at_wall_time_s": metrics["solved_at_wall_time_s"],
                 "solved_at_env_steps": metrics["solved_at_env_steps"],
                 "final_eval_return": metrics["final_eval_return"],
+                "env_steps": metrics["env_steps"],
                 "train_wall_time_s": metrics["train_wall_time_s"],
                 "process_wall_time_s": round(wall, 2),
             }
@@ -251,6 +320,39 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def breakdown_table(b: dict) -> str:
+    """Phase | wall s | CPU s, before and after (the slowest phases first)."""
+    before, after = b.get("before"), b["after"]
+    names = list(after["phases_s"])
+    if before:
+        names += [n for n in before["phases_s"] if n not in names]
+    names.sort(key=lambda n: -after["phases_cpu_s"].get(n, 0.0))
+    head = "| phase of one default run | after: wall s | after: CPU s |"
+    rule = "|---|---|---|"
+    if before:
+        head += f" before ({b['before_revision']}): wall s | before: CPU s |"
+        rule += "---|---|"
+    rows = [head, rule]
+    for name in names + ["process total"]:
+        cells = []
+        for side in [after] + ([before] if before else []):
+            if name == "process total":
+                cells += [f"{side['process_wall_s']:.2f}", f"{side['process_cpu_s']:.2f}"]
+            else:
+                wall, cpu = side["phases_s"].get(name), side["phases_cpu_s"].get(name)
+                cells += [
+                    "-" if wall is None else f"{wall:.2f}",
+                    "-" if cpu is None else f"{cpu:.2f}",
+                ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    loads = f"load {after['load']:.1f}" + (f" / {before['load']:.1f}" if before else "")
+    return "\n".join(rows) + f"\n\n(1-minute load average after each: {loads})\n"
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def markdown(report: dict) -> str:
     t = report["throughput"]
     lines = [
@@ -259,7 +361,7 @@ def markdown(report: dict) -> str:
     ]
     for name, rates in t.items():
         ratio = "" if name == BASELINE else f" ({rates['env_steps_ratio']:.1f}x baseline)"
-        target = ">= 10x" if "fused" in name else ""
+        target = ">= 30x" if "fused" in name or "XLA" in name else ""
         lines.append(
             f"| {name}: env steps/s, train steps/s | {rates['env_steps_per_s']:.0f}, "
             f"{rates['train_steps_per_s']:.0f}{ratio} | {target} |"
@@ -272,13 +374,28 @@ def markdown(report: dict) -> str:
     )
     lines += [
         f"| Default experiment: median time to solve CartPole-v1 (training wall time) | "
-        f"{median} | <= 5 s |",
-        f"| Default experiment: seeds solved | {s['solved']}/{len(s['runs'])} | >= 4/5 |",
+        f"{median} | <= 2 s |",
+        f"| Default experiment: seeds reaching greedy eval >= 475 | "
+        f"{s['solved']}/{len(s['runs'])} | 5/5 |",
+        f"| Default experiment: `rlexp eval` (policy_best/, {s['eval_episodes']} episodes) "
+        f">= 475 | {s['exported_solved']}/{len(s['runs'])} "
+        f"({', '.join(_fmt(r['rlexp_eval_return']) for r in s['runs'])}) | 5/5 |",
+        f"| Default experiment: env_steps / train_wall_time_s (compile included) | "
+        f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x baseline) | >= 10x |",
         f"| Peak RSS of a default run | {report['peak_rss_mib']:.0f} MiB | <= 1024 MiB |",
         f"| `rlexp --help` latency (median of {report['help_repeats']}) | "
         f"{report['help_latency_s']:.2f} s | <= 1 s |",
     ]
+    b = report.get("breakdown")
+    if b:
+        lines.append(
+            f"| Default run: process wall time; `import tensorflow, tf_agents.agents` alone | "
+            f"{b['after']['process_wall_s']:.1f} s; {report['import_time_s']:.1f} s "
+            f"({b['after']['process_wall_s'] / report['import_time_s']:.1f}x) | <= 2x |"
+        )
     lines.append("")
+    if b:
+        lines.append(breakdown_table(b))
     lines.append(
         f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
         f"load average (1 min) before {report['load_before'][0]:.2f}, "
@@ -294,6 +411,11 @@ def main() -> None:
     parser.add_argument("--baseline-iterations", type=int, default=1500)
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the default experiment")
     parser.add_argument("--help-repeats", type=int, default=5)
+    parser.add_argument("--eval-episodes", type=int, default=100, help="rlexp eval per seed")
+    parser.add_argument(
+        "--before", default=None, help="git revision whose run breakdown to show beside"
+    )
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--only-baseline", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only_baseline:
@@ -306,7 +428,7 @@ def main() -> None:
     load_before = os.getloadavg()
     print(f"cpu: {cpu_model()}, cores: {os.cpu_count()}, load average: {load_before}", flush=True)
     samples: dict[str, list[dict]] = {BASELINE: [], **{name: [] for name in PATHS}}
-    for round_ in range(args.rounds):
+    for round_ in range(0 if args.skip_throughput else args.rounds):
         print(f"throughput round {round_ + 1}/{args.rounds}", flush=True)
         samples[BASELINE].append(measure_baseline(args.baseline_iterations, warmup=100))
         print(f"  {BASELINE}: {samples[BASELINE][-1]}", flush=True)
@@ -317,22 +439,31 @@ def main() -> None:
             samples[name].append(measure_rlexp(overrides, env_steps, interval))
             print(f"  {name}: {samples[name][-1]}  load {os.getloadavg()[0]:.2f}", flush=True)
     throughput = {}
-    for name, runs in samples.items():
+    for name, runs in samples.items() if not args.skip_throughput else ():
         throughput[name] = {
             key: statistics.median(r[key] for r in runs)
             for key in ("env_steps_per_s", "train_steps_per_s")
         }
         throughput[name]["samples"] = runs
+    if args.skip_throughput:
+        throughput[BASELINE] = measure_baseline(args.baseline_iterations, warmup=100)
     base = throughput[BASELINE]
     for rates in throughput.values():
         rates["env_steps_ratio"] = rates["env_steps_per_s"] / base["env_steps_per_s"]
         rates["train_steps_ratio"] = rates["train_steps_per_s"] / base["train_steps_per_s"]
 
     print(f"default experiment over {args.seeds} seeds", flush=True)
-    runs, peak_rss = solve_times(list(range(args.seeds)), [])
+    runs, peak_rss = solve_times(list(range(args.seeds)), [], args.eval_episodes)
     solved = [r["solved_at_wall_time_s"] for r in runs if r["solved_at_wall_time_s"] is not None]
-    print("rlexp --help latency", flush=True)
+    whole_run = sum(r["env_steps"] for r in runs) / sum(r["train_wall_time_s"] for r in runs)
+    print("rlexp --help latency; import time; run breakdown", flush=True)
     latency = help_latency(args.help_repeats)
+    imports = import_time(3)
+    phases = {"after": breakdown()}
+    if args.before:
+        with tempfile.TemporaryDirectory(prefix="rlexp_before_") as tree:
+            phases["before"] = breakdown(source_at(args.before, tree))
+            phases["before_revision"] = args.before
 
     report = {
         "machine": {
@@ -347,7 +478,13 @@ def main() -> None:
             "runs": runs,
             "solved": len(solved),
             "median_solved_at_wall_time_s": statistics.median(solved) if solved else None,
+            "eval_episodes": args.eval_episodes,
+            "exported_solved": sum(1 for r in runs if (r["rlexp_eval_return"] or 0) >= 475),
+            "whole_run_env_steps_per_s": whole_run,
+            "whole_run_ratio": whole_run / base["env_steps_per_s"],
         },
+        "import_time_s": imports,
+        "breakdown": phases,
         "peak_rss_mib": peak_rss / 2**20,
         "help_latency_s": latency,
         "help_repeats": args.help_repeats,

@@ -180,7 +180,9 @@ class TrainConfig:
     native batched TF CartPole, fused loop), tuned for the wall time to a first solve (README:
     Performance); presets in conf/experiment/ set their own."""
 
-    env_steps: int = bounded(30_000, gt=0, doc="env-step budget of the run")
+    env_steps: int = bounded(
+        40_000, gt=0, doc="env-step budget of the run (default experiment: all 5 seeds solve)"
+    )
     prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
     train_steps_per_iteration: int = bounded(
         128, ge=0, doc="gradient steps per iteration (after driver.num_steps env steps)"
@@ -188,7 +190,9 @@ class TrainConfig:
     eval_interval: int = bounded(
         512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
     )
-    eval_episodes: int = bounded(10, gt=0, doc="episodes per evaluation")
+    eval_episodes: int = bounded(
+        32, gt=0, doc="episodes per evaluation (policy_best/ is chosen on them)"
+    )
     summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
     checkpoint_interval: int = bounded(
         30_000, gt=0, doc="env steps between checkpoints (each rebuilds a fused loop)"
@@ -200,6 +204,9 @@ class TrainConfig:
     progress: bool | None = documented(None, "progress bar; null = only on a terminal")
     stop_when_solved: bool = documented(
         False, "end the run at the first evaluation >= the env's reward threshold"
+    )
+    jit_compile: bool = documented(
+        False, "XLA-compile the fused loop's train steps (driver=fused): faster, other results"
     )
 
 

@@ -130,6 +130,10 @@ def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
+    # The optimizer's slots now rather than at the first train step: a tf.function whose
+    # first trace creates variables is traced a second time (TF's variable-creation rule),
+    # which doubled the compile time of every training loop.
+    agent._optimizer.build(context.network.trainable_variables)
     return agent
 
 

@@ -122,18 +122,38 @@ def evaluate(
         raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
     frames: list[np.ndarray] = []
     returns = []
+
+    @tf.function(autograph=False)
+    def act_and_step(time_step, state):  # compiled once: a step costs ops, not Python
+        step = policy.action(time_step, state)
+        return env.step(step.action), step.state
+
+    @tf.function(autograph=False)
+    def play_episode():  # a whole episode in one call (no frames to render)
+        def body(time_step, state, total):
+            time_step, state = act_and_step(time_step, state)
+            return time_step, state, total + tf.cast(time_step.reward[0], tf.float64)
+
+        start = (
+            env.reset(),
+            policy.get_initial_state(env.batch_size),
+            tf.constant(0.0, tf.float64),
+        )
+        unfinished = lambda time_step, *_: tf.logical_not(time_step.is_last()[0])  # noqa: E731
+        return tf.while_loop(unfinished, body, start)[2]
+
     for episode in range(episodes):
+        if not (video and episode == 0):
+            returns.append(float(play_episode()))
+            continue
         time_step = env.reset()
         state = policy.get_initial_state(env.batch_size)
         total = 0.0
         while True:
-            if video and episode == 0:
-                frames.append(_render(env))
+            frames.append(_render(env))
             if bool(time_step.is_last()[0]):
                 break
-            step = policy.action(time_step, state)
-            state = step.state
-            time_step = env.step(step.action)
+            time_step, state = act_and_step(time_step, state)
             total += float(time_step.reward[0])
         returns.append(total)
     gif = _write_gif(frames, run_dir / "eval_episode.gif") if video else None

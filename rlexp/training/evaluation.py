@@ -35,8 +35,9 @@ def eval_env_config(env_cfg: DictConfig, num_episodes: int) -> DictConfig:
     return eval_cfg
 
 
-def make_evaluator(env, policy, num_episodes: int):
-    """A callable running the greedy episodes inside one `tf.function`."""
+def make_evaluator(env, policy, num_episodes: int, jit_compile: bool = False):
+    """A callable running the greedy episodes inside one `tf.function` (`jit_compile`:
+    compiled by XLA, for a native TF env: ~3x faster per step, ~1 s to compile)."""
     import tensorflow as tf
     from tf_agents.utils import common
 
@@ -65,7 +66,7 @@ def make_evaluator(env, policy, num_episodes: int):
         total = float(copies * per_copy)
         return tf.reduce_sum(returns) / total, tf.reduce_sum(lengths) / total
 
-    compiled = common.function(run, autograph=False)
+    compiled = common.function(run, autograph=False, jit_compile=jit_compile or None)
 
     def evaluate() -> EvalResult:
         average_return, average_length = compiled()

@@ -2,11 +2,14 @@
 
 The best policy's weights are copied (in memory, and into every checkpoint) whenever an
 evaluation beats the best so far; both policies are written once, at the end of the run,
-through one `PolicySaver`, so a run pays for the export once.
+through one `PolicySaver`: policy/ as a SavedModel, and policy_best/ as a copy of its graph
+with the best weights written over its variables (`PolicySaver.save_checkpoint`, which
+TF-Agents provides for exactly that), so a run serialises the policy's graph once.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +37,16 @@ class BestPolicy:
         """Write policy/ (the current weights) and policy_best/ (the best weights)."""
         from tf_agents.policies import policy_saver
 
+        final_dir = Path(run_dir) / rundir.POLICY_DIR
+        best_dir = Path(run_dir) / rundir.BEST_POLICY_DIR
         saver = policy_saver.PolicySaver(self.policy, batch_size=None, train_step=train_step)
-        saver.save(str(Path(run_dir) / rundir.POLICY_DIR))
+        saver.save(str(final_dir))
+        shutil.copytree(final_dir, best_dir, dirs_exist_ok=True)
         current = [v.numpy() for v in self.policy.variables()]
         for variable, best in zip(self.policy.variables(), self.variables, strict=True):
             variable.assign(best)
         try:
-            saver.save(str(Path(run_dir) / rundir.BEST_POLICY_DIR))
+            saver.save_checkpoint(str(best_dir))
         finally:
             for variable, value in zip(self.policy.variables(), current, strict=True):
                 variable.assign(value)

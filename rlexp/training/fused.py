@@ -8,6 +8,12 @@ then `train_steps` train steps on batches sampled from the TF replay buffer in-g
 depends on timing). The trainer calls it once per stretch between trigger points (eval,
 summaries, checkpoints), so Python runs only where the triggers need it, and they fire at
 the same env steps as with `driver=step`.
+
+With `jit_compile=True` (`train.jit_compile`) each train step (replay sampling and
+`agent.train`) is one XLA cluster. TF-Agents' `get_next` guards the buffer with a
+`CriticalSection`, which XLA cannot compile, so that mode samples the buffer's storage
+directly (`sample_uniform`: the same uniform draw over the valid ids and carts) from its own
+`tf.random.Generator`, seeded per segment; nothing else touches the buffer inside the loop.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ def make_fused_loop(
     sample_batch_size: int,
     sequence_length: int | None,
     train_steps: int,
+    jit_compile: bool = False,
+    replay_seed: int = 0,
 ):
     """`run(time_step, policy_state, stop_at) -> (time_step, policy_state, last loss)`.
 
@@ -38,6 +46,15 @@ def make_fused_loop(
             sample_batch_size=sample_batch_size, num_steps=sequence_length
         )
         return agent.train(experience).loss
+
+    if jit_compile:
+        generator = tf.random.Generator.from_seed(replay_seed)
+
+        def train_once_xla():
+            experience = sample_uniform(buffer, generator, sample_batch_size, sequence_length)
+            return agent.train(experience).loss
+
+        train_once = tf.function(train_once_xla, jit_compile=True, autograph=False)
 
     def train_loop():
         # Explicit while loops, compiled without autograph: autograph would convert every
@@ -64,3 +81,22 @@ def make_fused_loop(
         return time_step, policy_state, loss
 
     return common.function(run, autograph=False)
+
+
+def sample_uniform(buffer: Any, generator: Any, sample_batch_size: int, num_steps: int | None):
+    """A batch drawn uniformly from a `TFUniformReplayBuffer`, as its `get_next` draws it
+    (time-stacked sequences of `num_steps`), without its CriticalSection: XLA compiles it."""
+    import tensorflow as tf
+    from tf_agents.replay_buffers.tf_uniform_replay_buffer import _valid_range_ids
+
+    max_length = buffer._max_length
+    low, high = _valid_range_ids(buffer._last_id.read_value(), max_length, num_steps)
+    shape = [sample_batch_size]
+    ids = generator.uniform(shape, low, high, dtype=tf.int64)
+    carts = generator.uniform(shape, 0, buffer._batch_size, dtype=tf.int64)
+    if num_steps is None:
+        rows = tf.math.mod(ids, max_length) + carts * max_length
+    else:
+        steps = tf.range(num_steps, dtype=tf.int64)[None, :]
+        rows = tf.math.mod(ids[:, None] + steps, max_length) + carts[:, None] * max_length
+    return buffer._data_table.read(rows)

@@ -40,6 +40,7 @@ class LoopParts:
     seed: int
     train_steps_per_iteration: int
     sequence_length: int | None  # replayed sequence length (None: the agent's own)
+    jit_compile: bool = False  # XLA-compile the fused loop's train step
 
 
 def choose_loop(env_cfg: Any, agent_cfg: Any, buffer_cfg: Any, driver_cfg: Any) -> type:
@@ -136,6 +137,8 @@ class FusedLoop(_Loop):
             p.buffer_cfg.sample_batch_size,
             p.sequence_length,
             p.train_steps_per_iteration,
+            jit_compile=p.jit_compile,
+            replay_seed=derive_seed(p.seed, "replay", self.env_steps()),
         )
 
     def run_until(self, stop_at: int) -> float:

@@ -299,7 +299,9 @@ class Runner:
             eval_env_config(self.cfg.env, self.t.eval_episodes),
             dataclasses.replace(self.ctx, seed=self.cfg.seed + EVAL_SEED_OFFSET),
         )
-        return make_evaluator(eval_env, self.eval_policy, self.t.eval_episodes), eval_env
+        native = getattr(OmegaConf.to_object(self.cfg.env), "python_env", None) is False
+        jit = self.t.jit_compile and native  # XLA cannot compile a Python env's steps
+        return make_evaluator(eval_env, self.eval_policy, self.t.eval_episodes, jit), eval_env
 
     def _build_loop(self, driver: Any):
         ctx = self.ctx
@@ -319,6 +321,7 @@ class Runner:
             seed=self.cfg.seed,
             train_steps_per_iteration=self.t.train_steps_per_iteration,
             sequence_length=sequence_length,
+            jit_compile=self.t.jit_compile,
         )
         strategy = choose_loop(typed["env"], ctx.agent_config, typed["buffer"], typed["driver"])
         return strategy(parts, self.should_stop)
@@ -407,14 +410,9 @@ def _greedy(policy: Any) -> Any:
 
 
 def _train_metrics(env: Any) -> list:
-    from tf_agents.metrics import tf_metrics
+    from rlexp.training.metrics import train_metrics
 
-    return [
-        tf_metrics.EnvironmentSteps(),
-        tf_metrics.NumberOfEpisodes(),
-        tf_metrics.AverageReturnMetric(batch_size=env.batch_size),
-        tf_metrics.AverageEpisodeLengthMetric(batch_size=env.batch_size),
-    ]
+    return train_metrics(env)
 
 
 def _metrics_group(metrics: list):
