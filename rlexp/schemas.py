@@ -177,8 +177,8 @@ def declared_facts(schema: type) -> set[str]:
 @dataclass
 class TrainConfig:
     """The run's budget and schedule. The defaults are the default experiment's (DQN on the
-    native batched TF CartPole, fused loop), tuned for the wall time to a first solve (README:
-    Performance); presets in conf/experiment/ set their own."""
+    native batched TF CartPole, fused loop), tuned for the wall time to a first solve
+    (docs/performance.md); presets in conf/experiment/ set their own."""
 
     env_steps: int = bounded(30_000, gt=0, doc="env-step budget of the run")
     prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
