@@ -67,7 +67,7 @@ def hparams_picture(sweep_dir: Path) -> None:
             raise SystemExit("chromium not found: apt-get install chromium")
         subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--window-size=1400,700", "--virtual-time-budget=20000",
+             "--window-size=1900,560", "--virtual-time-budget=20000",
              f"--screenshot={IMG / 'tensorboard_hparams.png'}", f"{base}/#hparams"],
             check=True,
             timeout=180,
