@@ -12,7 +12,7 @@ run: $(VENV)/.installed
 # CI: the whole suite with every extra, the cluster launchers' (ray, submitit) included.
 # pytest's exit code 5 (no test collected) fails it like any other.
 test: $(VENV)/.installed-extras
-	$(BIN)/ruff check rlexp tests benchmarks
+	$(BIN)/ruff check rlexp tests benchmarks docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -25,7 +25,7 @@ docs-generate: $(VENV)/.installed-dev
 	$(BIN)/python docs/generate.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check rlexp tests benchmarks
+	$(BIN)/ruff check rlexp tests benchmarks docs
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
