@@ -40,3 +40,16 @@ def test_a_stale_page_is_caught(tmp_path, monkeypatch):
     assert generate.main(["--check"]) == 1
     assert generate.main([]) == 0 and page.read_text() == "# env\n"
     assert generate.main(["--check"]) == 0
+
+
+def test_readme_is_short_and_its_pictures_exist():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    for picture in ("docs/img/tensorboard_hparams.png", "docs/img/report_curves.png"):
+        assert f"]({picture})" in readme and (ROOT / picture).is_file(), picture
+
+
+def test_each_docs_page_is_in_the_nav():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page in (ROOT / "docs").rglob("*.md"):
+        assert str(page.relative_to(ROOT / "docs")) in nav, page

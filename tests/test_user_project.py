@@ -5,6 +5,7 @@ experiment preset, whose `plugins:` import the project's own env module."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -64,3 +65,10 @@ def test_docs_show_the_user_project():
     page = (ROOT / "docs" / "how-to" / "user-project.md").read_text()
     for path in (CONF / "experiment" / "signal_dqn.yaml", PROJECT / "signal_env.py"):
         assert path.read_text() in page, f"the how-to does not show {path.relative_to(ROOT)}"
+
+
+def test_list_experiment_shows_the_projects_presets(cli):
+    result = cli("list", "experiment", "--config-dir", str(CONF))
+    assert result.code == 0, result.describe()
+    assert re.search(r"^  signal_dqn\s", result.out, re.M)
+    assert re.search(r"^  seed_notebook\s", result.out, re.M)  # rlexp's own presets too
