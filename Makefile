@@ -4,26 +4,35 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev install-extras clean
+.PHONY: run test lint install install-dev install-extras docs docs-generate clean
 
 run: $(VENV)/.installed
 	$(BIN)/rlexp train $(ARGS)
 
-test: $(VENV)/.installed-dev
-	$(BIN)/ruff check rlexp tests benchmarks
+# CI: the whole suite with every extra, the cluster launchers' (ray, submitit) included.
+# pytest's exit code 5 (no test collected) fails it like any other.
+test: $(VENV)/.installed-extras
+	$(BIN)/ruff check rlexp tests benchmarks docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The documentation site in site/ (docs/reference/ is generated: make docs-generate).
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Rewrite docs/reference/<group>.md from the registry (`rlexp list --format markdown`).
+docs-generate: $(VENV)/.installed-dev
+	$(BIN)/python docs/generate.py
+
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check rlexp tests benchmarks
+	$(BIN)/ruff check rlexp tests benchmarks docs
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# The cluster launchers (Ray, SLURM); their tests skip without them. (`dev` already brings
-# the reverb, gymnasium, optuna, atari, dm_control, minatar and video extras.)
-install-extras: $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[dev,ray,submitit]"
-	$(BIN)/python -m pip check
+# The cluster launchers (Ray, SLURM) with dev, resolved in one pip call. (`dev` already
+# brings the reverb, gymnasium, optuna, atari, dm_control, minatar, video and docs extras.)
+install-extras: $(VENV)/.installed-extras
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +48,10 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip check
 	touch $@
 
+$(VENV)/.installed-extras: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray,submitit]"
+	$(BIN)/python -m pip check
+	touch $@
+
 clean:
-	rm -rf $(VENV) outputs/* .pytest_cache
+	rm -rf $(VENV) outputs/* .pytest_cache site

@@ -6,22 +6,21 @@ answer at once.
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
 from rlexp.composition import config_dirs, plugin_modules, prepare_registry
-from rlexp.options import option_node
 from rlexp.tracking import provenance
 
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
-       rlexp list [group]
+       rlexp list [--format text|markdown] [group]
        rlexp resume <run dir> [overrides...]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
        rlexp report <sweep dir | run dirs...> [out=DIR]
@@ -29,7 +28,8 @@ usage: rlexp [train] [overrides...] [-m] [hydra flags]
 Commands:
   train [overrides]   train one run (the default command); with -m, a sweep over every
                       combination of comma-separated values
-  list [group]        registered components with their fields, defaults and docs
+  list [group]        the options of each group with their fields, defaults and docs;
+                      `list experiment`: the presets; `list train`: the top-level keys
   resume <run dir>    continue a killed or interrupted run from its latest checkpoint,
                       exactly as if it had not stopped
   eval <dir> [...]    load a run's exported policy (no training code) and report the
@@ -42,6 +42,9 @@ Commands:
 
 Config groups (choose with group=option):
 {groups}
+
+Experiments (whole recipes: experiment=<preset>; rlexp list experiment):
+{presets}
 
 Examples:
   rlexp train agent=ddqn agent.learning_rate=5e-4 seed=3
@@ -118,9 +121,12 @@ def _command(argv: list[str]) -> int:
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
             registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
-            print(USAGE.format(groups=_group_lines()))
+            print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
             return 0
+        if argv and _is_unknown_command(argv[0]):
+            print(_unknown_command_text(argv[0]), file=sys.stderr)
+            return 2
         if argv[:1] == ["list"]:
             return list_components(argv[1:])
         if argv[:1] == ["eval"]:
@@ -148,32 +154,57 @@ def _command(argv: list[str]) -> int:
 
 def _group_lines() -> str:
     lines = [f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.CONFIG_GROUPS]
+    from rlexp.loggers.schemas import LOGGER_SCHEMAS
+
+    lines.append(f"  {'logger':<9} {', '.join(LOGGER_SCHEMAS)}")
     lines.append("\nEnv wrappers (a list: 'env.wrappers=[{name: TimeLimit, duration: 200}]'):")
     lines += [f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.PART_GROUPS]
     return "\n".join(lines)
 
 
+COMMANDS = ("train", "list", "resume", "eval", "report", "help")
+
+
+def _is_unknown_command(word: str) -> bool:
+    """A bare first word that is no command, no override (`k=v`, `~k`) and no flag."""
+    return (
+        word not in COMMANDS
+        and "=" not in word
+        and not word.startswith(("-", "~", "+"))
+        and bool(word.strip())
+    )
+
+
+def _unknown_command_text(word: str) -> str:
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (
+        f"rlexp: unknown command {word!r}{hint}\n"
+        f"Commands: {', '.join(COMMANDS)} (overrides are key=value; rlexp --help)"
+    )
+
+
+def _preset_lines() -> str:
+    from rlexp.listing import presets
+
+    return _wrapped(", ".join(presets()), "  ")
+
+
+def _wrapped(text: str, indent: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
+
+
 def list_components(args: list[str]) -> int:
-    """Print each registered component: name, doc, and its fields with preset values."""
-    dirs = config_dirs(args)  # the user's own config dirs: their options' YAML files
-    flags = ("--config-dir", "-cd")
-    groups = [a for a in args if "=" not in a and a not in flags and Path(a) not in dirs]
-    groups = groups or list(registry.GROUPS)
-    unknown = [g for g in groups if g not in registry.GROUPS]
-    if unknown:
-        print(
-            f"rlexp list: unknown group {unknown[0]!r}; groups are: {', '.join(registry.GROUPS)}",
-            file=sys.stderr,
-        )
+    """`rlexp list [--format text|markdown] [group]`: options, presets and top-level keys."""
+    from rlexp.listing import ListError, list_command
+
+    try:
+        print(list_command(args, config_dirs(args)), end="")
+    except ListError as exc:
+        print(f"rlexp list: {exc}", file=sys.stderr)
         return 2
-    for group in groups:
-        print(f"{group}:")
-        for component in registry.components(group):
-            print(f"  {component.name:<14} {component.doc}")
-            for key, value, type_name, doc in _fields(component, dirs):
-                line = f"      {key}: {type_name} = {value}"
-                print(f"{line:<58} {doc}" if doc else line)
-        print()
     return 0
 
 
@@ -252,50 +283,6 @@ def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
     if problems:
         raise ValueError("; ".join(problems))
     return values["episodes"], values["seed"], bool(video)
-
-
-def _fields(component: registry.Component, dirs: Sequence[Path] = ()):
-    """(key, value, type, doc) of each field: the values a run selecting the option gets."""
-    node = option_node(component.group, component.name, dirs)
-    yield from _walk(component.schema, node, OmegaConf.to_container(node, resolve=False), "")
-
-
-def _walk(schema: type, node: DictConfig, values: dict, prefix: str):
-    import dataclasses
-
-    from rlexp.schemas import field_doc
-
-    for f in dataclasses.fields(schema):
-        key, value = f"{prefix}{f.name}", values.get(f.name)
-        if f.name == "name":
-            continue
-        sub_schema = OmegaConf.get_type(node, f.name)
-        if dataclasses.is_dataclass(sub_schema):  # nested (epsilon_greedy) or another option's
-            if "name" in value:  # composed from an option (agent.value_network)
-                option = _sub_node_option(value["name"], sub_schema)
-                yield key, option.name, option.group, f"a `{option.group}` option: {option.doc}"
-            yield from _walk(sub_schema, node[f.name], value, f"{key}.")
-            continue
-        yield key, _fmt(value), _type_name(f.type), field_doc(f)
-
-
-def _sub_node_option(name: str, schema: type) -> registry.Component:
-    """The registered option a sub-node (an agent's second network) is composed from."""
-    return next(c for c in registry.components() if c.name == name and c.schema is schema)
-
-
-def _fmt(value) -> str:
-    value = getattr(value, "value", value)  # Enum members show their value
-    return "null" if value is None else str(value)
-
-
-def _type_name(annotation) -> str:
-    text = (
-        annotation
-        if isinstance(annotation, str)
-        else getattr(annotation, "__name__", str(annotation))
-    )
-    return text.replace("typing.", "")
 
 
 def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:

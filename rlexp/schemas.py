@@ -177,15 +177,20 @@ def declared_facts(schema: type) -> set[str]:
 @dataclass
 class TrainConfig:
     """The run's budget and schedule. The defaults are the default experiment's (DQN on the
-    native batched TF CartPole, fused loop), tuned for the wall time to a first solve (README:
-    Performance); presets in conf/experiment/ set their own."""
+    native batched TF CartPole, fused loop), tuned for the wall time to a first solve
+    (docs/performance.md); presets in conf/experiment/ set their own."""
 
     env_steps: int = bounded(
         40_000, gt=0, doc="env-step budget of the run (default experiment: all 5 seeds solve)"
     )
-    prefill_steps: int = bounded(1000, ge=0, doc="random-policy steps before training")
+    prefill_steps: int = bounded(
+        1000, ge=0, doc="random-policy steps before training (off-policy agents)"
+    )
     train_steps_per_iteration: int = bounded(
-        128, ge=0, doc="gradient steps per iteration (after driver.num_steps env steps)"
+        128,
+        ge=0,
+        doc="gradient steps per iteration, after driver.num_steps env steps (off-policy "
+        "agents; an on-policy agent trains once per iteration)",
     )
     eval_interval: int = bounded(
         512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"

@@ -7,7 +7,7 @@ entries `pkg://m` import `m`, launchers run setup commands, and `hydra.job.env_s
 set variables that make a process load code (`LD_PRELOAD`). rlexp checks the composed
 config (command line, presets, `--config-dir` files) before Hydra runs any of it, and
 refuses everything that is not rlexp's own or one of Hydra's shipped defaults, naming the
-key. User code enters only through `plugins:` (see README: Security).
+key. User code enters only through `plugins:` (docs/concepts/security.md).
 
 Imports nothing heavy; no TensorFlow.
 """
@@ -72,7 +72,7 @@ class TrustError(ValueError):
         super().__init__(
             "refused: configs are data, and these settings would make Hydra import or run code, "
             "or write outside the run directory (your own code enters only through `plugins:`; "
-            "see README: Security):\n" + "\n".join(f"  - {p}" for p in problems)
+            "see docs/concepts/security.md):\n" + "\n".join(f"  - {p}" for p in problems)
         )
 
 

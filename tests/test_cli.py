@@ -26,14 +26,15 @@ NO_TF_MAIN = textwrap.dedent(
 
 
 def listed_options(listing: str) -> set[tuple[str, str]]:
-    """(group, name) pairs of `rlexp list` output: `<group>:` headings, `  <name>  doc` lines."""
+    """(group, name) pairs of `rlexp list` output: `<group>:` headings, `  <name>  doc` lines;
+    the registry's groups only."""
     pairs, group = set(), None
     for line in listing.splitlines():
         if heading := re.fullmatch(r"(\w+):", line):
             group = heading[1]
         elif option := re.match(r"^  (\S+)\s", line):
             pairs.add((group, option[1]))
-    return pairs
+    return {(g, n) for g, n in pairs if g in registry.GROUPS}
 
 
 @pytest.mark.parametrize("argv", [["list"], ["--help"]], ids=["list", "help"])
@@ -59,7 +60,7 @@ def test_console_script_list(run_cli):
     result = run_cli("list")
     assert result.code == 0, result.describe()
     headings = re.findall(r"^(\w+):$", result.out, re.M)
-    assert headings == list(registry.GROUPS)
+    assert headings == [*registry.GROUPS, "logger", "experiment", "train"]
     assert listed_options(result.out) == set(REGISTERED)
 
 
@@ -119,3 +120,69 @@ def test_list_wrapper_documents_the_wrappers(cli):
     # A subset: plugin tests earlier in the session may have registered more (RewardScale).
     assert expected <= {name for _, name in listed_options(result.out)}
     assert re.search(r"^      duration: int = \?\?\?", result.out, re.M)
+
+
+PRESETS = sorted(p.stem for p in (registry.CONF_DIR / "experiment").glob("*.yaml"))
+
+
+def test_every_preset_has_a_doc_line():
+    from rlexp.listing import DOC_LINE
+
+    for name in PRESETS:
+        text = (registry.CONF_DIR / "experiment" / f"{name}.yaml").read_text()
+        assert DOC_LINE.search(text), f"experiment/{name}.yaml has no `# doc: ...` line"
+
+
+def test_list_experiment_shows_each_preset_with_its_doc(cli):
+    from rlexp.listing import DOC_LINE
+
+    result = cli("list", "experiment")
+    assert result.code == 0, result.describe()
+    for name in PRESETS:
+        doc = DOC_LINE.search((registry.CONF_DIR / "experiment" / f"{name}.yaml").read_text())[1]
+        assert re.search(rf"^  {name}\s+{re.escape(doc)}$", result.out, re.M), name
+
+
+def test_list_train_shows_the_top_level_keys_with_defaults(cli):
+    from rlexp.schemas import TrainConfig
+
+    result = cli("list", "train")
+    assert result.code == 0, result.describe()
+    assert re.search(r"^  seed: int = 0\s+run seed", result.out, re.M)
+    assert re.search(r"^  sweep\.objective: str = final_eval_return\s", result.out, re.M)
+    budget = TrainConfig().env_steps
+    assert re.search(rf"^  train\.env_steps: int = {budget}\s", result.out, re.M)
+
+
+def test_help_names_the_presets(cli):
+    result = cli("--help")
+    assert result.code == 0, result.describe()
+    for name in PRESETS:
+        assert re.search(rf"\b{name}\b", result.out), name
+
+
+@pytest.mark.parametrize(("word", "hint"), [("trian", "train"), ("lsit", "list"), ("xyz", None)])
+def test_unknown_command_names_the_commands(cli, word, hint):
+    result = cli(word)
+    assert result.code == 2, result.describe()
+    assert f"unknown command {word!r}" in result.err
+    assert (f"did you mean {hint!r}?" in result.err) == (hint is not None)
+    assert "train, list, resume, eval, report" in result.err
+
+
+def test_list_markdown_is_a_table_per_option(cli):
+    result = cli("list", "--format", "markdown", "buffer")
+    assert result.code == 0, result.describe()
+    assert result.out.startswith("# buffer\n")
+    for name in registry.names("buffer"):
+        assert f"\n## {name}\n" in result.out
+    assert "| `max_length` | int |" in result.out
+    assert cli("list", "--format", "html").code == 2
+
+
+def test_hydra_help_hides_the_internal_groups(run_cli):
+    result = run_cli("train", "-h")
+    assert result.code == 0, result.describe()
+    assert "schema/" not in result.out
+    assert "rlexp list experiment" in result.out
+    assert re.search(r"^  gamma: ", result.out, re.M)  # the composed config follows

@@ -1,5 +1,6 @@
-"""The user-plugin example (examples/coin_flip.py, shown verbatim in the README) and the rule
-that a config selects registered components by name and never imports code."""
+"""The user-plugin example (examples/coin_flip.py, shown verbatim in
+docs/how-to/own-components.md) and the rule that a config selects registered components
+by name and never imports code."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def test_compose_config_rejects_keys_outside_the_schema(override):
         compose_config([override])
 
 
-def test_readme_shows_the_plugin_example_verbatim():
-    readme = (ROOT / "README.md").read_text()
+def test_docs_show_the_plugin_example_verbatim():
+    readme = (ROOT / "docs" / "how-to" / "own-components.md").read_text()
     example = (ROOT / "examples" / "coin_flip.py").read_text()
     assert f"```python\n{example}```" in readme

@@ -1,10 +1,11 @@
-"""A user's own project (examples/user_project, shown in the README): its own config
-directory on Hydra's search path (`rlexp --config-dir conf`) with its own experiment preset,
-whose `plugins:` import the project's own env module."""
+"""A user's own project (examples/user_project, shown in docs/how-to/user-project.md): its
+own config directory on Hydra's search path (`rlexp --config-dir conf`) with its own
+experiment preset, whose `plugins:` import the project's own env module."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -60,7 +61,14 @@ def test_the_user_project_trains_from_its_own_directory(run_cli, tmp_path):
     assert "name: signal" in saved and "num_signals: 2" in saved
 
 
-def test_readme_shows_the_user_project():
-    readme = (ROOT / "README.md").read_text()
+def test_docs_show_the_user_project():
+    page = (ROOT / "docs" / "how-to" / "user-project.md").read_text()
     for path in (CONF / "experiment" / "signal_dqn.yaml", PROJECT / "signal_env.py"):
-        assert path.read_text() in readme, f"README does not show {path.relative_to(ROOT)}"
+        assert path.read_text() in page, f"the how-to does not show {path.relative_to(ROOT)}"
+
+
+def test_list_experiment_shows_the_projects_presets(cli):
+    result = cli("list", "experiment", "--config-dir", str(CONF))
+    assert result.code == 0, result.describe()
+    assert re.search(r"^  signal_dqn\s", result.out, re.M)
+    assert re.search(r"^  seed_notebook\s", result.out, re.M)  # rlexp's own presets too

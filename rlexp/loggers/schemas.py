@@ -15,11 +15,15 @@ class LoggerConfig:
 
 @dataclass
 class TensorBoardLoggerConfig(LoggerConfig):
+    """TensorBoard event files only (the default): they are always written."""
+
     name: str = "tensorboard"
 
 
 @dataclass
 class MlflowLoggerConfig(LoggerConfig):
+    """MLflow too: parameters, scalars, metrics and the policy (pip install rlexp[mlflow])."""
+
     name: str = "mlflow"
     tracking_uri: str | None = documented(
         None, "MLflow tracking URI; null = SQLite file outputs/mlflow.db (no server needed)"
@@ -32,10 +36,16 @@ class MlflowLoggerConfig(LoggerConfig):
         return cls(**{k: v for k, v in dict(cfg).items() if k in names})
 
 
+LOGGER_SCHEMAS: dict[str, type[LoggerConfig]] = {
+    "tensorboard": TensorBoardLoggerConfig,
+    "mlflow": MlflowLoggerConfig,
+}
+
+
 def store_logger_schemas() -> None:
     """The `logger` group's schemas in Hydra's ConfigStore (`/schema/logger/<name>`)."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
-    store.store(group="schema/logger", name="tensorboard", node=TensorBoardLoggerConfig)
-    store.store(group="schema/logger", name="mlflow", node=MlflowLoggerConfig)
+    for name, schema in LOGGER_SCHEMAS.items():
+        store.store(group="schema/logger", name=name, node=schema)
