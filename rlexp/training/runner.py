@@ -66,17 +66,7 @@ class Runner:
         self.evaluate_policy, self.eval_env = self._build_evaluator()
         self.best = BestPolicy(self.eval_policy)
         self.loop = self._build_loop(driver)
-        self.checkpoint = tf.train.Checkpoint(
-            agent=self.ctx.agent,
-            replay_buffer=self.ctx.buffer,
-            train_step=self.ctx.train_step_counter,
-            metrics=_metrics_group(self.ctx.observers[1:]),
-            metric_windows=checkpoints.metric_windows(self.ctx.observers[1:]),
-            best_policy=self.best.variables,
-        )
-        self.manager = checkpoints.manager(
-            self.checkpoint, self.run_dir, self.t.checkpoints_to_keep
-        )
+        self.checkpoint, self.manager = self._build_checkpoint()
         self.resumed = resume
         self.state = (
             self._restore()
@@ -86,20 +76,7 @@ class Runner:
             )
         )
         self.writer = tf.summary.create_file_writer(str(self.run_dir))
-        self.checkpoint_trigger = triggers.Trigger(
-            "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
-        )
-        self.triggers = [
-            triggers.Trigger("summary", self.t.summary_interval, self.summarize),
-            triggers.Trigger("eval", self.t.eval_interval, self.evaluate),
-            *(
-                [triggers.Trigger("video", self.t.video_interval, self.record_video)]
-                if self.t.video_interval
-                else []
-            ),
-            self.checkpoint_trigger,
-        ]
-        triggers.restore(self.triggers, self.state.triggers)
+        self.checkpoint_trigger, self.triggers = self._build_triggers()
         self.progress = Progress(
             self.t.env_steps,
             initial=self.env_steps(),
@@ -292,6 +269,37 @@ class Runner:
             self.loop.begin_segment(step)
 
     # Building and restoring
+
+    def _build_checkpoint(self):
+        """What a checkpoint holds (the JSON sidecar adds TrainerState), and its manager."""
+        import tensorflow as tf
+
+        train_metrics = self.ctx.observers[1:]
+        checkpoint = tf.train.Checkpoint(
+            agent=self.ctx.agent,
+            replay_buffer=self.ctx.buffer,
+            train_step=self.ctx.train_step_counter,
+            metrics=_metrics_group(train_metrics),
+            metric_windows=checkpoints.metric_windows(train_metrics),
+            best_policy=self.best.variables,
+        )
+        manager = checkpoints.manager(checkpoint, self.run_dir, self.t.checkpoints_to_keep)
+        return checkpoint, manager
+
+    def _build_triggers(self):
+        """The checkpoint trigger, and every trigger in firing order, at their positions."""
+        checkpoint = triggers.Trigger(
+            "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
+        )
+        video = triggers.Trigger("video", self.t.video_interval, self.record_video)
+        every = [
+            triggers.Trigger("summary", self.t.summary_interval, self.summarize),
+            triggers.Trigger("eval", self.t.eval_interval, self.evaluate),
+            *([video] if self.t.video_interval else []),
+            checkpoint,
+        ]
+        triggers.restore(every, self.state.triggers)
+        return checkpoint, every
 
     def _build_evaluator(self):
         eval_env = build(
