@@ -130,8 +130,6 @@ def run_isolated(
     `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml` (a seed
     folder of a repeated job; Hydra wrote them itself for the job folder).
     """
-    from hydra.core.hydra_config import HydraConfig
-
     run_dir.mkdir(parents=True, exist_ok=True)
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
     run_overrides.append(f"seed={cfg.seed}")
@@ -139,10 +137,7 @@ def run_isolated(
         rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
         OmegaConf.save(cfg, rundir.config_path(run_dir))
         OmegaConf.save(OmegaConf.create(run_overrides), rundir.overrides_path(run_dir))
-    # Hydra's own settings travel as plain data (its plugin config classes do not pickle).
-    hydra_node = OmegaConf.to_container(HydraConfig.get(), resolve=False)
-    hydra_node["runtime"]["output_dir"] = str(run_dir.resolve())
-    payload = pickle.dumps({"cfg": cfg, "hydra": hydra_node})
+    payload = _payload(cfg, run_dir)
 
     threads = {
         "intra_op": int(cfg.sweep.intra_op_threads),
@@ -187,6 +182,16 @@ def run_isolated(
     write_json_atomic(run_dir / JOB_FILE, job)
     _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
+
+
+def _payload(cfg: DictConfig, run_dir: Path) -> bytes:
+    """What the training process reads on stdin: the run's config and the job's Hydra
+    settings as plain data (Hydra's plugin config classes do not pickle)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra_node = OmegaConf.to_container(HydraConfig.get(), resolve=False)
+    hydra_node["runtime"]["output_dir"] = str(run_dir.resolve())
+    return pickle.dumps({"cfg": cfg, "hydra": hydra_node})
 
 
 def _relay(output, log) -> None:
