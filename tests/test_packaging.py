@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, _subprocess_env
 
+from rlexp.schemas import TrainConfig
+
 CONF = ROOT / "rlexp" / "conf"
 TIMEOUT = 600
 
@@ -65,7 +67,8 @@ def run_installed(target: Path, cwd: Path, *args: str) -> subprocess.CompletedPr
 def test_installed_wheel_composes_and_lists_from_an_empty_directory(installed, tmp_path):
     job = run_installed(installed, tmp_path, "train", "--cfg", "job")
     assert job.returncode == 0, job.stderr
-    assert "name: cartpole_tf" in job.stdout and "env_steps: 30000" in job.stdout
+    budget = f"env_steps: {TrainConfig().env_steps}"  # the schema's default, from the wheel
+    assert "name: cartpole_tf" in job.stdout and budget in job.stdout
     listed = run_installed(installed, tmp_path, "list", "agent")
     assert listed.returncode == 0, listed.stderr
     assert "learning_rate: float = 0.0023" in listed.stdout  # dqn.yaml's, from the wheel

@@ -270,7 +270,7 @@ def test_atari_protocol_defaults_and_validate_py_environment():
 def test_atari_replay_stores_uint8_frames_28_kb_per_transition():
     import tensorflow as tf
 
-    from rlexp.training.trainer import build_components
+    from rlexp.training.build import build_components
 
     ctx, _ = build_components(compose_config(list(ATARI)))
     observation = ctx.buffer.data_spec.observation

@@ -40,9 +40,12 @@ def reseed_env(env: Any, seed: int) -> None:
         if callable(getattr(env, "reseed", None)):
             env.reseed(seed)
         return
+    core = pyenv  # inside rlexp's env guard (a wrapper): is it a process pool?
+    while callable(getattr(core, "wrapped_env", None)):
+        core = core.wrapped_env()
     copies = getattr(pyenv, "envs", None)
     try:
-        if copies is None or isinstance(pyenv, parallel_py_environment.ParallelPyEnvironment):
+        if copies is None or isinstance(core, parallel_py_environment.ParallelPyEnvironment):
             pyenv.seed([seed + i for i in range(pyenv.batch_size)])
         else:
             for i, copy in enumerate(copies):
