@@ -24,6 +24,8 @@ STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config as dotted keys (`agent.learning_rate`): MLflow's parameters, and the
+    keys the report groups runs by."""
     if isinstance(node, Mapping):
         flat: dict[str, Any] = {}
         for key, value in node.items():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlexp.loggers.mlflow_logger import flatten
 from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
 from rlexp.rundir import HYDRA_DIR, JOB_FILE, METRICS_FILE, NOT_RUN_DIRS, SWEEP_FILE
 
@@ -206,15 +207,6 @@ def sweep_running(path: Path) -> bool:
 
 
 # ---------------------------------------------------------------- grouping
-
-
-def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-        return flat
-    return {prefix[:-1]: node}
 
 
 def _config_key(config: dict[str, Any]) -> dict[str, Any]:
