@@ -224,6 +224,9 @@ class SweepConfig:
     )
     intra_op_threads: int = bounded(1, ge=0, doc="TF intra-op threads per sweep run; 0 = TF's")
     inter_op_threads: int = bounded(1, ge=0, doc="TF inter-op threads per sweep run; 0 = TF's")
+    fork_server: bool = documented(
+        True, "start each run as a fork of a worker process that imported TensorFlow once"
+    )
 
 
 SEED_MAX = 2**32 - 1  # NumPy's and gym's seed range

@@ -1,6 +1,7 @@
 """Failure isolation: in one sweep a job raises, one hits a non-finite loss and one is
 SIGKILLed; the healthy job still finishes, each failed folder records why, and
-`rlexp report` lists them as failed with the reason."""
+`rlexp report` lists them as failed with the reason. A run that kills the worker's fork
+server fails alone: the next run starts a new server."""
 
 from __future__ import annotations
 
@@ -79,3 +80,22 @@ def test_report_lists_failed_runs_with_reasons(faulty_sweep, tmp_path):
     assert runs["none"]["status"] == "completed"
     assert {runs[f]["status"] for f in ("raise", "nan", "kill")} == {"failed"}
     assert "SIGKILL" in runs["kill"]["error"]
+
+
+def test_a_killed_fork_server_is_started_again(tmp_path):
+    sweep_dir = tmp_path / "multirun"
+    result = run_sweep(
+        "plugins=[faulty_env]",
+        "env=faulty",
+        "env.fault=kill_parent,none",
+        *SWEEP_RUN_OVERRIDES,
+        "hydra.launcher.n_jobs=1",  # both jobs in one worker, one after the other
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=PLUGINS,
+    )
+    assert result.code == 0, result.describe()
+    assert "sweep finished: 2 runs, 1 completed, 0 interrupted, 1 failed" in result.out
+    failed = json.loads((job_dir(sweep_dir, "kill_parent") / "metrics.json").read_text())
+    assert "faulty env killed its parent process" in failed["error"]
+    healthy = json.loads((job_dir(sweep_dir, "none") / "metrics.json").read_text())
+    assert healthy["status"] == "completed", healthy.get("error")

@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SWEEP_RUN_OVERRIDES, run_sweep
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from test_reproducibility import comparable
 
 LEARNING_RATES = {0.001, 0.0001}
 JOB_NAMES = [
@@ -115,6 +117,25 @@ def test_sweep_runs_are_limited_to_one_tf_thread(sweep_2x2):
         assert record["exit_code"] == 0
         # read back from TensorFlow in the training process, before it built anything
         assert "TensorFlow threads: intra-op 1, inter-op 1" in (job / "output.log").read_text()
+
+
+def test_a_forked_run_equals_the_same_run_in_a_new_process(sweep_2x2, tmp_path):
+    """Runs fork from the worker's fork server (`sweep.fork_server`, the default); the
+    result is that of the same run started as a new Python process."""
+    alone = tmp_path / "alone"
+    result = run_sweep(
+        "agent.learning_rate=1e-3",
+        "seed=1",
+        "env=cartpole",
+        *SWEEP_RUN_OVERRIDES,
+        "sweep.fork_server=false",
+        f"hydra.sweep.dir={alone}",
+    )
+    assert result.code == 0, result.describe()
+    (alone_job,) = (p for p in alone.iterdir() if p.is_dir() and p.name[0].isdigit())
+    forked = sweep_2x2.dir / "1_agent.learning_rate=0.001,seed=1"
+    read = lambda job: comparable(json.loads((job / "metrics.json").read_text()))  # noqa: E731
+    assert read(forked) == read(alone_job)
 
 
 def test_default_sweep_launcher_is_joblib_on_every_core():

@@ -1,4 +1,5 @@
-"""The training process of one sweep run: `python -m rlexp.sweeps.child [plugin ...]`.
+"""The training process of one sweep run: `python -m rlexp.sweeps.child [plugin ...]`, or a
+fork of the worker's fork server (`rlexp.sweeps.forkserver`), which ran `preload()` once.
 
 Reads the pickled run config and Hydra settings from stdin, limits TensorFlow's thread
 pools before TensorFlow initialises, then runs `rlexp.training.job.run_job` exactly as a single
@@ -31,6 +32,19 @@ def limit_threads() -> tuple[int, int]:
     )
 
 
+def preload() -> None:
+    """What every run imports before its config: TensorFlow, TF-Agents, rlexp's components."""
+    from rlexp.tracking.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    import tensorflow  # noqa: F401
+
+    from rlexp import registry
+    from rlexp.training import job, runner, trainer  # noqa: F401
+
+    registry.load_builtins()
+
+
 def main(plugins: list[str]) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import setup_globals
@@ -38,7 +52,7 @@ def main(plugins: list[str]) -> int:
 
     from rlexp import registry
 
-    registry.load_builtins()
+    preload()
     registry.load_plugins(plugins)  # their schemas must exist before the config unpickles
     payload = pickle.loads(sys.stdin.buffer.read())
     setup_globals()

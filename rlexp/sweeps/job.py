@@ -2,8 +2,10 @@
 
 Hydra's launcher (joblib, Ray, submitit) calls `run_sweep_job(cfg)` once per sweep point.
 The job validates the config, then trains each of its seeds (`repeat=N`: seed, seed+1, ...)
-in a fresh Python process (`rlexp.sweeps.child`), which
+in a process of its own (`rlexp.sweeps.child`), which
 
+- starts without paying the TensorFlow import again (`sweep.fork_server`, on by default:
+  a fork of a process that imported it once per launcher worker, `rlexp.sweeps.forkserver`),
 - sets the TF intra-op/inter-op thread limits before TensorFlow initialises
   (`sweep.intra_op_threads`, `sweep.inter_op_threads`; 1 by default, so parallel jobs do
   not fight for the cores), and
@@ -143,7 +145,6 @@ def run_isolated(
         "intra_op": int(cfg.sweep.intra_op_threads),
         "inter_op": int(cfg.sweep.inter_op_threads),
     }
-    command = [sys.executable, "-m", "rlexp.sweeps.child", *map(str, cfg.plugins)]
     started = time.time()
     job = {
         "status": "running",
@@ -158,14 +159,7 @@ def run_isolated(
         "error": None,
     }
     with open(run_dir / OUTPUT_LOG, "ab") as log:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=_child_env(threads),
-            start_new_session=signals.in_main_thread(),  # stop signals come through the job
-        )
+        child = _start_training_process(cfg, _child_env(threads))
         job["pid"] = child.pid
         write_json_atomic(run_dir / JOB_FILE, job)
         with signals.forwarded_to(child):
@@ -182,6 +176,25 @@ def run_isolated(
     write_json_atomic(run_dir / JOB_FILE, job)
     _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
+
+
+def _start_training_process(cfg: DictConfig, env: dict[str, str]) -> Any:
+    """The run's own process: a fork of the worker's fork server (`sweep.fork_server`), or
+    a new Python process. Stop signals reach it through the job, not the terminal."""
+    plugins = [str(p) for p in cfg.plugins]
+    new_session = signals.in_main_thread()
+    if cfg.sweep.fork_server:
+        from rlexp.sweeps.forkserver import fork_run
+
+        return fork_run(plugins, env, new_session)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rlexp.sweeps.child", *plugins],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=new_session,
+    )
 
 
 def _payload(cfg: DictConfig, run_dir: Path) -> bytes:

@@ -3,7 +3,8 @@
 `env.fault`: `none` trains normally; `raise` raises while the env is built; `nan` pays
 infinite rewards, so the TD loss is not finite (DQN's own check raises "Loss is inf or
 nan"; the trainer's TrainingError is the backstop); `kill` SIGKILLs its own process after
-`env.fault_after` steps (nothing in that process can record it).
+`env.fault_after` steps (nothing in that process can record it); `kill_parent` SIGKILLs
+the process that started it (in a sweep, the worker's fork server) and raises.
 """
 
 import os
@@ -18,7 +19,7 @@ from rlexp.schemas import EnvConfig, bounded, documented
 
 @dataclass
 class FaultyConfig(EnvConfig):
-    fault: str = documented("none", "none, raise, nan or kill")
+    fault: str = documented("none", "none, raise, nan, kill or kill_parent")
     fault_after: int = bounded(50, ge=0, doc="env steps before a kill")
 
 
@@ -30,6 +31,9 @@ def build_faulty(cfg: FaultyConfig, context):
 
     if cfg.fault == "raise":
         raise RuntimeError("faulty env raised on purpose")
+    if cfg.fault == "kill_parent":
+        os.kill(os.getppid(), signal.SIGKILL)
+        raise RuntimeError("faulty env killed its parent process")
 
     class Faulty(py_environment.PyEnvironment):
         def __init__(self):
