@@ -17,10 +17,16 @@ c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
    `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
    10 episodes, evaluation excluded) and how many seeds solved;
    and `rlexp eval` of each run's policy_best/ over 100 episodes (`--eval-episodes`);
+   the same for the presets `cartpole_tf_dqn`, `ddqn_cartpole` and `c51_cartpole` over 3
+   seeds each (`--preset-seeds`);
 d) the peak resident memory of a default run (the first seed of c);
 e) the latency of `rlexp --help` (median of several runs) and of
    `python -c "import tensorflow, tf_agents.agents"`;
-f) where one default run's wall and CPU time go (`run_breakdown.py`), and with
+f) a sweep of short runs: `rlexp -m repeat=8` of the default experiment on the default
+   launcher, its wall time against one default run's process wall time (the median of c),
+   with runs forked from each worker's fork server (the default) and, side by side, each
+   run a new Python process (`sweep.fork_server=false`);
+g) where one default run's wall and CPU time go (`run_breakdown.py`), and with
    `--before REV` the same for the rlexp of that git revision.
 
 Each measurement runs in its own process; the throughput rounds interleave baseline and
@@ -89,6 +95,8 @@ PATHS = {
     ],
 }
 BASELINE = "seed notebook loop (TFPyEnvironment, Python loop)"
+PRESETS = ("cartpole_tf_dqn", "ddqn_cartpole", "c51_cartpole")
+SWEEP_MODES = {"fork server (default)": [], "new process per run": ["sweep.fork_server=false"]}
 
 
 def baseline(iterations: int, warmup: int) -> dict:
@@ -301,6 +309,37 @@ def solve_times(
     return runs, peak_rss
 
 
+def solve_summary(runs: list[dict], eval_episodes: int) -> dict:
+    solved = [r["solved_at_wall_time_s"] for r in runs if r["solved_at_wall_time_s"] is not None]
+    return {
+        "runs": runs,
+        "solved": len(solved),
+        "median_solved_at_wall_time_s": statistics.median(solved) if solved else None,
+        "eval_episodes": eval_episodes,
+        "exported_solved": sum(1 for r in runs if (r["rlexp_eval_return"] or 0) >= 475),
+    }
+
+
+def sweep_time(runs: int) -> dict:
+    """Wall time of `rlexp -m repeat=<runs>` of the default experiment, per SWEEP_MODES."""
+    times = {}
+    for mode, extra in SWEEP_MODES.items():
+        with tempfile.TemporaryDirectory(prefix="rlexp_sweep_") as root:
+            sweep_dir = Path(root) / "multirun"
+            args = [RLEXP, "-m", f"repeat={runs}", "train.progress=false", *extra]
+            args.append(f"hydra.sweep.dir={sweep_dir}")
+            began = time.perf_counter()
+            code, err, _ = run_measured(args)
+            times[mode] = round(time.perf_counter() - began, 2)
+            statuses = [
+                json.loads(m.read_text())["status"] for m in sweep_dir.glob("*/metrics.json")
+            ]
+            if code != 0 or statuses != ["completed"] * runs:
+                raise RuntimeError(f"{' '.join(args)}: {statuses}\n{err[-3000:]}")
+        print(f"  sweep of {runs} runs, {mode}: {times[mode]} s", flush=True)
+    return times
+
+
 def help_latency(repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -382,6 +421,22 @@ def markdown(report: dict) -> str:
         f"({', '.join(_fmt(r['rlexp_eval_return']) for r in s['runs'])}) | 5/5 |",
         f"| Default experiment: env_steps / train_wall_time_s (compile included) | "
         f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x baseline) | >= 10x |",
+    ]
+    for preset, p in report["presets"].items():
+        returns = ", ".join(_fmt(r["rlexp_eval_return"]) for r in p["runs"])
+        lines.append(
+            f"| `experiment={preset}`: seeds reaching greedy eval >= 475; `rlexp eval` "
+            f"({p['eval_episodes']} episodes) >= 475 | {p['solved']}/{len(p['runs'])}; "
+            f"{p['exported_solved']}/{len(p['runs'])} ({returns}) | all; all |"
+        )
+    one_run = report["solve"]["median_process_wall_time_s"]
+    for mode, wall in report["sweep"]["wall_time_s"].items():
+        lines.append(
+            f"| Sweep `rlexp -m repeat={report['sweep']['runs']}`, {mode}: wall time; "
+            f"one default run's process wall time | {wall:.1f} s; {one_run:.1f} s "
+            f"({wall / one_run:.1f}x) | <= 2.5x |"
+        )
+    lines += [
         f"| Peak RSS of a default run | {report['peak_rss_mib']:.0f} MiB | <= 1024 MiB |",
         f"| `rlexp --help` latency (median of {report['help_repeats']}) | "
         f"{report['help_latency_s']:.2f} s | <= 1 s |",
@@ -412,6 +467,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the default experiment")
     parser.add_argument("--help-repeats", type=int, default=5)
     parser.add_argument("--eval-episodes", type=int, default=100, help="rlexp eval per seed")
+    parser.add_argument("--preset-seeds", type=int, default=3, help="seeds of each preset")
+    parser.add_argument("--sweep-runs", type=int, default=8, help="repeat= of the sweep")
     parser.add_argument(
         "--before", default=None, help="git revision whose run breakdown to show beside"
     )
@@ -454,8 +511,22 @@ def main() -> None:
 
     print(f"default experiment over {args.seeds} seeds", flush=True)
     runs, peak_rss = solve_times(list(range(args.seeds)), [], args.eval_episodes)
-    solved = [r["solved_at_wall_time_s"] for r in runs if r["solved_at_wall_time_s"] is not None]
+    solve = solve_summary(runs, args.eval_episodes)
     whole_run = sum(r["env_steps"] for r in runs) / sum(r["train_wall_time_s"] for r in runs)
+    solve["whole_run_env_steps_per_s"] = whole_run
+    solve["whole_run_ratio"] = whole_run / base["env_steps_per_s"]
+    solve["median_process_wall_time_s"] = statistics.median(
+        r["process_wall_time_s"] for r in runs
+    )
+    presets = {}
+    for preset in PRESETS if args.preset_seeds else ():
+        print(f"experiment={preset} over {args.preset_seeds} seeds", flush=True)
+        preset_runs, _ = solve_times(
+            list(range(args.preset_seeds)), [f"experiment={preset}"], args.eval_episodes
+        )
+        presets[preset] = solve_summary(preset_runs, args.eval_episodes)
+    print(f"sweep of {args.sweep_runs} default runs", flush=True)
+    sweep = {"runs": args.sweep_runs, "wall_time_s": sweep_time(args.sweep_runs)}
     print("rlexp --help latency; import time; run breakdown", flush=True)
     latency = help_latency(args.help_repeats)
     imports = import_time(3)
@@ -474,15 +545,9 @@ def main() -> None:
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "throughput": throughput,
-        "solve": {
-            "runs": runs,
-            "solved": len(solved),
-            "median_solved_at_wall_time_s": statistics.median(solved) if solved else None,
-            "eval_episodes": args.eval_episodes,
-            "exported_solved": sum(1 for r in runs if (r["rlexp_eval_return"] or 0) >= 475),
-            "whole_run_env_steps_per_s": whole_run,
-            "whole_run_ratio": whole_run / base["env_steps_per_s"],
-        },
+        "solve": solve,
+        "presets": presets,
+        "sweep": sweep,
         "import_time_s": imports,
         "breakdown": phases,
         "peak_rss_mib": peak_rss / 2**20,
