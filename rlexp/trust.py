@@ -265,29 +265,39 @@ def check_command(argv: list[str]) -> DictConfig | None:
             validate_sweep_overrides=False,
         )
         problems = _config_problems(hydra, config_name, overrides, RunMode.MULTIRUN, base)
-        multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
         failures: list[str] = []
-        groups = set(base.hydra.runtime.choices)
-        if multirun and not problems:
-            for point in sweep_points(base, parsed):
-                try:
-                    cfg = hydra.compose_config(
-                        config_name, point, run_mode=RunMode.RUN, with_log_configuration=False
-                    )
-                except Exception as exc:  # noqa: BLE001 (Hydra's composition errors vary)
-                    failures.append(f"{' '.join(point)}: {error_text(exc)}")
-                    continue
-                problems += hydra_problems(cfg)
-                if any(_structural(o.split("=", 1)[0], groups) for o in point):
-                    defaults = hydra.config_loader.compute_defaults_list(
-                        config_name, point, RunMode.RUN
-                    )
-                    problems += choice_problems(defaults)
+        if (args.multirun or base.hydra.mode == RunMode.MULTIRUN) and not problems:
+            problems, failures = _sweep_point_problems(hydra, config_name, base, parsed)
     if problems:
         raise TrustError(list(dict.fromkeys(problems)))
     if failures:
         raise SweepPointError(failures)
     return base
+
+
+def _sweep_point_problems(
+    hydra: Any, config_name: str, base: DictConfig, parsed: list
+) -> tuple[list[str], list[str]]:
+    """Compose every sweep point: the trust problems of their configs, and the points that
+    cannot be composed at all (each with Hydra's reason)."""
+    from hydra.types import RunMode
+
+    problems: list[str] = []
+    failures: list[str] = []
+    groups = set(base.hydra.runtime.choices)
+    for point in sweep_points(base, parsed):
+        try:
+            cfg = hydra.compose_config(
+                config_name, point, run_mode=RunMode.RUN, with_log_configuration=False
+            )
+        except Exception as exc:  # noqa: BLE001 (Hydra's composition errors vary)
+            failures.append(f"{' '.join(point)}: {error_text(exc)}")
+            continue
+        problems += hydra_problems(cfg)
+        if any(_structural(o.split("=", 1)[0], groups) for o in point):
+            defaults = hydra.config_loader.compute_defaults_list(config_name, point, RunMode.RUN)
+            problems += choice_problems(defaults)
+    return problems, failures
 
 
 def _only_rlexp_configs(args: Any, parsed: list) -> bool:
