@@ -22,7 +22,7 @@ from rlexp import rundir
 from rlexp.rundir import DiskFullError, Metrics, RunLock
 from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
-from rlexp.training.checkpoints import CheckpointError
+from rlexp.training.checkpoints import CheckpointError, newest_on_disk
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -123,8 +123,6 @@ def _record_failure(run_dir: Path, record: dict, reason: str) -> bool:
 
 def disk_full_text(run_dir: Path, recorded: bool) -> str:
     """What happened when the run directory's disk filled up, and what to do about it."""
-    from rlexp.training.checkpoints import newest_on_disk
-
     where = shlex.quote(str(run_dir))
     status = (
         "it is marked failed in metrics.json"
