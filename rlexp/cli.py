@@ -392,6 +392,10 @@ def resume_run(args: list[str]) -> int:
     if is_completed(run_dir):
         print(f"{run_dir} has already completed; nothing to resume")
         return 0
+    problem = _resume_write_problem(run_dir)
+    if problem:
+        print(f"rlexp resume: error: {problem}", file=sys.stderr)
+        return 2
 
     from rlexp.training.job import train_and_report
 
@@ -406,6 +410,26 @@ def resume_run(args: list[str]) -> int:
         )
         return 2
     return 0
+
+
+def _resume_write_problem(run_dir: Path) -> str | None:
+    """Why a resume could not write the run directory or its checkpoints/, before it starts."""
+    import shlex
+
+    from rlexp.rundir import CHECKPOINT_DIR, unwritable_reason
+
+    folders = [run_dir, run_dir / CHECKPOINT_DIR]
+    reason = next(
+        (r for r in (unwritable_reason(str(f)) for f in folders if f.is_dir()) if r), None
+    )
+    if reason is None:
+        return None
+    return (
+        f"cannot resume {run_dir}: {reason}. Resuming writes checkpoints, metrics.json and "
+        f"event files into the run directory; nothing was changed. Make it writable, or "
+        f"copy it and resume the copy (cp -a {shlex.quote(str(run_dir))} NEW_DIR && rlexp "
+        f"resume NEW_DIR)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ repeat.json with one `seed_<n>` run folder per seed when `repeat` > 1).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import tempfile
@@ -181,6 +182,31 @@ class RunDirError(RuntimeError):
     """A run directory that this invocation may not write (held by another, or foreign)."""
 
 
+class DiskFullError(RuntimeError):
+    """The run directory's file system filled up while a run wrote to it."""
+
+
+_NO_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_NO_SPACE_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+
+
+def no_space_left(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception it arose from, is a full disk or an exceeded quota.
+
+    Python raises OSError(ENOSPC); TensorFlow's writers (checkpoints, SavedModels, event
+    files) raise an OpError that carries only the C library's words, so the text counts too.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE_ERRNOS:
+            return True
+        if any(text in str(exc) for text in _NO_SPACE_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def foreign_entries(run_dir: Path) -> list[str]:
     """What a directory holds before a new run would start in it."""
     run_dir = Path(run_dir)
@@ -202,7 +228,14 @@ class RunLock:
     def acquire(self) -> RunLock:
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError as exc:  # a read-only file system or folder, a full disk
+            raise RunDirError(
+                f"cannot create the lock file {self.path} ({exc.strerror}); rlexp writes "
+                f"into the run directory, so it must be writable: fix that (or copy the "
+                f"directory somewhere writable) and try again"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -114,6 +114,12 @@ def evaluate(
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
     run_dir, policy_dir = locate(path, which)
+    unwritable = rundir.unwritable_reason(str(run_dir)) if video else None
+    if unwritable:
+        raise PolicyLoadError(
+            f"cannot write the video into {run_dir} ({unwritable}); copy the run directory "
+            f"somewhere writable, or evaluate without video=true"
+        )
     tf.random.set_seed(seed)
     env = build_env(run_dir, seed)  # checks the saved config before the policy is loaded
     try:

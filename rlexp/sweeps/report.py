@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlexp.rundir import unwritable_reason
 from rlexp.sweeps.runs import (
     UNREADABLE,
     Group,
@@ -176,6 +177,11 @@ def _problems(runs: list[Run]) -> list[str]:
     return lines
 
 
+def report_dir(opts: Options) -> Path:
+    """Where the report's files go: out=DIR, else report/ in the one path given, else ./report."""
+    return opts.out or (opts.paths[0] / "report" if len(opts.paths) == 1 else Path("report"))
+
+
 def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     from rlexp.sweeps import plots, tables
 
@@ -184,7 +190,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     threshold = _threshold(runs)
     results = analyse(groups, opts.metric, threshold)
     partial = any(r.status == "running" for r in runs) or any(map(sweep_running, opts.paths))
-    out = opts.out or (opts.paths[0] / "report" if len(opts.paths) == 1 else Path("report"))
+    out = report_dir(opts)
     out.mkdir(parents=True, exist_ok=True)
     note = plots.few_seeds_note(groups)
     best = {i for i, r in enumerate(results) if r.mark == "best"}
@@ -244,7 +250,20 @@ def report_command(args: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    report = build_report(opts, runs)
+    out = report_dir(opts)
+    problem = unwritable_reason(str(out))
+    if problem is None:
+        try:
+            report = build_report(opts, runs)
+        except OSError as exc:  # a full disk while writing
+            problem = f"cannot write {exc.filename or out} ({exc.strerror or exc})"
+    if problem:
+        print(
+            f"rlexp report: error: cannot write the report to {out}: {problem}; choose "
+            f"another folder with out=DIR",
+            file=sys.stderr,
+        )
+        return 2
     print(report.markdown.split("\n![")[0].rstrip())
     print(f"\nwritten: {', '.join(map(str, report.files))}")
     return 0

@@ -9,6 +9,7 @@ so the index never names a checkpoint whose sidecar or data files are incomplete
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -30,16 +31,45 @@ def sidecar_path(run_dir: Path, env_steps: int) -> Path:
 
 
 def manager(checkpoint, run_dir: Path, keep: int):
-    """TensorFlow's CheckpointManager over the run's checkpoints/ folder."""
-    import tensorflow as tf
+    """TensorFlow's CheckpointManager over the run's checkpoints/ folder.
 
-    return tf.train.CheckpointManager(checkpoint, str(Path(run_dir) / CHECKPOINT_DIR), keep)
+    TF ignores a `checkpoint` index it cannot parse, but raises ValueError for one that is
+    empty or not text; such an index is ignored here too (`restore` then finds the
+    checkpoints on disk, and the next save writes a new index).
+    """
+    import tensorflow as tf
+    from tensorflow.python.checkpoint import checkpoint_management
+
+    folder = str(Path(run_dir) / CHECKPOINT_DIR)
+    try:
+        return tf.train.CheckpointManager(checkpoint, folder, keep)
+    except ValueError:
+        real = checkpoint_management.get_checkpoint_state
+        checkpoint_management.get_checkpoint_state = lambda *args, **kwargs: None
+        try:
+            return tf.train.CheckpointManager(checkpoint, folder, keep)
+        finally:
+            checkpoint_management.get_checkpoint_state = real
 
 
 def save(manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any]) -> None:
-    """Write the sidecar, then the TF checkpoint; drop sidecars of pruned checkpoints."""
-    write_json_atomic(sidecar_path(run_dir, env_steps), trainer_state)
-    manager.save(checkpoint_number=env_steps)
+    """Write the sidecar, then the TF checkpoint; drop sidecars of pruned checkpoints.
+
+    A save that fails (a full disk) leaves the checkpoints as they were: TF writes to a
+    temporary folder first, and the new sidecar is removed again."""
+    sidecar = sidecar_path(run_dir, env_steps)
+    temp = Path(run_dir) / CHECKPOINT_DIR / f"ckpt-{env_steps}_temp"  # TF's, while it saves
+    new = [p for p in (sidecar, temp) if not p.exists()]
+    write_json_atomic(sidecar, trainer_state)
+    try:
+        manager.save(checkpoint_number=env_steps)
+    except BaseException:
+        for path in new:  # what this save created, and nothing else
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
     kept = {Path(p).name for p in manager.checkpoints}
     for sidecar in (Path(run_dir) / CHECKPOINT_DIR).glob(f"{SIDECAR_PREFIX}*.json"):
         step = sidecar.stem.removeprefix(SIDECAR_PREFIX)
@@ -53,12 +83,9 @@ def restore(checkpoint, manager, run_dir: Path) -> TrainerState:
     A damaged newest checkpoint (data files or sidecar) gives way to the one before it,
     and the fallback is reported on stderr.
     """
-    candidates = _candidates(manager, run_dir)
+    candidates, notes = _candidates(manager, run_dir)
     if not candidates:
-        raise CheckpointError(
-            f"{Path(run_dir) / CHECKPOINT_DIR} holds no checkpoint to resume from "
-            f"(the run stopped before its first checkpoint)"
-        )
+        raise CheckpointError(_no_checkpoint_text(Path(run_dir) / CHECKPOINT_DIR))
     problems = []
     for prefix in candidates:
         try:
@@ -66,22 +93,51 @@ def restore(checkpoint, manager, run_dir: Path) -> TrainerState:
         except CheckpointError as exc:
             problems.append(str(exc))
             continue
-        if problems:
+        if problems or notes:
+            instead = " instead" if problems else ""
             print(
-                "rlexp resume: " + "; ".join(problems) + f"; resuming from {prefix} instead",
+                "rlexp resume: " + "; ".join(notes + problems) + f"; resuming from {prefix}"
+                f"{instead}",
                 file=sys.stderr,
             )
         return state
-    raise CheckpointError("no intact checkpoint to resume from: " + "; ".join(problems))
+    raise CheckpointError("no intact checkpoint to resume from: " + "; ".join(notes + problems))
 
 
-def _candidates(manager, run_dir: Path) -> list[str]:
-    """Checkpoint prefixes, newest first: the index's, else those found on disk."""
+def _no_checkpoint_text(folder: Path) -> str:
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is not a folder, so the run has no checkpoint to resume from"
+    if not folder.exists():
+        return f"{folder.parent} has no {folder.name}/ folder, so no checkpoint to resume from"
+    return (
+        f"{folder} holds no checkpoint to resume from (the run stopped before its first "
+        f"checkpoint)"
+    )
+
+
+def _candidates(manager, run_dir: Path) -> tuple[list[str], list[str]]:
+    """Checkpoint prefixes, newest first: the index's and those found on disk (an index
+    may be damaged or behind the files); and a note when the index was of no use."""
     listed = list(manager.checkpoints)
-    if not listed:  # a damaged `checkpoint` index: look at the files themselves
-        folder = Path(run_dir) / CHECKPOINT_DIR
-        listed = [str(p.with_suffix("")) for p in folder.glob("ckpt-*.index")]
-    return sorted(set(listed), key=_step_of, reverse=True)
+    on_disk = [str(p.with_suffix("")) for p in _checkpoint_folder_glob(run_dir)]
+    notes = []
+    index = Path(run_dir) / CHECKPOINT_DIR / "checkpoint"
+    if on_disk and not set(listed) & set(on_disk):
+        state = "is damaged or names no checkpoint on disk" if index.exists() else "is missing"
+        notes.append(f"the checkpoint index {index} {state}; using the checkpoints on disk")
+    return sorted(set(listed + on_disk), key=_step_of, reverse=True), notes
+
+
+def _checkpoint_folder_glob(run_dir: Path) -> list[Path]:
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    return list(folder.glob("ckpt-*.index")) if folder.is_dir() else []
+
+
+def newest_on_disk(run_dir: Path) -> str | None:
+    """The newest checkpoint with its index and sidecar on disk (for messages)."""
+    steps = [_step_of(str(p.with_suffix(""))) for p in _checkpoint_folder_glob(run_dir)]
+    steps = [s for s in steps if s >= 0 and sidecar_path(run_dir, s).is_file()]
+    return f"ckpt-{max(steps)}" if steps else None
 
 
 def _step_of(prefix: str) -> int:

@@ -34,11 +34,21 @@ class BestPolicy:
             best.assign(current)
 
     def export(self, run_dir: Path, train_step: Any) -> None:
-        """Write policy/ (the current weights) and policy_best/ (the best weights)."""
-        from tf_agents.policies import policy_saver
-
+        """Write policy/ (the current weights) and policy_best/ (the best weights); an export
+        that fails (a full disk) removes the folders it created, half written."""
         final_dir = Path(run_dir) / rundir.POLICY_DIR
         best_dir = Path(run_dir) / rundir.BEST_POLICY_DIR
+        new = [d for d in (final_dir, best_dir) if not d.exists()]
+        try:
+            self._export(final_dir, best_dir, train_step)
+        except BaseException:
+            for folder in new:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _export(self, final_dir: Path, best_dir: Path, train_step: Any) -> None:
+        from tf_agents.policies import policy_saver
+
         saver = policy_saver.PolicySaver(self.policy, batch_size=None, train_step=train_step)
         saver.save(str(final_dir))
         shutil.copytree(final_dir, best_dir, dirs_exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from rlexp.rundir import RunDirError
+from rlexp.rundir import DiskFullError, RunDirError
 from rlexp.training.progress import job_prefix
 
 
@@ -63,6 +63,9 @@ def train_and_report(
     except RunDirError as exc:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except DiskFullError as exc:
+        print(f"rlexp: error: {exc}", file=sys.stderr)
+        sys.exit(1)
     except (TrainingError, BuildError) as exc:
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)

@@ -8,6 +8,7 @@ signal lets the current loop call end, checkpoints and marks the run `interrupte
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -18,10 +19,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from rlexp import rundir
-from rlexp.rundir import Metrics, RunLock
+from rlexp.rundir import DiskFullError, Metrics, RunLock
 from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
-from rlexp.training.checkpoints import CheckpointError
+from rlexp.training.checkpoints import CheckpointError, newest_on_disk
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -80,7 +81,12 @@ def train(
             )
         provenance_file = run_dir / rundir.PROVENANCE_FILE
         before = provenance_file.read_bytes() if provenance_file.exists() else None
-        record = provenance.start_record(run_dir, resume=resume)
+        try:
+            record = provenance.start_record(run_dir, resume=resume)
+        except OSError as exc:
+            if rundir.no_space_left(exc):
+                raise DiskFullError(disk_full_text(run_dir, recorded=False)) from exc
+            raise
         stop = StopRequest()
         try:
             with _signals_to(stop):
@@ -90,8 +96,11 @@ def train(
                 provenance_file.write_bytes(before)
             raise
         except BaseException as exc:
-            rundir.mark_status(run_dir, "failed", f"{type(exc).__name__}: {exc}")
-            provenance.finish_record(run_dir, record, f"failed: {type(exc).__name__}: {exc}")
+            full = rundir.no_space_left(exc)
+            reason = "no space left on device" if full else f"{type(exc).__name__}: {exc}"
+            recorded = _record_failure(run_dir, record, reason)
+            if full:
+                raise DiskFullError(disk_full_text(run_dir, recorded)) from exc
             raise
         if stop.signum is not None:
             name = signal.Signals(stop.signum).name
@@ -99,6 +108,39 @@ def train(
             raise Interrupted(stop.signum, metrics)
         provenance.finish_record(run_dir, record, "completed")
         return metrics.to_json()
+
+
+def _record_failure(run_dir: Path, record: dict, reason: str) -> bool:
+    """Mark the run failed in metrics.json and provenance.json; False when the disk (full,
+    read-only) refused, so the error that stopped the run is the one reported."""
+    try:
+        rundir.mark_status(run_dir, "failed", reason)
+        provenance.finish_record(run_dir, record, f"failed: {reason}")
+    except OSError:
+        return False
+    return True
+
+
+def disk_full_text(run_dir: Path, recorded: bool) -> str:
+    """What happened when the run directory's disk filled up, and what to do about it."""
+    where = shlex.quote(str(run_dir))
+    status = (
+        "it is marked failed in metrics.json"
+        if recorded
+        else "metrics.json could not be updated either"
+    )
+    newest = newest_on_disk(run_dir)
+    then = (
+        f"its newest complete checkpoint, {newest}, is intact. Free space on that file "
+        f"system (df -h {where}), then continue the run with: rlexp resume {where}"
+        if newest
+        else f"it had written no checkpoint yet. Free space on that file system (df -h "
+        f"{where}), then start the run again in a new directory"
+    )
+    return (
+        f"no space left on device while writing the run directory {run_dir}: the run "
+        f"stopped and {status}; {then}"
+    )
 
 
 def _run(
