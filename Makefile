@@ -4,17 +4,28 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev install-extras docs docs-generate clean
+.PHONY: run test test-all checks lint install install-dev install-extras docs docs-generate clean
 
 run: $(VENV)/.installed
 	$(BIN)/rlexp train $(ARGS)
 
-# CI: the whole suite with every extra, the cluster launchers' (ray, submitit) included.
+# CI: lint, the docs site and the suite with every extra, the cluster launchers' (ray,
+# submitit) included, on $(TEST_WORKERS) pytest-xdist workers; tests marked `slow` (every
+# golden preset, the second signal and launcher variants) run in `make test-all`.
 # pytest's exit code 5 (no test collected) fails it like any other.
-test: $(VENV)/.installed-extras
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test: checks
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+# Everything `make test` runs, and the slow tests.
+test-all: checks
+	$(PYTEST) $(PYTEST_ARGS)
+
+checks: $(VENV)/.installed-extras
 	$(BIN)/ruff check rlexp tests benchmarks docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The documentation site in site/ (docs/reference/ is generated: make docs-generate).
 docs: $(VENV)/.installed-dev

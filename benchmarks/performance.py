@@ -183,8 +183,6 @@ def measure_baseline(iterations: int, warmup: int) -> dict:
 def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -> dict:
     """Train with the trainer's own loop; rates between its perf summaries after the first
     (which includes tracing and compiling), from the summaries' wall times."""
-    from rlexp.sweeps.event_files import read_events, read_scalars
-
     with tempfile.TemporaryDirectory(prefix="rlexp_perf_") as run_dir:
         args = [
             RLEXP,
@@ -202,15 +200,7 @@ def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -
         result = subprocess.run(args, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        tag = "perf/train_steps_per_sec"
-        rates = dict(read_scalars(Path(run_dir), {tag}).get(tag, []))
-        wall_times = {
-            event.step: event.wall_time
-            for event in read_events(Path(run_dir))
-            if event.WhichOneof("what") == "summary"
-            and any(value.tag == tag for value in event.summary.value)
-        }
-    points = [(wall_times[step], step, rate) for step, rate in rates.items()]  # (wall, step, /s)
+        points = perf_points(Path(run_dir), "perf/train_steps_per_sec")  # (wall, step, /s)
     points.sort(key=lambda p: p[1])
     window = points[1:-1]  # after warm-up; the last one is the forced final summary
     if len(window) < 2:
@@ -223,6 +213,21 @@ def measure_rlexp(overrides: list[str], env_steps: int, summary_interval: int) -
         "env_steps_per_s": (window[-1][1] - window[0][1]) / elapsed,
         "train_steps_per_s": trained / elapsed,
     }
+
+
+def perf_points(run_dir: Path, tag: str) -> list[tuple[float, int, float]]:
+    """(wall time, step, value) of each `tag` scalar in the run's event files."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.util import tensor_util
+
+    points = []
+    for path in sorted(run_dir.glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                if value.tag == tag:
+                    number = float(tensor_util.make_ndarray(value.tensor))
+                    points.append((event.wall_time, event.step, number))
+    return points
 
 
 def exported_return(run_dir: str, episodes: int) -> float:

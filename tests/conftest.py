@@ -55,6 +55,17 @@ SWEEP_RUN_OVERRIDES = (
 )
 
 
+# Session fixtures that train: under pytest-xdist (`make test`), the tests that use one run
+# on the same worker, so it trains once; every other test stays with its module's.
+SHARED_RUNS = ("sweep_2x2", "trained_run")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = next((name for name in SHARED_RUNS if name in item.fixturenames), None)
+        item.add_marker(pytest.mark.xdist_group(shared or item.module.__name__))
+
+
 @dataclass
 class CliResult:
     code: int

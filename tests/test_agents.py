@@ -51,6 +51,7 @@ def test_agent_trains_from_the_cli(cli, tmp_path, overrides):
     assert len(metrics["evaluations"]) >= 1
 
 
+@pytest.mark.slow
 def test_agent_ppo_alone_trains_on_whole_episodes_then_empties_the_buffer(cli, tmp_path):
     """`rlexp train agent=ppo` needs no other choice (network, driver come with it); each
     iteration trains once on what it collected, and the buffer is empty afterwards."""

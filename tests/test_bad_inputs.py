@@ -90,6 +90,7 @@ def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
     assert "hydra.run.dir" in result.err and "writable" in result.err
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint(run_cli, tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(

@@ -39,7 +39,9 @@ def _run(tmp_path: Path, overrides: list[str]) -> dict:
     return comparable(train(compose_config([*SHORT, *overrides]), tmp_path / "run"))
 
 
-@pytest.mark.parametrize("preset", ["default", *PRESETS])
+@pytest.mark.parametrize(
+    "preset", ["default", *(pytest.param(p, marks=pytest.mark.slow) for p in PRESETS)]
+)
 def test_metrics_equal_golden(preset: str, tmp_path: Path) -> None:
     overrides = [] if preset == "default" else [f"experiment={preset}"]
     metrics = _run(tmp_path, overrides)

@@ -15,7 +15,7 @@ from test_sweeps import hparams_data
 optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed")
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
 
-pytestmark = pytest.mark.optuna
+pytestmark = [pytest.mark.optuna, pytest.mark.slow]
 
 
 def study_command(sweep_dir, n_trials):

@@ -36,6 +36,7 @@ def check_sweep(sweep_dir: Path, result) -> None:
 RAY_STARTUP_TIMEOUT = "The current node timed out during startup"
 
 
+@pytest.mark.slow
 def test_two_job_sweep_on_a_local_ray(tmp_path):
     for attempt in range(2):
         sweep_dir = tmp_path / f"sweep{attempt}"

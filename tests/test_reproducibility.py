@@ -75,6 +75,7 @@ def test_same_config_and_seed_give_bitwise_equal_results(reference, tmp_path):
         assert scalars(tmp_path / "again", tag) == scalars(reference, tag), tag
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_results(reference, tmp_path):
     train_in_process(tmp_path / "other", "seed=1")
     assert scalars(tmp_path / "other", "train/loss") != scalars(reference, "train/loss")
@@ -150,6 +151,7 @@ def test_resume_of_a_completed_run_does_nothing(reference, cli):
     assert "already completed" in result.out
 
 
+@pytest.mark.slow
 def test_deterministic_false_trains_with_op_determinism_off(tmp_path):
     from tensorflow.python.framework import config as tf_config
 

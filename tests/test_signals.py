@@ -57,7 +57,10 @@ def wait_for_evaluations(run_dir: Path, proc: subprocess.Popen, count: int) -> N
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+)
 def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     tmp_path, run_cli, signum, code
 ):
@@ -110,6 +113,7 @@ def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
     assert "aborted" in result.err and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     sweep_dir = tmp_path / "sweep"
     command = [str(RLEXP), "-m", "agent.gamma=0.9,0.99", *RUN, "hydra.launcher.n_jobs=2"]
