@@ -122,3 +122,25 @@ def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch
     assert result.code == 2, result.describe()
     assert phrase in result.err and "Traceback" not in result.output
     assert not any(p.suffix != ".log" for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
+    """A user's shell has no TF_CPP_MIN_LOG_LEVEL: TensorFlow's C++ start-up lines (CUDA,
+    oneDNN, CPU features) stay out of what `rlexp train` prints."""
+    import os
+    import subprocess
+
+    from conftest import RLEXP
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
+    budget = ["train.env_steps=100", "train.prefill_steps=50", "train.eval_episodes=1"]
+    proc = subprocess.run(
+        [str(RLEXP), "train", *budget, f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for chatter in ("cuda", "oneDNN", "cpu_feature_guard", "TensorRT"):
+        assert chatter not in proc.stdout + proc.stderr, proc.stderr

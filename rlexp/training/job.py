@@ -47,6 +47,9 @@ def train_and_report(
 ) -> dict[str, Any]:
     """Train (or resume); on a stop or failure, print why and exit. The runner prints how
     a finished run ended."""
+    from rlexp.tracking.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # before the runner's module imports TensorFlow
     from rlexp.context import BuildError
     from rlexp.training.runner import TrainingError
     from rlexp.training.trainer import Interrupted, train
