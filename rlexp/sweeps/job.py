@@ -186,7 +186,10 @@ def _start_training_process(cfg: DictConfig, env: dict[str, str]) -> Any:
     if cfg.sweep.fork_server:
         from rlexp.sweeps.forkserver import fork_run
 
-        return fork_run(plugins, env, new_session)
+        try:
+            return fork_run(plugins, env, new_session)
+        except OSError as exc:
+            print(f"rlexp: {exc}; this run starts as a new process", file=sys.stderr)
     return subprocess.Popen(
         [sys.executable, "-m", "rlexp.sweeps.child", *plugins],
         stdin=subprocess.PIPE,
