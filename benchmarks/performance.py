@@ -464,6 +464,28 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def solve_presets(seeds: int, eval_episodes: int) -> dict:
+    presets = {}
+    for preset in PRESETS if seeds else ():
+        print(f"experiment={preset} over {seeds} seeds", flush=True)
+        runs, _ = solve_times(list(range(seeds)), [f"experiment={preset}"], eval_episodes)
+        presets[preset] = solve_summary(runs, eval_episodes)
+    return presets
+
+
+def presets_only(args: argparse.Namespace) -> None:
+    """The presets' solve checks alone (they take most of a full invocation's time)."""
+    load_before = os.getloadavg()
+    presets = solve_presets(args.preset_seeds, args.eval_episodes)
+    report = {"load_before": load_before, "load_after": os.getloadavg(), "presets": presets}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "presets.json").write_text(json.dumps(report, indent=2) + "\n")
+    for preset, p in presets.items():
+        returns = ", ".join(_fmt(r["rlexp_eval_return"]) for r in p["runs"])
+        print(f"{preset}: reached 475 {p['solved']}/{len(p['runs'])}; rlexp eval >= 475 "
+              f"{p['exported_solved']}/{len(p['runs'])} ({returns})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks/performance"))
@@ -474,6 +496,9 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=100, help="rlexp eval per seed")
     parser.add_argument("--preset-seeds", type=int, default=3, help="seeds of each preset")
     parser.add_argument("--sweep-runs", type=int, default=8, help="repeat= of the sweep")
+    parser.add_argument(
+        "--presets-only", action="store_true", help="only the presets' solve checks (c)"
+    )
     parser.add_argument(
         "--before", default=None, help="git revision whose run breakdown to show beside"
     )
@@ -487,6 +512,8 @@ def main() -> None:
         print(json.dumps(baseline(*args.only_baseline)))
         return
 
+    if args.presets_only:
+        return presets_only(args)
     load_before = os.getloadavg()
     print(f"cpu: {cpu_model()}, cores: {os.cpu_count()}, load average: {load_before}", flush=True)
     samples: dict[str, list[dict]] = {BASELINE: [], **{name: [] for name in PATHS}}
@@ -523,13 +550,7 @@ def main() -> None:
     solve["median_process_wall_time_s"] = statistics.median(
         r["process_wall_time_s"] for r in runs
     )
-    presets = {}
-    for preset in PRESETS if args.preset_seeds else ():
-        print(f"experiment={preset} over {args.preset_seeds} seeds", flush=True)
-        preset_runs, _ = solve_times(
-            list(range(args.preset_seeds)), [f"experiment={preset}"], args.eval_episodes
-        )
-        presets[preset] = solve_summary(preset_runs, args.eval_episodes)
+    presets = solve_presets(args.preset_seeds, args.eval_episodes)
     print(f"sweep of {args.sweep_runs} default runs", flush=True)
     sweep = {"runs": args.sweep_runs, "wall_time_s": sweep_time(args.sweep_runs)}
     print("rlexp --help latency; import time; run breakdown", flush=True)
