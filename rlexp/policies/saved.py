@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -114,18 +115,11 @@ def evaluate(
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
     run_dir, policy_dir = locate(path, which)
-    unwritable = rundir.unwritable_reason(str(run_dir)) if video else None
-    if unwritable:
-        raise PolicyLoadError(
-            f"cannot write the video into {run_dir} ({unwritable}); copy the run directory "
-            f"somewhere writable, or evaluate without video=true"
-        )
+    if video:
+        _check_writable(run_dir)
     tf.random.set_seed(seed)
     env = build_env(run_dir, seed)  # checks the saved config before the policy is loaded
-    try:
-        policy = tf.saved_model.load(str(policy_dir))
-    except Exception as exc:  # TF raises many types for a broken SavedModel
-        raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
+    policy = _load(policy_dir)
     frames: list[np.ndarray] = []
     returns = []
 
@@ -164,6 +158,25 @@ def evaluate(
         returns.append(total)
     gif = _write_gif(frames, run_dir / "eval_episode.gif") if video else None
     return EvalReport(returns, policy_dir, gif)
+
+
+def _check_writable(run_dir: Path) -> None:
+    """Before any episode: the GIF of `video=true` goes into the run directory."""
+    unwritable = rundir.unwritable_reason(str(run_dir))
+    if unwritable:
+        raise PolicyLoadError(
+            f"cannot write the video into {run_dir} ({unwritable}); copy the run directory "
+            f"somewhere writable, or evaluate without video=true"
+        )
+
+
+def _load(policy_dir: Path) -> Any:
+    import tensorflow as tf
+
+    try:
+        return tf.saved_model.load(str(policy_dir))
+    except Exception as exc:  # TF raises many types for a broken SavedModel
+        raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
 
 
 def _render(env) -> np.ndarray:
