@@ -123,6 +123,7 @@ def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint
     assert 500 <= last_good <= 1600
 
 
+@pytest.mark.slow
 def test_eval_reports_mean_and_std_and_writes_a_gif(trained_run, cli):
     result = cli("eval", trained_run.run_dir, "episodes=3", "seed=1", "video=true")
     assert result.code == 0, result.describe()

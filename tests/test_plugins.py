@@ -14,6 +14,7 @@ from rlexp.composition import compose_config
 from rlexp.validation import ConfigError
 
 
+@pytest.mark.slow
 def test_coin_flip_example_trains_as_documented(run_cli, examples_dir, tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(

@@ -16,12 +16,12 @@ from conftest import RLEXP, ROOT, _subprocess_env
 RUN = (
     "env=cartpole",
     "driver=step",
-    "train.env_steps=6000",
+    "train.env_steps=4000",
     "train.prefill_steps=200",
-    "train.eval_interval=1000",
+    "train.eval_interval=500",
     "train.eval_episodes=2",
     "train.summary_interval=250",
-    "train.checkpoint_interval=2000",
+    "train.checkpoint_interval=1000",
     "train.progress=false",
     "env.max_episode_steps=100",
 )
@@ -66,7 +66,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
 ):
     run_dir = tmp_path / "run"
     proc = start(run_dir)
-    wait_for_evaluations(run_dir, proc, 3)  # past the checkpoint at 2000
+    wait_for_evaluations(run_dir, proc, 3)  # past the checkpoint at 1000
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=240)
     name = signal.Signals(signum).name
@@ -76,7 +76,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
 
     metrics = read_json(run_dir / "metrics.json")
     stopped_at = metrics["env_steps"]
-    assert metrics["status"] == "interrupted" and 2000 < stopped_at < 6000, metrics
+    assert metrics["status"] == "interrupted" and 1000 < stopped_at < 4000, metrics
     checkpoint = read_json(run_dir / "checkpoints" / f"trainer_state-{stopped_at}.json")
     assert checkpoint["env_steps"] == stopped_at  # saved where the run stopped
     assert read_json(run_dir / "provenance.json")["exit_status"] == f"interrupted: {name}"
@@ -84,7 +84,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     resumed = run_cli("resume", run_dir)
     assert resumed.code == 0, resumed.describe()
     final = read_json(run_dir / "metrics.json")
-    assert final["status"] == "completed" and final["env_steps"] >= 6000
+    assert final["status"] == "completed" and final["env_steps"] >= 4000
     assert final["evaluations"][: len(metrics["evaluations"])] == metrics["evaluations"]
     assert (run_dir / "policy_best" / "saved_model.pb").is_file()
 

@@ -82,6 +82,7 @@ def test_report_lists_failed_runs_with_reasons(faulty_sweep, tmp_path):
     assert "SIGKILL" in runs["kill"]["error"]
 
 
+@pytest.mark.slow
 def test_a_killed_fork_server_is_started_again(tmp_path):
     sweep_dir = tmp_path / "multirun"
     result = run_sweep(

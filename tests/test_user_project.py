@@ -39,6 +39,7 @@ def test_compose_config_takes_the_users_config_dirs(monkeypatch):
     assert cfg.driver.num_steps == 64
 
 
+@pytest.mark.slow
 def test_the_user_project_trains_from_its_own_directory(run_cli, tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli(
