@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def server(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},  # its gunicorn
+        start_new_session=True,  # its own process group: gunicorn stops with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -65,7 +67,7 @@ def server(tmp_path_factory):
                 time.sleep(1)
         yield url
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
 
 
