@@ -14,10 +14,8 @@ import sys
 
 
 def limit_threads() -> tuple[int, int]:
-    """Apply TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (set by the job) to TensorFlow."""
-    from rlexp.tracking.quiet import quiet_tensorflow
-
-    quiet_tensorflow()
+    """Apply TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS (set by the job) to TensorFlow,
+    which `preload()` imported (quietly) and no op has initialised yet."""
     import tensorflow as tf
 
     intra = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
