@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -81,14 +83,21 @@ def test_another_seed_gives_other_results(reference, tmp_path):
     assert scalars(tmp_path / "other", "train/loss") != scalars(reference, "train/loss")
 
 
+def past_the_first_periodic_checkpoint(run_dir: Path) -> bool:
+    """A checkpoint past the run's start (checkpoint_interval=1000) is complete."""
+    index = run_dir / "checkpoints" / "checkpoint"
+    text = index.read_text() if index.is_file() else ""
+    steps = [int(s) for s in re.findall(r'"ckpt-(\d+)"', text)]
+    return any(step >= 1000 for step in steps)
+
+
 def test_resume_after_sigkill_equals_the_uninterrupted_run(reference, tmp_path):
     run_dir = tmp_path / "killed"
     command = [str(RLEXP), "train", *RUN, f"hydra.run.dir={run_dir}"]
     proc = subprocess.Popen(command, cwd=ROOT, env=_subprocess_env(), stdout=subprocess.DEVNULL)
-    index = run_dir / "checkpoints" / "checkpoint"
     deadline = time.monotonic() + 240
-    while not (index.is_file() and "ckpt-" in index.read_text()):
-        assert proc.poll() is None, "the run ended before its first checkpoint"
+    while not past_the_first_periodic_checkpoint(run_dir):
+        assert proc.poll() is None, "the run ended before its first periodic checkpoint"
         assert time.monotonic() < deadline, "no checkpoint within 240 s"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
@@ -114,6 +123,67 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(reference, tmp_path):
     record = json.loads((run_dir / "provenance.json").read_text())
     assert record["exit_status"] == "completed"
     assert record["resumes"][0]["command"].startswith("rlexp resume")
+
+
+@pytest.fixture(scope="module")
+def stopped_between_checkpoints(tmp_path_factory) -> Path:
+    """A run SIGTERM stopped at the first summary past env step 1500 (no checkpoint point:
+    its segment started at the checkpoint just past 1000)."""
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    summarize = Runner.summarize
+
+    def summarize_then_signal(runner: Runner) -> None:
+        summarize(runner)
+        if runner.env_steps() > 1500 and not runner.should_stop():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    run_dir = tmp_path_factory.mktemp("stopped") / "run"
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "summarize", summarize_then_signal)
+        with pytest.raises(Interrupted):
+            train(compose_config(list(RUN)), run_dir)
+    assert 1500 < read_metrics(run_dir)["env_steps"] < 2000
+    return run_dir
+
+
+def resume_copy(run_dir: Path, to: Path, capfd) -> str:
+    """Resume a copy of `run_dir` in this process; its stderr."""
+    from rlexp.training.trainer import train
+
+    shutil.copytree(run_dir, to)
+    capfd.readouterr()
+    train(compose_config(list(RUN)), to, resume=True)
+    return capfd.readouterr().err
+
+
+def test_resume_after_a_stop_between_checkpoints_equals_the_uninterrupted_run(
+    reference, stopped_between_checkpoints, tmp_path, capfd
+):
+    stopped_at = read_metrics(stopped_between_checkpoints)["env_steps"]
+    run_dir = tmp_path / "resumed"
+    err = resume_copy(stopped_between_checkpoints, run_dir, capfd)
+    assert re.search(rf"replayed env steps 10\d\d-{stopped_at} ", err), err
+    assert comparable(read_metrics(run_dir)) == comparable(read_metrics(reference))
+    for tag in ("train/loss", "train/average_return", "eval/average_return"):
+        assert scalars(run_dir, tag) == scalars(reference, tag), tag
+
+
+@pytest.mark.slow
+def test_without_its_segments_checkpoint_a_stopped_run_resumes_repeatably(
+    stopped_between_checkpoints, tmp_path, capfd
+):
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for run_dir in runs:
+        shutil.copytree(stopped_between_checkpoints, run_dir / "original")
+        for path in (run_dir / "original" / "checkpoints").glob("*-10[0-9][0-9]*"):
+            path.unlink()  # the checkpoint the segment started from
+        err = resume_copy(run_dir / "original", run_dir / "resumed", capfd)
+        assert "is missing or damaged; going on from env step" in err, err
+        assert read_metrics(run_dir / "resumed")["status"] == "completed"
+    first, second = (comparable(read_metrics(r / "resumed")) for r in runs)
+    assert first == second
 
 
 def test_provenance_is_recorded(reference):

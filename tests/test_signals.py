@@ -1,5 +1,6 @@
 """SIGTERM and SIGINT stop a run cleanly: the current iteration ends, a checkpoint is saved
-at that point, the run is marked interrupted, and `rlexp resume` finishes it."""
+at that point, the run is marked interrupted, and `rlexp resume` finishes it with the
+results of a run that was never stopped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RLEXP, ROOT, _subprocess_env
+from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
+from test_reproducibility import comparable
 
 # A Python env with the step driver: iterations are short, so the stop is prompt.
 RUN = (
@@ -25,6 +27,15 @@ RUN = (
     "train.progress=false",
     "env.max_episode_steps=100",
 )
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    """metrics.json of the run never stopped."""
+    run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
+    result = invoke_main("train", *RUN, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    return read_json(run_dir / "metrics.json")
 
 
 def read_json(path: Path) -> dict:
@@ -62,7 +73,7 @@ def wait_for_evaluations(run_dir: Path, proc: subprocess.Popen, count: int) -> N
     [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
 )
 def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
-    tmp_path, run_cli, signum, code
+    tmp_path, run_cli, uninterrupted, signum, code
 ):
     run_dir = tmp_path / "run"
     proc = start(run_dir)
@@ -86,6 +97,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     final = read_json(run_dir / "metrics.json")
     assert final["status"] == "completed" and final["env_steps"] >= 4000
     assert final["evaluations"][: len(metrics["evaluations"])] == metrics["evaluations"]
+    assert comparable(final) == comparable(uninterrupted)
     assert (run_dir / "policy_best" / "saved_model.pb").is_file()
 
 

@@ -52,16 +52,23 @@ def manager(checkpoint, run_dir: Path, keep: int):
             checkpoint_management.get_checkpoint_state = real
 
 
-def save(manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any]) -> None:
+def save(
+    manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any], prune: bool = True
+) -> None:
     """Write the sidecar, then the TF checkpoint; drop sidecars of pruned checkpoints.
 
-    A save that fails (a full disk) leaves the checkpoints as they were: TF writes to a
-    temporary folder first, and the new sidecar is removed again."""
+    `prune=False` keeps every earlier checkpoint this once (a stop signal's checkpoint must
+    not push out the one its segment started from). A save that fails (a full disk) leaves
+    the checkpoints as they were: TF writes to a temporary folder first, and the new
+    sidecar is removed again."""
     sidecar = sidecar_path(run_dir, env_steps)
     temp = Path(run_dir) / CHECKPOINT_DIR / f"ckpt-{env_steps}_temp"  # TF's, while it saves
     new = [p for p in (sidecar, temp) if not p.exists()]
     write_json_atomic(sidecar, trainer_state)
+    keep = manager._max_to_keep  # TF's CheckpointManager has no per-save switch
     try:
+        if not prune and keep is not None:
+            manager._max_to_keep = keep + 1
         manager.save(checkpoint_number=env_steps)
     except BaseException:
         for path in new:  # what this save created, and nothing else
@@ -70,6 +77,8 @@ def save(manager, run_dir: Path, env_steps: int, trainer_state: dict[str, Any]) 
             else:
                 path.unlink(missing_ok=True)
         raise
+    finally:
+        manager._max_to_keep = keep
     kept = {Path(p).name for p in manager.checkpoints}
     for sidecar in (Path(run_dir) / CHECKPOINT_DIR).glob(f"{SIDECAR_PREFIX}*.json"):
         step = sidecar.stem.removeprefix(SIDECAR_PREFIX)
@@ -143,6 +152,19 @@ def newest_on_disk(run_dir: Path) -> str | None:
 def _step_of(prefix: str) -> int:
     tail = prefix.rsplit("-", 1)[-1]
     return int(tail) if tail.isdigit() else -1
+
+
+def restore_at(checkpoint, run_dir: Path, env_steps: int) -> bool:
+    """Restore the TF objects of the checkpoint at `env_steps`; False where it is missing
+    or damaged."""
+    prefix = str(Path(run_dir) / CHECKPOINT_DIR / f"ckpt-{env_steps}")
+    if not Path(prefix + ".index").is_file():
+        return False
+    try:
+        checkpoint.restore(prefix).assert_existing_objects_matched()
+    except Exception:  # damaged files: see _restore_one
+        return False
+    return True
 
 
 def _restore_one(checkpoint, prefix: str, run_dir: Path) -> TrainerState:

@@ -7,13 +7,17 @@
 The loop is a strategy (`rlexp.training.loops`) chosen once from declared facts. Triggers
 own their positions; a checkpoint records them and resume puts them back with `set_start`.
 The step axis is env steps everywhere. A stop request (SIGTERM/SIGINT, see
-`rlexp.training.trainer`) ends the run after the current loop call with a checkpoint.
+`rlexp.training.trainer`) ends the run after the current loop call with a checkpoint;
+resuming it replays the loop from its segment's start (`Runner.replay`), so the resumed
+run equals an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,7 +80,7 @@ class Runner:
             )
         )
         self.writer = tf.summary.create_file_writer(str(self.run_dir))
-        self.checkpoint_trigger, self.triggers = self._build_triggers()
+        self.triggers = self._build_triggers()
         self.progress = Progress(
             self.t.env_steps,
             initial=self.env_steps(),
@@ -87,7 +91,7 @@ class Runner:
         self.logger = build_logger(
             cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True)
         )
-        self.segment_start = time.perf_counter()
+        self.clock_start = time.perf_counter()
         self.loss = math.nan
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
 
@@ -107,7 +111,7 @@ class Runner:
             self.write_config_text()
             self.prefill()
         self.write_text("provenance", provenance.as_markdown(record))
-        self.loop.begin_segment(self.env_steps())
+        self.begin()
         while not self.done():
             self.loss = self.run_loop_until(self.next_point())
             self.check_finite()
@@ -136,6 +140,46 @@ class Runner:
         common.function(prefill.run)()
         self.state.wall_time_s += time.perf_counter() - began  # training time too
 
+    def begin(self) -> None:
+        """Start the loop's segment where the run stands. A new run checkpoints its start
+        (every segment starts at a checkpoint); a run a signal stopped mid-segment replays
+        it first."""
+        step = self.env_steps()
+        if not self.resumed:
+            self.write_checkpoint(segment_start=step)
+        elif self.state.segment_start != step:
+            return self.replay(self.state.segment_start)
+        self.loop.begin_segment(step)
+
+    def replay(self, start: int) -> None:
+        """Run the segment again from its checkpoint at `start` to the stop, writing
+        nothing, so the compiled functions' random state is the uninterrupted run's (see
+        `rlexp.training.loops`); then restore the stop's checkpoint, which must match."""
+        stop, began = self.env_steps(), time.perf_counter()
+        if checkpoints.restore_at(self.checkpoint, self.run_dir, start):
+            self.note(f"replaying env steps {start}-{stop}, the segment the stop interrupted")
+            self.loop.begin_segment(start)
+            self.run_loop_until(stop)
+            replayed = (self.env_steps(), _digest(self.ctx.agent.variables))
+            why = f"the checkpoint at env step {stop} does not match the replay"
+        else:
+            replayed, why = None, f"the checkpoint at env step {start} is missing or damaged"
+        checkpoints.restore_at(self.checkpoint, self.run_dir, stop)
+        if self.should_stop():
+            return  # stopped again while replaying; the run stays as it was
+        if replayed == (stop, _digest(self.ctx.agent.variables)):
+            self.clock_start = time.perf_counter()  # as if never stopped
+            return self.note(
+                f"replayed env steps {start}-{stop} ({self.clock_start - began:.1f} s): the "
+                f"run goes on exactly as if it had not stopped"
+            )
+        self.note(
+            f"{why}; going on from env step {stop} with new random streams: repeatable, but "
+            f"not equal to a run that was never stopped"
+        )
+        self.state.segment_start = stop
+        self.loop.begin_segment(stop)
+
     def finish(self) -> Metrics:
         """Final evaluation, summaries and checkpoint; export the final and best policies."""
         for trigger in self.triggers:
@@ -154,10 +198,10 @@ class Runner:
         return self.state.metrics
 
     def interrupt(self) -> Metrics:
-        """Checkpoint where the run stopped and mark it interrupted (resumable)."""
-        step = self.env_steps()
-        if self.checkpoint_trigger.position != step:
-            self.checkpoint_trigger(step, force_trigger=True)
+        """Checkpoint where the run stopped and mark it interrupted (resumable). The
+        checkpoint keeps its segment's start and the one there, for `replay`."""
+        if self.state.env_steps != self.env_steps():
+            self.write_checkpoint(self.state.segment_start, prune=False)
         self.state.metrics.status = "interrupted"
         self.write_metrics()
         return self.state.metrics
@@ -259,14 +303,19 @@ class Runner:
         self.state.eval_time_s += time.perf_counter() - began
 
     def save_checkpoint(self) -> None:
+        """The checkpoint trigger's action: a checkpoint that starts a new segment."""
         step = self.env_steps()
-        self.writer.flush()
-        self.state.env_steps = step
-        self.state.triggers = triggers.positions(self.triggers)
-        snapshot = dataclasses.replace(self.state, wall_time_s=self.wall_time())
-        checkpoints.save(self.manager, self.run_dir, step, snapshot.to_json())
+        self.write_checkpoint(segment_start=step)
         if step < self.t.env_steps and not self.should_stop():
             self.loop.begin_segment(step)
+
+    def write_checkpoint(self, segment_start: int, prune: bool = True) -> None:
+        step = self.env_steps()
+        self.writer.flush()
+        self.state.env_steps, self.state.segment_start = step, segment_start
+        self.state.triggers = triggers.positions(self.triggers)
+        snapshot = dataclasses.replace(self.state, wall_time_s=self.wall_time())
+        checkpoints.save(self.manager, self.run_dir, step, snapshot.to_json(), prune)
 
     # Building and restoring
 
@@ -287,7 +336,7 @@ class Runner:
         return checkpoint, manager
 
     def _build_triggers(self):
-        """The checkpoint trigger, and every trigger in firing order, at their positions."""
+        """Every trigger in firing order, at their positions."""
         checkpoint = triggers.Trigger(
             "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
         )
@@ -299,7 +348,7 @@ class Runner:
             checkpoint,
         ]
         triggers.restore(every, self.state.triggers)
-        return checkpoint, every
+        return every
 
     def _build_evaluator(self):
         eval_env = build(
@@ -348,7 +397,7 @@ class Runner:
         return int(self.ctx.train_step_counter.numpy())
 
     def wall_time(self) -> float:
-        return self.state.wall_time_s + time.perf_counter() - self.segment_start
+        return self.state.wall_time_s + time.perf_counter() - self.clock_start
 
     def train_wall_time(self) -> float:
         return self.wall_time() - self.state.eval_time_s
@@ -372,6 +421,9 @@ class Runner:
 
     def write_config_text(self) -> None:
         self.write_text("config", "```yaml\n" + OmegaConf.to_yaml(self.cfg, resolve=True) + "```")
+
+    def note(self, text: str) -> None:
+        print(f"{self.label}rlexp resume: {text}", file=sys.stderr)
 
     def write_text(self, tag: str, text: str) -> None:
         import tensorflow as tf
@@ -404,6 +456,10 @@ def _set_determinism(deterministic: bool) -> None:
         from tensorflow.python.framework import config as tf_config
 
         tf_config.disable_op_determinism()
+
+
+def _digest(variables: list) -> str:
+    return hashlib.sha256(b"".join(v.numpy().tobytes() for v in variables)).hexdigest()
 
 
 def _greedy(policy: Any) -> Any:

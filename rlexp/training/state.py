@@ -12,6 +12,7 @@ from rlexp.rundir import Metrics
 @dataclass
 class TrainerState:
     env_steps: int = 0
+    segment_start: int = 0  # env step of the segment's start (rlexp.training.loops)
     wall_time_s: float = 0.0  # training + evaluation, summed over the run's segments
     eval_time_s: float = 0.0
     triggers: dict[str, int] = field(default_factory=dict)  # trigger name -> last position
@@ -25,12 +26,14 @@ class TrainerState:
         """Raises ValueError naming what is missing or malformed."""
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+        optional = {"segment_start"}  # older sidecars: their step started a segment
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in {*data, *optional}]
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
         try:
             return cls(
                 env_steps=int(data["env_steps"]),
+                segment_start=int(data.get("segment_start", data["env_steps"])),
                 wall_time_s=float(data["wall_time_s"]),
                 eval_time_s=float(data["eval_time_s"]),
                 triggers={str(k): int(v) for k, v in dict(data["triggers"]).items()},
