@@ -157,8 +157,9 @@ def plot_sensitivity(path: Path, groups: list[Group], metric: str, note: str) ->
     keys = numeric_swept_keys(groups)
     if not keys:
         return False
-    fig, axes = _figure(len(keys), (5.5 * len(keys), 4.5))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.84, wspace=0.25)
+    width = 5.5 * len(keys)
+    fig, axes = _figure(len(keys), (width, 4.5))  # 0.8 in left of the axes: the y label
+    fig.subplots_adjust(left=0.8 / width, right=0.98, bottom=0.12, top=0.84, wspace=0.25)
     for ax, key in zip(axes, keys, strict=True):
         others = [k for k in varying_keys(groups) if k != key]
         lines: dict[str, list[Group]] = {}
