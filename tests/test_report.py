@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import pytest
 from conftest import RLEXP, _run
 from test_sweeps import JOB_NAMES
 
+from rlexp.sweeps import plots
 from rlexp.sweeps.plots import common_grid, on_grid
 from rlexp.sweeps.report import report_command
 
@@ -217,6 +219,42 @@ def test_several_sweeps_in_one_report(tmp_path, capsys):
         "agent.learning_rate=0.001",
         "agent.learning_rate=0.0003",
     }
+
+
+def test_a_failing_figure_is_a_message_and_the_tables_are_written(tmp_path, capsys, monkeypatch):
+    """The figures are drawn in a second process: its error still ends the command."""
+
+    def broken(*args):
+        raise ValueError("no room for the legend")
+
+    monkeypatch.setattr(plots, "plot_profile", broken)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1, err
+    assert "the figures could not be drawn: ValueError: no room for the legend" in err
+    assert "Traceback" not in out + err
+    assert (tmp_path / "r" / "report.csv").is_file() and (tmp_path / "r" / "report.md").is_file()
+
+
+def test_a_killed_figure_process_is_a_message(tmp_path, capsys, monkeypatch):
+    me = os.getpid()
+
+    def killed(*args):
+        if os.getpid() != me:  # only the figure process
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(plots, "plot_curves", killed)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1 and "the figure process ended without a result (signal 9)" in err, err
+
+
+def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    (tmp_path / "r" / "profile.png").mkdir(parents=True)  # a folder where the figure goes
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 2, err
+    assert "profile.png" in err and "out=DIR" in err and "Traceback" not in err
 
 
 def test_common_grid_keeps_every_seed_at_every_point():

@@ -5,11 +5,18 @@ Curves: one thin line per seed over its own evaluations, and the IQM over the se
 its 95% bootstrap band on a common grid: the x range every seed reached, each seed
 interpolated between its own evaluations, so n is the same at every point and no curve
 jumps where one seed has no evaluation.
+
+`Drawing` draws them in a forked process while `rlexp report` writes its tables: importing
+matplotlib and Agg's drawing are most of the report's time, so two cores nearly halve it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +26,11 @@ from rlexp.sweeps.statistics import MIN_SEEDS, band, iqm
 
 X_LABELS = {"env_steps": "env steps", "train_wall_time_s": "training time (s)"}
 GRID_POINTS = 200
+TITLES = {  # file stem -> title in report.md
+    "learning_curves": "sample-efficiency curves",
+    "profile": "performance profile",
+    "sensitivity": "sensitivity to the swept hyperparameters",
+}
 
 
 def _figure(ncols: int = 1, size: tuple[float, float] = (9, 5.5)):
@@ -195,3 +207,122 @@ def plot_sensitivity(path: Path, groups: list[Group], metric: str, note: str) ->
         ax.grid(alpha=0.3)
     _save(fig, path)
     return True
+
+
+@dataclass
+class Figures:
+    """The report's figures: what they show and where they go."""
+
+    out: Path
+    format: str
+    groups: list[Group]
+    x: str
+    metric: str
+    threshold: float
+    best: set[int]  # indices of the groups marked best
+    note: str  # the few-seeds warning, or ""
+
+    def titles(self) -> dict[str, str]:
+        """File stem -> title of each figure drawn: the sensitivity plot only where a
+        numeric hyperparameter was swept."""
+        swept = bool(numeric_swept_keys(self.groups))
+        return {k: v for k, v in TITLES.items() if swept or k != "sensitivity"}
+
+    def path(self, name: str) -> Path:
+        return self.out / f"{name}.{self.format}"
+
+    def draw(self) -> None:
+        g, note = self.groups, self.note
+        plot_curves(self.path("learning_curves"), g, self.x, self.threshold, self.best, note)
+        plot_profile(self.path("profile"), g, self.metric, note)
+        plot_sensitivity(self.path("sensitivity"), g, self.metric, note)
+
+
+class FigureError(Exception):
+    """Drawing the figures failed; the message names the exception and where it arose."""
+
+
+def _failure(exc: BaseException) -> tuple:
+    """What the parent needs to re-raise `exc`: an OSError whole (its errno and file make
+    the report's "cannot write" message), anything else as text."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return ("OSError", (exc.errno, exc.strerror, exc.filename), "")
+    frame = traceback.extract_tb(exc.__traceback__)[-1:]
+    where = f" ({Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
+    message = f"{type(exc).__name__}: {exc}{where}"
+    return ("error", message, "".join(traceback.format_exception(exc)))
+
+
+def _raise(failure: tuple) -> None:
+    kind, detail, trace = failure
+    if kind == "OSError":
+        raise OSError(*detail)
+    error = FigureError(detail)
+    if trace:
+        error.add_note(f"in the figure process:\n{trace}")
+    raise error
+
+
+def _draw_and_report(draw: Callable[[], None], conn) -> None:
+    """The figure process: draw, then send None or the failure; exit 1 on failure (no
+    traceback on stderr: the parent reports it)."""
+    try:
+        draw()
+    except BaseException as exc:  # Ctrl-C and SystemExit too: the parent decides
+        conn.send(_failure(exc))
+        sys.exit(1)
+    conn.send(None)
+
+
+class Drawing:
+    """`draw()` in a forked process from construction until `wait()`, which re-raises its
+    failure here (an OSError as itself, anything else as FigureError; a process killed by
+    a signal is a FigureError too). Without fork (Windows) `wait()` draws in-process.
+    Leaving the `with` block early stops the process."""
+
+    def __init__(self, draw: Callable[[], None]):
+        import multiprocessing
+
+        self._draw = draw
+        self._process = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._reader, writer = context.Pipe(duplex=False)
+            for stream in (sys.stdout, sys.stderr):  # else the child writes their buffers too
+                if stream is not None:
+                    stream.flush()
+            self._process = context.Process(
+                target=_draw_and_report, args=(draw, writer), name="rlexp-report-figures"
+            )
+            self._process.daemon = True
+            self._process.start()
+            writer.close()
+
+    def wait(self) -> None:
+        if self._process is None:
+            try:
+                self._draw()
+            except Exception as exc:
+                _raise(_failure(exc))
+            return
+        try:
+            failure = self._reader.recv()
+        except EOFError:  # the process ended without a word: killed
+            failure = False
+        self._process.join()
+        code = self._process.exitcode
+        if failure is False or (failure is None and code != 0):
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            raise FigureError(f"the figure process ended without a result ({how})")
+        if failure:
+            _raise(failure)
+
+    def __enter__(self) -> Drawing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._reader.close()
