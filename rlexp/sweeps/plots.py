@@ -232,10 +232,17 @@ class Figures:
         return self.out / f"{name}.{self.format}"
 
     def draw(self) -> None:
+        """Every figure: matplotlib imported once, then the curves (the largest) drawn in a
+        forked process of their own while this one draws the others, so that on two cores
+        drawing takes the time of the larger half."""
+        import matplotlib.figure  # noqa: F401  (before the fork: both processes use it)
+
         g, note = self.groups, self.note
-        plot_curves(self.path("learning_curves"), g, self.x, self.threshold, self.best, note)
-        plot_profile(self.path("profile"), g, self.metric, note)
-        plot_sensitivity(self.path("sensitivity"), g, self.metric, note)
+        path = self.path("learning_curves")
+        with Drawing(lambda: plot_curves(path, g, self.x, self.threshold, self.best, note)) as c:
+            plot_profile(self.path("profile"), g, self.metric, note)
+            plot_sensitivity(self.path("sensitivity"), g, self.metric, note)
+            c.wait()
 
 
 class FigureError(Exception):
@@ -247,6 +254,8 @@ def _failure(exc: BaseException) -> tuple:
     the report's "cannot write" message), anything else as text."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return ("OSError", (exc.errno, exc.strerror, exc.filename), "")
+    if isinstance(exc, FigureError):  # from a figure process of its own: passed on as is
+        return ("error", str(exc), "".join(getattr(exc, "__notes__", [])))
     frame = traceback.extract_tb(exc.__traceback__)[-1:]
     where = f" ({Path(frame[0].filename).name}:{frame[0].lineno})" if frame else ""
     message = f"{type(exc).__name__}: {exc}{where}"
@@ -294,7 +303,6 @@ class Drawing:
             self._process = context.Process(
                 target=_draw_and_report, args=(draw, writer), name="rlexp-report-figures"
             )
-            self._process.daemon = True
             self._process.start()
             writer.close()
 
