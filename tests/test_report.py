@@ -257,6 +257,18 @@ def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
     assert "profile.png" in err and "out=DIR" in err and "Traceback" not in err
 
 
+def test_without_fork_the_figures_are_drawn_in_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(plots, "FORK", False)  # as on macOS and Windows
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    for name in ("learning_curves.png", "profile.png", "sensitivity.png"):
+        assert (tmp_path / "r" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    monkeypatch.setattr(plots, "plot_profile", lambda *a: 1 / 0)
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1 and "could not be drawn: ZeroDivisionError" in err, err
+
+
 def test_common_grid_keeps_every_seed_at_every_point():
     curves = [
         [(0, 0.0), (500, 10.0), (1000, 20.0)],

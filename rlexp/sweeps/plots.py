@@ -283,18 +283,23 @@ def _draw_and_report(draw: Callable[[], None], conn) -> None:
     conn.send(None)
 
 
+# Only on Linux: macOS's system libraries are unsafe in a forked child (Python's own
+# multiprocessing stopped forking there) and Windows has no fork.
+FORK = sys.platform.startswith("linux")
+
+
 class Drawing:
     """`draw()` in a forked process from construction until `wait()`, which re-raises its
     failure here (an OSError as itself, anything else as FigureError; a process killed by
-    a signal is a FigureError too). Without fork (Windows) `wait()` draws in-process.
-    Leaving the `with` block early stops the process."""
+    a signal is a FigureError too). Without FORK, `wait()` draws in-process. Leaving the
+    `with` block early stops the process."""
 
     def __init__(self, draw: Callable[[], None]):
         import multiprocessing
 
         self._draw = draw
         self._process = None
-        if "fork" in multiprocessing.get_all_start_methods():
+        if FORK:
             context = multiprocessing.get_context("fork")
             self._reader, writer = context.Pipe(duplex=False)
             for stream in (sys.stdout, sys.stderr):  # else the child writes their buffers too
