@@ -249,6 +249,16 @@ def test_a_killed_figure_process_is_a_message(tmp_path, capsys, monkeypatch):
     assert code == 1 and "the figure process ended without a result (signal 9)" in err, err
 
 
+def test_ctrl_c_while_drawing_is_a_message(tmp_path, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_sensitivity", interrupted)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 130 and "rlexp report: interrupted" in err and "Traceback" not in err, err
+
+
 def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     (tmp_path / "r" / "profile.png").mkdir(parents=True)  # a folder where the figure goes

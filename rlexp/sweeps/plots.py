@@ -280,6 +280,8 @@ def _failure(exc: BaseException) -> tuple:
     the report's "cannot write" message), anything else as text."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return ("OSError", (exc.errno, exc.strerror, exc.filename), "")
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C reached the whole process group
+        return ("interrupt", "", "")
     if isinstance(exc, FigureError):  # from a figure process of its own: passed on as is
         return ("error", str(exc), "".join(getattr(exc, "__notes__", [])))
     frame = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -292,6 +294,8 @@ def _raise(failure: tuple) -> None:
     kind, detail, trace = failure
     if kind == "OSError":
         raise OSError(*detail)
+    if kind == "interrupt":
+        raise KeyboardInterrupt
     error = FigureError(detail)
     if trace:
         error.add_note(f"in the figure process:\n{trace}")
@@ -301,12 +305,16 @@ def _raise(failure: tuple) -> None:
 def _draw_and_report(draw: Callable[[], None], conn) -> None:
     """The figure process: draw, then send None or the failure; exit 1 on failure (no
     traceback on stderr: the parent reports it)."""
+    failure = None
     try:
         draw()
     except BaseException as exc:  # Ctrl-C and SystemExit too: the parent decides
-        conn.send(_failure(exc))
-        sys.exit(1)
-    conn.send(None)
+        failure = _failure(exc)
+    try:
+        conn.send(failure)
+    except OSError:  # the parent is gone (Ctrl-C): nobody to tell
+        pass
+    sys.exit(1 if failure else 0)
 
 
 # Only on Linux: macOS's system libraries are unsafe in a forked child (Python's own

@@ -275,6 +275,11 @@ def report_command(args: list[str]) -> int:
                 file=sys.stderr,
             )
             return 1
+        except KeyboardInterrupt:
+            print(
+                f"\nrlexp report: interrupted; {out} may hold part of the report", file=sys.stderr
+            )
+            return 130
     if problem:
         print(
             f"rlexp report: error: cannot write the report to {out}: {problem}; choose "
