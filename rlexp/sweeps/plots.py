@@ -324,9 +324,9 @@ FORK = sys.platform.startswith("linux")
 
 class Drawing:
     """`draw()` in a forked process from construction until `wait()`, which re-raises its
-    failure here (an OSError as itself, anything else as FigureError; a process killed by
-    a signal is a FigureError too). Without FORK, `wait()` draws in-process. Leaving the
-    `with` block early stops the process."""
+    failure here (an OSError as itself, Ctrl-C as KeyboardInterrupt, anything else as
+    FigureError; a process killed by a signal is a FigureError too). Without FORK, `wait()`
+    draws in-process. Leaving the `with` block early stops the process."""
 
     def __init__(self, draw: Callable[[], None]):
         import multiprocessing
