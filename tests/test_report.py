@@ -31,6 +31,7 @@ REPORT_NO_TF = textwrap.dedent(
     code = main({argv!r})
     assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
     assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
+    assert "omegaconf" not in sys.modules, "rlexp report imported OmegaConf (0.1 s it needs not)"
     sys.exit(code)
     """
 )
@@ -317,6 +318,15 @@ def test_matplotlib_without_set_docstrings_draws_the_same_pixels(tmp_path):
         assert f"set() documented: {bool(first)}" in result.out
         outputs[first] = [(out / f"{n}.png").read_bytes() for n in plots.TITLES]
     assert outputs[""] == outputs["import matplotlib.figure"]
+
+
+def test_runs_flatten_configs_as_the_mlflow_logger_does():
+    from rlexp.loggers.mlflow_logger import flatten as mlflow_flatten
+    from rlexp.sweeps.runs import flatten
+
+    config = {"seed": 3, "agent": {"name": "dqn", "layers": [64, 64], "opt": {"lr": 1e-3}}}
+    assert flatten(config) == mlflow_flatten(config)
+    assert flatten(config)["agent.opt.lr"] == 1e-3 and flatten({}) == mlflow_flatten({})
 
 
 def test_common_grid_keeps_every_seed_at_every_point():
