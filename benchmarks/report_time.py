@@ -1,10 +1,15 @@
 """Time `rlexp report` on a synthetic 12-run sweep (3 learning rates x 4 seeds, 40
 evaluations each, the default experiment's full composed config), target < 2 s.
 
-    .venv/bin/python benchmarks/report_time.py            # prints the median of 3 runs
+    .venv/bin/python benchmarks/report_time.py                  # the median of 3 runs
+    .venv/bin/python benchmarks/report_time.py --before main    # and the rlexp of a git ref
 
 Each timing is the whole `rlexp report` command in a fresh process (interpreter start,
-imports, statistics, three PNG figures), as a user waits for it. The machine's 1-minute
+imports, statistics, three PNG figures), as a user waits for it. With `--before REF` the
+rlexp package of that git ref (extracted with `git archive`, put first on PYTHONPATH) is
+timed by the same command on the same sweep, the two interleaved (before, after, after,
+before, ...) so that the machine's load affects both alike; the ratio after/before and
+whether the two wrote the same report.md and CSV files are printed. The machine's 1-minute
 load average is printed alongside: other work on the box slows every figure.
 """
 
@@ -83,33 +88,89 @@ def write_sweep(root: Path) -> None:
     (root / "sweep.json").write_text(json.dumps({"status": "finished"}))
 
 
+def time_report(root: Path, out: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall time, CPU time (user+sys, all processes) and 1-minute load of one `rlexp report`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(RLEXP), "report", str(root), f"out={out}"], capture_output=True, text=True, env=env
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.exit(f"rlexp report failed ({env.get('PYTHONPATH')}):\n{proc.stdout}\n{proc.stderr}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, os.getloadavg()[0]
+
+
+def rlexp_env(source: Path) -> dict[str, str]:
+    """The environment that makes `rlexp` run the package in `source` (checked)."""
+    env = dict(os.environ, PYTHONPATH=str(source))
+    where = subprocess.run(
+        [sys.executable, "-c", "import rlexp; print(rlexp.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),  # not a folder holding another rlexp
+        check=True,
+    ).stdout.strip()
+    if not Path(where).resolve().is_relative_to(source.resolve()):
+        sys.exit(f"PYTHONPATH={source} does not select its rlexp (imports {where})")
+    return env
+
+
+def summary(name: str, runs: list[tuple[float, float, float]]) -> str:
+    walls, cpus, loads = zip(*runs, strict=True)
+    return (
+        f"{name}: median {statistics.median(walls):.2f} s wall, "
+        f"{statistics.median(cpus):.2f} s CPU (user+sys of all its processes) "
+        f"(runs: {', '.join(f'{t:.2f}' for t in walls)}; "
+        f"load average {min(loads):.1f}-{max(loads):.1f})"
+    )
+
+
+def same_outputs(a: Path, b: Path) -> str:
+    differ = [
+        name
+        for name in ("report.md", "report.csv", "runs.csv")
+        if (a / name).read_bytes() != (b / name).read_bytes()
+    ]
+    return f"outputs differ: {', '.join(differ)}" if differ else "same report.md and CSV files"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--before", metavar="REF", help="also time the rlexp of this git ref")
     args = parser.parse_args()
+    root_dir = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sweep"
         write_sweep(root)
-        times, cpu = [], []
+        sides = {"after": rlexp_env(root_dir)}
+        if args.before:
+            from performance import source_at
+
+            old = Path(tmp) / "before"
+            old.mkdir()
+            sides["before"] = rlexp_env(Path(source_at(args.before, str(old))))
+        timings: dict[str, list] = {side: [] for side in sides}
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
         for i in range(args.repeats):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [str(RLEXP), "report", str(root), f"out={tmp}/report{i}"],
-                capture_output=True,
-                text=True,
+            order = list(sides) if i % 2 else list(sides)[::-1]
+            for side in order:
+                out = Path(tmp) / f"{side}{i}"
+                timings[side].append(time_report(root, out, sides[side]))
+        print(summary("rlexp report, 12-run sweep", timings["after"]))
+        if args.before:
+            print(summary(f"before ({args.before})", timings["before"]))
+            ratio = statistics.median(t[0] for t in timings["after"]) / statistics.median(
+                t[0] for t in timings["before"]
             )
-            times.append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-            if proc.returncode:
-                sys.exit(f"rlexp report failed:\n{proc.stdout}\n{proc.stderr}")
-        print(
-            f"rlexp report, 12-run sweep: median {statistics.median(times):.2f} s wall, "
-            f"{statistics.median(cpu):.2f} s CPU (user+sys: the wall time of an idle machine) "
-            f"(runs: {', '.join(f'{t:.2f}' for t in times)}; "
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
-        )
+            print(
+                f"after/before (median wall): {ratio:.2f}; "
+                + same_outputs(Path(tmp) / "after0", Path(tmp) / "before0")
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The `rlexp` command: `train` (the default, through Hydra), `list`, `eval` and `report`.
 
 TensorFlow is imported only once a run starts, so `--help`, `list` and config errors
-answer at once.
+answer at once; the registry, Hydra and OmegaConf are imported by the commands that use
+them, so that `report` (which reads run directories only) imports none of them.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import io
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from omegaconf import DictConfig, OmegaConf
-
-from rlexp import registry
-from rlexp.composition import config_dirs, plugin_modules, prepare_registry
-from rlexp.tracking import provenance
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
@@ -94,11 +93,13 @@ def _silence_stdout() -> None:
 
 
 def _main(argv: list[str]) -> int:
-    provenance.set_command(["rlexp", *argv])
-    if argv[:1] == ["report"]:  # reads run directories only: no components, no plugins
-        from rlexp.sweeps.report import report_command
+    if argv[:1] == ["report"]:  # reads run directories only: no components, no plugins,
+        from rlexp.sweeps.report import report_command  # not even the registry (speed)
 
         return report_command(argv[1:])
+    from rlexp.tracking import provenance
+
+    provenance.set_command(["rlexp", *argv])
     try:
         return _command(argv)
     except KeyboardInterrupt:
@@ -114,6 +115,8 @@ def _command(argv: list[str]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from rlexp import registry
+    from rlexp.composition import plugin_modules, prepare_registry
     from rlexp.trust import SweepPointError, TrustError, check_command
 
     try:
@@ -153,6 +156,8 @@ def _command(argv: list[str]) -> int:
 
 
 def _group_lines() -> str:
+    from rlexp import registry
+
     lines = [f"  {g:<9} {', '.join(registry.names(g))}" for g in registry.CONFIG_GROUPS]
     from rlexp.loggers.schemas import LOGGER_SCHEMAS
 
@@ -198,6 +203,7 @@ def _wrapped(text: str, indent: str) -> str:
 
 def list_components(args: list[str]) -> int:
     """`rlexp list [--format text|markdown] [group]`: options, presets and top-level keys."""
+    from rlexp.composition import config_dirs
     from rlexp.listing import ListError, list_command
 
     try:
@@ -217,6 +223,7 @@ EVAL_USAGE = (
 def eval_policy(args: list[str]) -> int:
     """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`: the first
     argument is the directory (it may hold `=`, as every sweep job folder does)."""
+    from rlexp import registry
     from rlexp.context import BuildError
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
@@ -288,6 +295,7 @@ def _eval_options(options: dict[str, str]) -> tuple[int, int, bool]:
 def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     import hydra
 
+    from rlexp import registry
     from rlexp.sweeps import signals as sweep_signals
     from rlexp.sweeps.multirun import RepeatError, prepare_argv
 
@@ -351,6 +359,8 @@ def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str 
 
     The directory is the composed config's (`base`, whatever set it: `hydra.run.dir=`,
     `++hydra.run.dir=`, a preset), else the command line's."""
+    from omegaconf import OmegaConf
+
     from rlexp.rundir import unwritable_reason
 
     multirun = {"-m", "--multirun"} & set(argv) or (

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import pytest
 from conftest import RLEXP, _run
 from test_sweeps import JOB_NAMES
 
+from rlexp.sweeps import plots
 from rlexp.sweeps.plots import common_grid, on_grid
 from rlexp.sweeps.report import report_command
 
@@ -29,6 +31,7 @@ REPORT_NO_TF = textwrap.dedent(
     code = main({argv!r})
     assert "tensorflow" not in sys.modules, "rlexp report imported tensorflow"
     assert not any(m.startswith("rlexp.training") for m in sys.modules), "imported training code"
+    assert "omegaconf" not in sys.modules, "rlexp report imported OmegaConf (0.1 s it needs not)"
     sys.exit(code)
     """
 )
@@ -217,6 +220,113 @@ def test_several_sweeps_in_one_report(tmp_path, capsys):
         "agent.learning_rate=0.001",
         "agent.learning_rate=0.0003",
     }
+
+
+def test_a_failing_figure_is_a_message_and_the_tables_are_written(tmp_path, capsys, monkeypatch):
+    """The figures are drawn in a second process: its error still ends the command."""
+
+    def broken(*args):
+        raise ValueError("no room for the legend")
+
+    monkeypatch.setattr(plots, "plot_profile", broken)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1, err
+    assert "the figures could not be drawn: ValueError: no room for the legend" in err
+    assert "Traceback" not in out + err
+    assert (tmp_path / "r" / "report.csv").is_file() and (tmp_path / "r" / "report.md").is_file()
+
+
+def test_a_killed_figure_process_is_a_message(tmp_path, capsys, monkeypatch):
+    me = os.getpid()
+
+    def killed(*args):
+        if os.getpid() != me:  # only the figure process
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(plots, "plot_curves", killed)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1 and "the figure process ended without a result (signal 9)" in err, err
+
+
+def test_ctrl_c_while_drawing_is_a_message(tmp_path, capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_sensitivity", interrupted)
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 130 and "rlexp report: interrupted" in err and "Traceback" not in err, err
+
+
+def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    (tmp_path / "r" / "profile.png").mkdir(parents=True)  # a folder where the figure goes
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 2, err
+    assert "profile.png" in err and "out=DIR" in err and "Traceback" not in err
+
+
+def test_without_fork_the_figures_are_drawn_in_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(plots, "FORK", False)  # as on macOS and Windows
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    for name in ("learning_curves.png", "profile.png", "sensitivity.png"):
+        assert (tmp_path / "r" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    monkeypatch.setattr(plots, "plot_profile", lambda *a: 1 / 0)
+    code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 1 and "could not be drawn: ZeroDivisionError" in err, err
+
+
+DRAW = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    {first}
+    from rlexp.sweeps.plots import Figures, import_matplotlib
+    from rlexp.sweeps.runs import find_runs, group_runs
+
+    import_matplotlib()
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
+
+    line = Line2D([0], [0])
+    line.set(color="r", linewidth=3)
+    assert (line.get_color(), line.get_linewidth()) == ("r", 3)
+    hook = Artist.__dict__["_update_set_signature_and_docstring"].__func__
+    assert hook.__module__ == "matplotlib.artist", "matplotlib's hook is not restored"
+    print("set() documented:", Line2D.set.__doc__ is not None)
+    groups = group_runs(find_runs([Path(sys.argv[1])]))
+    where = (Path(sys.argv[2]), "png")
+    Figures(*where, groups, "env_steps", "final_eval_return", 475.0, {{0}}, "").draw()
+    """
+)
+
+
+def test_matplotlib_without_set_docstrings_draws_the_same_pixels(tmp_path):
+    """import_matplotlib() skips the set() docstrings only: the figures are identical."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 390], 0.0001: [100, 110, 120]})
+    outputs = {}
+    for first in ("", "import matplotlib.figure"):  # the quick import, then matplotlib's own
+        out = tmp_path / (first.split(".")[-1] or "quick")
+        out.mkdir()
+        code = DRAW.format(first=first)
+        result = _run([sys.executable, "-c", code, str(sweep), str(out)], None)
+        assert result.code == 0, result.describe()
+        assert f"set() documented: {bool(first)}" in result.out
+        outputs[first] = [(out / f"{n}.png").read_bytes() for n in plots.TITLES]
+    assert outputs[""] == outputs["import matplotlib.figure"]
+
+
+def test_runs_flatten_configs_as_the_mlflow_logger_does():
+    from rlexp.loggers.mlflow_logger import flatten as mlflow_flatten
+    from rlexp.sweeps.runs import flatten
+
+    config = {"seed": 3, "agent": {"name": "dqn", "layers": [64, 64], "opt": {"lr": 1e-3}}}
+    assert flatten(config) == mlflow_flatten(config)
+    assert flatten(config)["agent.opt.lr"] == 1e-3 and flatten({}) == mlflow_flatten({})
 
 
 def test_common_grid_keeps_every_seed_at_every_point():

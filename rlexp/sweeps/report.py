@@ -5,7 +5,8 @@ Runs are grouped by configuration (the whole config minus the seed). Per configu
 mean, median, IQM and optimality gap of the metric with 95% bootstrap intervals
 (`rlexp.sweeps.statistics`), and the probability that the leader (highest IQM) beats it.
 The leader is called best only when every such interval excludes 0.5; else the leaders are
-tied. Figures (`rlexp.sweeps.plots`), tables and CSV (`rlexp.sweeps.tables`) go to `out`.
+tied. Figures (`rlexp.sweeps.plots`, drawn in a second process while the rest is written),
+tables and CSV (`rlexp.sweeps.tables`) go to `out`.
 
 Reads only run directories (metrics.json with its evaluations, job.json, .hydra/config.yaml);
 never imports TensorFlow or the training code. A run that cannot be read is listed with its
@@ -18,8 +19,11 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rlexp.rundir import unwritable_reason
+from rlexp.sweeps import tables
+from rlexp.sweeps.plots import Drawing, FigureError, Figures, few_seeds_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
     Group,
@@ -32,6 +36,9 @@ from rlexp.sweeps.runs import (
 )
 from rlexp.sweeps.statistics import MIN_SEEDS, rank, summarize
 from rlexp.sweeps.tables import ConfigResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["build_report", "report_command", "find_runs", "short_reason"]
 
@@ -183,8 +190,8 @@ def report_dir(opts: Options) -> Path:
 
 
 def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
-    from rlexp.sweeps import plots, tables
-
+    """Statistics, tables and figures of `runs` (default: those under opts.paths), written
+    to the report folder; the figures are drawn in a second process meanwhile."""
     runs = find_runs(opts.paths) if runs is None else runs
     groups = group_runs(runs)
     threshold = _threshold(runs)
@@ -192,39 +199,43 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     partial = any(r.status == "running" for r in runs) or any(map(sweep_running, opts.paths))
     out = report_dir(opts)
     out.mkdir(parents=True, exist_ok=True)
-    note = plots.few_seeds_note(groups)
     best = {i for i, r in enumerate(results) if r.mark == "best"}
-    figures = {"learning_curves": "sample-efficiency curves", "profile": "performance profile"}
-    plots.plot_curves(out / f"learning_curves.{opts.format}", groups, opts.x, threshold, best, note)
-    plots.plot_profile(out / f"profile.{opts.format}", groups, opts.metric, note)
-    if plots.plot_sensitivity(out / f"sensitivity.{opts.format}", groups, opts.metric, note):
-        figures["sensitivity"] = "sensitivity to the swept hyperparameters"
-    run_frame = tables.run_frame(groups, opts.metric)
-    tables.configuration_frame(results, opts.metric).to_csv(out / "report.csv", index=False)
-    run_frame.to_csv(out / "runs.csv", index=False)
-    lines = _header(opts, runs, groups, partial)
-    verdict = _verdict(results, opts.metric)
-    lines += [verdict, ""] if verdict else []
-    lines += [
+    note = few_seeds_note(groups)
+    figures = Figures(out, opts.format, groups, opts.x, opts.metric, threshold, best, note)
+    with Drawing(figures.draw) as drawing:
+        run_frame = tables.run_frame(groups, opts.metric)
+        tables.configuration_frame(results, opts.metric).to_csv(out / "report.csv", index=False)
+        run_frame.to_csv(out / "runs.csv", index=False)
+        lines = _header(opts, runs, groups, partial)
+        verdict = _verdict(results, opts.metric)
+        lines += [verdict, ""] if verdict else []
+        lines += _tables(opts.metric, results, run_frame, threshold)
+        lines += _problems(runs)
+        lines += [""] + [f"![{t}]({figures.path(n).name})" for n, t in figures.titles().items()]
+        markdown = "\n".join(lines) + "\n"
+        (out / "report.md").write_text(markdown)
+        drawing.wait()
+    files = [out / "report.md", out / "report.csv", out / "runs.csv"]
+    files += [figures.path(name) for name in figures.titles()]
+    return Report(runs, groups, results, partial, out, markdown, files)
+
+
+def _tables(
+    metric: str, results: list[ConfigResult], run_frame: pd.DataFrame, threshold: float
+) -> list[str]:
+    return [
         "Configurations differ only in the keys shown; seeds are pooled. Intervals: 95% "
         "percentile bootstrap over seeds (Agarwal et al. 2021), clipped to the observed range. "
         "IQM: interquartile mean. Optimality gap: mean shortfall below the reward threshold "
         f"({threshold:g}). P(leader better): probability that a run of the leader (highest "
         "IQM) beats a run of this configuration.",
         "",
-        tables.configuration_markdown(results, opts.metric),
+        tables.configuration_markdown(results, metric),
         "",
         "## Runs",
         "",
-        tables.run_markdown(run_frame, results, opts.metric),
+        tables.run_markdown(run_frame, results, metric),
     ]
-    lines += _problems(runs)
-    lines += [""] + [f"![{title}]({name}.{opts.format})" for name, title in figures.items()]
-    markdown = "\n".join(lines) + "\n"
-    (out / "report.md").write_text(markdown)
-    files = [out / "report.md", out / "report.csv", out / "runs.csv"]
-    files += [out / f"{name}.{opts.format}" for name in figures]
-    return Report(runs, groups, results, partial, out, markdown, files)
 
 
 def report_command(args: list[str]) -> int:
@@ -257,6 +268,18 @@ def report_command(args: list[str]) -> int:
             report = build_report(opts, runs)
         except OSError as exc:  # a full disk while writing
             problem = f"cannot write {exc.filename or out} ({exc.strerror or exc})"
+        except FigureError as exc:
+            print(
+                f"rlexp report: error: the figures could not be drawn: {exc}; the tables are "
+                f"written ({out / 'report.md'}, report.csv, runs.csv)",
+                file=sys.stderr,
+            )
+            return 1
+        except KeyboardInterrupt:
+            print(
+                f"\nrlexp report: interrupted; {out} may hold part of the report", file=sys.stderr
+            )
+            return 130
     if problem:
         print(
             f"rlexp report: error: cannot write the report to {out}: {problem}; choose "
