@@ -280,46 +280,6 @@ def test_without_fork_the_figures_are_drawn_in_process(tmp_path, capsys, monkeyp
     assert code == 1 and "could not be drawn: ZeroDivisionError" in err, err
 
 
-DRAW = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    {first}
-    from rlexp.sweeps.plots import Figures, import_matplotlib
-    from rlexp.sweeps.runs import find_runs, group_runs
-
-    import_matplotlib()
-    from matplotlib.artist import Artist
-    from matplotlib.lines import Line2D
-
-    line = Line2D([0], [0])
-    line.set(color="r", linewidth=3)
-    assert (line.get_color(), line.get_linewidth()) == ("r", 3)
-    hook = Artist.__dict__["_update_set_signature_and_docstring"].__func__
-    assert hook.__module__ == "matplotlib.artist", "matplotlib's hook is not restored"
-    print("set() documented:", Line2D.set.__doc__ is not None)
-    groups = group_runs(find_runs([Path(sys.argv[1])]))
-    where = (Path(sys.argv[2]), "png")
-    Figures(*where, groups, "env_steps", "final_eval_return", 475.0, {{0}}, "").draw()
-    """
-)
-
-
-def test_matplotlib_without_set_docstrings_draws_the_same_pixels(tmp_path):
-    """import_matplotlib() skips the set() docstrings only: the figures are identical."""
-    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 390], 0.0001: [100, 110, 120]})
-    outputs = {}
-    for first in ("", "import matplotlib.figure"):  # the quick import, then matplotlib's own
-        out = tmp_path / (first.split(".")[-1] or "quick")
-        out.mkdir()
-        code = DRAW.format(first=first)
-        result = _run([sys.executable, "-c", code, str(sweep), str(out)], None)
-        assert result.code == 0, result.describe()
-        assert f"set() documented: {bool(first)}" in result.out
-        outputs[first] = [(out / f"{n}.png").read_bytes() for n in plots.TITLES]
-    assert outputs[""] == outputs["import matplotlib.figure"]
-
-
 def test_runs_flatten_configs_as_the_mlflow_logger_does():
     from rlexp.loggers.mlflow_logger import flatten as mlflow_flatten
     from rlexp.sweeps.runs import flatten
