@@ -19,7 +19,7 @@ import pytest
 from conftest import RLEXP, _run
 from test_sweeps import JOB_NAMES
 
-from rlexp.sweeps import plots
+from rlexp.sweeps import drawing, plots
 from rlexp.sweeps.plots import common_grid, on_grid
 from rlexp.sweeps.report import report_command
 
@@ -269,7 +269,7 @@ def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
 
 
 def test_without_fork_the_figures_are_drawn_in_process(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(plots, "FORK", False)  # as on macOS and Windows
+    monkeypatch.setattr(drawing, "FORK", False)  # as on macOS and Windows
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410], 0.0001: [100, 110]})
     code, _, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
     assert code == 0, err

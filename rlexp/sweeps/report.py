@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from rlexp.rundir import unwritable_reason
 from rlexp.sweeps import tables
-from rlexp.sweeps.plots import Drawing, FigureError, Figures, few_seeds_note
+from rlexp.sweeps.drawing import Drawing, FigureError
+from rlexp.sweeps.plots import Figures, few_seeds_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
     Group,
