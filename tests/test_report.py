@@ -280,15 +280,6 @@ def test_without_fork_the_figures_are_drawn_in_process(tmp_path, capsys, monkeyp
     assert code == 1 and "could not be drawn: ZeroDivisionError" in err, err
 
 
-def test_runs_flatten_configs_as_the_mlflow_logger_does():
-    from rlexp.loggers.mlflow_logger import flatten as mlflow_flatten
-    from rlexp.sweeps.runs import flatten
-
-    config = {"seed": 3, "agent": {"name": "dqn", "layers": [64, 64], "opt": {"lr": 1e-3}}}
-    assert flatten(config) == mlflow_flatten(config)
-    assert flatten(config)["agent.opt.lr"] == 1e-3 and flatten({}) == mlflow_flatten({})
-
-
 def test_common_grid_keeps_every_seed_at_every_point():
     curves = [
         [(0, 0.0), (500, 10.0), (1000, 20.0)],

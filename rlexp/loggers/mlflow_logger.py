@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rlexp.dotted import flatten
 from rlexp.loggers.schemas import MlflowLoggerConfig
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE
@@ -21,17 +22,6 @@ from rlexp.rundir import SWEEP_FILE
 PARAMS_PER_CALL = 100  # MLflow's log_batch limit
 PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
 STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
-
-
-def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested config as dotted keys (`agent.learning_rate`): MLflow's parameters, and the
-    keys the report groups runs by."""
-    if isinstance(node, Mapping):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-        return flat
-    return {prefix[:-1]: node}
 
 
 def _sweep_dir(run_dir: Path) -> Path | None:

@@ -12,11 +12,11 @@ import json
 import math
 import os
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlexp.dotted import flatten
 from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
 from rlexp.rundir import HYDRA_DIR, JOB_FILE, METRICS_FILE, NOT_RUN_DIRS, SWEEP_FILE
 
@@ -207,18 +207,6 @@ def sweep_running(path: Path) -> bool:
 
 
 # ---------------------------------------------------------------- grouping
-
-
-def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested config as dotted keys (`agent.learning_rate`), as MLflow's parameters are
-    (`rlexp.loggers.mlflow_logger.flatten`; a test keeps the two equal). Not imported from
-    there: rlexp.loggers brings OmegaConf with its schemas, a tenth of the report's time."""
-    if isinstance(node, Mapping):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-        return flat
-    return {prefix[:-1]: node}
 
 
 def _config_key(config: dict[str, Any]) -> dict[str, Any]:
