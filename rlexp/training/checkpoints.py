@@ -161,8 +161,8 @@ def restore_at(checkpoint, run_dir: Path, env_steps: int) -> bool:
     if not Path(prefix + ".index").is_file():
         return False
     try:
-        checkpoint.restore(prefix).assert_existing_objects_matched()
-    except Exception:  # damaged files: see _restore_one
+        _restore_objects(checkpoint, prefix)
+    except CheckpointError:
         return False
     return True
 
@@ -173,12 +173,16 @@ def _restore_one(checkpoint, prefix: str, run_dir: Path) -> TrainerState:
         state = TrainerState.from_json(json.loads(sidecar.read_text()))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {sidecar}: {exc}") from exc
+    _restore_objects(checkpoint, prefix)
+    return state
+
+
+def _restore_objects(checkpoint, prefix: str) -> None:
     try:
         checkpoint.restore(prefix).assert_existing_objects_matched()
     except Exception as exc:  # a damaged file surfaces as OpError, IndexError, ValueError...
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"cannot restore checkpoint {prefix}: {first_line}") from exc
-    return state
 
 
 def trim_events(run_dir: Path, last_step: int) -> None:
