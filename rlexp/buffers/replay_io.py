@@ -36,10 +36,10 @@ class ReplayIO:
 
             @common.function
             def add_batch(trajectory):
-                # add_batch gives an op, which a tf.function cannot return; the episode
-                # driver groups what observers return, so return a tensor.
-                buffer.add_batch(trajectory)
-                return tf.constant(0)
+                # The episode driver groups what observers return, and a tf.function
+                # cannot return an op, so return a tensor.
+                with tf.control_dependencies([_add_batch(buffer, trajectory)]):
+                    return tf.constant(0)
 
             self._observer = add_batch
         return self._observer
@@ -56,6 +56,20 @@ class ReplayIO:
         """One train step of `agent` on a dataset element; returns its LossInfo."""
         experience, _ = sample
         return agent.train(experience)
+
+
+def _add_batch(buffer: Any, items: Any) -> Any:
+    """`buffer.add_batch(items)`; for a `TFUniformReplayBuffer`, without its
+    `CriticalSection` (which XLA cannot compile): the same rows and values. Its one writer
+    is the driver that calls it."""
+    import tensorflow as tf
+    from tf_agents.replay_buffers.tf_uniform_replay_buffer import TFUniformReplayBuffer
+
+    if not isinstance(buffer, TFUniformReplayBuffer):
+        return buffer.add_batch(items)
+    id_ = buffer._last_id.assign_add(1)
+    rows = buffer._get_rows_for_id(id_)
+    return tf.group(buffer._id_table.write(rows, id_), buffer._data_table.write(rows, items))
 
 
 def attach(buffer: Any, io: ReplayIO) -> Any:

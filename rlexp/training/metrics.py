@@ -23,13 +23,25 @@ class _Inlined:
         return self.call(trajectory)
 
 
-def _append(deque: Any, values: tf.Tensor) -> None:
-    """Append `values` to a `TFDeque` in order, as `deque.add` for each would."""
-    count = tf.shape(values, out_type=tf.int32)[0]
-    kept = tf.minimum(count, deque._max_len)  # earlier ones would be overwritten anyway
-    skipped = count - kept
-    rows = tf.math.mod(deque._head + skipped + tf.range(kept), deque._max_len)
-    with tf.control_dependencies([deque._buffer.write(rows, values[skipped:])]):
+def _append(deque: Any, values: tf.Tensor, mask: tf.Tensor) -> None:
+    """Append `values[mask]` to a `TFDeque` in order, as `deque.add` for each would.
+
+    Every shape is the batch's, whatever the mask, so XLA compiles it (`train.jit_compile`):
+    rows of values left out, or overwritten within the same append, go to a spare row past
+    the deque's end that is then dropped.
+    """
+    (storage,) = deque._buffer._slot2storage_map.values()
+    max_len = deque._max_len
+    taken = tf.cast(mask, tf.int32)
+    count = tf.reduce_sum(taken)
+    rank = tf.cumsum(taken, exclusive=True)
+    kept = tf.logical_and(mask, rank >= count - max_len)
+    rows = tf.where(kept, tf.math.mod(deque._head + rank, max_len), max_len)
+    spare = tf.zeros([1], storage.dtype)
+    written = tf.tensor_scatter_nd_update(
+        tf.concat([storage.read_value(), spare], 0), rows[:, None], values
+    )
+    with tf.control_dependencies([storage.assign(written[:max_len])]):
         deque._head.assign_add(count)
 
 
@@ -47,8 +59,7 @@ class AverageReturnMetric(_Inlined, tf_metrics.AverageReturnMetric):
         accumulator.assign(tf.where(trajectory.is_first(), tf.zeros_like(accumulator), accumulator))
         reward_axes = list(range(1, len(trajectory.reward.shape)))
         accumulator.assign_add(tf.reduce_sum(trajectory.reward, axis=reward_axes))
-        last = tf.squeeze(tf.where(trajectory.is_last()), axis=-1)
-        _append(self._buffer, tf.gather(accumulator.read_value(), last))
+        _append(self._buffer, accumulator.read_value(), trajectory.is_last())
         return trajectory
 
 
@@ -57,9 +68,9 @@ class AverageEpisodeLengthMetric(_Inlined, tf_metrics.AverageEpisodeLengthMetric
         accumulator = self._length_accumulator
         steps = tf.cast(tf.logical_not(trajectory.is_boundary()), accumulator.dtype)
         accumulator.assign_add(steps)
-        last = tf.squeeze(tf.where(trajectory.is_last()), axis=-1)
-        _append(self._buffer, tf.gather(accumulator.read_value(), last))
-        accumulator.scatter_update(tf.IndexedSlices(tf.zeros_like(last, dtype=self._dtype), last))
+        last = trajectory.is_last()
+        _append(self._buffer, accumulator.read_value(), last)
+        accumulator.assign(tf.where(last, tf.zeros_like(accumulator), accumulator))
         return trajectory
 
 
