@@ -9,16 +9,24 @@ depends on timing). The trainer calls it once per stretch between trigger points
 summaries, checkpoints), so Python runs only where the triggers need it, and they fire at
 the same env steps as with `driver=step`.
 
-With `jit_compile=True` (`train.jit_compile`) each train step (replay sampling and
-`agent.train`) is one XLA cluster. TF-Agents' `get_next` guards the buffer with a
-`CriticalSection`, which XLA cannot compile, so that mode samples the buffer's storage
-directly (`sample_uniform`: the same uniform draw over the valid ids and carts) from its own
-`tf.random.Generator`, seeded per segment; nothing else touches the buffer inside the loop.
+With `jit_compile=True` (`train.jit_compile`) XLA compiles the whole loop (collection,
+replay writes and sampling, training) as one cluster, so an iteration no longer pays TF's
+per-op dispatch. What XLA cannot compile is replaced by the same computation in a form it
+can: the replay buffer is written (`buffers.observer`) and sampled (`sample_uniform`)
+without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration draws from a
+seeded generator (`policies.seeded_exploration`) instead of stateful random ops, whose
+seeds XLA picks at random per process. Replay sampling and exploration restart from
+`seed` at every segment start. A collect policy that cannot be replaced so (one that is
+not plain epsilon-greedy) keeps its collect step outside XLA, and only the train steps of
+each iteration are compiled.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+
+from rlexp.policies import seeded_exploration
 
 
 def make_fused_loop(
@@ -30,7 +38,7 @@ def make_fused_loop(
     sequence_length: int | None,
     train_steps: int,
     jit_compile: bool = False,
-    replay_seed: int = 0,
+    seed: int = 0,
 ):
     """`run(time_step, policy_state, stop_at) -> (time_step, policy_state, last loss)`.
 
@@ -41,20 +49,10 @@ def make_fused_loop(
     import tensorflow as tf
     from tf_agents.utils import common
 
-    def train_once():
-        experience, _ = buffer.get_next(
-            sample_batch_size=sample_batch_size, num_steps=sequence_length
-        )
-        return agent.train(experience).loss
-
-    if jit_compile:
-        generator = tf.random.Generator.from_seed(replay_seed)
-
-        def train_once_xla():
-            experience = sample_uniform(buffer, generator, sample_batch_size, sequence_length)
-            return agent.train(experience).loss
-
-        train_once = tf.function(train_once_xla, jit_compile=True, autograph=False)
+    whole = jit_compile and seeded_exploration.supports(driver.policy)
+    driver, sample = _driver_and_sampler(
+        driver, buffer, sample_batch_size, sequence_length, jit_compile, whole, seed
+    )
 
     def train_loop():
         # Explicit while loops, compiled without autograph: autograph would convert every
@@ -62,9 +60,12 @@ def make_fused_loop(
         # tracing take ~10 s on this stack.
         return tf.while_loop(
             lambda i, _: i < train_steps,
-            lambda i, _: (i + 1, train_once()),
+            lambda i, _: (i + 1, agent.train(sample()).loss),
             (tf.constant(0), tf.constant(0.0)),
         )[1]
+
+    if jit_compile and not whole:
+        train_loop = tf.function(train_loop, jit_compile=True, autograph=False)
 
     def run(time_step, policy_state, stop_at):
         def body(i, time_step, policy_state, loss):
@@ -80,7 +81,51 @@ def make_fused_loop(
         )
         return time_step, policy_state, loss
 
-    return common.function(run, autograph=False)
+    return common.function(run, autograph=False, jit_compile=whole or None)
+
+
+def _driver_and_sampler(
+    driver: Any,
+    buffer: Any,
+    sample_batch_size: int,
+    sequence_length: int | None,
+    jit_compile: bool,
+    whole: bool,
+    seed: int,
+) -> tuple[Any, Any]:
+    """The loop's driver and its `sample() -> experience`. In the XLA mode, replay samples
+    (and, when `whole`, the exploration) draw from generators seeded with `seed`."""
+    import tensorflow as tf
+
+    if not jit_compile:
+
+        def sample():
+            batch, _ = buffer.get_next(
+                sample_batch_size=sample_batch_size, num_steps=sequence_length
+            )
+            return batch
+
+        return driver, sample
+    replay, exploration = tf.random.Generator.from_seed(seed).split(2)
+    sample = functools.partial(sample_uniform, buffer, replay, sample_batch_size, sequence_length)
+    if whole:
+        driver = _with_policy(
+            driver, seeded_exploration.seeded_epsilon_greedy(driver.policy, exploration)
+        )
+    return driver, sample
+
+
+def _with_policy(driver: Any, policy: Any) -> Any:
+    """A `DynamicStepDriver` like `driver` that acts with `policy`."""
+    from tf_agents.drivers.dynamic_step_driver import DynamicStepDriver
+
+    return DynamicStepDriver(
+        driver.env,
+        policy,
+        observers=driver.observers,
+        transition_observers=driver.transition_observers,
+        num_steps=driver._num_steps,
+    )
 
 
 def sample_uniform(buffer: Any, generator: Any, sample_batch_size: int, num_steps: int | None):

@@ -138,7 +138,7 @@ class FusedLoop(_Loop):
             p.sequence_length,
             p.train_steps_per_iteration,
             jit_compile=p.jit_compile,
-            replay_seed=derive_seed(p.seed, "replay", self.env_steps()),
+            seed=derive_seed(p.seed, "replay", self.env_steps()),
         )
 
     def run_until(self, stop_at: int) -> float:
