@@ -17,6 +17,7 @@ c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
    `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
    10 episodes, evaluation excluded) and how many seeds solved;
    and `rlexp eval` of each run's policy_best/ over 100 episodes (`--eval-episodes`);
+   the same in the XLA mode (`train.jit_compile=true`: the fused loop compiled by XLA);
    the same for the presets `cartpole_tf_dqn`, `ddqn_cartpole` and `c51_cartpole` over 3
    seeds each (`--preset-seeds`);
 d) the peak resident memory of a default run (the first seed of c);
@@ -25,8 +26,9 @@ e) the latency of `rlexp --help` (median of several runs) and of
 f) a sweep of short runs: `rlexp -m repeat=8` of the default experiment on the default
    launcher, its wall time against one default run's process wall time (the median of c),
    with runs forked from each worker's fork server (the default) and, side by side, each
-   run a new Python process (`sweep.fork_server=false`);
-g) where one default run's wall and CPU time go (`run_breakdown.py`), and with
+   run a new Python process (`sweep.fork_server=false`), and in the XLA mode against one
+   XLA-mode run;
+g) where one default run's wall and CPU time go (`run_breakdown.py`), in each mode, and with
    `--before REV` the same for the rlexp of that git revision.
 
 Each measurement runs in its own process; the throughput rounds interleave baseline and
@@ -84,7 +86,7 @@ PATHS = {
         "driver.num_steps=16",
         "train.train_steps_per_iteration=4",
     ],
-    "rlexp fastest path, XLA train step (train.jit_compile=true)": [
+    "rlexp fastest path, XLA (train.jit_compile=true)": [
         "env=cartpole_tf",
         "env.num_parallel_envs=16",
         "driver=fused",
@@ -96,7 +98,13 @@ PATHS = {
 }
 BASELINE = "seed notebook loop (TFPyEnvironment, Python loop)"
 PRESETS = ("cartpole_tf_dqn", "ddqn_cartpole", "c51_cartpole")
-SWEEP_MODES = {"fork server (default)": [], "new process per run": ["sweep.fork_server=false"]}
+# The fused loop compiled by XLA: the default experiment measured in that mode too.
+XLA_MODE = ["train.jit_compile=true"]
+SWEEP_MODES = {
+    "fork server (default)": [],
+    "new process per run": ["sweep.fork_server=false"],
+    "fork server, XLA mode (train.jit_compile=true)": XLA_MODE,
+}
 
 
 def baseline(iterations: int, warmup: int) -> dict:
@@ -254,14 +262,14 @@ def import_time(repeats: int) -> float:
     return statistics.median(times)
 
 
-def breakdown(rlexp_source: str | None = None) -> dict:
+def breakdown(rlexp_source: str | None = None, overrides: tuple[str, ...] = ()) -> dict:
     """benchmarks/run_breakdown.py in a fresh process (`rlexp_source`: another rlexp tree)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if rlexp_source:
         env["PYTHONPATH"] = rlexp_source
     script = str(Path(__file__).with_name("run_breakdown.py"))
     result = subprocess.run(
-        [sys.executable, script], capture_output=True, text=True, check=False, env=env
+        [sys.executable, script, *overrides], capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise RuntimeError(f"breakdown failed:\n{result.stderr[-3000:]}")
@@ -325,6 +333,20 @@ def solve_summary(runs: list[dict], eval_episodes: int) -> dict:
     }
 
 
+def default_experiment(
+    seeds: int, extra: list[str], eval_episodes: int, base: dict
+) -> tuple[dict, int]:
+    """The default experiment (with `extra` overrides) over `seeds` seeds: its solve
+    summary, whole-run throughput against the baseline's, and the peak RSS of a run."""
+    runs, peak_rss = solve_times(list(range(seeds)), extra, eval_episodes)
+    solve = solve_summary(runs, eval_episodes)
+    whole_run = sum(r["env_steps"] for r in runs) / sum(r["train_wall_time_s"] for r in runs)
+    solve["whole_run_env_steps_per_s"] = whole_run
+    solve["whole_run_ratio"] = whole_run / base["env_steps_per_s"]
+    solve["median_process_wall_time_s"] = statistics.median(r["process_wall_time_s"] for r in runs)
+    return solve, peak_rss
+
+
 def sweep_time(runs: int) -> dict:
     """Wall time of `rlexp -m repeat=<runs>` of the default experiment, per SWEEP_MODES."""
     times = {}
@@ -365,21 +387,23 @@ def cpu_model() -> str:
 
 
 def breakdown_table(b: dict) -> str:
-    """Phase | wall s | CPU s, before and after (the slowest phases first)."""
-    before, after = b.get("before"), b["after"]
-    names = list(after["phases_s"])
-    if before:
-        names += [n for n in before["phases_s"] if n not in names]
-    names.sort(key=lambda n: -after["phases_cpu_s"].get(n, 0.0))
-    head = "| phase of one default run | after: wall s | after: CPU s |"
-    rule = "|---|---|---|"
-    if before:
-        head += f" before ({b['before_revision']}): wall s | before: CPU s |"
-        rule += "---|---|"
-    rows = [head, rule]
+    """Phase | wall s | CPU s for each measured side (the slowest phases of "after" first)."""
+    sides = [("after", b["after"])]
+    if b.get("xla"):
+        sides.append(("after, XLA mode", b["xla"]))
+    if b.get("before"):
+        sides.append((f"before ({b['before_revision']})", b["before"]))
+    names = list(b["after"]["phases_s"])
+    for _, side in sides:
+        names += [n for n in side["phases_s"] if n not in names]
+    names.sort(key=lambda n: -b["after"]["phases_cpu_s"].get(n, 0.0))
+    head = "| phase of one default run |" + "".join(
+        f" {n}: wall s | {n}: CPU s |" for n, _ in sides
+    )
+    rows = [head, "|---|" + "---|---|" * len(sides)]
     for name in names + ["process total"]:
         cells = []
-        for side in [after] + ([before] if before else []):
+        for _, side in sides:
             if name == "process total":
                 cells += [f"{side['process_wall_s']:.2f}", f"{side['process_cpu_s']:.2f}"]
             else:
@@ -389,12 +413,30 @@ def breakdown_table(b: dict) -> str:
                     "-" if cpu is None else f"{cpu:.2f}",
                 ]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    loads = f"load {after['load']:.1f}" + (f" / {before['load']:.1f}" if before else "")
+    loads = " / ".join(f"{side['load']:.1f}" for _, side in sides)
     return "\n".join(rows) + f"\n\n(1-minute load average after each: {loads})\n"
 
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def solve_rows(label: str, s: dict, targets: bool) -> list[str]:
+    """The table rows of a `default_experiment` summary."""
+    median = s["median_solved_at_wall_time_s"]
+    target = (lambda t: t) if targets else (lambda t: "")
+    return [
+        f"| {label}: median time to solve CartPole-v1 (training wall time) | "
+        f"{'n/a' if median is None else f'{median:.2f} s'} | {target('<= 2 s')} |",
+        f"| {label}: seeds reaching greedy eval >= 475 | "
+        f"{s['solved']}/{len(s['runs'])} | {target('5/5')} |",
+        f"| {label}: `rlexp eval` (policy_best/, {s['eval_episodes']} episodes) "
+        f">= 475 | {s['exported_solved']}/{len(s['runs'])} "
+        f"({', '.join(_fmt(r['rlexp_eval_return']) for r in s['runs'])}) | {target('5/5')} |",
+        f"| {label}: env_steps / train_wall_time_s (compile included) | "
+        f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x baseline) | "
+        f"{target('>= 10x')} |",
+    ]
 
 
 def markdown(report: dict) -> str:
@@ -410,23 +452,8 @@ def markdown(report: dict) -> str:
             f"| {name}: env steps/s, train steps/s | {rates['env_steps_per_s']:.0f}, "
             f"{rates['train_steps_per_s']:.0f}{ratio} | {target} |"
         )
-    s = report["solve"]
-    median = (
-        "n/a"
-        if s["median_solved_at_wall_time_s"] is None
-        else (f"{s['median_solved_at_wall_time_s']:.2f} s")
-    )
-    lines += [
-        f"| Default experiment: median time to solve CartPole-v1 (training wall time) | "
-        f"{median} | <= 2 s |",
-        f"| Default experiment: seeds reaching greedy eval >= 475 | "
-        f"{s['solved']}/{len(s['runs'])} | 5/5 |",
-        f"| Default experiment: `rlexp eval` (policy_best/, {s['eval_episodes']} episodes) "
-        f">= 475 | {s['exported_solved']}/{len(s['runs'])} "
-        f"({', '.join(_fmt(r['rlexp_eval_return']) for r in s['runs'])}) | 5/5 |",
-        f"| Default experiment: env_steps / train_wall_time_s (compile included) | "
-        f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x baseline) | >= 10x |",
-    ]
+    lines += solve_rows("Default experiment", report["solve"], targets=True)
+    lines += solve_rows("Default experiment, XLA mode", report["solve_xla"], targets=False)
     for preset, p in report["presets"].items():
         returns = ", ".join(_fmt(r["rlexp_eval_return"]) for r in p["runs"])
         lines.append(
@@ -434,11 +461,11 @@ def markdown(report: dict) -> str:
             f"({p['eval_episodes']} episodes) >= 475 | {p['solved']}/{len(p['runs'])}; "
             f"{p['exported_solved']}/{len(p['runs'])} ({returns}) | all; all |"
         )
-    one_run = report["solve"]["median_process_wall_time_s"]
     for mode, wall in report["sweep"]["wall_time_s"].items():
+        one_run = report["solve_xla" if "XLA" in mode else "solve"]["median_process_wall_time_s"]
         lines.append(
             f"| Sweep `rlexp -m repeat={report['sweep']['runs']}`, {mode}: wall time; "
-            f"one default run's process wall time | {wall:.1f} s; {one_run:.1f} s "
+            f"one such run's process wall time | {wall:.1f} s; {one_run:.1f} s "
             f"({wall / one_run:.1f}x) | <= 2.5x |"
         )
     lines += [
@@ -482,8 +509,10 @@ def presets_only(args: argparse.Namespace) -> None:
     (args.out / "presets.json").write_text(json.dumps(report, indent=2) + "\n")
     for preset, p in presets.items():
         returns = ", ".join(_fmt(r["rlexp_eval_return"]) for r in p["runs"])
-        print(f"{preset}: reached 475 {p['solved']}/{len(p['runs'])}; rlexp eval >= 475 "
-              f"{p['exported_solved']}/{len(p['runs'])} ({returns})")
+        print(
+            f"{preset}: reached 475 {p['solved']}/{len(p['runs'])}; rlexp eval >= 475 "
+            f"{p['exported_solved']}/{len(p['runs'])} ({returns})"
+        )
 
 
 def main() -> None:
@@ -542,21 +571,16 @@ def main() -> None:
         rates["train_steps_ratio"] = rates["train_steps_per_s"] / base["train_steps_per_s"]
 
     print(f"default experiment over {args.seeds} seeds", flush=True)
-    runs, peak_rss = solve_times(list(range(args.seeds)), [], args.eval_episodes)
-    solve = solve_summary(runs, args.eval_episodes)
-    whole_run = sum(r["env_steps"] for r in runs) / sum(r["train_wall_time_s"] for r in runs)
-    solve["whole_run_env_steps_per_s"] = whole_run
-    solve["whole_run_ratio"] = whole_run / base["env_steps_per_s"]
-    solve["median_process_wall_time_s"] = statistics.median(
-        r["process_wall_time_s"] for r in runs
-    )
+    solve, peak_rss = default_experiment(args.seeds, [], args.eval_episodes, base)
+    print(f"default experiment, XLA mode, over {args.seeds} seeds", flush=True)
+    solve_xla, _ = default_experiment(args.seeds, XLA_MODE, args.eval_episodes, base)
     presets = solve_presets(args.preset_seeds, args.eval_episodes)
     print(f"sweep of {args.sweep_runs} default runs", flush=True)
     sweep = {"runs": args.sweep_runs, "wall_time_s": sweep_time(args.sweep_runs)}
     print("rlexp --help latency; import time; run breakdown", flush=True)
     latency = help_latency(args.help_repeats)
     imports = import_time(3)
-    phases = {"after": breakdown()}
+    phases = {"after": breakdown(), "xla": breakdown(overrides=tuple(XLA_MODE))}
     if args.before:
         with tempfile.TemporaryDirectory(prefix="rlexp_before_") as tree:
             phases["before"] = breakdown(source_at(args.before, tree))
@@ -572,6 +596,7 @@ def main() -> None:
         "load_after": os.getloadavg(),
         "throughput": throughput,
         "solve": solve,
+        "solve_xla": solve_xla,
         "presets": presets,
         "sweep": sweep,
         "import_time_s": imports,

@@ -211,7 +211,7 @@ class TrainConfig:
         False, "end the run at the first evaluation >= the env's reward threshold"
     )
     jit_compile: bool = documented(
-        False, "XLA-compile the fused loop's train steps (driver=fused): other results"
+        False, "XLA-compile the fused loop (driver=fused): faster, other results"
     )
 
 

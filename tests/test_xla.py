@@ -1,4 +1,4 @@
-"""`train.jit_compile=true`: the fused loop's train step compiled by XLA. Its results may
+"""`train.jit_compile=true`: the fused loop compiled by XLA. Its results may
 differ from the default mode's, but within the mode a run repeats bit for bit and a
 resumed run continues exactly as the uninterrupted one."""
 
@@ -52,3 +52,47 @@ def test_xla_run_stopped_at_a_checkpoint_resumes_exactly(reference, tmp_path, mo
     monkeypatch.undo()
     resumed = _train(run_dir, resume=True)
     assert comparable(resumed) == comparable(reference)
+
+
+def test_xla_exploration_draws_from_its_seeded_generator():
+    """The XLA loop's epsilon-greedy: greedy where the draw is >= epsilon, else a uniform
+    random action, both from the generator it is given (XLA seeds stateful ops randomly)."""
+    import numpy as np
+    import tensorflow as tf
+    from tf_agents.policies.epsilon_greedy_policy import EpsilonGreedyPolicy
+    from tf_agents.policies.greedy_policy import GreedyPolicy
+
+    from rlexp.policies.seeded_exploration import seeded_epsilon_greedy, supports
+    from rlexp.training.build import build_components
+
+    ctx, _ = build_components(compose_config(XLA))
+    q_policy = ctx.agent.collect_policy.wrapped_policy
+    assert supports(ctx.agent.collect_policy)
+    assert not supports(GreedyPolicy(q_policy))
+    time_step = ctx.env.reset()
+
+    def actions(epsilon: float, seed: int) -> np.ndarray:
+        policy = EpsilonGreedyPolicy(q_policy, epsilon)
+        seeded = seeded_epsilon_greedy(policy, tf.random.Generator.from_seed(seed))
+        return np.stack([seeded.action(time_step).action.numpy() for _ in range(16)])
+
+    greedy = GreedyPolicy(q_policy).action(time_step).action.numpy()
+    assert (actions(0.0, 1) == greedy).all()
+    explored = actions(1.0, 1)
+    assert set(np.unique(explored)) == {0, 1}
+    assert (explored == actions(1.0, 1)).all()
+    assert (explored != actions(1.0, 2)).any()
+
+
+@pytest.mark.slow
+def test_xla_with_another_collect_policy_compiles_the_train_steps_only(
+    reference, tmp_path, monkeypatch
+):
+    """A collect policy the seeded exploration cannot stand in for keeps its collect step
+    outside XLA; such a run trains and repeats bit for bit."""
+    from rlexp.policies import seeded_exploration
+
+    monkeypatch.setattr(seeded_exploration, "supports", lambda policy: False)
+    first = _train(tmp_path / "first")
+    assert first["status"] == "completed" and first["train_steps"] == reference["train_steps"]
+    assert comparable(_train(tmp_path / "again")) == comparable(first)
