@@ -101,3 +101,34 @@ def test_evaluation_counts_the_same_episodes_of_every_env_copy(copies, episodes)
     assert len(set(expected)) > 1  # the policy is imperfect: a meaningful check
     assert result.average_return == pytest.approx(np.mean(expected))
     assert result.average_episode_length == pytest.approx(np.mean(expected))
+
+
+@pytest.mark.parametrize("copies", [1, 10, 32])
+def test_evaluation_compiled_by_xla_equals_the_graphs(copies):
+    """The evaluator XLA-compiles a native TF env's episodes: the same starting carts and the
+    same returns as TensorFlow's graph, here over long episodes, where a one-ulp difference
+    in the physics would grow into a different return."""
+    import tensorflow as tf
+    from tf_agents.policies import tf_policy
+    from tf_agents.trajectories import policy_step
+
+    from rlexp.envs.cartpole_tf_env import CartPoleTFEnvironment
+    from rlexp.training.evaluation import make_evaluator
+
+    class Balance(tf_policy.TFPolicy):
+        """A linear controller: poles stay up for hundreds of steps, carts drift out."""
+
+        def _action(self, time_step, policy_state, seed):
+            gains = tf.constant([[0.0], [-0.3], [4.0], [1.0]])
+            push = tf.matmul(time_step.observation, gains)[:, 0]
+            return policy_step.PolicyStep(tf.cast(push > 0, tf.int64), policy_state, ())
+
+    results = []
+    for jit_compile in (False, True):
+        env = CartPoleTFEnvironment(batch_size=copies, seed=0)
+        policy = Balance(env.time_step_spec(), env.action_spec())
+        env.reseed(11)
+        results.append(make_evaluator(env, policy, copies, jit_compile)())
+    graph, xla = results
+    assert graph.average_episode_length > 100  # long episodes: a meaningful check
+    assert xla == graph
