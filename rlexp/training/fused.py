@@ -16,7 +16,8 @@ can: the replay buffer is written (`buffers.observer`) and sampled (`sample_unif
 without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration draws from a
 seeded generator (`policies.seeded_exploration`) instead of stateful random ops, whose
 seeds XLA picks at random per process. Replay sampling and exploration restart from
-`seed` at every segment start. A collect policy that cannot be replaced so (one that is
+`seed` at every segment start, by resetting their generators: the compiled loop is reused.
+A collect policy that cannot be replaced so (one that is
 not plain epsilon-greedy) keeps its collect step outside XLA, and only the train steps of
 each iteration are compiled.
 """
@@ -40,17 +41,19 @@ def make_fused_loop(
     jit_compile: bool = False,
     seed: int = 0,
 ):
-    """`run(time_step, policy_state, stop_at) -> (time_step, policy_state, last loss)`.
-
-    Runs iterations until the `env_steps` metric (fed by the driver's observers) is at
-    least `stop_at`, and always at least one: the iteration that crosses a trigger point
-    is the last, as when the trainer checks its triggers after every iteration.
+    """`(run, reseed)`: `run(time_step, policy_state, stop_at) -> (time_step, policy_state,
+    last loss)` runs iterations until the `env_steps` metric (fed by the driver's
+    observers) is at least `stop_at`, and always at least one: the iteration that crosses a
+    trigger point is the last, as when the trainer checks its triggers after every
+    iteration. `reseed(seed)` restarts its random draws for a new segment without tracing
+    it again; it is None where random ops keep their state in compiled kernels (every mode
+    but the whole-loop XLA one), and a new segment builds a new loop.
     """
     import tensorflow as tf
     from tf_agents.utils import common
 
     whole = jit_compile and seeded_exploration.supports(driver.policy)
-    driver, sample = _driver_and_sampler(
+    driver, sample, generators = _driver_and_sampler(
         driver, buffer, sample_batch_size, sequence_length, jit_compile, whole, seed
     )
 
@@ -81,7 +84,8 @@ def make_fused_loop(
         )
         return time_step, policy_state, loss
 
-    return common.function(run, autograph=False, jit_compile=whole or None)
+    reseed = functools.partial(_reseed, generators) if whole else None
+    return common.function(run, autograph=False, jit_compile=whole or None), reseed
 
 
 def _driver_and_sampler(
@@ -92,9 +96,10 @@ def _driver_and_sampler(
     jit_compile: bool,
     whole: bool,
     seed: int,
-) -> tuple[Any, Any]:
-    """The loop's driver and its `sample() -> experience`. In the XLA mode, replay samples
-    (and, when `whole`, the exploration) draw from generators seeded with `seed`."""
+) -> tuple[Any, Any, list]:
+    """The loop's driver, its `sample() -> experience` and its generators. In the XLA mode,
+    replay samples (and, when `whole`, the exploration) draw from generators seeded with
+    `seed`."""
     import tensorflow as tf
 
     if not jit_compile:
@@ -105,14 +110,23 @@ def _driver_and_sampler(
             )
             return batch
 
-        return driver, sample
+        return driver, sample, []
     replay, exploration = tf.random.Generator.from_seed(seed).split(2)
     sample = functools.partial(sample_uniform, buffer, replay, sample_batch_size, sequence_length)
     if whole:
         driver = _with_policy(
             driver, seeded_exploration.seeded_epsilon_greedy(driver.policy, exploration)
         )
-    return driver, sample
+    return driver, sample, [replay, exploration]
+
+
+def _reseed(generators: list, seed: int) -> None:
+    """Put `generators` in the states that `_driver_and_sampler` gives them for `seed`."""
+    import tensorflow as tf
+
+    fresh = tf.random.Generator.from_seed(seed).split(len(generators))
+    for generator, state in zip(generators, fresh, strict=True):
+        generator.reset(state.state)
 
 
 def _with_policy(driver: Any, policy: Any) -> Any:

@@ -12,6 +12,7 @@ step 0 and at every checkpoint, in the uninterrupted run as in a resumed one: RN
 re-seeded from (seed, env step), the collect env is reset, and the compiled functions and
 dataset iterator are rebuilt. TF-Agents keeps random-op state inside compiled kernels where
 no checkpoint reaches it; restarting them at the same points is what makes resume exact.
+(The XLA-compiled fused loop draws only from generators: it resets them and is reused.)
 """
 
 from __future__ import annotations
@@ -127,9 +128,15 @@ class OnPolicyLoop(StepLoop):
 
 
 class FusedLoop(_Loop):
+    _reseed = None  # restarts the compiled loop's random draws, where it can
+
     def _compile(self) -> None:
         p = self.parts
-        self._run = fused.make_fused_loop(
+        seed = derive_seed(p.seed, "replay", self.env_steps())
+        if self._reseed is not None:
+            self._reseed(seed)
+            return
+        self._run, self._reseed = fused.make_fused_loop(
             p.driver,
             p.buffer,
             p.agent,
@@ -138,7 +145,7 @@ class FusedLoop(_Loop):
             p.sequence_length,
             p.train_steps_per_iteration,
             jit_compile=p.jit_compile,
-            seed=derive_seed(p.seed, "replay", self.env_steps()),
+            seed=seed,
         )
 
     def run_until(self, stop_at: int) -> float:
