@@ -26,10 +26,17 @@ def reference(tmp_path_factory) -> dict:
     return _train(tmp_path_factory.mktemp("xla") / "run")
 
 
-def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path):
+def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path, monkeypatch):
+    from rlexp.training import fused
+
     assert reference["status"] == "completed"
     assert reference["train_steps"] > 0
+    builds = []
+    make = fused.make_fused_loop
+    monkeypatch.setattr(fused, "make_fused_loop", lambda *a, **k: builds.append(1) or make(*a, **k))
     assert comparable(_train(tmp_path / "again")) == comparable(reference)
+    # A segment starts at the 600-step checkpoint too: it reseeds the loop compiled once.
+    assert len(builds) == 1
 
 
 def test_xla_run_stopped_at_a_checkpoint_resumes_exactly(reference, tmp_path, monkeypatch):

@@ -17,9 +17,8 @@ without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration draws f
 seeded generator (`policies.seeded_exploration`) instead of stateful random ops, whose
 seeds XLA picks at random per process. Replay sampling and exploration restart from
 `seed` at every segment start, by resetting their generators: the compiled loop is reused.
-A collect policy that cannot be replaced so (one that is
-not plain epsilon-greedy) keeps its collect step outside XLA, and only the train steps of
-each iteration are compiled.
+A collect policy that cannot be replaced so (one that is not plain epsilon-greedy) keeps
+its collect step outside XLA, and only the train steps of each iteration are compiled.
 """
 
 from __future__ import annotations
