@@ -99,8 +99,6 @@ def _driver_and_sampler(
     """The loop's driver, its `sample() -> experience` and its generators. In the XLA mode,
     replay samples (and, when `whole`, the exploration) draw from generators seeded with
     `seed`."""
-    import tensorflow as tf
-
     if not jit_compile:
 
         def sample():
@@ -110,7 +108,7 @@ def _driver_and_sampler(
             return batch
 
         return driver, sample, []
-    replay, exploration = tf.random.Generator.from_seed(seed).split(2)
+    replay, exploration = _generators(seed)
     sample = functools.partial(sample_uniform, buffer, replay, sample_batch_size, sequence_length)
     if whole:
         driver = _with_policy(
@@ -119,13 +117,17 @@ def _driver_and_sampler(
     return driver, sample, [replay, exploration]
 
 
-def _reseed(generators: list, seed: int) -> None:
-    """Put `generators` in the states that `_driver_and_sampler` gives them for `seed`."""
+def _generators(seed: int) -> list:
+    """The replay sampler's and the exploration's generators for a segment's `seed`."""
     import tensorflow as tf
 
-    fresh = tf.random.Generator.from_seed(seed).split(len(generators))
-    for generator, state in zip(generators, fresh, strict=True):
-        generator.reset(state.state)
+    return tf.random.Generator.from_seed(seed).split(2)
+
+
+def _reseed(generators: list, seed: int) -> None:
+    """Put `generators` in the states `_generators(seed)` starts from."""
+    for generator, fresh in zip(generators, _generators(seed), strict=True):
+        generator.reset(fresh.state)
 
 
 def _with_policy(driver: Any, policy: Any) -> Any:

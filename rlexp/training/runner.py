@@ -356,7 +356,7 @@ class Runner:
             eval_env_config(self.cfg.env, self.t.eval_episodes),
             dataclasses.replace(self.ctx, seed=self.cfg.seed + EVAL_SEED_OFFSET),
         )
-        # XLA compiles a native TF env's steps (same returns, ~7x faster), not a Python env's.
+        # XLA compiles a native TF env's steps (same returns), not a Python env's.
         native = getattr(OmegaConf.to_object(self.cfg.env), "python_env", None) is False
         return make_evaluator(eval_env, self.eval_policy, self.t.eval_episodes, native), eval_env
 
