@@ -7,12 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import PLUGINS
 from test_fused import TINY_FUSED
 from test_reproducibility import comparable
 
 from rlexp.composition import compose_config
 
 XLA = [*TINY_FUSED, "train.jit_compile=true"]
+# A Q network with an op XLA has no kernel for (tests/plugins/xla_refused_network.py).
+REFUSED = ["plugins=[xla_refused_network]", "network=xla_refused"]
 
 
 def _train(run_dir: Path, resume: bool = False) -> dict:
@@ -103,3 +106,32 @@ def test_xla_with_another_collect_policy_compiles_the_train_steps_only(
     first = _train(tmp_path / "first")
     assert first["status"] == "completed" and first["train_steps"] == reference["train_steps"]
     assert comparable(_train(tmp_path / "again")) == comparable(first)
+
+
+def test_a_loop_xla_cannot_compile_fails_naming_the_op_and_the_fix(tmp_path, monkeypatch):
+    import json
+
+    from rlexp.training.runner import TrainingError
+    from rlexp.training.trainer import train
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    expected = r"XLA cannot compile the op PyFunc \(node .*PyFunc\).*train.jit_compile=false"
+    with pytest.raises(TrainingError, match=expected):
+        train(compose_config([*XLA, *REFUSED]), tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
+
+
+def test_evaluations_xla_cannot_compile_play_again_in_graph_mode(tmp_path, monkeypatch, capsys):
+    """The greedy policy XLA refuses is evaluated in TF's graph mode from the same seed:
+    the run's results equal those of evaluations never tried under XLA."""
+    from rlexp.training import runner
+    from rlexp.training.trainer import train
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    graph = [*TINY_FUSED, "train.jit_compile=false", *REFUSED]
+    fallen_back = train(compose_config(graph), tmp_path / "fallback")
+    assert "evaluations run in TF's graph mode" in capsys.readouterr().out
+    make_evaluator = runner.make_evaluator
+    monkeypatch.setattr(runner, "make_evaluator", lambda *a, **_: make_evaluator(*a[:3]))
+    assert comparable(train(compose_config(graph), tmp_path / "graph")) == comparable(fallen_back)

@@ -33,9 +33,9 @@ from rlexp.loggers import build_logger
 from rlexp.rundir import Metrics
 from rlexp.tracking import provenance
 from rlexp.tracking.seeding import EVAL_SEED_OFFSET, derive_seed, reseed_env, seed_everything
-from rlexp.training import checkpoints, triggers
+from rlexp.training import checkpoints, triggers, xla
 from rlexp.training.build import build, build_components
-from rlexp.training.evaluation import eval_env_config, make_evaluator
+from rlexp.training.evaluation import EvalResult, eval_env_config, make_evaluator
 from rlexp.training.export import BestPolicy
 from rlexp.training.loops import LoopParts, choose_loop
 from rlexp.training.progress import Progress, closing_lines
@@ -222,6 +222,13 @@ class Runner:
             with _env_failures_named():
                 return self.loop.run_until(stop_at)
         except tf.errors.InvalidArgumentError as exc:  # agents' own check_numerics
+            refused = xla.unsupported(exc)
+            if refused:
+                raise TrainingError(
+                    f"XLA cannot compile the {refused} of the fused training loop "
+                    f"(train.jit_compile=true, the default for a native TF env). Set "
+                    f"train.jit_compile=false to run that loop in TF's graph mode"
+                ) from None
             if "inf or nan" not in str(exc).lower():
                 raise
             return math.nan
@@ -260,9 +267,8 @@ class Runner:
     def evaluate(self) -> None:
 
         began, step = time.perf_counter(), self.env_steps()
-        reseed_env(self.eval_env, derive_seed(self.cfg.seed, "eval", step))
         with _env_failures_named():
-            result = self.evaluate_policy()
+            result = self.play_evaluation(derive_seed(self.cfg.seed, "eval", step))
         self.state.eval_time_s += time.perf_counter() - began
         m = self.state.metrics
         m.evaluations.append(
@@ -291,6 +297,28 @@ class Runner:
                 m.solved_at_env_steps = step
                 m.solved_at_wall_time_s = round(self.train_wall_time(), 3)
         self.write_metrics()
+
+    def play_evaluation(self, seed: int) -> EvalResult:
+        """The greedy episodes from `seed`. Where XLA cannot compile the policy, they are
+        played again in TF's graph mode, from the same seed: the same returns, slower."""
+        import tensorflow as tf
+
+        reseed_env(self.eval_env, seed)
+        try:
+            return self.evaluate_policy()
+        except tf.errors.InvalidArgumentError as exc:
+            refused = xla.unsupported(exc)
+            if not refused:
+                raise
+        self.progress.write(
+            f"{self.label}rlexp: note: XLA cannot compile the {refused} of the greedy "
+            f"policy; evaluations run in TF's graph mode (the same returns, slower)"
+        )
+        self.evaluate_policy = make_evaluator(
+            self.eval_env, self.eval_policy, self.t.eval_episodes, jit_compile=False
+        )
+        reseed_env(self.eval_env, seed)
+        return self.evaluate_policy()
 
     def record_video(self) -> None:
         """One greedy episode to videos/<env step>.mp4 and TensorBoard (evaluation time)."""
