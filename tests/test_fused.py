@@ -49,11 +49,12 @@ def test_fused_run_trains_and_fires_every_trigger_on_time(tmp_path):
     assert (tmp_path / "policy" / "saved_model.pb").is_file()
 
 
-def test_fused_runs_repeat_bitwise(tmp_path):
+def test_fused_runs_in_graph_mode_repeat_bitwise(tmp_path):
     from rlexp.training.trainer import train
 
-    first = train(compose_config([*TINY_FUSED, "train.env_steps=600"]), tmp_path / "a")
-    second = train(compose_config([*TINY_FUSED, "train.env_steps=600"]), tmp_path / "b")
+    graph = [*TINY_FUSED, "train.jit_compile=false", "train.env_steps=600"]
+    first = train(compose_config(graph), tmp_path / "a")
+    second = train(compose_config(graph), tmp_path / "b")
     keys = ("env_steps", "train_steps", "episodes", "final_eval_return")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
 

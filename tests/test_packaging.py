@@ -71,5 +71,5 @@ def test_installed_wheel_composes_and_lists_from_an_empty_directory(installed, t
     assert "name: cartpole_tf" in job.stdout and budget in job.stdout
     listed = run_installed(installed, tmp_path, "list", "agent")
     assert listed.returncode == 0, listed.stderr
-    assert "learning_rate: float = 0.0023" in listed.stdout  # dqn.yaml's, from the wheel
+    assert "learning_rate: float = 0.003" in listed.stdout  # dqn.yaml's, from the wheel
     assert list(tmp_path.iterdir()) == [], "the commands wrote into the working directory"

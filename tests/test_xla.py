@@ -1,6 +1,6 @@
-"""`train.jit_compile=true`: the fused loop compiled by XLA. Its results may
-differ from the default mode's, but within the mode a run repeats bit for bit and a
-resumed run continues exactly as the uninterrupted one."""
+"""`train.jit_compile`: the fused loop compiled by XLA (the default) or run in TF's graph
+mode. The modes' results differ, but within each a run repeats bit for bit and a resumed
+run continues exactly as the uninterrupted one."""
 
 from __future__ import annotations
 
@@ -13,20 +13,26 @@ from test_reproducibility import comparable
 
 from rlexp.composition import compose_config
 
-XLA = [*TINY_FUSED, "train.jit_compile=true"]
+MODES = {"xla": "train.jit_compile=true", "graph": "train.jit_compile=false"}
+XLA = [*TINY_FUSED, MODES["xla"]]
 # A Q network with an op XLA has no kernel for (tests/plugins/xla_refused_network.py).
 REFUSED = ["plugins=[xla_refused_network]", "network=xla_refused"]
 
 
-def _train(run_dir: Path, resume: bool = False) -> dict:
+def _train(run_dir: Path, resume: bool = False, mode: str = "xla") -> dict:
     from rlexp.training.trainer import train
 
-    return train(compose_config(XLA), run_dir, resume=resume)
+    return train(compose_config([*TINY_FUSED, MODES[mode]]), run_dir, resume=resume)
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict:
     return _train(tmp_path_factory.mktemp("xla") / "run")
+
+
+@pytest.fixture(scope="module")
+def graph_reference(tmp_path_factory) -> dict:
+    return _train(tmp_path_factory.mktemp("graph") / "run", mode="graph")
 
 
 def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path, monkeypatch):
@@ -42,8 +48,11 @@ def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path, monkeypatch):
     assert len(builds) == 1
 
 
-def test_xla_run_stopped_at_a_checkpoint_resumes_exactly(reference, tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_run_stopped_at_a_checkpoint_resumes_exactly(mode, request, tmp_path, monkeypatch):
     from rlexp.training import trainer
+
+    reference = request.getfixturevalue("reference" if mode == "xla" else "graph_reference")
 
     run_dir = tmp_path / "run"
 
@@ -57,10 +66,10 @@ def test_xla_run_stopped_at_a_checkpoint_resumes_exactly(reference, tmp_path, mo
 
     monkeypatch.setattr(trainer, "StopRequest", StopAfterFirstCheckpoint)
     with pytest.raises(trainer.Interrupted) as stopped:
-        _train(run_dir)
+        _train(run_dir, mode=mode)
     assert 0 < stopped.value.metrics.env_steps < reference["env_steps"]
     monkeypatch.undo()
-    resumed = _train(run_dir, resume=True)
+    resumed = _train(run_dir, resume=True, mode=mode)
     assert comparable(resumed) == comparable(reference)
 
 
