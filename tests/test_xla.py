@@ -53,7 +53,6 @@ def test_a_run_stopped_at_a_checkpoint_resumes_exactly(mode, request, tmp_path, 
     from rlexp.training import trainer
 
     reference = request.getfixturevalue("reference" if mode == "xla" else "graph_reference")
-
     run_dir = tmp_path / "run"
 
     class StopAfterFirstCheckpoint(trainer.StopRequest):

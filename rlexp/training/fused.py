@@ -9,17 +9,16 @@ depends on timing). The trainer calls it once per stretch between trigger points
 summaries, checkpoints), so Python runs only where the triggers need it, and they fire at
 the same env steps as with `driver=step`.
 
-With `jit_compile=True` (`train.jit_compile`) XLA compiles the whole loop (collection,
-replay writes and sampling, training) as one cluster, so an iteration no longer pays TF's
-per-op dispatch. What XLA cannot compile is replaced by the same computation in a form it
-can: the replay buffer is written (`buffers.observer`) and sampled (`sample_uniform`)
-without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration draws from a
-seeded generator (`policies.seeded_exploration`) instead of stateful random ops, whose
-seeds XLA picks at random per process. Replay sampling and exploration restart from
-`seed` at every segment start, by resetting their generators: the compiled loop is reused.
-A collect policy that cannot be replaced so (one that is not plain epsilon-greedy) keeps
-its collect step outside XLA, and only the train steps of each iteration are compiled.
-"""
+With `jit_compile=True` (`train.jit_compile`, the default) XLA compiles the whole loop
+(collection, replay writes and sampling, training) as one cluster, so an iteration no longer
+pays TF's per-op dispatch. What XLA cannot compile is replaced by the same computation in a
+form it can: the replay buffer is written (`buffers.observer`) and sampled
+(`sample_uniform`) without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration
+draws from a seeded generator (`policies.seeded_exploration`) instead of stateful random
+ops, whose seeds XLA picks at random per process. Replay sampling and exploration restart
+from `seed` at every segment start, by resetting their generators: the compiled loop is
+reused. A collect policy that cannot be replaced so (one that is not plain epsilon-greedy)
+keeps its collect step outside XLA, and only the train steps of each iteration are compiled."""
 
 from __future__ import annotations
 

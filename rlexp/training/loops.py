@@ -41,7 +41,7 @@ class LoopParts:
     seed: int
     train_steps_per_iteration: int
     sequence_length: int | None  # replayed sequence length (None: the agent's own)
-    jit_compile: bool = False  # XLA-compile the fused loop
+    jit_compile: bool  # XLA-compile the fused loop (train.jit_compile)
 
 
 def choose_loop(env_cfg: Any, agent_cfg: Any, buffer_cfg: Any, driver_cfg: Any) -> type:
