@@ -1,13 +1,13 @@
 """The fused training loop of `driver=fused`: collection and training in one graph.
 
-`make_fused_loop(...)` returns `run(time_step, policy_state, stop_at)`, ONE compiled
-function that runs iterations until the env-step count reaches `stop_at`; an iteration is
-the driver's `num_steps` env steps (policy, env, buffer write and metrics, all in-graph)
-then `train_steps` train steps on batches sampled from the TF replay buffer in-graph
-(`buffer.get_next`: no dataset iterator or prefetch thread, so what is sampled never
-depends on timing). The trainer calls it once per stretch between trigger points (eval,
-summaries, checkpoints), so Python runs only where the triggers need it, and they fire at
-the same env steps as with `driver=step`.
+`make_fused_loop(...)` returns `run(time_step, policy_state, stop_at)` (with its `reseed`),
+ONE compiled function that runs iterations until the env-step count reaches `stop_at`; an
+iteration is the driver's `num_steps` env steps (policy, env, buffer write and metrics, all
+in-graph) then `train_steps` train steps on batches sampled from the TF replay buffer
+in-graph (`buffer.get_next`: no dataset iterator or prefetch thread, so what is sampled
+never depends on timing). The trainer calls it once per stretch between trigger points
+(eval, summaries, checkpoints), so Python runs only where the triggers need it, and they
+fire at the same env steps as with `driver=step`.
 
 With `jit_compile=True` (`train.jit_compile`, the default) XLA compiles the whole loop
 (collection, replay writes and sampling, training) as one cluster, so an iteration no longer
@@ -36,8 +36,8 @@ def make_fused_loop(
     sample_batch_size: int,
     sequence_length: int | None,
     train_steps: int,
-    jit_compile: bool = False,
-    seed: int = 0,
+    jit_compile: bool,
+    seed: int,
 ):
     """`(run, reseed)`: `run(time_step, policy_state, stop_at) -> (time_step, policy_state,
     last loss)` runs iterations until the `env_steps` metric (fed by the driver's
