@@ -8,7 +8,7 @@ import math
 import textwrap
 
 import pytest
-from conftest import E2E_OVERRIDES
+from conftest import E2E_OVERRIDES, invoke_main
 
 SCALAR_TAGS = (
     "train/loss",
@@ -165,3 +165,34 @@ def test_stop_when_solved_ends_at_the_first_solving_evaluation(tmp_path):
     assert metrics["solved_at_env_steps"] == metrics["evaluations"][0]["env_steps"]
     assert metrics["env_steps"] < 2000
     assert (tmp_path / "run" / "policy" / "saved_model.pb").is_file()
+
+
+def test_wall_times_count_the_prefill_once(tmp_path, monkeypatch):
+    """A run's wall times cannot exceed the time it took: a slow prefill (here 3 s longer)
+    counts once, as the training time it is."""
+    import time
+
+    from tf_agents.drivers import dynamic_step_driver
+    from tf_agents.policies import random_tf_policy
+
+    run = dynamic_step_driver.DynamicStepDriver.run
+
+    def slow_random_prefill(self, *args, **kwargs):
+        if isinstance(self.policy, random_tf_policy.RandomTFPolicy):
+            time.sleep(3)  # while tracing, inside the prefill's timing
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(dynamic_step_driver.DynamicStepDriver, "run", slow_random_prefill)
+    began = time.perf_counter()
+    result = invoke_main(
+        "train",
+        *E2E_OVERRIDES,
+        "train.env_steps=300",
+        "train.prefill_steps=100",
+        "driver.num_steps=100",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    elapsed = time.perf_counter() - began
+    assert result.code == 0, result.describe()
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 3 < metrics["train_wall_time_s"] <= metrics["wall_time_s"] <= elapsed

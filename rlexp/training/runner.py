@@ -136,9 +136,7 @@ class Runner:
             observers=[buffers.observer(self.ctx.buffer), self.env_steps_metric],
             num_steps=self.t.prefill_steps,
         )
-        began = time.perf_counter()
-        common.function(prefill.run)()
-        self.state.wall_time_s += time.perf_counter() - began  # training time too
+        common.function(prefill.run)()  # in the training wall time, as the clock runs
 
     def begin(self) -> None:
         """Start the loop's segment where the run stands. A new run checkpoints its start
