@@ -138,6 +138,7 @@ def main(overrides: list[str]) -> dict:
         "env_steps": metrics["env_steps"],
         "train_wall_time_s": metrics["train_wall_time_s"],
         "solved_at_wall_time_s": metrics["solved_at_wall_time_s"],
+        "eval_returns": [e["average_return"] for e in metrics["evaluations"]],
     }
 
 

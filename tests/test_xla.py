@@ -4,6 +4,7 @@ run continues exactly as the uninterrupted one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from test_fused import TINY_FUSED
 from test_reproducibility import comparable
 
 from rlexp.composition import compose_config
+from rlexp.training import xla
 
 MODES = {"xla": "train.jit_compile=true", "graph": "train.jit_compile=false"}
 XLA = [*TINY_FUSED, MODES["xla"]]
@@ -43,7 +45,9 @@ def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path, monkeypatch):
     builds = []
     make = fused.make_fused_loop
     monkeypatch.setattr(fused, "make_fused_loop", lambda *a, **k: builds.append(1) or make(*a, **k))
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
     assert comparable(_train(tmp_path / "again")) == comparable(reference)
+    assert os.environ["XLA_FLAGS"] == f"--xla_disable_hlo_passes={xla.SKIPPED_PASSES}"
     # A segment starts at the 600-step checkpoint too: it reseeds the loop compiled once.
     assert len(builds) == 1
 
@@ -143,3 +147,23 @@ def test_evaluations_xla_cannot_compile_play_again_in_graph_mode(tmp_path, monke
     make_evaluator = runner.make_evaluator
     monkeypatch.setattr(runner, "make_evaluator", lambda *a, **_: make_evaluator(*a[:3]))
     assert comparable(train(compose_config(graph), tmp_path / "graph")) == comparable(fallen_back)
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (None, f"--xla_disable_hlo_passes={xla.SKIPPED_PASSES}"),
+        (
+            "--xla_dump_to=/tmp/x",
+            f"--xla_dump_to=/tmp/x --xla_disable_hlo_passes={xla.SKIPPED_PASSES}",
+        ),
+        ("--xla_disable_hlo_passes=fusion", "--xla_disable_hlo_passes=fusion"),  # the user's
+    ],
+)
+def test_runs_skip_slow_xla_passes_and_keep_the_users_flags(before, after, monkeypatch):
+    if before is None:
+        monkeypatch.delenv("XLA_FLAGS", raising=False)
+    else:
+        monkeypatch.setenv("XLA_FLAGS", before)
+    xla.skip_slow_passes()
+    assert os.environ["XLA_FLAGS"] == after

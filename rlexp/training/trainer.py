@@ -22,6 +22,7 @@ from rlexp import rundir
 from rlexp.rundir import DiskFullError, Metrics, RunLock
 from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
+from rlexp.training import xla
 from rlexp.training.checkpoints import CheckpointError, newest_on_disk
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -147,6 +148,7 @@ def _run(
     cfg: DictConfig, run_dir: Path, resume: bool, record: dict, stop: StopRequest, label: str
 ) -> Metrics:
     quiet_tensorflow()
+    xla.skip_slow_passes()
     from rlexp.training.runner import Runner
 
     runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)

@@ -1,8 +1,15 @@
-"""What XLA refused to compile, in a line the user can act on instead of TF's graph dump."""
+"""XLA in rlexp: its compile flags, and what it refused to compile in a line the user can
+act on instead of TF's graph dump."""
 
 from __future__ import annotations
 
+import os
 import re
+
+# XLA's while-loop simplifier and loop-invariant code motion take ~0.5 s of the ~2.5 s it
+# spends compiling the default fused loop, and gave it no measurable speed nor any other
+# result (benchmarks/RESULTS.md, "XLA's compile").
+SKIPPED_PASSES = "simplify-while-loops,while-loop-invariant-code-motion"
 
 _REFUSED = "Detected unsupported operations when trying to compile"
 _OP = re.compile(r"(\w+) \(No registered '\w+' OpKernel for XLA_\w+_JIT")
@@ -19,3 +26,11 @@ def unsupported(exc: BaseException) -> str | None:
     nodes = list(dict.fromkeys(_NODE.findall(text)))
     named = f"op{'s' if len(ops) > 1 else ''} {', '.join(ops)}"
     return f"{named} (node {', '.join(nodes)})" if nodes else named
+
+
+def skip_slow_passes() -> None:
+    """Have XLA skip `SKIPPED_PASSES`: call before the process's first XLA compile (XLA
+    reads XLA_FLAGS once). A user's own `--xla_disable_hlo_passes` in XLA_FLAGS is kept."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "--xla_disable_hlo_passes" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_disable_hlo_passes={SKIPPED_PASSES}".strip()
