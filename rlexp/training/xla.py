@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import re
 
-# XLA's while-loop simplifier and loop-invariant code motion take ~0.5 s of the ~2.5 s it
-# spends compiling the default fused loop, and gave it no measurable speed nor any other
-# result (benchmarks/RESULTS.md, "XLA's compile").
+# XLA's while-loop simplifier and loop-invariant code motion take ~0.3 s of the ~2.4 s it
+# spends compiling the default fused loop, and made it neither faster nor different
+# (benchmarks/RESULTS.md, "XLA's compile").
 SKIPPED_PASSES = "simplify-while-loops,while-loop-invariant-code-motion"
 
 _REFUSED = "Detected unsupported operations when trying to compile"
