@@ -15,9 +15,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
+from unittest import mock
+
+from performance import breakdown  # this folder's harness: run_breakdown.py in a process
 
 MODES = {"rlexp default (passes skipped)": None, "XLA's whole pipeline": ""}
 MEASURES = {
@@ -27,18 +27,14 @@ MEASURES = {
 }
 
 
-def breakdown(disabled: str | None, overrides: list[str]) -> dict:
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
+def run(disabled: str | None, overrides: list[str]) -> dict:
+    """A default run's breakdown in a fresh process, with `disabled` as XLA's disabled passes
+    (None: rlexp's choice)."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     if disabled is not None:
         env["XLA_FLAGS"] = f"--xla_disable_hlo_passes={disabled}"
-    script = str(Path(__file__).with_name("run_breakdown.py"))
-    result = subprocess.run(
-        [sys.executable, script, *overrides], capture_output=True, text=True, env=env
-    )
-    if result.returncode:
-        raise RuntimeError(f"run_breakdown.py failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    with mock.patch.dict(os.environ, env, clear=True):
+        return breakdown(overrides=tuple(overrides))
 
 
 def main() -> None:
@@ -49,7 +45,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for _ in range(args.pairs):
         for mode, disabled in MODES.items():
-            runs[mode].append(breakdown(disabled, overrides))
+            runs[mode].append(run(disabled, overrides))
             print(f"  {mode}: {[round(f(runs[mode][-1]), 2) for f in MEASURES.values()]}")
     medians = {
         mode: {name: statistics.median(map(f, done)) for name, f in MEASURES.items()}
