@@ -204,3 +204,21 @@ def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):
     assert result.code == 2, result.describe()
     assert "sweep.objective=episodes_per_hour" in result.err
     assert "final_eval_return" in result.err
+
+
+def test_a_fork_server_exits_on_its_own_when_its_worker_closes_it(monkeypatch):
+    """A launcher worker closes its fork server at exit; the server must see the end of its
+    input and exit by itself (a server still reading is killed after 5 s, which every sweep
+    paid at its end)."""
+    import os
+
+    from rlexp.sweeps import forkserver
+
+    monkeypatch.setattr(forkserver, "_server", None)
+    run = forkserver.fork_run([], dict(os.environ), new_session=False)
+    run.stdin.close()  # no config: the run fails at once, after the server's imports
+    run.stdout.read()
+    assert run.wait() != 0
+    server = forkserver._server
+    server.close()
+    assert server.process.returncode == 0
