@@ -89,6 +89,9 @@ def instrument() -> None:
     for cls in (loops.FusedLoop, loops.StepLoop, loops._Loop):
         if "run_until" in vars(cls):
             timed(cls, "run_until", "training loop (steady)", first="training loop: 1st call")
+    if hasattr(R, "start_warm_ups"):  # absent from older revisions (`--before`)
+        timed(R, "start_warm_ups", "training loop: trace ahead")
+        timed(R, "wait_for_warm_ups", "waiting for the warm-ups (evaluation, export)")
     timed(R, "evaluate", "evaluations (rest)", first="evaluation: 1st (compile)")
     timed(R, "summarize", "summaries")
     timed(R, "save_checkpoint", "checkpoints")

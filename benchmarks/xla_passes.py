@@ -12,18 +12,17 @@ ratios, and whether every run's evaluation returns are the same:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 from unittest import mock
 
+from against import FIRST_CALL, phase
+from pairs import compare
 from performance import breakdown  # this folder's harness: run_breakdown.py in a process
 
-MODES = {"rlexp default (passes skipped)": None, "XLA's whole pipeline": ""}
 MEASURES = {
-    "loop 1st call (trace, compile), s": lambda d: d["phases_s"]["training loop: 1st call"],
-    "steady training, s": lambda d: d["phases_s"]["training loop (steady)"],
-    "training wall time, s": lambda d: d["train_wall_time_s"],
+    "loop 1st call (trace, compile), s": lambda r: phase(FIRST_CALL, r),
+    "steady training, s": lambda r: r["phases_s"]["training loop (steady)"],
+    "training wall time, s": lambda r: r["train_wall_time_s"],
 }
 
 
@@ -41,25 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=4)
     args, overrides = parser.parse_known_args()
-    runs: dict[str, list[dict]] = {mode: [] for mode in MODES}
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
-    for _ in range(args.pairs):
-        for mode, disabled in MODES.items():
-            runs[mode].append(run(disabled, overrides))
-            print(f"  {mode}: {[round(f(runs[mode][-1]), 2) for f in MEASURES.values()]}")
-    medians = {
-        mode: {name: statistics.median(map(f, done)) for name, f in MEASURES.items()}
-        for mode, done in runs.items()
+    runs = {
+        "rlexp default (passes skipped)": lambda: run(None, overrides),
+        "XLA's whole pipeline": lambda: run("", overrides),
     }
-    default, whole = medians.values()
-    print("| measure | " + " | ".join(MODES) + " | ratio |\n|---|---|---|---|")
-    for name in MEASURES:
-        print(
-            f"| {name} | {default[name]:.2f} | {whole[name]:.2f} | "
-            f"{default[name] / whole[name]:.2f} |"
-        )
-    returns = {json.dumps(d["eval_returns"]) for done in runs.values() for d in done}
-    print(f"evaluation returns the same in every run: {len(returns) == 1}")
+    compare(runs, MEASURES, args.pairs)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ def test_policy_best_holds_the_kept_weights_and_policy_the_final_ones(tmp_path):
     network = q_network.QNetwork(observation, action, fc_layer_params=(8,))
     network.create_variables()
     policy = q_policy.QPolicy(ts.time_step_spec(observation), action, network)
-    best = BestPolicy(policy)
+    best = BestPolicy(policy, tf.Variable(7, dtype=tf.int64))
     best.keep()
     kept = [v.numpy() for v in policy.variables()]
     for variable in policy.variables():
         variable.assign_add(tf.ones_like(variable))
     final = [v.numpy() for v in policy.variables()]
 
-    best.export(tmp_path, tf.Variable(7, dtype=tf.int64))
+    best.export(tmp_path)
 
     for name, expected in (("policy", final), ("policy_best", kept)):
         loaded = tf.saved_model.load(str(tmp_path / name))

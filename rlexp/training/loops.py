@@ -76,6 +76,11 @@ class _Loop:
     def _compile(self) -> None:
         raise NotImplementedError
 
+    def trace(self, stop_at: int) -> bool:
+        """Trace the compiled function `run_until(stop_at)` calls, ahead of the call, where
+        it is one call (False: nothing was traced)."""
+        return False
+
     def _iteration(self) -> float:
         raise NotImplementedError
 
@@ -147,6 +152,13 @@ class FusedLoop(_Loop):
             jit_compile=p.jit_compile,
             seed=seed,
         )
+
+    def trace(self, stop_at: int) -> bool:
+        import tensorflow as tf
+
+        stop = tf.constant(stop_at, tf.int64)
+        self._run.get_concrete_function(self.time_step, self.policy_state, stop)
+        return True
 
     def run_until(self, stop_at: int) -> float:
         """One compiled call runs every iteration up to `stop_at` (at least one)."""

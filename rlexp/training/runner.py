@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from rlexp.loggers import build_logger
 from rlexp.rundir import Metrics
 from rlexp.tracking import provenance
 from rlexp.tracking.seeding import EVAL_SEED_OFFSET, derive_seed, reseed_env, seed_everything
-from rlexp.training import checkpoints, triggers, xla
+from rlexp.training import background, checkpoints, triggers, xla
 from rlexp.training.build import build, build_components
 from rlexp.training.evaluation import EvalResult, eval_env_config, make_evaluator
 from rlexp.training.export import BestPolicy
@@ -68,7 +69,7 @@ class Runner:
         )
         self.eval_policy = _greedy(self.ctx.agent.policy)
         self.evaluate_policy, self.eval_env = self._build_evaluator()
-        self.best = BestPolicy(self.eval_policy)
+        self.best = BestPolicy(self.eval_policy, self.ctx.train_step_counter)
         self.loop = self._build_loop(driver)
         self.checkpoint, self.manager = self._build_checkpoint()
         self.resumed = resume
@@ -93,6 +94,7 @@ class Runner:
         )
         self.clock_start = time.perf_counter()
         self.loss = math.nan
+        self.warm_ups: threading.Thread | None = None
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
 
     # The phases
@@ -102,6 +104,7 @@ class Runner:
         try:
             return self.phases(record)
         finally:
+            self.wait_for_warm_ups()  # before the process can tear TensorFlow down
             self.progress.close()
             status = self.state.metrics.status
             self.logger.close("failed" if status == "running" else status)
@@ -112,8 +115,10 @@ class Runner:
             self.prefill()
         self.write_text("provenance", provenance.as_markdown(record))
         self.begin()
+        self.warm_ups = self.start_warm_ups()
         while not self.done():
             self.loss = self.run_loop_until(self.next_point())
+            self.wait_for_warm_ups()  # the triggers use what they warm up
             self.check_finite()
             for trigger in self.triggers:
                 trigger(self.env_steps())
@@ -149,6 +154,23 @@ class Runner:
             return self.replay(self.state.segment_start)
         self.loop.begin_segment(step)
 
+    def start_warm_ups(self) -> threading.Thread:
+        """Trace the loop's next call now, then, beside that call (TF releases the GIL while
+        it compiles and runs), compile the evaluation and trace the export in a background
+        thread (`rlexp.training.background`). The evaluation is warmed up only where a
+        play leaves nothing behind for later ones: a native TF env whose random draws
+        `reseed_env` restarts, as it does before every evaluation."""
+        if self.done() or not self.loop.trace(self.next_point()):
+            return background.start([])
+        tasks = [self.best.warm_up]
+        if _is_native(self.cfg.env) and callable(getattr(self.eval_env, "reseed", None)):
+            tasks.insert(0, self.evaluate_policy)
+        return background.start(tasks)
+
+    def wait_for_warm_ups(self) -> None:
+        if self.warm_ups is not None:
+            self.warm_ups.join()
+
     def replay(self, start: int) -> None:
         """Run the segment again from its checkpoint at `start` to the stop, writing
         nothing, so the compiled functions' random state is the uninterrupted run's (see
@@ -183,7 +205,7 @@ class Runner:
         for trigger in self.triggers:
             trigger(self.env_steps(), force_trigger=True)
         self.writer.flush()
-        self.best.export(self.run_dir, self.ctx.train_step_counter)
+        self.best.export(self.run_dir)
         self.state.metrics.status = "completed"
         self.write_metrics()
         self.logger.log_artifacts(
@@ -383,7 +405,7 @@ class Runner:
             dataclasses.replace(self.ctx, seed=self.cfg.seed + EVAL_SEED_OFFSET),
         )
         # XLA compiles a native TF env's steps (same returns), not a Python env's.
-        native = getattr(OmegaConf.to_object(self.cfg.env), "python_env", None) is False
+        native = _is_native(self.cfg.env)
         return make_evaluator(eval_env, self.eval_policy, self.t.eval_episodes, native), eval_env
 
     def _build_loop(self, driver: Any):
@@ -471,6 +493,11 @@ def _env_failures_named() -> Iterator[None]:
         if failure is not None:
             raise TrainingError(str(failure)) from None
         raise
+
+
+def _is_native(env_cfg: DictConfig) -> bool:
+    """A native TF env (its steps are TF ops), as opposed to a Python env behind TF."""
+    return getattr(OmegaConf.to_object(env_cfg), "python_env", None) is False
 
 
 def _set_determinism(deterministic: bool) -> None:
