@@ -4,19 +4,25 @@ gains or loses time, with the same results.
 Alternates `run_breakdown.py` in fresh processes between this tree and the rlexp of REV,
 then prints the medians of the process's wall time, the training wall time, the first
 training-loop call, the first evaluation and the export, their ratios (this tree over
-REV), and whether every run's evaluation returns are the same:
+REV), and whether every run's evaluation returns are the same. With `--sweep N` each side
+is instead a sweep `rlexp -m repeat=N` of the default experiment, timed whole:
 
-    .venv/bin/python benchmarks/against.py REV [--pairs 5] [overrides...]
+    .venv/bin/python benchmarks/against.py REV [--pairs 5] [--sweep N] [overrides...]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
+import os
+import subprocess
 import tempfile
+import time
+from pathlib import Path
 
 from pairs import compare
-from performance import breakdown, source_at  # this folder's harness
+from performance import RLEXP, breakdown, source_at  # this folder's harness
 
 # The loop's first call; its trace is a phase of its own where it is done ahead of the call.
 FIRST_CALL = ("training loop: 1st call", "training loop: trace ahead")
@@ -38,18 +44,43 @@ MEASURES = {
 }
 
 
+def sweep(source: str | None, runs: int, overrides: list[str]) -> dict:
+    """The wall time of `rlexp -m repeat=<runs>` (`source`: another rlexp tree), and its
+    runs' final evaluation returns in seed order."""
+    env = dict(os.environ, PYTHONPATH=source) if source else None
+    with tempfile.TemporaryDirectory(prefix="rlexp_sweep_") as root:
+        args = [RLEXP, "-m", f"repeat={runs}", "train.progress=false", *overrides]
+        began = time.perf_counter()
+        subprocess.run([*args, f"hydra.sweep.dir={root}"], capture_output=True, env=env)
+        wall = time.perf_counter() - began
+        files = sorted(Path(root).glob("*/metrics.json"), key=lambda f: f.parent.name)
+        metrics = [json.loads(f.read_text()) for f in files]  # job folders: `<n>_seed=<n>`
+    if [m.get("status") for m in metrics] != ["completed"] * runs:
+        raise RuntimeError(f"{' '.join(args)}: not every run completed")
+    return {"sweep_wall_s": wall, "eval_returns": [m["final_eval_return"] for m in metrics]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision")
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--sweep", type=int, default=0, help="compare sweeps of N runs")
     args, overrides = parser.parse_known_args()
     with tempfile.TemporaryDirectory(prefix="rlexp_against_") as tree:
         before = source_at(args.revision, tree)
-        runs = {
-            "this tree": lambda: breakdown(overrides=tuple(overrides)),
-            args.revision: lambda: breakdown(before, tuple(overrides)),
-        }
-        compare(runs, MEASURES, args.pairs)
+        if args.sweep:
+            runs = {
+                "this tree": lambda: sweep(None, args.sweep, overrides),
+                args.revision: lambda: sweep(before, args.sweep, overrides),
+            }
+            measures = {"sweep wall time, s": lambda r: r["sweep_wall_s"]}
+        else:
+            runs = {
+                "this tree": lambda: breakdown(overrides=tuple(overrides)),
+                args.revision: lambda: breakdown(before, tuple(overrides)),
+            }
+            measures = MEASURES
+        compare(runs, measures, args.pairs)
 
 
 if __name__ == "__main__":

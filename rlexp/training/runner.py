@@ -4,6 +4,8 @@
     -> triggers (summaries, evaluation, checkpoint) -> final phase (evaluate, checkpoint,
     export the final and the best policy)
 
+Beside the loop's first call, a background thread compiles the evaluation and traces the
+policy export (`start_warm_ups`), work the run would otherwise do later on its main thread.
 The loop is a strategy (`rlexp.training.loops`) chosen once from declared facts. Triggers
 own their positions; a checkpoint records them and resume puts them back with `set_start`.
 The step axis is env steps everywhere. A stop request (SIGTERM/SIGINT, see
