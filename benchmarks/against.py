@@ -53,8 +53,9 @@ def sweep(source: str | None, runs: int, overrides: list[str]) -> dict:
         began = time.perf_counter()
         subprocess.run([*args, f"hydra.sweep.dir={root}"], capture_output=True, env=env)
         wall = time.perf_counter() - began
-        files = sorted(Path(root).glob("*/metrics.json"), key=lambda f: f.parent.name)
-        metrics = [json.loads(f.read_text()) for f in files]  # job folders: `<n>_seed=<n>`
+        files = Path(root).glob("*/metrics.json")  # in job folders `<n>_seed=<seed>`
+        by_job = sorted(files, key=lambda f: int(f.parent.name.split("_")[0]))
+        metrics = [json.loads(f.read_text()) for f in by_job]
     if [m.get("status") for m in metrics] != ["completed"] * runs:
         raise RuntimeError(f"{' '.join(args)}: not every run completed")
     return {"sweep_wall_s": wall, "eval_returns": [m["final_eval_return"] for m in metrics]}

@@ -10,7 +10,7 @@ import os
 import statistics
 from collections.abc import Callable
 
-Run = Callable[[], dict]  # one run's `run_breakdown.py` report
+Run = Callable[[], dict]  # one run's report: its measures' inputs and `eval_returns`
 Measure = Callable[[dict], float]
 
 
