@@ -64,7 +64,7 @@ def test_a_run_with_warm_ups_equals_one_without(tmp_path, monkeypatch):
     """The same metrics, and the same weights in policy/ and policy_best/."""
     import tensorflow as tf
 
-    from rlexp.training import background, runner
+    from rlexp.training import runner
 
     def run(name: str) -> tuple[dict, dict]:
         result = invoke_main("train", *SHORT, f"hydra.run.dir={tmp_path / name}")
@@ -80,7 +80,7 @@ def test_a_run_with_warm_ups_equals_one_without(tmp_path, monkeypatch):
         return metrics, policies
 
     warm_metrics, warm_policies = run("warm")
-    monkeypatch.setattr(runner.Runner, "start_warm_ups", lambda self: background.start([]))
+    monkeypatch.setattr(runner.Runner, "start_warm_ups", lambda self: None)
     cold_metrics, cold_policies = run("cold")
     assert warm_metrics == cold_metrics
     for folder, values in cold_policies.items():

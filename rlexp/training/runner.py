@@ -156,14 +156,14 @@ class Runner:
             return self.replay(self.state.segment_start)
         self.loop.begin_segment(step)
 
-    def start_warm_ups(self) -> threading.Thread:
+    def start_warm_ups(self) -> threading.Thread | None:
         """Trace the loop's next call now, then, beside that call (TF releases the GIL while
         it compiles and runs), compile the evaluation and trace the export in a background
         thread (`rlexp.training.background`). The evaluation is warmed up only where a
         play leaves nothing behind for later ones: a native TF env whose random draws
-        `reseed_env` restarts, as it does before every evaluation."""
+        `reseed_env` restarts, as it does before every evaluation. None: nothing to warm up."""
         if self.done() or not self.loop.trace(self.next_point()):
-            return background.start([])
+            return None
         tasks = [self.best.warm_up]
         if _is_native(self.cfg.env) and callable(getattr(self.eval_env, "reseed", None)):
             tasks.insert(0, self.evaluate_policy)
