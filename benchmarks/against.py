@@ -30,6 +30,8 @@ PHASES = {
     "training loop, 1st call (with its trace), s": FIRST_CALL,
     "evaluation, 1st (compile), s": ("evaluation: 1st (compile)",),
     "policy export, s": ("policy export (policy/, policy_best/)",),
+    "summaries, s": ("summaries",),
+    "metrics.json, s": ("metrics.json",),
 }
 
 

@@ -78,6 +78,22 @@ def test_step_axis_is_env_steps(events, trained_run):
     assert max(step for step, _ in events["train/loss"]) == metrics["env_steps"]
 
 
+def test_train_scalars_are_the_runs_values(events, trained_run):
+    """Each train/* tag holds its own value: epsilon at the last summary is the schedule's at
+    the run's last train step; CartPole's average return is its average episode length."""
+    from omegaconf import OmegaConf
+
+    schedule = OmegaConf.load(trained_run.run_dir / ".hydra" / "config.yaml").agent
+    schedule = schedule.epsilon_greedy
+    done = min(trained_run.metrics["train_steps"] / schedule.decay_steps, 1.0)
+    left = (1 - done) ** schedule.power  # keras PolynomialDecay
+    expected = schedule.final + (schedule.initial - schedule.final) * left
+    assert float(events["train/epsilon"][-1][1]) == pytest.approx(expected, rel=1e-5)
+    returns = [float(v) for _, v in events["train/average_return"]]
+    assert returns == [float(v) for _, v in events["train/average_episode_length"]]
+    assert max(returns) > 1
+
+
 def test_metrics_json(trained_run):
     metrics = trained_run.metrics
     assert metrics["status"] == "completed"
