@@ -12,7 +12,8 @@ class BuildContext:
     """Filled in order by the trainer: env, then network, agent, buffer, driver.
 
     `scalars` lets a builder expose extra values for TensorBoard (for example DQN's
-    epsilon as `train/epsilon`) without the trainer knowing the algorithm.
+    epsilon as `train/epsilon`) without the trainer knowing the algorithm: no-argument
+    callables of TF ops, read together in one compiled call at every summary.
     """
 
     seed: int

@@ -86,7 +86,7 @@ class Metrics:
     error: str | None = None  # why the run failed or was interrupted
 
     def to_json(self) -> dict[str, Any]:
-        # Shallow copies (dataclasses.asdict deep-copies): this runs at every evaluation.
+        # Shallow copies, not dataclasses.asdict's deep ones: this runs at every evaluation.
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["evaluations"] = [dict(e) for e in self.evaluations]
         if data["error"] is None:
