@@ -16,7 +16,9 @@ b) rlexp at the same hyperparameters and update ratio (4 env steps : 1 train ste
    from the trainer's own perf summaries after warm-up;
 c) the default experiment (`rlexp train seed=S`) over 5 seeds: median
    `solved_at_wall_time_s` (training wall time at the first greedy evaluation >= 475 over
-   32 episodes, evaluation excluded) and how many seeds solved;
+   32 episodes, evaluation excluded) and how many seeds solved; its env steps per second
+   of training wall time against the baseline's, measured again before each run (their
+   median: the machine's speed drifts within minutes);
    and `rlexp eval` of each run's policy_best/ over 100 episodes (`--eval-episodes`);
    the same in the graph mode (`train.jit_compile=false`: the fused loop not compiled by XLA);
    the same for the presets `cartpole_tf_dqn`, `ddqn_cartpole` and `c51_cartpole` over 3
@@ -291,11 +293,13 @@ def source_at(revision: str, into: str) -> str:
 
 
 def solve_times(
-    seeds: list[int], extra: list[str], eval_episodes: int = 0
+    seeds: list[int], extra: list[str], eval_episodes: int = 0, baseline_iterations: int = 0
 ) -> tuple[list[dict], int]:
-    """The default experiment per seed: its metrics; and the largest peak RSS of a run."""
+    """The default experiment per seed: its metrics, with the baseline's env steps/s
+    measured just before it when `baseline_iterations`; and the largest peak RSS of a run."""
     runs, peak_rss = [], 0
     for seed in seeds:
+        beside = measure_baseline(baseline_iterations, 100) if baseline_iterations else None
         with tempfile.TemporaryDirectory(prefix="rlexp_solve_") as run_dir:
             args = [RLEXP, "train", f"seed={seed}", "train.progress=false", *extra]
             args.append(f"hydra.run.dir={run_dir}")
@@ -318,6 +322,7 @@ def solve_times(
                 "env_steps": metrics["env_steps"],
                 "train_wall_time_s": metrics["train_wall_time_s"],
                 "process_wall_time_s": round(wall, 2),
+                "baseline_env_steps_per_s": beside and round(beside["env_steps_per_s"], 1),
             }
         )
         print(f"  seed {seed}: {json.dumps(runs[-1])}", flush=True)
@@ -336,15 +341,19 @@ def solve_summary(runs: list[dict], eval_episodes: int) -> dict:
 
 
 def default_experiment(
-    seeds: int, extra: list[str], eval_episodes: int, base: dict
+    seeds: int, extra: list[str], eval_episodes: int, baseline_iterations: int
 ) -> tuple[dict, int]:
     """The default experiment (with `extra` overrides) over `seeds` seeds: its solve
-    summary, whole-run throughput against the baseline's, and the peak RSS of a run."""
-    runs, peak_rss = solve_times(list(range(seeds)), extra, eval_episodes)
+    summary, whole-run throughput against the baseline's measured beside its runs (the
+    median of one measure before each run: the machine's speed drifts within minutes), and
+    the peak RSS of a run."""
+    runs, peak_rss = solve_times(list(range(seeds)), extra, eval_episodes, baseline_iterations)
     solve = solve_summary(runs, eval_episodes)
     whole_run = sum(r["env_steps"] for r in runs) / sum(r["train_wall_time_s"] for r in runs)
+    base = statistics.median(r["baseline_env_steps_per_s"] for r in runs)
     solve["whole_run_env_steps_per_s"] = whole_run
-    solve["whole_run_ratio"] = whole_run / base["env_steps_per_s"]
+    solve["whole_run_baseline_env_steps_per_s"] = base
+    solve["whole_run_ratio"] = whole_run / base
     solve["median_process_wall_time_s"] = statistics.median(r["process_wall_time_s"] for r in runs)
     return solve, peak_rss
 
@@ -436,7 +445,8 @@ def solve_rows(label: str, s: dict, targets: bool) -> list[str]:
         f">= 475 | {s['exported_solved']}/{len(s['runs'])} "
         f"({', '.join(_fmt(r['rlexp_eval_return']) for r in s['runs'])}) | {target('5/5')} |",
         f"| {label}: env_steps / train_wall_time_s (compile included) | "
-        f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x baseline) | "
+        f"{s['whole_run_env_steps_per_s']:.0f} ({s['whole_run_ratio']:.1f}x the baseline "
+        f"measured beside these runs, {s['whole_run_baseline_env_steps_per_s']:.0f}) | "
         f"{target('>= 10x')} |",
     ]
 
@@ -574,9 +584,10 @@ def main() -> None:
         rates["train_steps_ratio"] = rates["train_steps_per_s"] / base["train_steps_per_s"]
 
     print(f"default experiment over {args.seeds} seeds", flush=True)
-    solve, peak_rss = default_experiment(args.seeds, [], args.eval_episodes, base)
+    iterations = args.baseline_iterations
+    solve, peak_rss = default_experiment(args.seeds, [], args.eval_episodes, iterations)
     print(f"default experiment, graph mode, over {args.seeds} seeds", flush=True)
-    solve_graph, _ = default_experiment(args.seeds, GRAPH_MODE, args.eval_episodes, base)
+    solve_graph, _ = default_experiment(args.seeds, GRAPH_MODE, args.eval_episodes, iterations)
     presets = solve_presets(args.preset_seeds, args.eval_episodes)
     print(f"sweep of {args.sweep_runs} default runs", flush=True)
     sweep = {"runs": args.sweep_runs, "wall_time_s": sweep_time(args.sweep_runs)}
