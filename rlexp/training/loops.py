@@ -61,7 +61,7 @@ class _Loop:
         self.policy_state = None
 
     def env_steps(self) -> int:
-        return int(self.parts.env_steps.result())
+        return int(self.parts.env_steps.environment_steps.value())  # one op, no identity
 
     def begin_segment(self, step: int) -> None:
         """Collect from RNG states that depend only on (seed, step): see the module doc."""

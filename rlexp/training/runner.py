@@ -448,7 +448,7 @@ class Runner:
     # Small facts and writers
 
     def env_steps(self) -> int:
-        return int(self.env_steps_metric.environment_steps.value())
+        return self.loop.env_steps()
 
     def train_steps(self) -> int:
         return int(self.ctx.train_step_counter.value())
