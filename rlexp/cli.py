@@ -22,7 +22,8 @@ usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [--format text|markdown] [group]
        rlexp resume <run dir> [overrides...]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
-       rlexp report <sweep dir | run dirs...> [out=DIR]
+       rlexp report <sweep dir | run dirs...> [metric=KEY] [x=AXIS] [format=png|svg] [out=DIR]
+       rlexp help [command]
 
 Commands:
   train [overrides]   train one run (the default command); with -m, a sweep over every
@@ -37,7 +38,10 @@ Commands:
                       video=true writes a GIF of one episode
   report <dirs> [...] compare the runs of a sweep: a table per configuration (seeds, mean
                       and 95% CI of final and best eval return, IQM, steps to solve, wall
-                      time), learning curves, CSV and Markdown; no TensorFlow
+                      time), learning curves, CSV and Markdown; no TensorFlow. Options:
+                      metric=<metrics.json key> (default final_eval_return),
+                      x=env_steps|train_wall_time_s (the curves' axis), format=png|svg
+  help [command]      this text, or one command's (as rlexp <command> --help)
 
 Config groups (choose with group=option):
 {groups}
@@ -93,6 +97,12 @@ def _silence_stdout() -> None:
 
 
 def _main(argv: list[str]) -> int:
+    asked = _help_asked(argv)
+    if asked == "train":
+        argv = ["train", "--help"]  # Hydra's help, with rlexp's groups and options
+    elif asked:
+        print(command_help(asked))
+        return 0
     if argv[:1] == ["report"]:  # reads run directories only: no components, no plugins,
         from rlexp.sweeps.report import report_command  # not even the registry (speed)
 
@@ -170,6 +180,33 @@ def _group_lines() -> str:
 COMMANDS = ("train", "list", "resume", "eval", "report", "help")
 
 
+def _help_asked(argv: list[str]) -> str | None:
+    """The command whose help `rlexp <command> -h|--help` or `rlexp help <command>` asks
+    for (None: another request)."""
+    if argv[:1] == ["help"] and argv[1:2] and argv[1] in COMMANDS:
+        return argv[1]
+    if argv[1:2] in (["-h"], ["--help"]) and argv[0] in ("list", "resume", "eval", "report"):
+        return argv[0]
+    return None
+
+
+def command_help(name: str) -> str:
+    """One command's usage line(s) and its paragraph of `USAGE`."""
+    usage, commands = USAGE.split("\n\n")[:2]
+    lines = [
+        "usage: " + line.strip().removeprefix("usage:").strip()
+        for line in usage.splitlines()
+        if line.strip().removeprefix("usage:").strip().startswith(f"rlexp {name} ")
+    ]
+    paragraph = commands.splitlines()[1:]
+    start = next(i for i, line in enumerate(paragraph) if line.startswith(f"  {name} "))
+    end = next(
+        (i for i in range(start + 1, len(paragraph)) if not paragraph[i].startswith("   ")),
+        len(paragraph),
+    )
+    return "\n".join([*lines, "", *paragraph[start:end], "", "All commands: rlexp --help"])
+
+
 def _is_unknown_command(word: str) -> bool:
     """A bare first word that is no command, no override (`k=v`, `~k`) and no flag."""
     return (
@@ -214,12 +251,6 @@ def list_components(args: list[str]) -> int:
     return 0
 
 
-EVAL_USAGE = (
-    "usage: rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] "
-    "[policy=best|final]"
-)
-
-
 def eval_policy(args: list[str]) -> int:
     """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`: the first
     argument is the directory (it may hold `=`, as every sweep job folder does)."""
@@ -228,7 +259,7 @@ def eval_policy(args: list[str]) -> int:
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
     if not args:
-        print(EVAL_USAGE, file=sys.stderr)
+        print(command_help("eval").splitlines()[0], file=sys.stderr)
         return 2
     path = Path(args[0])
     options = {"episodes": "10", "seed": "0", "video": "false", "policy": "best"}
@@ -237,7 +268,7 @@ def eval_policy(args: list[str]) -> int:
         if not eq or key not in options:
             print(
                 f"rlexp eval: unknown option {arg!r}; options: {', '.join(options)} "
-                f"(the directory comes first)\n{EVAL_USAGE}",
+                f"(the directory comes first)\n{command_help('eval').splitlines()[0]}",
                 file=sys.stderr,
             )
             return 2
@@ -248,9 +279,7 @@ def eval_policy(args: list[str]) -> int:
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = evaluate(
-            path, episodes=episodes, seed=seed, video=video, which=options["policy"]
-        )
+        report = evaluate(path, episodes=episodes, seed=seed, video=video, which=options["policy"])
     except (PolicyLoadError, registry.RegistryError, BuildError) as exc:
         if debug():
             raise
@@ -389,7 +418,7 @@ def resume_run(args: list[str]) -> int:
     from rlexp.validation import ConfigError
 
     if not args:  # the directory comes first (it may hold `=`); overrides follow
-        print("usage: rlexp resume <run dir> [overrides]", file=sys.stderr)
+        print(command_help("resume").splitlines()[0], file=sys.stderr)
         return 2
     run_dir = Path(args[0])
     try:

@@ -186,3 +186,25 @@ def test_hydra_help_hides_the_internal_groups(run_cli):
     assert "schema/" not in result.out
     assert "rlexp list experiment" in result.out
     assert re.search(r"^  gamma: ", result.out, re.M)  # the composed config follows
+
+
+@pytest.mark.parametrize("command", ["list", "resume", "eval", "report"])
+@pytest.mark.parametrize("ask", ["-h", "--help", "help"])
+def test_each_command_has_its_help(cli, command, ask):
+    argv = ("help", command) if ask == "help" else (command, ask)
+    result = cli(*argv)
+    assert result.code == 0, result.describe()
+    assert result.out.startswith(f"usage: rlexp {command} "), result.out
+    assert re.search(rf"^  {command} ", result.out, re.M)  # its paragraph of `rlexp --help`
+    assert "Config groups" not in result.out  # not the whole usage text
+
+
+def test_report_help_names_every_option(cli):
+    import dataclasses
+
+    from rlexp.sweeps.report import Options
+
+    text = cli("report", "--help").out
+    for field in dataclasses.fields(Options):
+        if field.name != "paths":
+            assert f"{field.name}=" in text, field.name
