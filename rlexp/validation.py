@@ -187,7 +187,7 @@ def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
     return (
         _fit_rules(env, network, agent, kind)
         + _sequence_rules(network, agent, buffer)
-        + (_on_policy_rules(agent, buffer, driver) if agent.on_policy else [])
+        + (_on_policy_rules(env, agent, buffer, driver) if agent.on_policy else [])
     )
 
 
@@ -253,9 +253,18 @@ def _sequence_rules(network, agent, buffer) -> list[str]:
     return problems
 
 
-def _on_policy_rules(agent, buffer, driver) -> list[str]:
+def _on_policy_rules(env, agent, buffer, driver) -> list[str]:
     """An on-policy agent collects whole episodes and trains on all of them at once."""
     problems = []
+    episodes, copies = getattr(driver, "num_episodes", None), getattr(env, "num_parallel_envs", 1)
+    if episodes is not None and episodes < copies:
+        # The driver stops at the Nth episode end over all copies; with fewer than one per
+        # copy, an iteration can end on its first step, holding no whole episode.
+        problems.append(
+            f"driver.num_episodes={episodes} is fewer than env.num_parallel_envs={copies}: "
+            f"an iteration of agent={agent.name} could end before any episode in it does; "
+            f"set driver.num_episodes to at least {copies}, or null (one per env copy)"
+        )
     drivers = _options("driver", lambda schema: schema.whole_episodes)
     if not driver.whole_episodes:
         off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
@@ -315,9 +324,7 @@ def _conv_networks(role: Any) -> list[str]:
     """The network options of `role` that have conv layers to configure."""
     return _options(
         "network",
-        lambda schema: (
-            schema.role == role and "conv_layer_params" in _field_names(schema)
-        ),
+        lambda schema: schema.role == role and "conv_layer_params" in _field_names(schema),
     )
 
 

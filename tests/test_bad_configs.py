@@ -60,6 +60,11 @@ BAD_CONFIGS = [
         id="py-driver-with-tf-env",
     ),
     pytest.param(
+        ["agent=ppo", "driver.num_episodes=4"],
+        [r"driver\.num_episodes=4\b", r"env\.num_parallel_envs=16\b", r"at least 16\b"],
+        id="on-policy-fewer-episodes-than-env-copies",
+    ),
+    pytest.param(
         ["env=cartpole", "driver=fused"],
         [r"driver=fused\b", r"env=cartpole\b", r"env=cartpole_tf\b", r"driver=step\b"],
         id="fused-driver-with-python-env",

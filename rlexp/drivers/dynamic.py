@@ -17,7 +17,11 @@ class StepDriverConfig(DriverConfig):
 
 @dataclass
 class EpisodeDriverConfig(DriverConfig):
-    num_episodes: int = bounded(1, gt=0, doc="episodes per collect iteration")
+    num_episodes: int | None = bounded(
+        None,
+        gt=0,
+        doc="episodes per collect iteration; null = one per env copy (env.num_parallel_envs)",
+    )
 
     whole_episodes: ClassVar[bool] = True  # what on-policy agents train on
 
@@ -41,5 +45,8 @@ def build_episode_driver(cfg: EpisodeDriverConfig, context: BuildContext):
     from tf_agents.drivers import dynamic_episode_driver
 
     return dynamic_episode_driver.DynamicEpisodeDriver(
-        context.env, context.policy, observers=context.observers, num_episodes=cfg.num_episodes
+        context.env,
+        context.policy,
+        observers=context.observers,
+        num_episodes=cfg.num_episodes or context.env.batch_size or 1,
     )
