@@ -38,9 +38,7 @@ def damage(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["empty", "truncated", "sidecar"])
-def test_a_damaged_newest_checkpoint_gives_way_to_the_newest_intact_one(
-    interrupted_copy, cli, how
-):
+def test_a_damaged_newest_checkpoint_gives_way_to_the_newest_intact_one(interrupted_copy, cli, how):
     checkpoints = interrupted_copy / "checkpoints"
     steps = sorted(int(p.stem.split("-")[1]) for p in checkpoints.glob("trainer_state-*.json"))
     assert len(steps) == 2, steps
@@ -88,6 +86,20 @@ def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
     result = cli("train", f"hydra.run.dir={target}")
     assert result.code == 2, result.describe()
     assert "hydra.run.dir" in result.err and "writable" in result.err
+
+
+def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli, tmp_path):
+    """TFUniformReplayBuffer allocates its whole capacity at once (a trillion CartPole
+    transitions: tens of terabytes); the error names the key to lower, not TF's OOM."""
+    run_dir = tmp_path / "run"
+    result = cli("train", "buffer.max_length=1000000000000", f"hydra.run.dir={run_dir}")
+    assert result.code == 1, result.describe()
+    assert re.search(
+        r"would allocate [\d.]+ GiB at once \(buffer\.max_length=1000000000000 x 16 ", result.err
+    ), result.describe()
+    assert "lower buffer.max_length" in result.err
+    assert "ResourceExhausted" not in result.err
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rlexp.context import BuildContext
+from rlexp.context import BuildContext, BuildError
 from rlexp.registry import register
 from rlexp.schemas import BufferConfig, bounded
 
@@ -33,8 +33,41 @@ class TFUniformConfig(ReplayConfig):
 def build_tf_uniform(cfg: TFUniformConfig, context: BuildContext):
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
+    _check_fits(cfg, context.agent.collect_data_spec, context.env.batch_size or 1)
     return tf_uniform_replay_buffer.TFUniformReplayBuffer(
         data_spec=context.agent.collect_data_spec,
         batch_size=context.env.batch_size,
         max_length=cfg.max_length,
     )
+
+
+def _check_fits(cfg: TFUniformConfig, data_spec, copies: int) -> None:
+    """The buffer allocates its whole capacity at once: refuse one larger than the memory
+    available, with the key to lower, instead of TensorFlow's out-of-memory error."""
+    import numpy as np
+    import tensorflow as tf
+
+    item = sum(int(np.prod(s.shape)) * s.dtype.size for s in tf.nest.flatten(data_spec))
+    need, available = item * cfg.max_length * copies, _available_memory()
+    if available is None or need <= available:
+        return
+    half = available // (2 * item * copies)
+    half = max(1, round(half, 1 - len(str(half))))  # to 2 significant digits
+    raise BuildError(
+        f"buffer=tf_uniform would allocate {need / 2**30:.1f} GiB at once (buffer.max_length="
+        f"{cfg.max_length} x {copies} env copies x {item:,} bytes per transition), more than "
+        f"the {available / 2**30:.1f} GiB of memory available; lower buffer.max_length "
+        f"({half} would take about half of it)"
+    )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
