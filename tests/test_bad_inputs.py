@@ -102,6 +102,17 @@ def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
 
 
+def test_tensorflow_out_of_memory_names_the_tensor_and_the_settings(cli, tmp_path):
+    run_dir = tmp_path / "run"
+    big = "network.fc_layer_params=[1000000,1000000]"  # a 4 TB kernel
+    result = cli("train", big, f"hydra.run.dir={run_dir}")
+    assert result.code == 1, result.describe()
+    assert "out of memory" in result.err and "shape [1000000,1000000] (float)" in result.err
+    assert "network.fc_layer_params" in result.err
+    assert "ResourceExhausted" not in result.err
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
+
+
 @pytest.mark.slow
 def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint(run_cli, tmp_path):
     run_dir = tmp_path / "run"

@@ -8,6 +8,7 @@ signal lets the current loop call end, checkpoints and marks the run `interrupte
 
 from __future__ import annotations
 
+import re
 import shlex
 import signal
 import sys
@@ -62,9 +63,7 @@ class StopRequest:
             )
 
 
-def train(
-    cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = ""
-) -> dict[str, Any]:
+def train(cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = "") -> dict[str, Any]:
     """Train one run into `run_dir`, or continue it from its latest checkpoint.
 
     `label` goes before every progress line (`[job 3 seed 1] ` for a sweep job).
@@ -149,10 +148,29 @@ def _run(
 ) -> Metrics:
     quiet_tensorflow()
     xla.skip_slow_passes()
-    from rlexp.training.runner import Runner
+    import tensorflow as tf
 
-    runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
-    return runner.run(record)
+    from rlexp.training.runner import Runner, TrainingError
+
+    try:
+        runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
+        return runner.run(record)
+    except tf.errors.ResourceExhaustedError as exc:
+        raise TrainingError(out_of_memory_text(str(exc))) from None
+
+
+_OOM = re.compile(r"OOM when allocating tensor with shape\[([^\]]*)\] and type (\w+)")
+
+
+def out_of_memory_text(message: str) -> str:
+    """TensorFlow's out-of-memory error as what it could not allocate and what sizes it."""
+    found = _OOM.search(message)
+    tensor = f" a tensor of shape [{found[1]}] ({found[2]})" if found else ""
+    return (
+        f"out of memory: TensorFlow could not allocate{tensor}; lower the setting that sizes "
+        f"it (network.fc_layer_params, buffer.max_length, buffer.sample_batch_size, "
+        f"env.num_parallel_envs)"
+    )
 
 
 @contextmanager
