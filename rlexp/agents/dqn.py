@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
-from rlexp.agents.optimizers import Optimizer, build_optimizer
+from rlexp.agents.optimizers import Optimizer, build_optimizer, build_slots
 from rlexp.context import BuildContext
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
@@ -130,10 +130,7 @@ def _build(agent_class_name: str, cfg: DqnConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
-    # The optimizer's slots now rather than at the first train step: a tf.function whose
-    # first trace creates variables is traced a second time (TF's variable-creation rule),
-    # which doubled the compile time of every training loop.
-    agent._optimizer.build(context.network.trainable_variables)
+    build_slots(agent._optimizer, context.network.trainable_variables)
     return agent
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from rlexp.agents.optimizers import Optimizer, build_optimizer
+from rlexp.agents.optimizers import Optimizer, build_optimizer, build_slots
 from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import ValueNetworkConfig
@@ -76,6 +76,7 @@ def build_reinforce(cfg: ReinforceConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
+    build_slots(agent._optimizer, context.network.trainable_weights)
     return agent
 
 
@@ -109,4 +110,7 @@ def build_ppo(cfg: PpoConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
+    build_slots(
+        agent._optimizer, agent._actor_net.trainable_weights + agent._value_net.trainable_weights
+    )
     return agent

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from rlexp.agents.optimizers import Optimizer, build_optimizer
+from rlexp.agents.optimizers import Optimizer, build_optimizer, build_slots
 from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import CriticNetworkConfig
@@ -74,4 +74,10 @@ def build_sac(cfg: SacConfig, context: BuildContext):
         train_step_counter=context.train_step_counter,
     )
     agent.initialize()
+    critics = (
+        agent._critic_network_1.trainable_variables + agent._critic_network_2.trainable_variables
+    )
+    build_slots(agent._critic_optimizer, critics)
+    build_slots(agent._actor_optimizer, agent._actor_network.trainable_variables)
+    build_slots(agent._alpha_optimizer, [agent._log_alpha])
     return agent
