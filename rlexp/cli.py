@@ -133,6 +133,9 @@ def _command(argv: list[str]) -> int:
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
             registry.load_plugins(plugin_modules(argv))
+        if argv[:1] == ["help"] and argv[1:2]:  # `help <command>` answered in `_main`
+            print(_unknown_command_text(argv[1]), file=sys.stderr)
+            return 2
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()

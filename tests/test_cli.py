@@ -199,6 +199,12 @@ def test_each_command_has_its_help(cli, command, ask):
     assert "Config groups" not in result.out  # not the whole usage text
 
 
+def test_help_for_an_unknown_command_names_the_commands(cli):
+    result = cli("help", "evl")
+    assert result.code == 2, result.describe()
+    assert "unknown command 'evl'; did you mean 'eval'?" in result.err
+
+
 def test_report_help_names_every_option(cli):
     import dataclasses
 
