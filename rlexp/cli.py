@@ -97,6 +97,9 @@ def _silence_stdout() -> None:
 
 
 def _main(argv: list[str]) -> int:
+    if argv[:1] == ["help"] and argv[1:2] and argv[1] not in COMMANDS:
+        print(_unknown_command_text(argv[1]), file=sys.stderr)
+        return 2
     asked = _help_asked(argv)
     if asked == "train":
         argv = ["train", "--help"]  # Hydra's help, with rlexp's groups and options
@@ -133,9 +136,6 @@ def _command(argv: list[str]) -> int:
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
             registry.load_plugins(plugin_modules(argv))
-        if argv[:1] == ["help"] and argv[1:2]:  # `help <command>` answered in `_main`
-            print(_unknown_command_text(argv[1]), file=sys.stderr)
-            return 2
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
@@ -196,11 +196,8 @@ def _help_asked(argv: list[str]) -> str | None:
 def command_help(name: str) -> str:
     """One command's usage line(s) and its paragraph of `USAGE`."""
     usage, commands = USAGE.split("\n\n")[:2]
-    lines = [
-        "usage: " + line.strip().removeprefix("usage:").strip()
-        for line in usage.splitlines()
-        if line.strip().removeprefix("usage:").strip().startswith(f"rlexp {name} ")
-    ]
+    forms = (line.strip().removeprefix("usage:").strip() for line in usage.splitlines())
+    lines = [f"usage: {form}" for form in forms if form.startswith(f"rlexp {name} ")]
     paragraph = commands.splitlines()[1:]
     start = next(i for i, line in enumerate(paragraph) if line.startswith(f"  {name} "))
     end = next(
@@ -208,6 +205,11 @@ def command_help(name: str) -> str:
         len(paragraph),
     )
     return "\n".join([*lines, "", *paragraph[start:end], "", "All commands: rlexp --help"])
+
+
+def _usage_line(name: str) -> str:
+    """`usage: rlexp <name> ...`, printed with an error about the command's arguments."""
+    return command_help(name).splitlines()[0]
 
 
 def _is_unknown_command(word: str) -> bool:
@@ -262,7 +264,7 @@ def eval_policy(args: list[str]) -> int:
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
     if not args:
-        print(command_help("eval").splitlines()[0], file=sys.stderr)
+        print(_usage_line("eval"), file=sys.stderr)
         return 2
     path = Path(args[0])
     options = {"episodes": "10", "seed": "0", "video": "false", "policy": "best"}
@@ -271,7 +273,7 @@ def eval_policy(args: list[str]) -> int:
         if not eq or key not in options:
             print(
                 f"rlexp eval: unknown option {arg!r}; options: {', '.join(options)} "
-                f"(the directory comes first)\n{command_help('eval').splitlines()[0]}",
+                f"(the directory comes first)\n{_usage_line('eval')}",
                 file=sys.stderr,
             )
             return 2
@@ -421,7 +423,7 @@ def resume_run(args: list[str]) -> int:
     from rlexp.validation import ConfigError
 
     if not args:  # the directory comes first (it may hold `=`); overrides follow
-        print(command_help("resume").splitlines()[0], file=sys.stderr)
+        print(_usage_line("resume"), file=sys.stderr)
         return 2
     run_dir = Path(args[0])
     try:
