@@ -214,3 +214,48 @@ def test_report_help_names_every_option(cli):
     for field in dataclasses.fields(Options):
         if field.name != "paths":
             assert f"{field.name}=" in text, field.name
+
+
+# `rlexp.cli.entry_point` with `main` replaced: it prints without a newline (left in the
+# buffer), registers an atexit handler and keeps an object whose finalizer runs only in the
+# interpreter's teardown; `{thread}` may leave a non-daemon thread running.
+ENTRY_POINT = textwrap.dedent(
+    """
+    import atexit, sys, threading, time
+
+    import tensorflow
+
+    from rlexp import cli
+
+    class Teardown:
+        def __del__(self):
+            print(" teardown", end="")
+
+    kept = Teardown()
+    atexit.register(lambda: print(" atexit", end=""))
+
+    def main():
+        {thread}
+        print("main", end="")
+        return 3
+
+    cli.main = main
+    cli.entry_point()
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("thread", "expected"),
+    [
+        ("pass", "main atexit"),
+        ("threading.Thread(target=time.sleep, args=(0.5,)).start()", "main atexit teardown"),
+    ],
+    ids=["skips-teardown", "other-thread-waits"],
+)
+def test_the_command_exits_with_mains_code_and_its_output(run_python, thread, expected):
+    """With TensorFlow imported, the command skips the interpreter's teardown but still runs
+    the atexit handlers and flushes the output; another live thread gets the ordinary exit."""
+    result = run_python(ENTRY_POINT.format(thread=thread))
+    assert result.code == 3, result.err
+    assert result.out == expected
