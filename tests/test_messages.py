@@ -112,9 +112,17 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
     [
         (["-m", "plugins=[a],[b]"], "plugins cannot be swept"),
         (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
+        (["-m", "repeat=0"], "repeat=0: must be > 0"),
+        (["-m", "repeat=-2"], "repeat=-2: must be > 0"),
         (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
     ],
-    ids=["swept-plugins", "huge-repeat", "repeat-past-the-seed-range"],
+    ids=[
+        "swept-plugins",
+        "huge-repeat",
+        "no-repeat",
+        "negative-repeat",
+        "repeat-past-the-seed-range",
+    ],
 )
 def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch, args, phrase):
     monkeypatch.chdir(tmp_path)

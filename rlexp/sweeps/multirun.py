@@ -72,6 +72,8 @@ def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> lis
     repeat = int(cfg.get("repeat", 1))
     if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
         return argv
+    if repeat < 1:  # it would list no seed at all
+        raise RepeatError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
     if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
         raise RepeatError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
     if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
