@@ -157,6 +157,20 @@ def test_unreadable_runs_are_listed_with_their_reason(tmp_path, capsys):
     assert seeds == {"agent.learning_rate=0.001": "2", "agent.learning_rate=0.0001": "2"}
 
 
+def test_a_finished_job_without_its_metrics_is_unreadable_not_completed(tmp_path, capsys):
+    """A sweep job's job.json says how it ended; its metrics.json holds the results. Without
+    them the run counts as unreadable, not as a completed run with no values."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420]})
+    run = sweep / "1_lr=0.001,seed=1"
+    (run / "metrics.json").unlink()
+    (run / "job.json").write_text(json.dumps({"status": "completed", "seed": 1}))
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert "2 runs completed" in out and "1 unreadable" in out
+    assert "`1_lr=0.001,seed=1`" in out
+    assert "metrics.json: missing, though job.json says the run completed" in out
+
+
 def test_csv_keeps_full_precision_and_markdown_rounds(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [223.40000915527344, 250.0, 260.0]})
     code, out, _ = in_process(capsys, sweep, f"out={tmp_path / 'r'}")

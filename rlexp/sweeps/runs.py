@@ -25,6 +25,7 @@ SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
 # Config keys that do not make a different configuration.
 NOT_CONFIG = {"seed", "repeat", "sweep", "train.progress", "logger"}
 UNREADABLE = "unreadable"
+ENDED = ("completed", "failed", "interrupted")  # statuses of a run that is over
 
 
 @dataclass
@@ -140,9 +141,9 @@ def short_reason(error: str | None) -> str:
 
 
 def _status(metrics: dict[str, Any], job: dict[str, Any]) -> tuple[str, str | None]:
-    if metrics.get("status") in ("completed", "failed", "interrupted"):
+    if metrics.get("status") in ENDED:
         return metrics["status"], metrics.get("error")
-    if job.get("status") in ("completed", "failed", "interrupted"):
+    if job.get("status") in ENDED:
         return job["status"], job.get("error")
     pid = job.get("pid")
     if pid and job.get("host") == socket.gethostname() and not _alive(int(pid)):
@@ -166,6 +167,9 @@ def load_run(path: Path, root: Path | None = None) -> Run:
         config = _load_config(path)
     except Unreadable as exc:
         return Run(path, name, UNREADABLE, str(exc), {}, {}, None)
+    if not metrics and job.get("status") in ENDED:  # a job that ended always wrote it
+        lost = f"{METRICS_FILE}: missing, though {JOB_FILE} says the run {job['status']}"
+        return Run(path, name, UNREADABLE, lost, {}, config, config.get("seed"))
     status, error = _status(metrics, job)
     seed = config.get("seed", job.get("seed"))
     return Run(path, name, status, error, metrics, config, seed)
