@@ -146,6 +146,7 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
     problems += _network_rules(env, network, agent, buffer, driver, kind)
     problems += _image_rules(env, network, agent)
     problems += _video_rules(cfg.train, env)
+    problems += _budget_rules(cfg.train, agent)
 
     limit = buffer.max_env_batch_size
     copies = getattr(env, "num_parallel_envs", 1)
@@ -326,6 +327,18 @@ def _conv_networks(role: Any) -> list[str]:
         "network",
         lambda schema: schema.role == role and "conv_layer_params" in _field_names(schema),
     )
+
+
+def _budget_rules(train: Any, agent: Any) -> list[str]:
+    """An off-policy run's budget must outlast its random-policy prefill, or it ends
+    "completed" without a single train step."""
+    if agent.on_policy or train.prefill_steps < train.env_steps:
+        return []
+    return [
+        f"train.env_steps={train.env_steps} is not above train.prefill_steps="
+        f"{train.prefill_steps}: the run would end after the random-policy prefill without "
+        f"training; raise train.env_steps or lower train.prefill_steps"
+    ]
 
 
 def _video_rules(train: Any, env: Any) -> list[str]:

@@ -28,6 +28,11 @@ BAD_CONFIGS = [
     ),
     pytest.param(["agent.gamma=1.5"], [r"agent\.gamma=1\.5\b"], id="gamma-above-1"),
     pytest.param(
+        ["train.env_steps=200"],
+        [r"train\.env_steps=200\b", r"train\.prefill_steps=1000\b", "without training"],
+        id="budget-within-the-prefill",
+    ),
+    pytest.param(
         ["agent.learning_rate=0"], [r"agent\.learning_rate=0(\.0)?\b"], id="learning-rate-zero"
     ),
     pytest.param(
