@@ -332,8 +332,8 @@ def _conv_networks(role: Any) -> list[str]:
 def _budget_rules(train: Any, agent: Any) -> list[str]:
     """An off-policy run's budget must outlast its random-policy prefill, or it ends
     "completed" without a single train step."""
-    if agent.on_policy or train.prefill_steps < train.env_steps:
-        return []
+    if agent.on_policy or train.prefill_steps < train.env_steps or train.env_steps <= 0:
+        return []  # (a budget out of its own range is reported as such)
     return [
         f"train.env_steps={train.env_steps} is not above train.prefill_steps="
         f"{train.prefill_steps}: the run would end after the random-policy prefill without "

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from rlexp.composition import compose_config
 
-OVERRIDES = ["env=cartpole", "driver=step", "train.env_steps=1000"]
+OVERRIDES = ["env=cartpole", "driver=step", "train.env_steps=2000"]
 _COUNTER = itertools.count()
 
 
