@@ -49,14 +49,21 @@ def validate(cfg: DictConfig) -> None:
             continue
         problems += bound_problems(node, group)
         problems += _extra_problems(group, node)
-        own_rules = getattr(OmegaConf.to_object(node), "problems", None)
-        problems += [f"{group}.{p}" for p in own_rules()] if own_rules else []
+        problems += _own_problems(group, node)
+    if isinstance(cfg.get("logger"), DictConfig):
+        problems += _own_problems("logger", cfg.logger)
     problems += bound_problems(cfg.train, "train")
     problems += bound_problems(cfg.sweep, "sweep")
     problems += bound_problems(cfg, "", recurse=False)
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _own_problems(group: str, node: DictConfig) -> list[str]:
+    """What the option's schema says is wrong with its values (its `problems()`)."""
+    own_rules = getattr(OmegaConf.to_object(node), "problems", None)
+    return [f"{group}.{p}" for p in own_rules()] if own_rules else []
 
 
 def _extra_problems(group: str, node: DictConfig) -> list[str]:

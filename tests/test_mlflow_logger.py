@@ -144,3 +144,32 @@ def test_tensorboard_logger_is_the_default_and_does_nothing_else(tmp_path):
     logger = build_logger(None, tmp_path, CONFIG)
     train(logger, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "phrase"),
+    [
+        (lambda tmp: f"http://127.0.0.1:{free_port()}", "no MLflow server answers at 127.0.0.1:"),
+        (lambda tmp: str(tmp / "a-file" / "mlflow.db"), "Error: [Errno"),
+        (lambda tmp: "notascheme://x", "unsupported URI"),
+    ],
+    ids=["no-server", "path-under-a-file", "unknown-scheme"],
+)
+def test_a_tracking_uri_mlflow_cannot_use_is_named(tmp_path, uri, phrase):
+    """At once (MLflow's client retries an unanswered server for minutes), naming the key."""
+    from rlexp.context import BuildError
+
+    (tmp_path / "a-file").write_text("")
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": uri(tmp_path)})
+    with pytest.raises(BuildError) as info:
+        build_logger(cfg, tmp_path / "run", CONFIG)
+    assert f"logger.tracking_uri={cfg.tracking_uri}" in str(info.value)
+    assert phrase in str(info.value) and "logger.tracking_uri=null" in str(info.value)
+
+
+def test_an_empty_experiment_name_is_refused_before_training():
+    from rlexp.composition import compose_config
+    from rlexp.validation import ConfigError
+
+    with pytest.raises(ConfigError, match=r"logger\.experiment_name='': must name"):
+        compose_config(["logger=mlflow", "logger.experiment_name="])

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import socket
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rlexp.context import BuildError
 from rlexp.dotted import flatten
 from rlexp.loggers.schemas import MlflowLoggerConfig
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
@@ -21,6 +25,7 @@ from rlexp.rundir import SWEEP_FILE
 
 PARAMS_PER_CALL = 100  # MLflow's log_batch limit
 PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
+CONNECT_TIMEOUT_S = 10  # a tracking server's first answer
 STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
 
 
@@ -43,17 +48,49 @@ def default_tracking_uri(run_dir: Path) -> str:
 
 
 def _client(cfg: MlflowLoggerConfig, run_dir: Path):
+    """An MLflow client at the configured tracking URI, and the experiment's id (created if
+    new). Raises BuildError naming the logger's keys when MLflow cannot be reached there."""
     from mlflow.tracking import MlflowClient
 
     uri = cfg.tracking_uri or default_tracking_uri(run_dir)
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(cfg.experiment_name)
-    if experiment is not None:
-        return client, experiment.experiment_id
-    location = None
-    if uri.startswith("sqlite:///"):
-        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-    return client, client.create_experiment(cfg.experiment_name, artifact_location=location)
+    _check_reachable(uri)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(cfg.experiment_name)
+        if experiment is not None:
+            return client, experiment.experiment_id
+        location = None
+        if uri.startswith("sqlite:///"):
+            location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+        return client, client.create_experiment(cfg.experiment_name, artifact_location=location)
+    except Exception as exc:  # MLflow raises many types: its own, the store's, OSError
+        message = " ".join(str(exc).split())[:300]
+        raise BuildError(
+            f"logger=mlflow cannot start at logger.tracking_uri={uri} (experiment "
+            f"{cfg.experiment_name!r}): {type(exc).__name__}: {message}; fix "
+            f"logger.tracking_uri, or set logger.tracking_uri=null for a local SQLite file"
+        ) from exc
+
+
+def _check_reachable(uri: str) -> None:
+    """Fail at once where an http(s) tracking server does not answer on its port: MLflow's
+    own client retries such a request for minutes before it gives up."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
+        parts.hostname
+    ):
+        return  # reached through a proxy, which only MLflow's request can go through
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise BuildError(
+            f"logger.tracking_uri={uri}: no MLflow server answers at {parts.hostname}:{port} "
+            f"({exc.strerror or exc}); start it (mlflow server --port {port}), fix "
+            f"logger.tracking_uri, or set logger.tracking_uri=null for a local SQLite file"
+        ) from exc
 
 
 def _log_params(client, run_id: str, config: Mapping[str, Any]) -> None:

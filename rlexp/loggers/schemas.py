@@ -30,6 +30,14 @@ class MlflowLoggerConfig(LoggerConfig):
     )
     experiment_name: str = documented("rlexp", "MLflow experiment the runs go to")
 
+    def problems(self) -> list[str]:
+        if self.experiment_name.strip():
+            return []
+        return [
+            f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "
+            f"(the default is rlexp)"
+        ]
+
     @classmethod
     def from_cfg(cls, cfg: Any) -> MlflowLoggerConfig:
         names = {f.name for f in fields(cls)}
