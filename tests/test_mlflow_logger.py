@@ -173,3 +173,19 @@ def test_an_empty_experiment_name_is_refused_before_training():
 
     with pytest.raises(ConfigError, match=r"logger\.experiment_name='': must name"):
         compose_config(["logger=mlflow", "logger.experiment_name="])
+
+
+def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_path):
+    from conftest import run_sweep
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    sweep = tmp_path / "sweep"
+    budget = ["train.env_steps=200", "train.prefill_steps=100", "train.progress=false"]
+    result = run_sweep(
+        "logger=mlflow", f"logger.tracking_uri={uri}", "seed=0", *budget, f"hydra.sweep.dir={sweep}"
+    )
+    assert result.code == 0, result.describe()  # failed points are results of a sweep
+    assert result.err.count("the sweep has no MLflow parent run") == 1, result.describe()
+    assert "UserWarning" not in result.output and "Traceback" not in result.output
+    metrics = json.loads((sweep / "0_seed=0" / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "no MLflow server answers" in metrics["error"]

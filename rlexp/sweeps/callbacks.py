@@ -57,9 +57,7 @@ class SweepReview(Callback):
             status="running",
         )
         if OmegaConf.select(config, "logger.name") == "mlflow" and not record.get(PARENT_KEY):
-            from rlexp.loggers.mlflow_logger import start_sweep_run
-
-            record[PARENT_KEY] = start_sweep_run(config.logger, sweep_dir, overrides)
+            record[PARENT_KEY] = _mlflow_parent_run(config.logger, sweep_dir, overrides)
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         signals.stop_sweep_on_signals(sweep_dir)
         _OPEN.add(sweep_dir)
@@ -130,3 +128,17 @@ def _read(sweep_dir: Path) -> dict[str, Any]:
         return json.loads((sweep_dir / SWEEP_FILE).read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _mlflow_parent_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str | None:
+    """The sweep's MLflow parent run; None, said once here, where MLflow cannot be used at
+    the tracking URI: each job then stops with the same error (Hydra would only turn it
+    into a warning here and go on)."""
+    from rlexp.context import BuildError
+    from rlexp.loggers.mlflow_logger import start_sweep_run
+
+    try:
+        return start_sweep_run(cfg, sweep_dir, overrides)
+    except BuildError as exc:
+        print(f"rlexp: the sweep has no MLflow parent run: {exc}", file=sys.stderr)
+        return None
