@@ -354,7 +354,7 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
 
     from rlexp import registry
     from rlexp.sweeps import signals as sweep_signals
-    from rlexp.sweeps.multirun import RepeatError, prepare_argv
+    from rlexp.sweeps.multirun import SweepArgumentError, prepare_argv
 
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
     def hydra_main(cfg: DictConfig) -> float | None:
@@ -369,7 +369,7 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         return 2
     try:
         argv = prepare_argv(argv)
-    except RepeatError as exc:
+    except SweepArgumentError as exc:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
     saved = sys.argv

@@ -107,6 +107,9 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
         load_gym(GymEnvConfig(name="cartpole", gym_id="CartPole-v1", gym_kwargs={"foo": 1}), seed=0)
 
 
+OPTUNA = "hydra/sweeper=optuna_study"
+
+
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
@@ -114,6 +117,10 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
         (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
         (["-m", "repeat=0"], "repeat=0: must be > 0"),
         (["-m", "repeat=-2"], "repeat=-2: must be > 0"),
+        (["-m", OPTUNA, "hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: must be > 0"),
+        (["-m", OPTUNA, "hydra.sweeper.n_jobs=-1"], "hydra.sweeper.n_jobs=-1: must be > 0"),
+        (["-m", OPTUNA, "hydra.sweeper.direction=up"], "direction=up: must be maximize or"),
+        (["-m", OPTUNA, "hydra.sweeper.max_failure_rate=2"], "max_failure_rate=2.0: must be"),
         (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
     ],
     ids=[
@@ -121,6 +128,10 @@ def test_unknown_gym_kwargs_at_build_name_the_env():
         "huge-repeat",
         "no-repeat",
         "negative-repeat",
+        "no-trials",
+        "no-trial-jobs",
+        "unknown-direction",
+        "failure-rate-above-1",
         "repeat-past-the-seed-range",
     ],
 )

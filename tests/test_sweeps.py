@@ -96,7 +96,7 @@ def test_repeat_runs_seeds_from_the_base_seed_as_jobs(sweep_2x2):
 
 def test_repeat_expansion_is_seeds_from_the_base_seed():
     from rlexp.composition import prepare_registry
-    from rlexp.sweeps.multirun import RepeatError, prepare_argv
+    from rlexp.sweeps.multirun import SweepArgumentError, prepare_argv
 
     prepare_registry([])  # as `rlexp` does before it reads a command line
     argv = prepare_argv(["-m", "agent.gamma=0.9,0.99", "seed=5", "repeat=3"])
@@ -106,7 +106,7 @@ def test_repeat_expansion_is_seeds_from_the_base_seed():
     exclude = next(a for a in argv if a.startswith("hydra.job.config.override_dirname"))
     assert "experiment" in exclude and "repeat" in exclude and "seed" not in exclude
     assert prepare_argv(["agent.gamma=0.9", "repeat=3"]) == ["agent.gamma=0.9", "repeat=3"]
-    with pytest.raises(RepeatError):
+    with pytest.raises(SweepArgumentError):
         prepare_argv(["-m", "seed=0,1", "repeat=2"])
 
 

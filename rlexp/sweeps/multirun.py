@@ -16,18 +16,24 @@ enumerates, so rlexp hands it the seeds as one more axis instead: `repeat=3` (ba
 becomes `seed=0,1,2` and `repeat=1` for the jobs, which the launcher runs side by side.
 Either way the seeds come from the base seed, and `rlexp report` groups runs by their
 config minus the seed.
+
+**An Optuna study's settings** that Optuna would reject only once the sweep has started are
+refused before it starts (`check_optuna_study`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
 DIRNAME_EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
 ALWAYS_EXCLUDED = ("experiment", "repeat")
 MAX_REPEAT = 10_000
 
 
-class RepeatError(ValueError):
-    pass
+class SweepArgumentError(ValueError):
+    """A sweep's command line that cannot work: its repeat, or its Optuna study's settings."""
 
 
 def prepare_argv(argv: list[str]) -> list[str]:
@@ -42,7 +48,10 @@ def prepare_argv(argv: list[str]) -> list[str]:
         parsed = OverridesParser.create().parse_overrides(list(args.overrides))
     except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
         return argv
-    argv = expand_repeat(argv, args.config_name, parsed)
+    cfg = _compose(args.config_name, parsed)
+    if cfg is not None:  # else Hydra itself reports a bad command line next
+        check_optuna_study(cfg.hydra.sweeper)
+        argv = expand_repeat(argv, cfg, parsed)
     argv = continuation_subdir(argv, parsed)
     if not any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed):
         shared = [
@@ -57,8 +66,9 @@ def prepare_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> list[str]:
-    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`."""
+def _compose(config_name: str | None, parsed: list) -> Any:
+    """The config the sweep's shared overrides make, with its `hydra` node; None where Hydra
+    cannot compose it."""
     from hydra import compose, initialize_config_dir
 
     from rlexp import registry
@@ -66,18 +76,49 @@ def expand_repeat(argv: list[str], config_name: str | None, parsed: list) -> lis
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     try:
         with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name or "config", overrides=plain, return_hydra_config=True)
-    except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
-        return argv
+            return compose(config_name or "config", overrides=plain, return_hydra_config=True)
+    except Exception:  # noqa: BLE001 (reported by Hydra)
+        return None
+
+
+def check_optuna_study(sweeper: Any) -> None:
+    """Refuse Optuna study settings that Optuna rejects only once the sweep has started, in
+    its own words (`n_trials=0`: "Record does not exist")."""
+    if sweeper.get("_target_") != OPTUNA_SWEEPER:
+        return
+    problems = [
+        f"hydra.sweeper.{key}={sweeper[key]}: must be > 0 ({what})"
+        for key, what in (
+            ("n_trials", "the trials the study runs"),
+            ("n_jobs", "the trials launched at once"),
+        )
+        if sweeper.get(key) is not None and sweeper[key] < 1
+    ]
+    directions = sweeper.get("direction")
+    for direction in [directions] if isinstance(directions, str) else list(directions or []):
+        if str(direction).lower() not in ("maximize", "minimize"):
+            problems.append(
+                f"hydra.sweeper.direction={direction}: must be maximize or minimize (of "
+                f"sweep.objective)"
+            )
+    rate = sweeper.get("max_failure_rate")
+    if rate is not None and not 0 <= rate <= 1:
+        problems.append(f"hydra.sweeper.max_failure_rate={rate}: must be >= 0 and <= 1")
+    if problems:
+        raise SweepArgumentError("; ".join(problems))
+
+
+def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
+    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`."""
     repeat = int(cfg.get("repeat", 1))
     if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
         return argv
     if repeat < 1:  # it would list no seed at all
-        raise RepeatError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
+        raise SweepArgumentError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
     if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
-        raise RepeatError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
+        raise SweepArgumentError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
     if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
-        raise RepeatError(
+        raise SweepArgumentError(
             f"repeat={repeat} derives the seeds from the base seed; do not also sweep seed "
             f"(use seed=<base> repeat={repeat}, or sweep seed=... without repeat)"
         )
