@@ -117,6 +117,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
         (["-m", "repeat=0"], "repeat=0: must be > 0"),
         (["-m", "repeat=-2"], "repeat=-2: must be > 0"),
+        (["-m", OPTUNA, "repeat=0"], "repeat=0: must be > 0"),
         (["-m", OPTUNA, "hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: must be > 0"),
         (["-m", OPTUNA, "hydra.sweeper.n_jobs=-1"], "hydra.sweeper.n_jobs=-1: must be > 0"),
         (["-m", OPTUNA, "hydra.sweeper.direction=up"], "direction=up: must be maximize or"),
@@ -128,6 +129,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         "huge-repeat",
         "no-repeat",
         "negative-repeat",
+        "no-repeat-in-a-study",
         "no-trials",
         "no-trial-jobs",
         "unknown-direction",

@@ -109,12 +109,13 @@ def check_optuna_study(sweeper: Any) -> None:
 
 
 def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
-    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`."""
+    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`; a
+    repeat below 1 is refused with any sweeper."""
     repeat = int(cfg.get("repeat", 1))
+    if repeat < 1:  # any sweeper's every point would fail; the basic one's would list no seed
+        raise SweepArgumentError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
     if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
         return argv
-    if repeat < 1:  # it would list no seed at all
-        raise SweepArgumentError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
     if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
         raise SweepArgumentError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
     if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
