@@ -6,8 +6,9 @@ then prints the medians of the process's wall time, the training wall time, the 
 training-loop call, the first evaluation and the export, their ratios (this tree over
 REV), and whether every run's evaluation returns are the same. With `--sweep N` each side
 is instead a sweep `rlexp -m repeat=N` of the default experiment, timed whole; with
-`--process`, one `rlexp train` process started through the tree's console entry point,
-timed from its start to its exit (the breakdown's clock stops before the exit):
+`--process`, one `rlexp train` process, timed from its start to its exit (the breakdown's
+clock stops before the exit). Sweeps and processes start through each tree's own console
+entry point:
 
     .venv/bin/python benchmarks/against.py REV [--pairs 5] [--sweep N | --process] [overrides...]
 """
@@ -26,7 +27,7 @@ import tomllib
 from pathlib import Path
 
 from pairs import compare
-from performance import RLEXP, breakdown, source_at  # this folder's harness
+from performance import breakdown, source_at  # this folder's harness
 
 # The loop's first call; its trace is a phase of its own where it is done ahead of the call.
 FIRST_CALL = ("training loop: 1st call", "training loop: trace ahead")
@@ -50,14 +51,34 @@ MEASURES = {
 }
 
 
-def sweep(source: str | None, runs: int, overrides: list[str]) -> dict:
-    """The wall time of `rlexp -m repeat=<runs>` (`source`: another rlexp tree), and its
+def rlexp_command(root: Path, revision: str | None = None) -> list[str]:
+    """`rlexp` started through the console entry point that the pyproject.toml of `root`'s
+    working tree (or of its git `revision`) names: each tree's own exit path."""
+    if revision is None:
+        pyproject = (root / "pyproject.toml").read_text()
+    else:
+        show = ["git", "show", f"{revision}:pyproject.toml"]
+        pyproject = subprocess.run(show, cwd=root, capture_output=True, text=True, check=True)
+        pyproject = pyproject.stdout
+    module, function = tomllib.loads(pyproject)["project"]["scripts"]["rlexp"].split(":")
+    return [
+        sys.executable,
+        "-c",
+        f"import sys; from {module} import {function} as f; sys.exit(f())",
+    ]
+
+
+def sweep(source: str, command: list[str], runs: int, overrides: list[str]) -> dict:
+    """The wall time of `rlexp -m repeat=<runs>` of the rlexp tree at `source`, and its
     runs' final evaluation returns in seed order."""
-    env = dict(os.environ, PYTHONPATH=source) if source else None
     with tempfile.TemporaryDirectory(prefix="rlexp_sweep_") as root:
-        args = [RLEXP, "-m", f"repeat={runs}", "train.progress=false", *overrides]
+        args = [*command, "-m", f"repeat={runs}", "train.progress=false", *overrides]
         began = time.perf_counter()
-        subprocess.run([*args, f"hydra.sweep.dir={root}"], capture_output=True, env=env)
+        subprocess.run(
+            [*args, f"hydra.sweep.dir={root}"],
+            capture_output=True,
+            env=dict(os.environ, PYTHONPATH=source),
+        )
         wall = time.perf_counter() - began
         files = Path(root).glob("*/metrics.json")  # in job folders `<n>_seed=<seed>`
         by_job = sorted(files, key=lambda f: int(f.parent.name.split("_")[0]))
@@ -67,13 +88,10 @@ def sweep(source: str | None, runs: int, overrides: list[str]) -> dict:
     return {"sweep_wall_s": wall, "eval_returns": [m["final_eval_return"] for m in metrics]}
 
 
-def whole_process(source: str, pyproject: str, overrides: list[str]) -> dict:
-    """`rlexp train` of the tree at `source` in a process started as its console command
-    (`pyproject`: that tree's pyproject.toml, which names the entry point), timed to exit."""
-    module, function = tomllib.loads(pyproject)["project"]["scripts"]["rlexp"].split(":")
-    code = f"import sys; from {module} import {function} as f; sys.exit(f())"
+def whole_process(source: str, command: list[str], overrides: list[str]) -> dict:
+    """One `rlexp train` of the rlexp tree at `source`, timed from its start to its exit."""
     with tempfile.TemporaryDirectory(prefix="rlexp_process_") as run_dir:
-        args = [sys.executable, "-c", code, "train", "train.progress=false", *overrides]
+        args = [*command, "train", "train.progress=false", *overrides]
         began = time.perf_counter()
         subprocess.run(
             [*args, f"hydra.run.dir={run_dir}"],
@@ -98,27 +116,23 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=0, help="compare sweeps of N runs")
     parser.add_argument("--process", action="store_true", help="compare whole processes")
     args, overrides = parser.parse_known_args()
+    root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="rlexp_against_") as tree:
         before = source_at(args.revision, tree)
+        trees = {  # each side's source and command
+            "this tree": (str(root), rlexp_command(root)),
+            args.revision: (before, rlexp_command(root, args.revision)),
+        }
         if args.sweep:
             runs = {
-                "this tree": lambda: sweep(None, args.sweep, overrides),
-                args.revision: lambda: sweep(before, args.sweep, overrides),
+                name: functools.partial(sweep, source, command, args.sweep, overrides)
+                for name, (source, command) in trees.items()
             }
             measures = {"sweep wall time, s": lambda r: r["sweep_wall_s"]}
         elif args.process:
-            root = Path(__file__).resolve().parents[1]
-            revision_pyproject = subprocess.run(
-                ["git", "show", f"{args.revision}:pyproject.toml"],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            this = (root / "pyproject.toml").read_text()
             runs = {
-                "this tree": lambda: whole_process(str(root), this, overrides),
-                args.revision: lambda: whole_process(before, revision_pyproject, overrides),
+                name: functools.partial(whole_process, source, command, overrides)
+                for name, (source, command) in trees.items()
             }
             measures = {
                 "process wall time (start to exit), s": lambda r: r["process_wall_s"],
