@@ -26,6 +26,7 @@ import dataclasses
 import errno
 import json
 import os
+import shlex
 import tempfile
 import types
 import typing
@@ -60,6 +61,19 @@ NOT_RUN_DIRS = {HYDRA_DIR, CHECKPOINT_DIR, POLICY_DIR, BEST_POLICY_DIR, VIDEO_DI
 
 def config_path(run_dir: Path) -> Path:
     return Path(run_dir) / HYDRA_DIR / CONFIG_FILE
+
+
+def sweep_hint(path: Path, command: str) -> str:
+    """`; it is a sweep directory ...` naming one of its runs where `path` holds a sweep
+    (its sweep.json), for an error that wanted a run directory; else ''."""
+    if not (Path(path) / SWEEP_FILE).is_file():
+        return ""
+    pattern = str(Path(HYDRA_DIR) / CONFIG_FILE)
+    runs = sorted(Path(path).glob(f"*/{pattern}")) or sorted(Path(path).glob(f"*/*/{pattern}"))
+    example = (
+        f", such as: rlexp {command} {shlex.quote(str(runs[0].parent.parent))}" if runs else ""
+    )
+    return f"; it is a sweep directory: rlexp {command} takes one of its runs{example}"
 
 
 def overrides_path(run_dir: Path) -> Path:

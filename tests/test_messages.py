@@ -165,3 +165,16 @@ def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for chatter in ("cuda", "oneDNN", "cpu_feature_guard", "TensorRT"):
         assert chatter not in proc.stdout + proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("command", ["eval", "resume"])
+def test_a_sweep_directory_given_for_a_run_names_one_of_its_runs(cli, tmp_path, command):
+    sweep = tmp_path / "sweep"
+    run = sweep / "0_agent.gamma=0.9,seed=0"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    (sweep / "sweep.json").write_text("{}")
+    result = cli(command, sweep)
+    assert result.code == 2, result.describe()
+    assert f"it is a sweep directory: rlexp {command} takes one of its runs" in result.err
+    assert f"rlexp {command} {shlex.quote(str(run))}" in result.err

@@ -57,7 +57,7 @@ def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
         )
     raise PolicyLoadError(
         f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
-        f"nor the policy/ directory of one"
+        f"nor the policy/ directory of one{rundir.sweep_hint(path, 'eval')}"
     )
 
 

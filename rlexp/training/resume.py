@@ -48,6 +48,7 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
         raise ResumeError(
             f"{run_dir} is not a run directory: it has no {saved_file.relative_to(run_dir)} "
             f"(rlexp resume takes a directory that `rlexp train` created)"
+            f"{rundir.sweep_hint(run_dir, 'resume')}"
         )
     try:
         run = read_saved_run(run_dir)
