@@ -1,6 +1,8 @@
 """`train.jit_compile`: the fused loop compiled by XLA (the default) or run in TF's graph
 mode. The modes' results differ, but within each a run repeats bit for bit and a resumed
-run continues exactly as the uninterrupted one."""
+run continues exactly as the uninterrupted one. XLA compiles the loop as one cluster, or as
+two (collection, train steps) where every trigger point is one iteration from the last;
+both forms give the same results."""
 
 from __future__ import annotations
 
@@ -15,8 +17,21 @@ from test_reproducibility import comparable
 from rlexp.composition import compose_config
 from rlexp.training import xla
 
-MODES = {"xla": "train.jit_compile=true", "graph": "train.jit_compile=false"}
-XLA = [*TINY_FUSED, MODES["xla"]]
+MODES = {
+    "xla": ["train.jit_compile=true"],
+    "graph": ["train.jit_compile=false"],
+    # an iteration between trigger points (driver.num_steps = the summary interval): the
+    # collection and the train steps are two XLA clusters (`fused.XlaLoop`)
+    "xla, two clusters": [
+        "train.jit_compile=true",
+        "driver.num_steps=200",
+        "train.summary_interval=200",
+        "train.eval_interval=400",
+    ],
+}
+# The same iterations and evaluations, with summaries two iterations apart: one cluster.
+ONE_CLUSTER = [*MODES["xla, two clusters"], "train.summary_interval=400"]
+XLA = [*TINY_FUSED, *MODES["xla"]]
 # A Q network with an op XLA has no kernel for (tests/plugins/xla_refused_network.py).
 REFUSED = ["plugins=[xla_refused_network]", "network=xla_refused"]
 
@@ -24,7 +39,7 @@ REFUSED = ["plugins=[xla_refused_network]", "network=xla_refused"]
 def _train(run_dir: Path, resume: bool = False, mode: str = "xla") -> dict:
     from rlexp.training.trainer import train
 
-    return train(compose_config([*TINY_FUSED, MODES[mode]]), run_dir, resume=resume)
+    return train(compose_config([*TINY_FUSED, *MODES[mode]]), run_dir, resume=resume)
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +67,35 @@ def test_xla_run_trains_and_repeats_bitwise(reference, tmp_path, monkeypatch):
     assert len(builds) == 1
 
 
+@pytest.fixture(scope="module")
+def two_cluster_reference(tmp_path_factory) -> dict:
+    return _train(tmp_path_factory.mktemp("two_clusters") / "run", mode="xla, two clusters")
+
+
+def test_the_loop_in_two_clusters_repeats_bitwise_and_equals_the_one_cluster_loop(
+    two_cluster_reference, tmp_path, monkeypatch
+):
+    from rlexp.training import fused
+    from rlexp.training.trainer import train
+
+    built = []
+    init = fused.XlaLoop.__init__
+    monkeypatch.setattr(fused.XlaLoop, "__init__", lambda *a: built.append(1) or init(*a))
+    assert comparable(_train(tmp_path / "again", mode="xla, two clusters")) == comparable(
+        two_cluster_reference
+    )
+    assert len(built) == 1  # compiled once, reseeded at the checkpoint's segment
+    one_cluster = train(compose_config([*TINY_FUSED, *ONE_CLUSTER]), tmp_path / "one")
+    assert len(built) == 1
+    assert comparable(one_cluster) == comparable(two_cluster_reference)
+
+
 @pytest.mark.parametrize("mode", list(MODES))
 def test_a_run_stopped_at_a_checkpoint_resumes_exactly(mode, request, tmp_path, monkeypatch):
     from rlexp.training import trainer
 
-    reference = request.getfixturevalue("reference" if mode == "xla" else "graph_reference")
+    fixture = {"xla": "reference", "graph": "graph_reference"}.get(mode, "two_cluster_reference")
+    reference = request.getfixturevalue(fixture)
     run_dir = tmp_path / "run"
 
     class StopAfterFirstCheckpoint(trainer.StopRequest):

@@ -1,24 +1,28 @@
-"""The fused training loop of `driver=fused`: collection and training in one graph.
+"""The fused training loop of `driver=fused`: collection and training, both in-graph.
 
 `make_fused_loop(...)` returns `run(time_step, policy_state, stop_at)` (with its `reseed`),
-ONE compiled function that runs iterations until the env-step count reaches `stop_at`; an
-iteration is the driver's `num_steps` env steps (policy, env, buffer write and metrics, all
-in-graph) then `train_steps` train steps on batches sampled from the TF replay buffer
-in-graph (`buffer.get_next`: no dataset iterator or prefetch thread, so what is sampled
-never depends on timing). The trainer calls it once per stretch between trigger points
-(eval, summaries, checkpoints), so Python runs only where the triggers need it, and they
-fire at the same env steps as with `driver=step`.
+which runs iterations until the env-step count reaches `stop_at`; an iteration is the
+driver's `num_steps` env steps (policy, env, buffer write and metrics, all in-graph) then
+`train_steps` train steps on batches sampled from the TF replay buffer in-graph
+(`buffer.get_next`: no dataset iterator or prefetch thread, so what is sampled never
+depends on timing). The trainer calls it once per stretch between trigger points (eval,
+summaries, checkpoints), so Python runs only where the triggers need it, and they fire at
+the same env steps as with `driver=step`.
 
-With `jit_compile=True` (`train.jit_compile`, the default) XLA compiles the whole loop
-(collection, replay writes and sampling, training) as one cluster, so an iteration no longer
-pays TF's per-op dispatch. What XLA cannot compile is replaced by the same computation in a
-form it can: the replay buffer is written (`buffers.observer`) and sampled
-(`sample_uniform`) without TF-Agents' `CriticalSection`, and the epsilon-greedy exploration
-draws from a seeded generator (`policies.seeded_exploration`) instead of stateful random
-ops, whose seeds XLA picks at random per process. Replay sampling and exploration restart
-from `seed` at every segment start, by resetting their generators: the compiled loop is
-reused. A collect policy that cannot be replaced so (one that is not plain epsilon-greedy)
-keeps its collect step outside XLA, and only the train steps of each iteration are compiled."""
+With `jit_compile=True` (`train.jit_compile`, the default) XLA compiles the collection,
+replay writes and sampling, and training, so an iteration no longer pays TF's per-op
+dispatch. Where a stretch holds several iterations, the whole loop is one XLA cluster, one
+call per stretch. Where every stretch is one iteration (the default experiment evaluates
+after each), the collection and the train steps are two clusters (`XlaLoop`), which XLA
+compiles side by side on two cores, sooner than the one cluster; both forms give the same
+results. What XLA cannot compile is replaced by the same computation in a form it can: the
+replay buffer is written (`buffers.observer`) and sampled (`sample_uniform`) without
+TF-Agents' `CriticalSection`, and the epsilon-greedy exploration draws from a seeded
+generator (`policies.seeded_exploration`) instead of stateful random ops, whose seeds XLA
+picks at random per process. Replay sampling and exploration restart from `seed` at every
+segment start, by resetting their generators: the compiled loop is reused. A collect policy
+that cannot be replaced so (one that is not plain epsilon-greedy) keeps its collect step
+outside XLA, and only the train steps of each iteration are compiled."""
 
 from __future__ import annotations
 
@@ -38,14 +42,16 @@ def make_fused_loop(
     train_steps: int,
     jit_compile: bool,
     seed: int,
+    trigger_interval: int,
 ):
     """`(run, reseed)`: `run(time_step, policy_state, stop_at) -> (time_step, policy_state,
     last loss)` runs iterations until the `env_steps` metric (fed by the driver's
     observers) is at least `stop_at`, and always at least one: the iteration that crosses a
     trigger point is the last, as when the trainer checks its triggers after every
-    iteration. `reseed(seed)` restarts its random draws for a new segment without tracing
-    it again; it is None where random ops keep their state in compiled kernels (every mode
-    but the whole-loop XLA one), and a new segment builds a new loop.
+    iteration. `run.get_concrete_function(...)` traces it ahead of its first call.
+    `reseed(seed)` restarts its random draws for a new segment without tracing it again; it
+    is None where random ops keep their state in compiled kernels (TF's graph mode, and a
+    collect policy XLA cannot seed), and a new segment builds a new loop.
     """
     import tensorflow as tf
     from tf_agents.utils import common
@@ -55,16 +61,21 @@ def make_fused_loop(
         driver, buffer, sample_batch_size, sequence_length, jit_compile, whole, seed
     )
 
-    def train_loop():
+    def train_loop(count):
         # Explicit while loops, compiled without autograph: autograph would convert every
         # TF-Agents function called inside (the driver, the agent's train), which made
         # tracing take ~10 s on this stack.
         return tf.while_loop(
-            lambda i, _: i < train_steps,
+            lambda i, _: i < count,
             lambda i, _: (i + 1, agent.train(sample()).loss),
             (tf.constant(0), tf.constant(0.0)),
         )[1]
 
+    reseed = functools.partial(_reseed, generators) if whole else None
+    if whole and trigger_interval <= driver._num_steps:  # one iteration per stretch
+        compiled = functools.partial(common.function, autograph=False, jit_compile=True)
+        run = XlaLoop(compiled(driver.run), compiled(train_loop), train_steps, env_steps)
+        return run, reseed
     if jit_compile and not whole:
         train_loop = tf.function(train_loop, jit_compile=True, autograph=False)
 
@@ -72,7 +83,7 @@ def make_fused_loop(
         def body(i, time_step, policy_state, loss):
             time_step, policy_state = driver.run(time_step, policy_state)
             with tf.control_dependencies(tf.nest.flatten(time_step)):
-                loss = train_loop()
+                loss = train_loop(train_steps)
             return i + 1, time_step, policy_state, loss
 
         _, time_step, policy_state, loss = tf.while_loop(
@@ -82,8 +93,39 @@ def make_fused_loop(
         )
         return time_step, policy_state, loss
 
-    reseed = functools.partial(_reseed, generators) if whole else None
     return common.function(run, autograph=False, jit_compile=whole or None), reseed
+
+
+class XlaLoop:
+    """The XLA mode's loop where a stretch is one iteration: two XLA-compiled calls, the
+    collection and the train steps, so that XLA can compile them side by side on two cores
+    (`compile_train` in a background thread while the first call compiles the collection).
+    One cluster for the whole loop compiles both before its first iteration; the Python
+    between the two calls costs under 1% of the default experiment's iteration."""
+
+    def __init__(self, collect: Any, train: Any, train_steps: int, env_steps: Any):
+        import tensorflow as tf
+
+        self.collect, self.train, self.env_steps = collect, train, env_steps
+        self.train_steps = tf.constant(train_steps)
+
+    def __call__(self, time_step: Any, policy_state: Any, stop_at: Any) -> tuple:
+        while True:
+            time_step, policy_state = self.collect(time_step, policy_state)
+            loss = self.train(self.train_steps)
+            if int(self.env_steps.result()) >= int(stop_at):
+                return time_step, policy_state, loss
+
+    def get_concrete_function(self, time_step: Any, policy_state: Any, stop_at: Any) -> None:
+        """Trace both functions ahead of their first calls."""
+        self.collect.get_concrete_function(time_step, policy_state)
+        self.train.get_concrete_function(self.train_steps)
+
+    def compile_train(self) -> None:
+        """XLA-compile the train steps by a call that runs none of them."""
+        import tensorflow as tf
+
+        self.train(tf.constant(0))
 
 
 def _driver_and_sampler(

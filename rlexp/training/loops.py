@@ -42,6 +42,7 @@ class LoopParts:
     train_steps_per_iteration: int
     sequence_length: int | None  # replayed sequence length (None: the agent's own)
     jit_compile: bool  # XLA-compile the fused loop (train.jit_compile)
+    trigger_interval: int  # env steps between the closest trigger points
 
 
 def choose_loop(env_cfg: Any, agent_cfg: Any, buffer_cfg: Any, driver_cfg: Any) -> type:
@@ -80,6 +81,10 @@ class _Loop:
         """Trace the compiled function `run_until(stop_at)` calls, ahead of the call, where
         it is one call (False: nothing was traced)."""
         return False
+
+    def compile_ahead(self) -> Callable[[], None] | None:
+        """What a background thread can compile beside the loop's first call, or None."""
+        return None
 
     def _iteration(self) -> float:
         raise NotImplementedError
@@ -156,6 +161,7 @@ class FusedLoop(_Loop):
             p.train_steps_per_iteration,
             jit_compile=p.jit_compile,
             seed=seed,
+            trigger_interval=p.trigger_interval,
         )
 
     def trace(self, stop_at: int) -> bool:
@@ -164,6 +170,9 @@ class FusedLoop(_Loop):
         stop = tf.constant(stop_at, tf.int64)
         self._run.get_concrete_function(self.time_step, self.policy_state, stop)
         return True
+
+    def compile_ahead(self) -> Callable[[], None] | None:
+        return getattr(self._run, "compile_train", None)  # the XLA mode's
 
     def run_until(self, stop_at: int) -> float:
         """One compiled call runs every iteration up to `stop_at` (at least one)."""

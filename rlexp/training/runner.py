@@ -4,8 +4,9 @@
     -> triggers (summaries, evaluation, checkpoint) -> final phase (evaluate, checkpoint,
     export the final and the best policy)
 
-Beside the loop's first call, a background thread compiles the evaluation and traces the
-policy export (`start_warm_ups`), work the run would otherwise do later on its main thread.
+Beside the loop's first call, background threads compile what the loop compiles ahead (the
+XLA loop's train steps) and the evaluation, and trace the policy export (`start_warm_ups`):
+work the run would otherwise do later on its main thread.
 The loop is a strategy (`rlexp.training.loops`) chosen once from declared facts. Triggers
 own their positions; a checkpoint records them and resume puts them back with `set_start`.
 The step axis is env steps everywhere. A stop request (SIGTERM/SIGINT, see
@@ -72,6 +73,7 @@ class Runner:
         self.eval_policy = _greedy(self.ctx.agent.policy)
         self.evaluate_policy, self.eval_env = self._build_evaluator()
         self.best = BestPolicy(self.eval_policy, self.ctx.train_step_counter)
+        self.triggers = self._build_triggers()
         self.loop = self._build_loop(driver)
         self.checkpoint, self.manager = self._build_checkpoint()
         self.resumed = resume
@@ -91,7 +93,7 @@ class Runner:
                 **self.ctx.scalars,
             }
         )
-        self.triggers = self._build_triggers()
+        triggers.restore(self.triggers, self.state.triggers)
         self.progress = Progress(
             self.t.env_steps,
             initial=self.env_steps(),
@@ -104,7 +106,7 @@ class Runner:
         )
         self.clock_start = time.perf_counter()
         self.loss = math.nan
-        self.warm_ups: threading.Thread | None = None
+        self.warm_ups: list[threading.Thread] = []
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
 
     # The phases
@@ -165,22 +167,24 @@ class Runner:
             return self.replay(self.state.segment_start)
         self.loop.begin_segment(step)
 
-    def start_warm_ups(self) -> threading.Thread | None:
+    def start_warm_ups(self) -> list[threading.Thread]:
         """Trace the loop's next call now, then, beside that call (TF releases the GIL while
-        it compiles and runs), compile the evaluation and trace the export in a background
-        thread (`rlexp.training.background`). The evaluation is warmed up only where a
-        play leaves nothing behind for later ones: a native TF env whose random draws
-        `reseed_env` restarts, as it does before every evaluation. None: nothing to warm up."""
+        it compiles and runs), compile what the loop compiles ahead in one background thread
+        and, in another, compile the evaluation and trace the export
+        (`rlexp.training.background`). The evaluation is warmed up only where a play leaves
+        nothing behind for later ones: a native TF env whose random draws `reseed_env`
+        restarts, as it does before every evaluation."""
         if self.done() or not self.loop.trace(self.next_point()):
-            return None
+            return []
         tasks = [self.best.warm_up]
         if _is_native(self.cfg.env) and callable(getattr(self.eval_env, "reseed", None)):
             tasks.insert(0, self.evaluate_policy)
-        return background.start(tasks)
+        ahead = self.loop.compile_ahead()
+        return [background.start(tasks)] + ([background.start([ahead])] if ahead else [])
 
     def wait_for_warm_ups(self) -> None:
-        if self.warm_ups is not None:
-            self.warm_ups.join()
+        for thread in self.warm_ups:
+            thread.join()
 
     def replay(self, start: int) -> None:
         """Run the segment again from its checkpoint at `start` to the stop, writing
@@ -393,7 +397,7 @@ class Runner:
         return checkpoint, manager
 
     def _build_triggers(self):
-        """Every trigger in firing order, at their positions."""
+        """Every trigger in firing order, from step 0 (`triggers.restore` moves them)."""
         checkpoint = triggers.Trigger(
             "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
         )
@@ -404,7 +408,6 @@ class Runner:
             *([video] if self.t.video_interval else []),
             checkpoint,
         ]
-        triggers.restore(every, self.state.triggers)
         return every
 
     def _build_evaluator(self):
@@ -436,6 +439,7 @@ class Runner:
             train_steps_per_iteration=self.t.train_steps_per_iteration,
             sequence_length=sequence_length,
             jit_compile=self.t.jit_compile,
+            trigger_interval=min(trigger.interval for trigger in self.triggers),
         )
         strategy = choose_loop(typed["env"], ctx.agent_config, typed["buffer"], typed["driver"])
         return strategy(parts, self.should_stop)

@@ -16,6 +16,10 @@ class Trigger(IntervalTrigger):
         self.name = name
 
     @property
+    def interval(self) -> int:
+        return self._interval
+
+    @property
     def position(self) -> int:
         """The env step at which it last fired (its start, before the first firing)."""
         return self._last_trigger_value
