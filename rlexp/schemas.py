@@ -187,7 +187,7 @@ class TrainConfig:
         1000, ge=0, doc="random-policy steps before training (off-policy agents)"
     )
     train_steps_per_iteration: int = bounded(
-        128,
+        256,
         ge=0,
         doc="gradient steps per iteration, after driver.num_steps env steps (off-policy "
         "agents; an on-policy agent trains once per iteration)",

@@ -21,9 +21,9 @@ class ReplayConfig(BufferConfig):
 
 @dataclass
 class TFUniformConfig(ReplayConfig):
-    # The default experiment's: 100000 transitions over its 16 carts, batches of 256.
+    # The default experiment's: 100000 transitions over its 16 carts, batches of 128.
     max_length: int = bounded(6250, gt=0, doc="capacity per env copy (of env.num_parallel_envs)")
-    sample_batch_size: int = bounded(256, gt=0, doc="transitions per train batch")
+    sample_batch_size: int = bounded(128, gt=0, doc="transitions per train batch")
 
     in_graph_replay: ClassVar[bool] = True
     gathers_all: ClassVar[bool] = True  # gather_all(): on-policy agents' whole batch
