@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, _subprocess_env
+from omegaconf import OmegaConf
 
 from rlexp.schemas import TrainConfig
 
@@ -71,5 +72,6 @@ def test_installed_wheel_composes_and_lists_from_an_empty_directory(installed, t
     assert "name: cartpole_tf" in job.stdout and budget in job.stdout
     listed = run_installed(installed, tmp_path, "list", "agent")
     assert listed.returncode == 0, listed.stderr
-    assert "learning_rate: float = 0.003" in listed.stdout  # dqn.yaml's, from the wheel
+    dqn = OmegaConf.load(CONF / "agent" / "dqn.yaml")
+    assert f"learning_rate: float = {dqn.learning_rate}" in listed.stdout  # from the wheel
     assert list(tmp_path.iterdir()) == [], "the commands wrote into the working directory"
