@@ -300,13 +300,22 @@ def _sweep_point_problems(
     return problems, failures
 
 
+# Hydra settings a single run may set to a string that nothing reads as code: composing the
+# config to check it would only cost a run ~0.3 s.
+PLAIN_HYDRA_VALUES = ("hydra.run.dir",)
+
+
 def _only_rlexp_configs(args: Any, parsed: list) -> bool:
     """A single run whose config comes only from rlexp's own tree (and Hydra's) plus value
-    overrides: no --config-dir, no Hydra setting, no sweep. Its option names were checked."""
+    overrides: no --config-dir, no Hydra setting but its run directory, no sweep. Its option
+    names were checked."""
     if args.config_dir is not None or args.multirun:
         return False
     return not any(
-        o.key_or_group.lstrip("+~").startswith("hydra") or o.is_sweep_override() for o in parsed
+        o.is_sweep_override()
+        or o.key_or_group.lstrip("+~").startswith("hydra")
+        and not (o.key_or_group in PLAIN_HYDRA_VALUES and isinstance(o.value(), str))
+        for o in parsed
     )
 
 

@@ -260,6 +260,44 @@ def test_rlexp_and_hydra_defaults_pass(overrides):
     check_command(overrides)  # raises TrustError if refused
 
 
+@pytest.mark.parametrize(
+    "overrides, composed",
+    [
+        pytest.param([], False, id="defaults"),
+        pytest.param(["hydra.run.dir=runs/a", "seed=3"], False, id="run-dir"),
+        pytest.param(["++hydra.run.dir=runs/a"], False, id="run-dir-forced"),
+        pytest.param(["hydra.job.name=x"], True, id="other-hydra-value"),
+        pytest.param(["hydra/job_logging=stdout"], True, id="hydra-group"),
+    ],
+)
+def test_a_single_run_is_composed_for_the_check_only_where_hydra_could_run_code(
+    overrides, composed, monkeypatch
+):
+    """Its run directory, a plain string, spares the compose; any other Hydra setting does
+    not."""
+    from rlexp import composition
+
+    calls = []
+    composer = composition.command_composer
+    monkeypatch.setattr(composition, "command_composer", lambda *a: calls.append(1) or composer(*a))
+    prepare_registry(overrides)
+    result = check_command(overrides)
+    assert bool(calls) == composed and (result is not None) == composed
+
+
+def test_a_run_directory_that_is_not_a_string_is_composed_and_refused(monkeypatch):
+    from hydra.errors import ConfigCompositionException
+
+    from rlexp import composition
+
+    calls = []
+    composer = composition.command_composer
+    monkeypatch.setattr(composition, "command_composer", lambda *a: calls.append(1) or composer(*a))
+    with pytest.raises(ConfigCompositionException):
+        check_command(["hydra.run.dir={a: 1}"])
+    assert calls
+
+
 def test_every_problem_is_listed():
     with pytest.raises(TrustError) as info:
         check_command(["+hydra.callbacks.a._target_=os.system", "+hydra.job.env_set.PYTHONPATH=x"])
