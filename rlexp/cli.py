@@ -8,6 +8,7 @@ them, so that `report` (which reads run directories only) imports none of them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import difflib
 import io
 import logging
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from omegaconf import DictConfig
 
 USAGE = """\
@@ -378,7 +381,8 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; rlexp reports it (below)
     reason = None
     try:
-        hydra_main()
+        with _mode_known(base):
+            hydra_main()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:
@@ -395,6 +399,22 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         _close_unfinished_sweeps(reason)
     stopped_by = sweep_signals.received()
     return 0 if stopped_by is None else 128 + stopped_by
+
+
+@contextlib.contextmanager
+def _mode_known(base: DictConfig | None) -> Iterator[None]:
+    """Hydra composes the whole config once more only to read `hydra.mode` (`get_mode`, ~0.15
+    s). The trust check read it from the config it composed (`base`), or, composing none,
+    knows it unset: the config is rlexp's own, and none of rlexp's configs sets it."""
+    from hydra._internal.hydra import Hydra
+
+    mode = None if base is None else base.hydra.mode
+    get_mode = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: mode
+    try:
+        yield
+    finally:
+        Hydra.get_mode = get_mode
 
 
 def _restore_env(name: str, value: str | None) -> None:

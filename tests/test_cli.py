@@ -259,3 +259,39 @@ def test_the_command_exits_with_mains_code_and_its_output(run_python, thread, ex
     result = run_python(ENTRY_POINT.format(thread=thread))
     assert result.code == 3, result.err
     assert result.out == expected
+
+
+@pytest.mark.parametrize(
+    "extra, composes",
+    [
+        pytest.param([], 1, id="rlexp-configs"),  # the trust check composes nothing
+        pytest.param(["hydra.job.name=train"], 2, id="a-hydra-setting"),  # it composes once
+    ],
+)
+def test_a_run_composes_its_config_once_for_hydra(extra, composes, tmp_path, monkeypatch):
+    """Hydra's compose to read `hydra.mode` (`Hydra.get_mode`) is skipped: rlexp knows it."""
+    from conftest import SWEEP_RUN_OVERRIDES, invoke_main
+    from hydra._internal.hydra import Hydra
+
+    calls = []
+    compose = Hydra.compose_config
+    monkeypatch.setattr(
+        Hydra, "compose_config", lambda *a, **k: calls.append(1) or compose(*a, **k)
+    )
+    run_dir = tmp_path / "run"
+    result = invoke_main("train", *SWEEP_RUN_OVERRIDES, *extra, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    assert (run_dir / "metrics.json").is_file()
+    assert len(calls) == composes
+
+
+def test_hydra_mode_multirun_in_the_overrides_still_sweeps(tmp_path):
+    from conftest import SWEEP_RUN_OVERRIDES, invoke_main
+
+    sweep_dir = tmp_path / "sweep"
+    result = invoke_main(
+        "train", *SWEEP_RUN_OVERRIDES, "hydra.mode=MULTIRUN", f"hydra.sweep.dir={sweep_dir}"
+    )
+    assert result.code == 0, result.describe()
+    jobs = [p.parent.name for p in sweep_dir.glob("*/metrics.json")]
+    assert len(jobs) == 1 and jobs[0].startswith("0_")
