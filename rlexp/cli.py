@@ -403,9 +403,9 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
 
 @contextlib.contextmanager
 def _mode_known(base: DictConfig | None) -> Iterator[None]:
-    """Hydra composes the whole config once more only to read `hydra.mode` (`get_mode`, ~0.15
-    s). The trust check read it from the config it composed (`base`), or, composing none,
-    knows it unset: the config is rlexp's own, and none of rlexp's configs sets it."""
+    """Hydra composes the whole config once more only to read `hydra.mode` (`get_mode`,
+    ~0.15 s). The trust check read it from the config it composed (`base`), or, composing
+    none, knows it unset: the config is rlexp's own, and none of rlexp's configs sets it."""
     from hydra._internal.hydra import Hydra
 
     mode = None if base is None else base.hydra.mode

@@ -5,8 +5,8 @@ run it inside `rlexp.training.fused`'s loop, where each call does the iterations
 [collect `num_steps` env steps -> `train.train_steps_per_iteration` train steps sampled
 from the buffer in-graph] up to the next trigger point without returning to Python.
 Nothing leaves the graph, so the env must be a native TF env and the buffer a TF replay
-buffer. `auto` (the default) is
-`fused` where that holds and `step` elsewhere, so choosing any env or buffer just works.
+buffer. `auto` (the default) is `fused` where that holds and `step` elsewhere, so
+choosing any env or buffer just works.
 """
 
 from __future__ import annotations
