@@ -78,12 +78,19 @@ def make_fused_loop(
         return run, reseed
     if jit_compile and not whole:
         train_loop = tf.function(train_loop, jit_compile=True, autograph=False)
+    run = _iterations(driver, functools.partial(train_loop, train_steps), env_steps)
+    return common.function(run, autograph=False, jit_compile=whole or None), reseed
+
+
+def _iterations(driver: Any, train: Any, env_steps: Any):
+    """`run(time_step, policy_state, stop_at)` as one graph: a while loop of iterations."""
+    import tensorflow as tf
 
     def run(time_step, policy_state, stop_at):
         def body(i, time_step, policy_state, loss):
             time_step, policy_state = driver.run(time_step, policy_state)
             with tf.control_dependencies(tf.nest.flatten(time_step)):
-                loss = train_loop(train_steps)
+                loss = train()
             return i + 1, time_step, policy_state, loss
 
         _, time_step, policy_state, loss = tf.while_loop(
@@ -93,7 +100,7 @@ def make_fused_loop(
         )
         return time_step, policy_state, loss
 
-    return common.function(run, autograph=False, jit_compile=whole or None), reseed
+    return run
 
 
 class XlaLoop:

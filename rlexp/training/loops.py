@@ -172,7 +172,7 @@ class FusedLoop(_Loop):
         return True
 
     def compile_ahead(self) -> Callable[[], None] | None:
-        return getattr(self._run, "compile_train", None)  # the XLA mode's
+        return self._run.compile_train if isinstance(self._run, fused.XlaLoop) else None
 
     def run_until(self, stop_at: int) -> float:
         """One compiled call runs every iteration up to `stop_at` (at least one)."""
