@@ -260,6 +260,17 @@ def test_rlexp_and_hydra_defaults_pass(overrides):
     check_command(overrides)  # raises TrustError if refused
 
 
+@pytest.fixture
+def compositions(monkeypatch) -> list[int]:
+    """One entry per config the trust check composes."""
+    from rlexp import composition
+
+    calls: list[int] = []
+    composer = composition.command_composer
+    monkeypatch.setattr(composition, "command_composer", lambda *a: calls.append(1) or composer(*a))
+    return calls
+
+
 @pytest.mark.parametrize(
     "overrides, composed",
     [
@@ -271,31 +282,21 @@ def test_rlexp_and_hydra_defaults_pass(overrides):
     ],
 )
 def test_a_single_run_is_composed_for_the_check_only_where_hydra_could_run_code(
-    overrides, composed, monkeypatch
+    overrides, composed, compositions
 ):
     """Its run directory, a plain string, spares the compose; any other Hydra setting does
     not."""
-    from rlexp import composition
-
-    calls = []
-    composer = composition.command_composer
-    monkeypatch.setattr(composition, "command_composer", lambda *a: calls.append(1) or composer(*a))
     prepare_registry(overrides)
     result = check_command(overrides)
-    assert bool(calls) == composed and (result is not None) == composed
+    assert bool(compositions) == composed and (result is not None) == composed
 
 
-def test_a_run_directory_that_is_not_a_string_is_composed_and_refused(monkeypatch):
+def test_a_run_directory_that_is_not_a_string_is_composed_and_refused(compositions):
     from hydra.errors import ConfigCompositionException
 
-    from rlexp import composition
-
-    calls = []
-    composer = composition.command_composer
-    monkeypatch.setattr(composition, "command_composer", lambda *a: calls.append(1) or composer(*a))
     with pytest.raises(ConfigCompositionException):
         check_command(["hydra.run.dir={a: 1}"])
-    assert calls
+    assert compositions
 
 
 def test_every_problem_is_listed():
