@@ -153,7 +153,7 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
     problems += _network_rules(env, network, agent, buffer, driver, kind)
     problems += _image_rules(env, network, agent)
     problems += _video_rules(cfg.train, env)
-    problems += _budget_rules(cfg.train, agent)
+    problems += _budget_rules(cfg.train, agent, driver)
 
     limit = buffer.max_env_batch_size
     copies = getattr(env, "num_parallel_envs", 1)
@@ -336,16 +336,27 @@ def _conv_networks(role: Any) -> list[str]:
     )
 
 
-def _budget_rules(train: Any, agent: Any) -> list[str]:
+def _budget_rules(train: Any, agent: Any, driver: Any) -> list[str]:
     """An off-policy run's budget must outlast its random-policy prefill, or it ends
-    "completed" without a single train step."""
-    if agent.on_policy or train.prefill_steps < train.env_steps or train.env_steps <= 0:
+    "completed" without a single train step; and one collect iteration must fit in the
+    budget, or the run overshoots it by up to that iteration."""
+    if train.env_steps <= 0:
         return []  # (a budget out of its own range is reported as such)
-    return [
-        f"train.env_steps={train.env_steps} is not above train.prefill_steps="
-        f"{train.prefill_steps}: the run would end after the random-policy prefill without "
-        f"training; raise train.env_steps or lower train.prefill_steps"
-    ]
+    problems = []
+    if not agent.on_policy and train.prefill_steps >= train.env_steps:
+        problems.append(
+            f"train.env_steps={train.env_steps} is not above train.prefill_steps="
+            f"{train.prefill_steps}: the run would end after the random-policy prefill "
+            f"without training; raise train.env_steps or lower train.prefill_steps"
+        )
+    num_steps = getattr(driver, "num_steps", None)
+    if isinstance(num_steps, int) and num_steps > train.env_steps:
+        problems.append(
+            f"driver.num_steps={num_steps} is above train.env_steps={train.env_steps}: one "
+            f"collect iteration would take more env steps than the whole budget; lower "
+            f"driver.num_steps or raise train.env_steps"
+        )
+    return problems
 
 
 def _video_rules(train: Any, env: Any) -> list[str]:

@@ -33,6 +33,11 @@ BAD_CONFIGS = [
         id="budget-within-the-prefill",
     ),
     pytest.param(
+        ["driver.num_steps=100000"],
+        [r"driver\.num_steps=100000\b", r"train\.env_steps=40000\b", "whole budget"],
+        id="iteration-above-the-budget",
+    ),
+    pytest.param(
         ["agent.learning_rate=0"], [r"agent\.learning_rate=0(\.0)?\b"], id="learning-rate-zero"
     ),
     pytest.param(

@@ -154,7 +154,8 @@ def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
     from conftest import RLEXP
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
-    budget = ["train.env_steps=100", "train.prefill_steps=50", "train.eval_episodes=1"]
+    budget = ["train.env_steps=100", "train.prefill_steps=50", "driver.num_steps=50"]
+    budget.append("train.eval_episodes=1")
     proc = subprocess.run(
         [str(RLEXP), "train", *budget, f"hydra.run.dir={tmp_path / 'run'}"],
         capture_output=True,

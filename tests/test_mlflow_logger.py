@@ -180,7 +180,8 @@ def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_
 
     uri = f"http://127.0.0.1:{free_port()}"
     sweep = tmp_path / "sweep"
-    budget = ["train.env_steps=200", "train.prefill_steps=100", "train.progress=false"]
+    budget = ["train.env_steps=200", "train.prefill_steps=100", "driver.num_steps=100"]
+    budget.append("train.progress=false")
     result = run_sweep(
         "logger=mlflow", f"logger.tracking_uri={uri}", "seed=0", *budget, f"hydra.sweep.dir={sweep}"
     )
