@@ -88,6 +88,15 @@ def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
     assert "hydra.run.dir" in result.err and "writable" in result.err
 
 
+@pytest.mark.parametrize("args", [["train", "hydra.run.dir="], ["-m", "hydra.sweep.dir= "]])
+def test_an_empty_output_dir_is_refused_not_taken_for_the_current_one(cli, tmp_path, args):
+    """`hydra.run.dir=$OUT` with OUT unset: the run would go into the working directory."""
+    result = cli(*args)
+    assert result.code == 2, result.describe()
+    key = args[1].split("=")[0]
+    assert f"{key} is empty" in result.err and "unset shell variable" in result.err
+
+
 def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli, tmp_path):
     """TFUniformReplayBuffer allocates its whole capacity at once (a trillion CartPole
     transitions: tens of terabytes); the error names the key to lower, not TF's OOM."""
