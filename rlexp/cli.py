@@ -450,13 +450,14 @@ def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str 
     if value is None:
         prefixes = (f"{key}=", f"+{key}=", f"++{key}=")
         value = next((a.split("=", 1)[1] for a in argv if a.startswith(prefixes)), "outputs")
-    if not str(value).strip():
+    value = str(value)
+    if not value.strip():
         return (
             f"{key} is empty (an unset shell variable?): it would put the run in the current "
             f"directory; give a directory with {key}=<dir>, or leave {key} unset for a fresh "
             f"timestamped one"
         )
-    reason = unwritable_reason(str(value))
+    reason = unwritable_reason(value)
     if reason is None:
         return None
     return f"{key}={value}: {reason}; choose a writable directory with {key}=<dir>"

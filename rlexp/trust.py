@@ -313,8 +313,10 @@ def _only_rlexp_configs(args: Any, parsed: list) -> bool:
         return False
     return not any(
         o.is_sweep_override()
-        or o.key_or_group.lstrip("+~").startswith("hydra")
-        and not (o.key_or_group in PLAIN_HYDRA_VALUES and isinstance(o.value(), str))
+        or (
+            o.key_or_group.lstrip("+~").startswith("hydra")
+            and not (o.key_or_group in PLAIN_HYDRA_VALUES and isinstance(o.value(), str))
+        )
         for o in parsed
     )
 
