@@ -367,3 +367,15 @@ def test_eval_video_on_a_default_experiment_run(tmp_path):
     short_run(["train.env_steps=512", "driver.num_steps=256"], run_dir)
     report = evaluate(run_dir, episodes=1, video=True)
     assert Image.open(report.video).n_frames > 1
+
+
+def test_eval_video_of_an_env_that_cannot_render_is_refused_naming_it(tmp_path):
+    from rlexp.policies.saved import PolicyLoadError, evaluate
+
+    run_dir = tmp_path / "run"
+    short_run(["env=card_game", "driver.num_steps=100"], run_dir)
+    with pytest.raises(PolicyLoadError) as raised:
+        evaluate(run_dir, episodes=1, video=True)
+    assert "env=card_game cannot render frames" in str(raised.value)
+    assert "without video=true" in str(raised.value)
+    assert not list(run_dir.glob("*.gif"))

@@ -61,11 +61,12 @@ def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
     )
 
 
-def build_env(run_dir: Path, seed: int):
+def build_env(run_dir: Path, seed: int, video: bool = False):
     """The run's env, built from its saved config by the registered builder.
 
     The saved files are checked (`rlexp.saved_run`) and the env's config validated before
-    any plugin they name is imported, except what needs the plugin's own schema."""
+    any plugin they name is imported, except what needs the plugin's own schema; with
+    `video`, an env whose option draws no frames is refused before it is built."""
     from rlexp.bounds import bound_problems
     from rlexp.context import BuildContext
     from rlexp.saved_run import SavedRunError, announce_plugins, read_saved_run
@@ -99,6 +100,11 @@ def build_env(run_dir: Path, seed: int):
             f"{run_dir / CONFIG_FILE}: the env's config is invalid (damaged or edited):\n"
             + "\n".join(f"  - {p}" for p in problems)
         )
+    if video and not env_cfg.can_render:
+        raise PolicyLoadError(
+            f"env={env_node.name} cannot render frames, so video=true has nothing to record; "
+            f"evaluate without video=true"
+        )
     return component.builder(env_cfg, BuildContext(seed=seed))
 
 
@@ -118,7 +124,7 @@ def evaluate(
     if video:
         _check_writable(run_dir)
     tf.random.set_seed(seed)
-    env = build_env(run_dir, seed)  # checks the saved config before the policy is loaded
+    env = build_env(run_dir, seed, video)  # checks the saved config before the policy is loaded
     policy = _load(policy_dir)
     frames: list[np.ndarray] = []
     returns = []
