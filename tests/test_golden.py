@@ -2,6 +2,8 @@
 every preset give metrics.json equal, bit for bit (wall times excluded), to the files in
 tests/golden/. A change that alters results on purpose regenerates them with
 `RLEXP_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py` and says why in its commit.
+Bit for bit holds within one CPU family: another family's math kernels may round
+differently (SAC's do: its golden is an AMD EPYC's, which CI matches, and a Xeon's differs).
 """
 
 from __future__ import annotations
