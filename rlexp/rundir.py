@@ -123,6 +123,25 @@ def _is_numeric(annotation: Any) -> bool:
 # HParams metrics and the report's columns.
 NUMERIC_METRICS = tuple(f.name for f in dataclasses.fields(Metrics) if _is_numeric(f.name))
 
+# The numeric keys that say how well a run did, each with its better direction: what
+# `rlexp report metric=KEY` ranks by. The other numeric keys (reward_threshold, env_steps,
+# train_steps, episodes, best_eval_env_steps) describe the run's budget or its env.
+RESULT_METRICS = {
+    "final_eval_return": "higher",
+    "best_eval_return": "higher",
+    "solved_at_env_steps": "lower",
+    "solved_at_wall_time_s": "lower",
+    "train_wall_time_s": "lower",
+    "wall_time_s": "lower",
+}
+# Results a completed run leaves null when it never reached reward_threshold: it did not
+# solve within its budget, so a report counts them as +inf (slower than any solve).
+SOLVE_METRICS = ("solved_at_env_steps", "solved_at_wall_time_s")
+
+
+def lower_is_better(key: str) -> bool:
+    return RESULT_METRICS.get(key) == "lower"
+
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so a reader never sees half a file; the mode follows the umask."""
