@@ -91,3 +91,39 @@ def test_rounding_follows_the_interval_width():
     assert decimals(st.Estimate(223.4, 200.0, 245.0)) == 0
     assert decimals(st.Estimate(0.5, 0.41, 0.57)) == 2
     assert decimals(st.Estimate(3.0, 3.0, 3.0)) == 1
+
+
+def test_lower_is_better_ranking_leads_with_the_lowest_iqm():
+    times = [[3000, 3100, 3200, 3300, 3400], [1000, 1100, 1200, 1300, 1400]]
+    ranking = st.rank(times, [st.summarize(v) for v in times], lower=True)
+    assert ranking.best == 1
+    p = ranking.improvement[0]  # P(a run of the leader is faster)
+    assert (p.value, p.low, p.high) == (1.0, 1.0, 1.0)
+
+
+def test_never_solved_counts_as_infinitely_slow():
+    """Solving 1 of 5 quickly is worse than solving 5 of 5 a bit slower."""
+    lucky, steady = [500, math.inf, math.inf, math.inf, math.inf], [2000, 2100, 2200, 2300, 2400]
+    summaries = [st.summarize(v) for v in (lucky, steady)]
+    assert (summaries[0].n, summaries[0].iqm.value, summaries[0].median.value) == (
+        5,
+        math.inf,
+        math.inf,
+    )
+    ranking = st.rank([lucky, steady], summaries, lower=True)
+    assert ranking.leader == 1
+    assert ranking.improvement[0].value == pytest.approx(0.8)
+
+
+def test_never_solved_against_never_solved_is_a_tie():
+    assert st.probability_of_improvement([-math.inf, -math.inf], [-math.inf, -5.0]).value == 0.25
+
+
+def test_intervals_with_infinite_values_are_not_nan():
+    low, high = st.percentile_interval(np.array([1.0, 2.0, np.inf] * 100))
+    assert (low, high) == (1.0, np.inf)
+    s = st.summarize([1000, 1200, math.inf, math.inf, 1100, 1300])
+    for e in (s.mean, s.median, s.iqm):
+        assert not any(map(math.isnan, (e.value, e.low, e.high)))
+        assert e.has_interval and 1000 <= e.low <= e.value <= e.high == math.inf
+    assert s.n == 6 and s.iqm.value == math.inf

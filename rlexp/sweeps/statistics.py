@@ -15,6 +15,10 @@ vectorized lines; tests/test_report_statistics.py checks it against scipy.stats.
 
 Every interval is clipped to what the statistic can take on the observed data: the range of
 the seeds for mean, median and IQM; [0, 1] for a probability.
+
+Values may be +inf (a run that never solved, for a time-to-solve metric): the statistics
+then take it as worse than any solve, so a mean or IQM with enough such runs is inf. NaN
+values (no result) are left out.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class Estimate:
 
     @property
     def has_interval(self) -> bool:
-        return math.isfinite(self.low) and math.isfinite(self.high)
+        return not (math.isnan(self.low) or math.isnan(self.high))
 
     def excludes(self, x: float) -> bool:
         return self.has_interval and (self.low > x or self.high < x)
@@ -63,10 +67,17 @@ def resample(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def percentile_interval(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The central CONFIDENCE interval of bootstrap statistics (first axis: resamples)."""
+    """The central CONFIDENCE interval of bootstrap statistics (first axis: resamples).
+
+    Interpolating next to an infinite statistic gives NaN (inf - inf, inf * 0), so where
+    any is infinite the ends are the order statistics just outside the interval instead:
+    a slightly wider interval, never a narrower one."""
     tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail], axis=0)
-    return low, high
+    if np.isfinite(samples).all():
+        low, high = np.percentile(samples, [tail, 100 - tail], axis=0)
+        return low, high
+    low = np.percentile(samples, tail, axis=0, method="lower")
+    return low, np.percentile(samples, 100 - tail, axis=0, method="higher")
 
 
 def mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -94,15 +105,16 @@ def improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(wins + 0.5 * ties, axis=(-2, -1))
 
 
-def _finite(values) -> np.ndarray:
+def _observed(values) -> np.ndarray:
+    """The values as floats without NaN (runs without a result); infinities stay."""
     array = np.asarray(values, dtype=float)
-    return array[np.isfinite(array)]
+    return array[~np.isnan(array)]
 
 
 def estimate(values, statistic: Callable[..., np.ndarray], seed: int = 0, bounds=None) -> Estimate:
     """`statistic` of the seeds' `values` with its percentile-bootstrap interval, clipped
     to `bounds` (default: the observed range). One value: no interval; none: NaN."""
-    x = _finite(values)
+    x = _observed(values)
     if x.size == 0:
         return NO_ESTIMATE
     point = float(statistic(x))
@@ -117,7 +129,7 @@ def estimate(values, statistic: Callable[..., np.ndarray], seed: int = 0, bounds
 
 def probability_of_improvement(x_values, y_values, seed: int = 0) -> Estimate:
     """P(X > Y) with its interval, X and Y resampled independently (stratified)."""
-    x, y = _finite(x_values), _finite(y_values)
+    x, y = _observed(x_values), _observed(y_values)
     if x.size == 0 or y.size == 0:
         return NO_ESTIMATE
     point = float(improvement(x, y))
@@ -142,7 +154,7 @@ class Summary:
 
 
 def summarize(values, threshold: float | None = None, seed: int = 0) -> Summary:
-    x = _finite(values)
+    x = _observed(values)
     gap = NO_ESTIMATE
     if threshold is not None and math.isfinite(threshold):
         shortfall = np.maximum(threshold - x, 0)
@@ -159,11 +171,11 @@ def summarize(values, threshold: float | None = None, seed: int = 0) -> Summary:
 
 @dataclass(frozen=True)
 class Ranking:
-    """The leader by IQM and, per other configuration, P(leader > it)."""
+    """The leader by IQM and, per other configuration, P(leader better than it)."""
 
     leader: int | None
     improvement: dict[int, Estimate]
-    tied: list[int]  # configurations whose P(leader > it) interval holds 0.5 (with the leader)
+    tied: list[int]  # configurations whose P(leader better) interval holds 0.5 (+ the leader)
 
     @property
     def best(self) -> int | None:
@@ -171,14 +183,20 @@ class Ranking:
         return self.leader if self.leader is not None and not self.tied else None
 
 
-def rank(groups: list, summaries: list[Summary], seed: int = 0) -> Ranking:
-    """Rank configurations (`groups`: each a sequence of seed values) by IQM."""
-    scored = [i for i, s in enumerate(summaries) if math.isfinite(s.iqm.value)]
+def rank(groups: list, summaries: list[Summary], seed: int = 0, lower: bool = False) -> Ranking:
+    """Rank configurations (`groups`: each a sequence of seed values) by IQM: the highest
+    leads, or with `lower` the lowest, and P(leader better) is then P(X < Y)."""
+    scored = [i for i, s in enumerate(summaries) if not math.isnan(s.iqm.value)]
     if not scored:
         return Ranking(None, {}, [])
-    leader = max(scored, key=lambda i: summaries[i].iqm.value)
+    sign = -1.0 if lower else 1.0
+    leader = max(scored, key=lambda i: sign * summaries[i].iqm.value)
     poi = {
-        i: probability_of_improvement(groups[leader], groups[i], seed)
+        i: probability_of_improvement(
+            sign * np.asarray(groups[leader], dtype=float),
+            sign * np.asarray(groups[i], dtype=float),
+            seed,
+        )
         for i in scored
         if i != leader
     }
