@@ -49,8 +49,11 @@ def in_process(capsys, *argv) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def write_run(run: Path, lr: float, seed: int, returns: list[float], steps=None) -> None:
-    """A completed run directory as training leaves it (metrics.json, .hydra/config.yaml)."""
+def write_run(
+    run: Path, lr: float, seed: int, returns: list[float], steps=None, solved_at=None
+) -> None:
+    """A completed run directory as training leaves it (metrics.json, .hydra/config.yaml);
+    `solved_at`: the env step of its first evaluation at the threshold (None: never)."""
     steps = steps or [500 * (i + 1) for i in range(len(returns))]
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "config.yaml").write_text(
@@ -72,8 +75,8 @@ def write_run(run: Path, lr: float, seed: int, returns: list[float], steps=None)
         "final_eval_return": returns[-1],
         "best_eval_return": max(returns),
         "reward_threshold": 475.0,
-        "solved_at_env_steps": None,
-        "solved_at_wall_time_s": None,
+        "solved_at_env_steps": solved_at,
+        "solved_at_wall_time_s": None if solved_at is None else solved_at / 1000,
         "evaluations": evaluations,
         "env_steps": steps[-1],
         "train_steps": steps[-1] // 4,
@@ -90,6 +93,20 @@ def write_sweep(root: Path, finals: dict[float, list[float]]) -> Path:
     for lr, values in finals.items():
         for seed, final in enumerate(values):
             write_run(root / f"{job}_lr={lr},seed={seed}", lr, seed, [0.0, final / 2, final])
+            job += 1
+    (root / "sweep.json").write_text(json.dumps({"status": "finished"}))
+    return root
+
+
+def write_solve_sweep(root: Path, solves: dict[float, list[int | None]]) -> Path:
+    """One job per (learning rate, seed) that first reached the threshold at the given env
+    step (None: never), after 5000 env steps of training."""
+    job = 0
+    for lr, values in solves.items():
+        for seed, solved_at in enumerate(values):
+            returns = [100.0, 300.0, 480.0 if solved_at else 400.0]
+            run = root / f"{job}_lr={lr},seed={seed}"
+            write_run(run, lr, seed, returns, [1000, 3000, 5000], solved_at)
             job += 1
     (root / "sweep.json").write_text(json.dumps({"status": "finished"}))
     return root
@@ -212,7 +229,8 @@ def test_options_metric_x_format_and_out(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("arg", "message"),
     [
-        ("metric=episodes_per_hour", "numeric metrics.json keys: "),
+        ("metric=episodes_per_hour", "episodes_per_hour: not a metrics.json result; the "),
+        ("metric=solved_at_env_steps", "solved_at_env_steps: no run has it as a number; the "),
         ("x=episodes", "x=episodes: choose one of env_steps, train_wall_time_s"),
         ("format=jpg", "format=jpg: choose one of png, svg"),
         ("colour=red", "unknown option colour="),
@@ -222,6 +240,76 @@ def test_bad_options_are_explained(tmp_path, capsys, arg, message):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     code, _, err = in_process(capsys, sweep, arg)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("metric", ["reward_threshold", "env_steps", "best_eval_env_steps"])
+def test_a_metric_that_describes_the_run_is_refused(tmp_path, capsys, metric):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    code, out, err = in_process(capsys, sweep, f"metric={metric}")
+    assert code == 2 and out == "", err
+    assert f"metric={metric}: not a result: it describes the run or its env" in err
+    assert "final_eval_return, best_eval_return (higher is better)" in err
+    assert "solved_at_env_steps, solved_at_wall_time_s, train_wall_time_s, wall_time_s" in err
+
+
+@pytest.mark.parametrize("metric", ["solved_at_env_steps", "solved_at_wall_time_s"])
+def test_lower_is_better_metric_ranks_the_fastest_configuration_best(tmp_path, capsys, metric):
+    sweep = write_solve_sweep(
+        tmp_path / "s",
+        {0.001: [1000, 1100, 1200, 1300, 1400], 0.0001: [3000, 3100, 3200, 3300, 3400]},
+    )
+    code, out, err = in_process(capsys, sweep, f"metric={metric}", f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert f"Best: **agent.learning_rate=0.001** (lowest IQM {metric};" in out
+    assert f"Metric: `{metric}` (lower is better)" in out
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert rows["agent.learning_rate=0.001"][""] == "best"
+    assert rows["agent.learning_rate=0.0001"]["P(leader better) [95% CI]"] == "1.00 [1.00, 1.00]"
+
+
+def test_a_run_that_never_solved_counts_as_infinitely_slow(tmp_path, capsys):
+    """One seed of five solving quickly does not beat five of five solving a bit slower: the
+    steady configuration leads; with 5 seeds the lucky one may still tie."""
+    lucky, steady = "agent.learning_rate=0.001", "agent.learning_rate=0.0001"
+    sweep = write_solve_sweep(
+        tmp_path / "s",
+        {0.001: [500, None, None, None, None], 0.0001: [2000, 2100, 2200, 2300, 2400]},
+    )
+    code, out, err = in_process(capsys, sweep, "metric=solved_at_env_steps", f"out={tmp_path}/r")
+    assert code == 0, err
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert (rows[lucky]["seeds"], rows[lucky]["solved"]) == ("5", "1/5")
+    assert rows[steady]["P(leader better) [95% CI]"] == "leader"
+    assert rows[lucky][""] != "best"
+    assert rows[lucky]["P(leader better) [95% CI]"] == "0.80 [0.40, 1.00]"
+    assert rows[lucky]["IQM solved_at_env_steps [95% CI]"].startswith("inf")
+    assert rows[lucky]["median env steps to solve"] == "inf"
+    assert "never reached the reward threshold counts as infinitely slow (inf)" in out
+    with open(tmp_path / "r" / "runs.csv") as f:
+        solves = [r["solved_at_env_steps"] for r in csv.DictReader(f)]
+    assert solves[:5] == ["500.0", "inf", "inf", "inf", "inf"]
+
+
+def test_the_default_metric_still_ranks_the_highest_return(tmp_path, capsys):
+    """Returns rank highest first; a run that never solved still has its return."""
+    sweep = write_solve_sweep(
+        tmp_path / "s",
+        {0.001: [4000, 4100, 4200, 4300, 4400], 0.0001: [None, None, None, None, None]},
+    )
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert "Metric: `final_eval_return` (higher is better)" in out
+    assert "Best: **agent.learning_rate=0.001** (highest IQM final_eval_return;" in out
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert rows["agent.learning_rate=0.0001"]["IQM final_eval_return [95% CI]"].startswith("400")
+
+
+def test_profile_counts_unsolved_runs_and_follows_the_direction():
+    taus = np.array([0.0, 1500.0, 3000.0])
+    solves = np.array([1000.0, 2000.0, np.inf, np.inf])
+    assert plots.profile_shares(solves, taus, lower=True).tolist() == [0.0, 0.25, 0.5]
+    returns = np.array([100.0, 2000.0])
+    assert plots.profile_shares(returns, taus, lower=False).tolist() == [1.0, 0.5, 0.0]
 
 
 def test_several_sweeps_in_one_report(tmp_path, capsys):

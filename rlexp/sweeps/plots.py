@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rlexp.rundir import lower_is_better
 from rlexp.sweeps.drawing import Drawing
 from rlexp.sweeps.runs import Group, number, varying_keys
 from rlexp.sweeps.statistics import MIN_SEEDS, band, iqm
@@ -121,25 +122,32 @@ def plot_curves(
     _finish(fig, ax, path, "eval return: IQM and 95% bootstrap band; thin lines: seeds", note)
 
 
+def profile_shares(values: np.ndarray, taus: np.ndarray, lower: bool) -> np.ndarray:
+    """Per tau, the fraction of `values` better than it: above tau, or with `lower` at most
+    tau (an infinite value, a run that never solved, never is)."""
+    better = values[None, :] <= taus[:, None] if lower else values[None, :] > taus[:, None]
+    return better.mean(axis=1)
+
+
 def plot_profile(path: Path, groups: list[Group], metric: str, note: str) -> None:
-    """Performance profile: the fraction of runs whose metric exceeds tau, per tau."""
+    """Performance profile: the fraction of runs better than tau (`profile_shares`)."""
     fig, (ax,) = _figure(size=(7, 4.5))
-    values = [np.asarray(g.values(metric)) for g in groups]
-    pooled = np.concatenate([v for v in values if v.size] or [np.zeros(0)])
+    values = [np.asarray(g.results(metric)) for g in groups]
+    pooled = np.concatenate([v[np.isfinite(v)] for v in values] or [np.zeros(0)])
+    lower = lower_is_better(metric)
     if pooled.size:
         taus = np.linspace(pooled.min(), pooled.max(), 200)
         for index, (g, v) in enumerate(zip(groups, values, strict=True)):
             if v.size:
-                share = (v[None, :] > taus[:, None]).mean(axis=1)
                 ax.step(
                     taus,
-                    share,
+                    profile_shares(v, taus, lower),
                     where="post",
                     color=f"C{index % 10}",
                     label=f"{g.label[:60]} (n={v.size})",
                 )
     ax.set_xlabel(f"{metric} (tau)")
-    ax.set_ylabel(f"fraction of runs with {metric} > tau")
+    ax.set_ylabel(f"fraction of runs with {metric} {'<=' if lower else '>'} tau")
     ax.set_ylim(-0.02, 1.02)
     _finish(fig, ax, path, "performance profile", note)
 
@@ -163,7 +171,8 @@ def numeric_swept_keys(groups: list[Group]) -> list[str]:
 
 
 def plot_sensitivity(path: Path, groups: list[Group], metric: str, note: str) -> bool:
-    """The metric against each swept numeric hyperparameter: a point per seed, the IQM line.
+    """The metric against each swept numeric hyperparameter: a point per seed, the IQM line
+    (an infinite seed, one that never solved, counts in the IQM but is not drawn).
     Returns False (and writes nothing) when no numeric hyperparameter was swept."""
     keys = numeric_swept_keys(groups)
     if not keys:
@@ -180,12 +189,13 @@ def plot_sensitivity(path: Path, groups: list[Group], metric: str, note: str) ->
             members.sort(key=lambda g: number(g.config.get(key)))
             xs, ys = [], []
             for g in members:
-                v = np.asarray(g.values(metric))
-                if v.size:
-                    x = number(g.config.get(key))
-                    ax.scatter([x] * v.size, v, color=f"C{index % 10}", s=14, alpha=0.6)
+                v = np.asarray(g.results(metric))
+                x, shown = number(g.config.get(key)), v[np.isfinite(v)]
+                if shown.size:
+                    ax.scatter([x] * shown.size, shown, color=f"C{index % 10}", s=14, alpha=0.6)
+                if v.size and math.isfinite(middle := float(iqm(v))):
                     xs.append(x)
-                    ys.append(float(iqm(v)))
+                    ys.append(middle)
             ax.plot(
                 xs, ys, color=f"C{index % 10}", marker="o", label=f"IQM {label}" if label else "IQM"
             )

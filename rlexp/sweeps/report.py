@@ -1,12 +1,15 @@
 """`rlexp report <sweeps | runs...> [metric=KEY] [x=env_steps|train_wall_time_s]
 [format=png|svg] [out=DIR]`: compare configurations the way Agarwal et al. 2021 advise.
 
-Runs are grouped by configuration (the whole config minus the seed). Per configuration:
-mean, median, IQM and optimality gap of the metric with 95% bootstrap intervals
-(`rlexp.sweeps.statistics`), and the probability that the leader (highest IQM) beats it.
-The leader is called best only when every such interval excludes 0.5; else the leaders are
-tied. Figures (`rlexp.sweeps.plots`, drawn in a second process while the rest is written),
-tables and CSV (`rlexp.sweeps.tables`) go to `out`.
+The metric is a result (`rlexp.rundir.RESULT_METRICS`): a return, where higher is better,
+or a time or env steps to solve, where lower is better. A completed run that never solved
+counts as solving at +inf. Runs are grouped by configuration (the whole config minus the
+seed). Per configuration: mean, median, IQM and optimality gap of the metric with 95%
+bootstrap intervals (`rlexp.sweeps.statistics`), and the probability that the leader (the
+best IQM: highest, or lowest) beats it. The leader is called best only when every such
+interval excludes 0.5; else the leaders are tied. Figures (`rlexp.sweeps.plots`, drawn in
+a second process while the rest is written), tables and CSV (`rlexp.sweeps.tables`) go to
+`out`.
 
 Reads only run directories (metrics.json with its evaluations, job.json, .hydra/config.yaml);
 never imports TensorFlow or the training code. A run that cannot be read is listed with its
@@ -21,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rlexp.rundir import unwritable_reason
+from rlexp.rundir import (
+    NUMERIC_METRICS,
+    RESULT_METRICS,
+    SOLVE_METRICS,
+    lower_is_better,
+    unwritable_reason,
+)
 from rlexp.sweeps import tables
 from rlexp.sweeps.drawing import Drawing, FigureError
 from rlexp.sweeps.plots import Figures, few_seeds_note
@@ -31,7 +40,6 @@ from rlexp.sweeps.runs import (
     Run,
     find_runs,
     group_runs,
-    number,
     short_reason,
     sweep_running,
 )
@@ -76,6 +84,7 @@ def parse_options(args: list[str]) -> Options:
     options = Options(paths, **{k: v for k, v in values.items() if k != "out"})
     if "out" in values:
         options.out = Path(values["out"])
+    check_metric(options.metric)
     if options.x not in X_AXES:
         raise UsageError(f"x={options.x}: choose one of {', '.join(X_AXES)}")
     if options.format not in FORMATS:
@@ -86,8 +95,23 @@ def parse_options(args: list[str]) -> Options:
     return options
 
 
-def numeric_keys(runs: list[Run]) -> list[str]:
-    return sorted({k for r in runs for k, v in r.metrics.items() if math.isfinite(number(v))})
+def check_metric(metric: str) -> None:
+    """Refuse a metric that is not a result: ranking runs by their budget says nothing."""
+    if metric in RESULT_METRICS:
+        return
+    why = (
+        "not a result: it describes the run or its env, not how well the run did"
+        if metric in NUMERIC_METRICS
+        else "not a metrics.json result"
+    )
+    by = {d: [k for k, v in RESULT_METRICS.items() if v == d] for d in ("higher", "lower")}
+    choices = "; ".join(f"{', '.join(keys)} ({d} is better)" for d, keys in by.items())
+    raise UsageError(f"metric={metric}: {why}; the metrics a report ranks by: {choices}")
+
+
+def result_keys(runs: list[Run]) -> list[str]:
+    """The result metrics some run has as a number."""
+    return sorted({k for r in runs for k in RESULT_METRICS if math.isfinite(r.value(k))})
 
 
 @dataclass
@@ -103,9 +127,9 @@ class Report:
 
 def analyse(groups: list[Group], metric: str, threshold: float) -> list[ConfigResult]:
     gap_to = threshold if "return" in metric and math.isfinite(threshold) else None
-    samples = [g.values(metric) for g in groups]
+    samples = [g.results(metric) for g in groups]
     summaries = [summarize(v, gap_to) for v in samples]
-    ranking = rank(samples, summaries)
+    ranking = rank(samples, summaries, lower=lower_is_better(metric))
     results = []
     for i, (g, s) in enumerate(zip(groups, summaries, strict=True)):
         mark = "best" if i == ranking.best else ("tied" if i in ranking.tied else "")
@@ -122,14 +146,19 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def _extreme(metric: str) -> str:
+    """Which IQM leads: the lowest or the highest."""
+    return "lowest" if lower_is_better(metric) else "highest"
+
+
 def _verdict(results: list[ConfigResult], metric: str) -> str:
     if len(results) < 2:
         return ""
     best = [r for r in results if r.mark == "best"]
     if best:
         return (
-            f"Best: **{best[0].group.label}** (highest IQM {metric}; P(it beats each other "
-            f"configuration) has a 95% interval above 0.5)."
+            f"Best: **{best[0].group.label}** ({_extreme(metric)} IQM {metric}; P(it beats "
+            f"each other configuration) has a 95% interval above 0.5)."
         )
     tied = [r.group.label for r in results if r.mark == "tied"]
     return (
@@ -165,7 +194,8 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
         "",
         f"{_count(len(runs), 'run')} in {_count(len(groups), 'configuration')}; {status}; "
         f"{counts['interrupted']} interrupted (rlexp resume continues them); "
-        f"{counts['failed']} failed; {unreadable} unreadable. Metric: `{opts.metric}`.",
+        f"{counts['failed']} failed; {unreadable} unreadable. Metric: `{opts.metric}` "
+        f"({RESULT_METRICS[opts.metric]} is better).",
         "",
     ]
     return lines
@@ -225,11 +255,7 @@ def _tables(
     metric: str, results: list[ConfigResult], run_frame: pd.DataFrame, threshold: float
 ) -> list[str]:
     return [
-        "Configurations differ only in the keys shown; seeds are pooled. Intervals: 95% "
-        "percentile bootstrap over seeds (Agarwal et al. 2021), clipped to the observed range. "
-        "IQM: interquartile mean. Optimality gap: mean shortfall below the reward threshold "
-        f"({threshold:g}). P(leader better): probability that a run of the leader (highest "
-        "IQM) beats a run of this configuration.",
+        _explanation(metric, threshold),
         "",
         tables.configuration_markdown(results, metric),
         "",
@@ -237,6 +263,20 @@ def _tables(
         "",
         tables.run_markdown(run_frame, results, metric),
     ]
+
+
+def _explanation(metric: str, threshold: float) -> str:
+    """The sentence above the configuration table: what its columns mean."""
+    censored = f"`{metric}` and " if metric in SOLVE_METRICS else ""
+    return (
+        "Configurations differ only in the keys shown; seeds are pooled. Intervals: 95% "
+        "percentile bootstrap over seeds (Agarwal et al. 2021), clipped to the observed range. "
+        "IQM: interquartile mean. Optimality gap: mean shortfall below the reward threshold "
+        f"({threshold:g}). {RESULT_METRICS[metric].capitalize()} `{metric}` is better; "
+        f"P(leader better): probability that a run of the leader ({_extreme(metric)} IQM) "
+        "beats a run of this configuration. A completed run that never reached the reward "
+        f"threshold counts as infinitely slow (inf) in {censored}the median env steps to solve."
+    )
 
 
 def report_command(args: list[str]) -> int:
@@ -254,11 +294,11 @@ def report_command(args: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    keys = numeric_keys(runs)
+    keys = result_keys(runs)
     if opts.metric not in keys:
         print(
-            f"rlexp report: error: metric={opts.metric}: no run has it as a number; numeric "
-            f"metrics.json keys: {', '.join(keys) or 'none'}",
+            f"rlexp report: error: metric={opts.metric}: no run has it as a number; the "
+            f"results the runs have: {', '.join(keys) or 'none'}",
             file=sys.stderr,
         )
         return 2

@@ -18,7 +18,14 @@ from typing import Any
 
 from rlexp.dotted import flatten
 from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
-from rlexp.rundir import HYDRA_DIR, JOB_FILE, METRICS_FILE, NOT_RUN_DIRS, SWEEP_FILE
+from rlexp.rundir import (
+    HYDRA_DIR,
+    JOB_FILE,
+    METRICS_FILE,
+    NOT_RUN_DIRS,
+    SOLVE_METRICS,
+    SWEEP_FILE,
+)
 
 CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
 SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
@@ -43,6 +50,17 @@ class Run:
         """A numeric metrics.json value, NaN when absent or not a number."""
         return number(self.metrics.get(key))
 
+    def result(self, key: str) -> float:
+        """`value(key)` as a report ranks it: a completed run that had a reward threshold
+        and never reached it solved at +inf (not within its budget)."""
+        unsolved = (
+            key in SOLVE_METRICS
+            and self.metrics.get(key) is None
+            and self.status == "completed"
+            and math.isfinite(self.value("reward_threshold"))
+        )
+        return math.inf if unsolved else self.value(key)
+
     def curve(self, x: str, y: str = "average_return") -> list[tuple[float, float]]:
         """(x, y) of the run's evaluations in metrics.json; a repeated x keeps its last y."""
         latest: dict[float, float] = {}
@@ -66,6 +84,10 @@ class Group:
 
     def values(self, key: str) -> list[float]:
         return [v for r in self.done() if math.isfinite(v := r.value(key))]
+
+    def results(self, key: str) -> list[float]:
+        """The completed runs' `Run.result`s: +inf for a solve that never came."""
+        return [v for r in self.done() if not math.isnan(v := r.result(key))]
 
 
 def number(value: Any) -> float:

@@ -1,7 +1,8 @@
 """The report's tables as pandas DataFrames: per configuration and per seed.
 
 CSV files keep full precision; the Markdown tables round each configuration's numbers to
-what its interval supports (two significant digits of the interval's width).
+what its interval supports (two significant digits of the interval's width). A run that
+never solved counts as solving at inf (`Run.result`): both show it as `inf`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class ConfigResult:
 
     group: Group
     summary: Summary
-    improvement: Estimate | None  # P(leader > this configuration); None for the leader
+    improvement: Estimate | None  # P(leader better than this one); None for the leader
     mark: str  # "best", "tied" or ""
 
 
@@ -45,15 +46,14 @@ def decimals(e: Estimate, default: int = 1) -> int:
 
 
 def show(e: Estimate, digits: int) -> str:
-    if not math.isfinite(e.value):
-        return "-"
     if not e.has_interval:
-        return f"{e.value:.{digits}f}"
-    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+        return _round(e.value, digits)
+    return f"{_round(e.value, digits)} [{_round(e.low, digits)}, {_round(e.high, digits)}]"
 
 
 def _round(value: float, digits: int) -> str:
-    return "-" if not math.isfinite(value) else f"{value:.{digits}f}"
+    """`value` to `digits` decimals; `-` for NaN (no value), `inf` for infinity."""
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def configuration_frame(results: list[ConfigResult], metric: str) -> pd.DataFrame:
@@ -90,6 +90,7 @@ def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
     for r in results:
         s, g = r.summary, r.group
         solve = g.values("solved_at_env_steps")
+        to_solve = g.results("solved_at_env_steps")
         wall = g.values("wall_time_s")
         p = r.improvement
         rows.append(
@@ -103,7 +104,7 @@ def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
                 "optimality gap [95% CI]": show(s.optimality_gap, decimals(s.optimality_gap)),
                 "P(leader better) [95% CI]": show(p, 2) if p else "leader",
                 "solved": f"{len(solve)}/{s.n}",
-                "median env steps to solve": _round(_median(solve), 0),
+                "median env steps to solve": _round(_median(to_solve), 0),
                 "mean wall time (s)": _round(sum(wall) / len(wall) if wall else math.nan, 0),
                 "failed": sum(run.status == "failed" for run in g.runs),
                 "running": sum(run.status == "running" for run in g.runs),
@@ -121,7 +122,7 @@ def _median(values: list[float]) -> float:
 
 
 def run_frame(groups: list[Group], metric: str) -> pd.DataFrame:
-    """One row per run at full precision (the per-seed CSV)."""
+    """One row per run at full precision (the per-seed CSV); the metric as ranked."""
     import pandas as pd
 
     keys = [metric, *(k for k in RUN_KEYS if k != metric)]
@@ -131,7 +132,8 @@ def run_frame(groups: list[Group], metric: str) -> pd.DataFrame:
             "configuration": g.label,
             "seed": run.seed,
             "status": run.status,
-            **{k: run.value(k) for k in keys},
+            metric: run.result(metric),
+            **{k: run.value(k) for k in keys[1:]},
             "error": short_reason(run.error) if run.error else "",
         }
         for g in groups
@@ -147,7 +149,7 @@ def run_markdown(frame: pd.DataFrame, results: list[ConfigResult], metric: str) 
     for index, row in frame.iterrows():
         d = digits.get(row["configuration"], 1)
         for key in shown.columns[4:]:
-            places = d if "return" in key or key == metric else (0 if "steps" in key else 1)
+            places = 0 if "steps" in key else (d if "return" in key or key == metric else 1)
             shown.at[index, key] = _round(float(row[key]), places)
         shown.at[index, "seed"] = "-" if row["seed"] is None else str(row["seed"])
     return shown.to_markdown(index=False, disable_numparse=True)
