@@ -45,7 +45,10 @@ Commands:
   report <dirs> [...] compare the runs of a sweep: a table per configuration (seeds, mean
                       and 95% CI of final and best eval return, IQM, steps to solve, wall
                       time), learning curves, CSV and Markdown; no TensorFlow. Options:
-                      metric=<metrics.json key> (default final_eval_return),
+                      metric=<result> (default final_eval_return): higher is better
+                      for final_eval_return, best_eval_return; lower for
+                      solved_at_env_steps, solved_at_wall_time_s (a run that never
+                      solved counts as inf), train_wall_time_s, wall_time_s;
                       x=env_steps|train_wall_time_s (the curves' axis), format=png|svg
   help [command]      this text, or one command's (as rlexp <command> --help)
 

@@ -208,12 +208,15 @@ def test_help_for_an_unknown_command_names_the_commands(cli):
 def test_report_help_names_every_option(cli):
     import dataclasses
 
+    from rlexp.rundir import RESULT_METRICS
     from rlexp.sweeps.report import Options
 
     text = cli("report", "--help").out
     for field in dataclasses.fields(Options):
         if field.name != "paths":
             assert f"{field.name}=" in text, field.name
+    for metric in RESULT_METRICS:
+        assert metric in text, metric
 
 
 # `rlexp.cli.entry_point` with `main` replaced: it prints without a newline (left in the
