@@ -16,9 +16,9 @@ vectorized lines; tests/test_report_statistics.py checks it against scipy.stats.
 Every interval is clipped to what the statistic can take on the observed data: the range of
 the seeds for mean, median and IQM; [0, 1] for a probability.
 
-Values may be +inf (a run that never solved, for a time-to-solve metric): the statistics
-then take it as worse than any solve, so a mean or IQM with enough such runs is inf. NaN
-values (no result) are left out.
+Values may be infinite (for a time-to-solve metric, a run that never solved is +inf): an
+infinity sorts beyond every finite value, a mean or IQM with enough of them is infinite,
+and two equal infinities tie in P(X > Y). NaN values (no result) are left out.
 """
 
 from __future__ import annotations
