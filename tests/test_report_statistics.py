@@ -93,6 +93,11 @@ def test_rounding_follows_the_interval_width():
     assert decimals(st.Estimate(3.0, 3.0, 3.0)) == 1
 
 
+def test_an_interval_ending_at_infinity_rounds_by_its_finite_part():
+    assert decimals(st.Estimate(2200.0, 2066.7, math.inf)) == 0
+    assert decimals(st.Estimate(math.inf, 500.0, math.inf)) == 1
+
+
 def test_lower_is_better_ranking_leads_with_the_lowest_iqm():
     times = [[3000, 3100, 3200, 3300, 3400], [1000, 1100, 1200, 1300, 1400]]
     ranking = st.rank(times, [st.summarize(v) for v in times], lower=True)

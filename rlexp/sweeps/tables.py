@@ -38,8 +38,11 @@ class ConfigResult:
 
 
 def decimals(e: Estimate, default: int = 1) -> int:
-    """Decimals that keep two significant digits of the interval's width."""
+    """Decimals that keep two significant digits of the interval's width (where one end is
+    infinite: of the distance from the value to the finite end)."""
     width = e.high - e.low
+    if math.isinf(width) and math.isfinite(e.value):
+        width = max((abs(e.value - x) for x in (e.low, e.high) if math.isfinite(x)), default=0)
     if not (math.isfinite(width) and width > 0):
         return default
     return max(0, 1 - math.floor(math.log10(width)))
