@@ -19,7 +19,10 @@ def unknown_key(key: str, path: str, schema: type, how: str = "") -> str:
     if one is close (a typo), and all of them."""
     fields = sorted(f.name for f in dataclasses.fields(schema))
     prefix = f"{path}." if path else ""
-    close = difflib.get_close_matches(key, fields, n=1)
+    settable = [f for f in fields if f != "name"]  # `name` is the group's choice
+    close = difflib.get_close_matches(key, settable, n=1) or [
+        f for f in settable if key in f.split("_")
+    ][:1]
     guess = f"did you mean {prefix}{close[0]}? " if close else ""
     return f"unknown key{how}; {guess}valid keys: {', '.join(fields)}"
 

@@ -26,6 +26,11 @@ BAD_CONFIGS = [
         [r"env\.num_parallel_env=2\b", r"did you mean env\.num_parallel_envs\?"],
         id="misspelt-key-of-an-option",
     ),
+    pytest.param(
+        ["env=gym", "env.id=CartPole-v1"],
+        [r"env\.id=CartPole-v1\b", r"did you mean env\.gym_id\?"],
+        id="part-of-a-key",
+    ),
     pytest.param(["agent.gamma=abc"], [r"agent\.gamma\b", r"\babc\b"], id="wrong-type"),
     pytest.param(
         ["env=cartpol"], [r"\benv\b", r"\bcartpol\b", r"\bcartpole\b"], id="unknown-option"
