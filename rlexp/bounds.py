@@ -5,12 +5,26 @@ used by the components that check their own parts (env wrappers) and by `rlexp e
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 INT64 = (-(2**63), 2**63 - 1)
+
+
+def unknown_key(key: str, path: str, schema: type, how: str = "") -> str:
+    """Why `path.key` is refused when `schema` (a dataclass) lacks it: the nearest valid key,
+    if one is close (a typo), and all of them."""
+    fields = sorted(f.name for f in dataclasses.fields(schema))
+    prefix = f"{path}." if path else ""
+    settable = [f for f in fields if f != "name"]  # `name` is the group's choice
+    close = difflib.get_close_matches(key, settable, n=1) or [
+        f for f in settable if key in f.split("_")
+    ][:1]
+    guess = f"did you mean {prefix}{close[0]}? " if close else ""
+    return f"unknown key{how}; {guess}valid keys: {', '.join(fields)}"
 
 
 def bound_problems(node: DictConfig, path: str, recurse: bool = True) -> list[str]:
@@ -20,8 +34,8 @@ def bound_problems(node: DictConfig, path: str, recurse: bool = True) -> list[st
         return []
     fields = {f.name for f in dataclasses.fields(schema)}
     problems = [
-        f"{path + '.' if path else ''}{key}: unknown key (added with '+'?); "
-        f"valid keys: {', '.join(sorted(fields))}"
+        f"{path + '.' if path else ''}{key}: "
+        + unknown_key(str(key), path, schema, " (added with '+'?)")
         for key in node.keys()
         if key not in fields
     ]

@@ -482,9 +482,11 @@ def resume_run(args: list[str]) -> int:
     try:
         cfg = config_for_resume(run_dir, args[1:])
     except (ResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        from rlexp.trust import error_text
+
         if debug():
             raise
-        print(f"rlexp resume: error: {exc}", file=sys.stderr)
+        print(f"rlexp resume: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if is_completed(run_dir):
         print(f"{run_dir} has already completed; nothing to resume")

@@ -16,7 +16,21 @@ from rlexp.validation import ConfigError
 # (overrides, regexes the error output must match). Word boundaries matter: "cartpol" is a
 # prefix of "cartpole" and "adam" of "adamx".
 BAD_CONFIGS = [
-    pytest.param(["agent.gama=0.9"], [r"agent\.gama\b", r"\b0\.9\b"], id="misspelt-key"),
+    pytest.param(
+        ["agent.gama=0.9"],
+        [r"agent\.gama=0\.9\b", r"did you mean agent\.gamma\?", r"valid keys: .*\bgamma\b"],
+        id="misspelt-key",
+    ),
+    pytest.param(
+        ["env.num_parallel_env=2"],
+        [r"env\.num_parallel_env=2\b", r"did you mean env\.num_parallel_envs\?"],
+        id="misspelt-key-of-an-option",
+    ),
+    pytest.param(
+        ["env=gym", "env.id=CartPole-v1"],
+        [r"env\.id=CartPole-v1\b", r"did you mean env\.gym_id\?"],
+        id="part-of-a-key",
+    ),
     pytest.param(["agent.gamma=abc"], [r"agent\.gamma\b", r"\babc\b"], id="wrong-type"),
     pytest.param(
         ["env=cartpol"], [r"\benv\b", r"\bcartpol\b", r"\bcartpole\b"], id="unknown-option"
@@ -151,6 +165,7 @@ def test_bad_config_fails_through_the_cli(cli, tmp_path, overrides, patterns):
     result = cli("train", *overrides, f"hydra.run.dir={run_dir}")
     assert result.code != 0, result.describe()
     assert_names(result.err, patterns)
+    assert "To append to your config use +" not in result.err  # a typed config refuses that
     assert_no_run_left(run_dir)
 
 

@@ -69,6 +69,15 @@ def test_no_intact_checkpoint_is_refused_and_changes_nothing(interrupted_copy, c
     assert after == before
 
 
+def test_a_resume_override_of_the_wrong_type_names_the_value_and_the_type(interrupted_copy, cli):
+    before = snapshot(interrupted_copy)
+    result = cli("resume", interrupted_copy, "train.env_steps=abc")
+    assert result.code == 2, result.describe()
+    assert "train.env_steps=abc" in result.err
+    assert "could not be converted to Integer" in result.err  # why, not only where
+    assert snapshot(interrupted_copy) == before
+
+
 @pytest.mark.parametrize("command", ["resume", "eval"])
 def test_a_directory_that_is_not_a_run(cli, tmp_path, command):
     (tmp_path / "notes.txt").write_text("not a run")

@@ -122,6 +122,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         (["-m", OPTUNA, "hydra.sweeper.n_jobs=-1"], "hydra.sweeper.n_jobs=-1: must be > 0"),
         (["-m", OPTUNA, "hydra.sweeper.direction=up"], "direction=up: must be maximize or"),
         (["-m", OPTUNA, "hydra.sweeper.max_failure_rate=2"], "max_failure_rate=2.0: must be"),
+        (["-m", "hydra/sweeper=optuna"], "use rlexp's study, hydra/sweeper=optuna_study"),
         (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
     ],
     ids=[
@@ -134,6 +135,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         "no-trial-jobs",
         "unknown-direction",
         "failure-rate-above-1",
+        "the-plugins-bare-study",
         "repeat-past-the-seed-range",
     ],
 )

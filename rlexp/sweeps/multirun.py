@@ -23,7 +23,10 @@ refused before it starts (`check_optuna_study`).
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
+
+from omegaconf import ListConfig
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
@@ -81,6 +84,13 @@ def _compose(config_name: str | None, parsed: list) -> Any:
         return None
 
 
+def _directions(value: Any) -> list[str]:
+    """The study's direction(s) as text: a string, the plugin's `Direction` enum, or a list
+    of either (a multi-objective study)."""
+    values = value if isinstance(value, list | tuple | ListConfig) else [value]
+    return [getattr(v, "name", str(v)) for v in values if v is not None]
+
+
 def check_optuna_study(sweeper: Any) -> None:
     """Refuse Optuna study settings that Optuna rejects only once the sweep has started, in
     its own words (`n_trials=0`: "Record does not exist")."""
@@ -94,9 +104,15 @@ def check_optuna_study(sweeper: Any) -> None:
         )
         if sweeper.get(key) is not None and sweeper[key] < 1
     ]
-    directions = sweeper.get("direction")
-    for direction in [directions] if isinstance(directions, str) else list(directions or []):
-        if str(direction).lower() not in ("maximize", "minimize"):
+    if isinstance(sweeper.get("direction"), Enum):
+        problems.append(
+            "hydra/sweeper=optuna is the Optuna plugin's bare study: it minimises "
+            "sweep.objective (by default the final eval return) over no search space; use "
+            "rlexp's study, hydra/sweeper=optuna_study, or set "
+            "hydra.sweeper.direction=maximize and hydra.sweeper.params"
+        )
+    for direction in _directions(sweeper.get("direction")):
+        if direction.lower() not in ("maximize", "minimize"):
             problems.append(
                 f"hydra.sweeper.direction={direction}: must be maximize or minimize (of "
                 f"sweep.objective)"
