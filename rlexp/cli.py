@@ -394,6 +394,11 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         if debug():
             raise
         reason = f"{type(exc).__name__}: {error_text(exc)}"
+        if "optuna" in sys.modules and str(exc) == "Record does not exist.":
+            reason = (  # the Optuna sweeper asks its study for the best of no trials
+                "no trial of the Optuna study completed (each one's failure is above), so it "
+                "has no best parameters"
+            )
         print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
         return 1
     finally:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import math
 import os
 import shlex
 import tempfile
@@ -141,6 +142,24 @@ SOLVE_METRICS = ("solved_at_env_steps", "solved_at_wall_time_s")
 
 def lower_is_better(key: str) -> bool:
     return RESULT_METRICS.get(key) == "lower"
+
+
+def result_choices() -> str:
+    """The result metrics grouped by direction, for messages."""
+    by = {d: [k for k, v in RESULT_METRICS.items() if v == d] for d in ("higher", "lower")}
+    return "; ".join(f"{', '.join(keys)} ({d} is better)" for d, keys in by.items())
+
+
+def never_solved(metrics: dict[str, Any], key: str) -> bool:
+    """Whether `key` is a solve metric the run left null although its env has a reward
+    threshold: for a completed run, a solve that did not come within its budget (+inf)."""
+    threshold = metrics.get("reward_threshold")
+    return (
+        key in SOLVE_METRICS
+        and metrics.get(key) is None
+        and isinstance(threshold, int | float)
+        and math.isfinite(threshold)
+    )
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

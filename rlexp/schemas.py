@@ -220,7 +220,7 @@ class SweepConfig:
     """How a job of a sweep (`rlexp -m ...`) runs; a single `rlexp train` ignores it."""
 
     objective: str = documented(
-        "final_eval_return", "metrics.json key a sweep job returns (Optuna optimises it)"
+        "final_eval_return", "metrics.json result a sweep job returns (Optuna optimises it)"
     )
     intra_op_threads: int = bounded(1, ge=0, doc="TF intra-op threads per sweep run; 0 = TF's")
     inter_op_threads: int = bounded(1, ge=0, doc="TF inter-op threads per sweep run; 0 = TF's")

@@ -88,7 +88,7 @@ def _extra_problems(group: str, node: DictConfig) -> list[str]:
 
 def _combinations(cfg: DictConfig) -> list[str]:
     """Rules across groups: choices that are each valid but do not fit together."""
-    from rlexp.rundir import NUMERIC_METRICS
+    from rlexp.rundir import RESULT_METRICS, result_choices
     from rlexp.schemas import SEED_MAX
 
     problems = _fact_rules(cfg)
@@ -98,10 +98,10 @@ def _combinations(cfg: DictConfig) -> list[str]:
             f"seed={cfg.seed} repeat={cfg.repeat}: the last seed, {last_seed}, is above "
             f"{SEED_MAX}; lower seed or repeat"
         )
-    if cfg.sweep.objective not in NUMERIC_METRICS:
+    if cfg.sweep.objective not in RESULT_METRICS:
         problems.append(
-            f"sweep.objective={cfg.sweep.objective}: not a numeric metrics.json key; "
-            f"choose one of: {', '.join(NUMERIC_METRICS)}"
+            f"sweep.objective={cfg.sweep.objective}: not a metrics.json result; choose one "
+            f"of: {result_choices()}"
         )
     buffer = cfg.buffer
     if "max_length" in buffer and "sample_batch_size" in buffer:

@@ -123,6 +123,11 @@ OPTUNA = "hydra/sweeper=optuna_study"
         (["-m", OPTUNA, "hydra.sweeper.direction=up"], "direction=up: must be maximize or"),
         (["-m", OPTUNA, "hydra.sweeper.max_failure_rate=2"], "max_failure_rate=2.0: must be"),
         (["-m", "hydra/sweeper=optuna"], "use rlexp's study, hydra/sweeper=optuna_study"),
+        (
+            ["-m", OPTUNA, "sweep.objective=solved_at_env_steps"],
+            "would seek the worst sweep.objective=solved_at_env_steps, where lower is better; "
+            "set hydra.sweeper.direction=minimize",
+        ),
         (["seed=4294967295", "repeat=2"], "the last seed, 4294967296, is above 4294967295"),
     ],
     ids=[
@@ -136,6 +141,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         "unknown-direction",
         "failure-rate-above-1",
         "the-plugins-bare-study",
+        "a-direction-seeking-the-worst",
         "repeat-past-the-seed-range",
     ],
 )
@@ -145,6 +151,22 @@ def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch
     assert result.code == 2, result.describe()
     assert phrase in result.err and "Traceback" not in result.output
     assert not any(p.suffix != ".log" for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_an_optuna_trial_without_a_value_is_a_failed_trial_not_a_crash(cli, tmp_path):
+    """Trials whose runs fail (here: skipped as invalid) are recorded as FAIL and the study
+    goes on; with none completed, the error says so (the sweeper crashed on the first NaN:
+    "Values were told ...")."""
+    optuna = pytest.importorskip("optuna")
+    sweep_dir = tmp_path / "study"
+    result = cli(
+        "-m", OPTUNA, "hydra.sweeper.n_trials=2", "agent.gamma=choice(1.5)",
+        f"hydra.sweep.dir={sweep_dir}",
+    )  # fmt: skip
+    assert result.code == 1, result.describe()
+    assert "no trial of the Optuna study completed" in result.err, result.describe()
+    study = optuna.load_study(study_name="rlexp", storage=f"sqlite:///{sweep_dir}/optuna.db")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
 
 
 def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):

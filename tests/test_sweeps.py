@@ -5,6 +5,7 @@ end to end: the multirun layout, seeds as a repeat axis, TF thread limits, HPara
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -199,11 +200,32 @@ def test_runs_carry_the_experiment_and_the_sweep_root_has_no_events(sweep_2x2):
 # ---------------------------------------------------------------- the sweep objective
 
 
-def test_sweep_objective_must_be_a_numeric_metric(cli, tmp_path):
-    result = cli("train", "sweep.objective=episodes_per_hour", f"hydra.run.dir={tmp_path / 'r'}")
+@pytest.mark.parametrize("objective", ["episodes_per_hour", "reward_threshold", "env_steps"])
+def test_sweep_objective_must_be_a_result(cli, tmp_path, objective):
+    result = cli("train", f"sweep.objective={objective}", f"hydra.run.dir={tmp_path / 'r'}")
     assert result.code == 2, result.describe()
-    assert "sweep.objective=episodes_per_hour" in result.err
-    assert "final_eval_return" in result.err
+    assert f"sweep.objective={objective}: not a metrics.json result" in result.err
+    assert "final_eval_return" in result.err and "(lower is better)" in result.err
+
+
+@pytest.mark.parametrize(
+    ("metrics", "value"),
+    [
+        ({"status": "completed", "final_eval_return": 480.0}, 480.0),
+        ({"status": "completed", "solved_at_env_steps": 9000, "reward_threshold": 475}, 9000),
+        ({"status": "completed", "solved_at_env_steps": None, "reward_threshold": 475}, math.inf),
+        ({"status": "completed", "solved_at_env_steps": None, "reward_threshold": None}, math.nan),
+        ({"status": "failed", "solved_at_env_steps": None, "reward_threshold": 475}, math.nan),
+        ({"status": "interrupted", "final_eval_return": 480.0}, math.nan),
+    ],
+    ids=["return", "solved", "never-solved", "no-threshold", "failed", "interrupted"],
+)
+def test_a_runs_objective_value_counts_a_solve_that_never_came_as_inf(metrics, value):
+    from rlexp.sweeps.job import objective_value
+
+    objective = next(k for k in metrics if k not in ("status", "reward_threshold"))
+    got = objective_value(metrics, objective)
+    assert got == value or (math.isnan(got) and math.isnan(value))
 
 
 def test_a_fork_server_exits_on_its_own_when_its_worker_closes_it(monkeypatch):

@@ -59,8 +59,27 @@ def seeds_of(cfg: DictConfig) -> list[int]:
     return [int(cfg.seed) + i for i in range(int(cfg.get("repeat", 1)))]
 
 
+class TrialFailed(RuntimeError):
+    """A job of an Optuna study that has no objective value: the study records a FAIL trial
+    (its sweeper takes an exception, not the NaN the basic sweeper ignores)."""
+
+
 def run_sweep_job(cfg: DictConfig) -> float:
     """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from rlexp.sweeps.multirun import OPTUNA_SWEEPER
+
+    value = _run_sweep_job(cfg)
+    if math.isnan(value) and HydraConfig.get().sweeper.get("_target_") == OPTUNA_SWEEPER:
+        raise TrialFailed(
+            f"no {cfg.sweep.objective}: the trial's runs failed or were skipped (their "
+            f"reasons are above and in their metrics.json)"
+        )
+    return value
+
+
+def _run_sweep_job(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
 
     from rlexp.sweeps.runs import short_reason
@@ -93,8 +112,8 @@ def run_sweep_job(cfg: DictConfig) -> float:
             run_cfg.seed = seed
             run_cfg.repeat = 1
         metrics = run_isolated(run_cfg, run_dir, overrides, own_hydra_dir=run_dir != job_dir)
-        value = metrics.get(objective) if metrics.get("status") == "completed" else None
-        values.append(_finite(value))
+        value = objective_value(metrics, objective)
+        values.append(value)
         where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
         if metrics.get("status") == "completed":
             print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
@@ -103,7 +122,7 @@ def run_sweep_job(cfg: DictConfig) -> float:
         else:
             reason = short_reason(metrics.get("error"))
             print(f"[{label} seed {seed}] FAILED: {reason} ({where})", file=sys.stderr)
-    result = sum(values) / len(values) if all(math.isfinite(v) for v in values) else math.nan
+    result = math.nan if any(map(math.isnan, values)) else sum(values) / len(values)
     if len(seeds) > 1:
         write_json_atomic(
             job_dir / REPEAT_FILE,
@@ -118,7 +137,15 @@ def run_sweep_job(cfg: DictConfig) -> float:
     return result
 
 
-def _finite(value: Any) -> float:
+def objective_value(metrics: dict[str, Any], objective: str) -> float:
+    """What a run gives the sweep: its `objective` once completed, NaN otherwise (a failed
+    trial); +inf for a solve that never came (`rundir.never_solved`), the worst value a
+    study minimising it can see, not a failure it would ignore."""
+    if metrics.get("status") != "completed":
+        return math.nan
+    if rundir.never_solved(metrics, objective):
+        return math.inf
+    value = metrics.get(objective)
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return math.nan

@@ -28,6 +28,8 @@ from typing import Any
 
 from omegaconf import ListConfig
 
+from rlexp.rundir import RESULT_METRICS
+
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
 DIRNAME_EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
@@ -53,7 +55,7 @@ def prepare_argv(argv: list[str]) -> list[str]:
         return argv
     cfg = _compose(args.config_name, parsed)
     if cfg is not None:  # else Hydra itself reports a bad command line next
-        check_optuna_study(cfg.hydra.sweeper)
+        check_optuna_study(cfg.hydra.sweeper, cfg.sweep.objective)
         argv = expand_repeat(argv, cfg, parsed)
     argv = continuation_subdir(argv, parsed)
     if not any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed):
@@ -91,9 +93,10 @@ def _directions(value: Any) -> list[str]:
     return [getattr(v, "name", str(v)) for v in values if v is not None]
 
 
-def check_optuna_study(sweeper: Any) -> None:
+def check_optuna_study(sweeper: Any, objective: str) -> None:
     """Refuse Optuna study settings that Optuna rejects only once the sweep has started, in
-    its own words (`n_trials=0`: "Record does not exist")."""
+    its own words (`n_trials=0`: "Record does not exist"), and a direction that would seek
+    the worst `objective` (the highest steps to solve)."""
     if sweeper.get("_target_") != OPTUNA_SWEEPER:
         return
     problems = [
@@ -104,18 +107,29 @@ def check_optuna_study(sweeper: Any) -> None:
         )
         if sweeper.get(key) is not None and sweeper[key] < 1
     ]
-    if isinstance(sweeper.get("direction"), Enum):
+    better = RESULT_METRICS.get(objective)
+    wanted = {"higher": "maximize", "lower": "minimize"}.get(better or "", "maximize")
+    bare = isinstance(sweeper.get("direction"), Enum)  # the plugin's default, never set
+    if bare:
         problems.append(
             "hydra/sweeper=optuna is the Optuna plugin's bare study: it minimises "
             "sweep.objective (by default the final eval return) over no search space; use "
             "rlexp's study, hydra/sweeper=optuna_study, or set "
-            "hydra.sweeper.direction=maximize and hydra.sweeper.params"
+            f"hydra.sweeper.direction={wanted} and hydra.sweeper.params"
         )
-    for direction in _directions(sweeper.get("direction")):
+    directions = _directions(sweeper.get("direction"))
+    for direction in directions:
         if direction.lower() not in ("maximize", "minimize"):
             problems.append(
                 f"hydra.sweeper.direction={direction}: must be maximize or minimize (of "
                 f"sweep.objective)"
+            )
+    if better and not bare and len(directions) == 1:
+        if directions[0].lower() in ("maximize", "minimize") and directions[0].lower() != wanted:
+            problems.append(
+                f"hydra.sweeper.direction={directions[0]} would seek the worst "
+                f"sweep.objective={objective}, where {better} is better; set "
+                f"hydra.sweeper.direction={wanted}"
             )
     rate = sweeper.get("max_failure_rate")
     if rate is not None and not 0 <= rate <= 1:

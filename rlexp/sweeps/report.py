@@ -29,6 +29,7 @@ from rlexp.rundir import (
     RESULT_METRICS,
     SOLVE_METRICS,
     lower_is_better,
+    result_choices,
     unwritable_reason,
 )
 from rlexp.sweeps import tables
@@ -104,9 +105,7 @@ def check_metric(metric: str) -> None:
         if metric in NUMERIC_METRICS
         else "not a metrics.json result"
     )
-    by = {d: [k for k, v in RESULT_METRICS.items() if v == d] for d in ("higher", "lower")}
-    choices = "; ".join(f"{', '.join(keys)} ({d} is better)" for d, keys in by.items())
-    raise UsageError(f"metric={metric}: {why}; the metrics a report ranks by: {choices}")
+    raise UsageError(f"metric={metric}: {why}; the metrics a report ranks by: {result_choices()}")
 
 
 def result_keys(runs: list[Run]) -> list[str]:

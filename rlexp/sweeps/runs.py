@@ -23,8 +23,8 @@ from rlexp.rundir import (
     JOB_FILE,
     METRICS_FILE,
     NOT_RUN_DIRS,
-    SOLVE_METRICS,
     SWEEP_FILE,
+    never_solved,
 )
 
 CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
@@ -53,12 +53,7 @@ class Run:
     def result(self, key: str) -> float:
         """`value(key)` as a report ranks it: a completed run that had a reward threshold
         and never reached it solved at +inf (not within its budget)."""
-        unsolved = (
-            key in SOLVE_METRICS
-            and self.metrics.get(key) is None
-            and self.status == "completed"
-            and math.isfinite(self.value("reward_threshold"))
-        )
+        unsolved = self.status == "completed" and never_solved(self.metrics, key)
         return math.inf if unsolved else self.value(key)
 
     def curve(self, x: str, y: str = "average_return") -> list[tuple[float, float]]:
