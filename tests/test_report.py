@@ -362,6 +362,24 @@ def test_ctrl_c_while_drawing_is_a_message(tmp_path, capsys, monkeypatch):
     assert code == 130 and "rlexp report: interrupted" in err and "Traceback" not in err, err
 
 
+def test_a_folder_of_the_users_is_never_overwritten_but_its_own_is_rewritten(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes")
+    code, _, err = in_process(capsys, sweep, f"out={mine}")
+    assert code == 2, err
+    assert "report.md" in err and "did not write" in err and "out=DIR" in err
+    assert [p.name for p in mine.iterdir()] == ["report.md"]
+    assert (mine / "report.md").read_text() == "my notes"
+
+    ours = tmp_path / "r"
+    assert in_process(capsys, sweep, f"out={ours}")[0] == 0
+    (ours / "report.md").write_text("stale")
+    assert in_process(capsys, sweep, f"out={ours}")[0] == 0  # its own folder: written again
+    assert "# rlexp report" in (ours / "report.md").read_text()
+
+
 def test_a_figure_that_cannot_be_written_names_its_file(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     (tmp_path / "r" / "profile.png").mkdir(parents=True)  # a folder where the figure goes

@@ -57,6 +57,7 @@ USAGE = (
     "[x=env_steps|train_wall_time_s] [format=png|svg] [out=DIR]"
 )
 X_AXES = ("env_steps", "train_wall_time_s")
+MARKER = ".rlexp-report"  # in a folder `rlexp report` made: it may write there again
 FORMATS = ("png", "svg")
 
 
@@ -219,6 +220,18 @@ def report_dir(opts: Options) -> Path:
     return opts.out or (opts.paths[0] / "report" if len(opts.paths) == 1 else Path("report"))
 
 
+def foreign_files(out: Path) -> str | None:
+    """Why the report may not go into `out`: a folder that holds files and was not made by
+    `rlexp report` (no MARKER), whose files it could overwrite."""
+    if not out.is_dir() or (out / MARKER).exists():
+        return None
+    names = sorted(p.name for p in out.iterdir())
+    if not names:
+        return None
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"it holds files rlexp report did not write ({shown}), which the report could overwrite"
+
+
 def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     """Statistics, tables and figures of `runs` (default: those under opts.paths), written
     to the report folder; the figures are drawn in a second process meanwhile."""
@@ -229,6 +242,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     partial = any(r.status == "running" for r in runs) or any(map(sweep_running, opts.paths))
     out = report_dir(opts)
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).touch()
     best = {i for i, r in enumerate(results) if r.mark == "best"}
     note = few_seeds_note(groups)
     figures = Figures(out, opts.format, groups, opts.x, opts.metric, threshold, best, note)
@@ -302,7 +316,7 @@ def report_command(args: list[str]) -> int:
         )
         return 2
     out = report_dir(opts)
-    problem = unwritable_reason(str(out))
+    problem = unwritable_reason(str(out)) or foreign_files(out)
     if problem is None:
         try:
             report = build_report(opts, runs)
