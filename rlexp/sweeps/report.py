@@ -284,8 +284,9 @@ def _explanation(metric: str, threshold: float) -> str:
     return (
         "Configurations differ only in the keys shown; seeds are pooled. Intervals: 95% "
         "percentile bootstrap over seeds (Agarwal et al. 2021), clipped to the observed range. "
-        "IQM: interquartile mean. Optimality gap: mean shortfall below the reward threshold "
-        f"({threshold:g}). {RESULT_METRICS[metric].capitalize()} `{metric}` is better; "
+        "IQM: interquartile mean. Optimality gap (of a return): mean shortfall below the "
+        f"reward threshold ({threshold:g}). {RESULT_METRICS[metric].capitalize()} `{metric}` "
+        "is better; "
         f"P(leader better): probability that a run of the leader ({_extreme(metric)} IQM) "
         "beats a run of this configuration. A completed run that never reached the reward "
         f"threshold counts as infinitely slow (inf) in {censored}the median env steps to solve."
