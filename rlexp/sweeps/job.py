@@ -11,8 +11,8 @@ in a process of its own (`rlexp.sweeps.child`), which
   not fight for the cores), and
 - can raise, hit a non-finite loss or be killed (even by SIGKILL) without touching the
   launcher's worker: the job sees the exit status, records the reason in the run's
-  metrics.json and job.json, and returns NaN, which the basic sweeper ignores and Optuna
-  records as a failed trial.
+  metrics.json and job.json, and returns NaN, which the basic sweeper ignores; in an Optuna
+  study it raises `TrialFailed` instead, which Optuna records as a failed trial.
 
 After each run the job writes the run's HParams session (hyperparameters and real metrics)
 and returns the objective, `sweep.objective` of metrics.json (mean over the seeds).
@@ -65,7 +65,8 @@ class TrialFailed(RuntimeError):
 
 
 def run_sweep_job(cfg: DictConfig) -> float:
-    """Hydra's task function for one sweep job; returns the objective (NaN on failure)."""
+    """Hydra's task function for one sweep job; returns the objective (NaN on failure, or
+    `TrialFailed` in an Optuna study)."""
     from hydra.core.hydra_config import HydraConfig
 
     from rlexp.sweeps.multirun import OPTUNA_SWEEPER
