@@ -491,7 +491,8 @@ def resume_run(args: list[str]) -> int:
 
         if debug():
             raise
-        print(f"rlexp resume: error: {error_text(exc)}", file=sys.stderr)
+        ours = isinstance(exc, ResumeError | ConfigError)  # multi-line: a diff, a list
+        print(f"rlexp resume: error: {exc if ours else error_text(exc)}", file=sys.stderr)
         return 2
     if is_completed(run_dir):
         print(f"{run_dir} has already completed; nothing to resume")

@@ -153,13 +153,13 @@ def test_sweep_arguments_that_cannot_work_are_refused(cli, tmp_path, monkeypatch
     assert not any(p.suffix != ".log" for p in tmp_path.rglob("*") if p.is_file())
 
 
-def test_an_optuna_trial_without_a_value_is_a_failed_trial_not_a_crash(cli, tmp_path):
+def test_an_optuna_trial_without_a_value_is_a_failed_trial_not_a_crash(run_cli, tmp_path):
     """Trials whose runs fail (here: skipped as invalid) are recorded as FAIL and the study
     goes on; with none completed, the error says so (the sweeper crashed on the first NaN:
     "Values were told ...")."""
     optuna = pytest.importorskip("optuna")
     sweep_dir = tmp_path / "study"
-    result = cli(
+    result = run_cli(  # its own process: the launcher's workers unpickle the registry
         "-m", OPTUNA, "hydra.sweeper.n_trials=2", "agent.gamma=choice(1.5)",
         f"hydra.sweep.dir={sweep_dir}",
     )  # fmt: skip
