@@ -159,6 +159,7 @@ def _command(argv: list[str]) -> int:
 
     from rlexp import registry
     from rlexp.composition import plugin_modules, prepare_registry
+    from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
     try:
@@ -180,9 +181,10 @@ def _command(argv: list[str]) -> int:
             return resume_run(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
+        argv = expand_env_vars(argv)
         prepare_registry(argv)
         base = check_command(argv)
-    except (registry.RegistryError, TrustError, SweepPointError) as exc:
+    except (registry.RegistryError, TrustError, SweepPointError, EnvVarError) as exc:
         if debug():
             raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
@@ -476,6 +478,7 @@ def resume_run(args: list[str]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.training.checkpoints import CheckpointError
     from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
     from rlexp.validation import ConfigError
@@ -485,13 +488,13 @@ def resume_run(args: list[str]) -> int:
         return 2
     run_dir = Path(args[0])
     try:
-        cfg = config_for_resume(run_dir, args[1:])
-    except (ResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        cfg = config_for_resume(run_dir, expand_env_vars(args[1:]))
+    except (ResumeError, ConfigError, EnvVarError, HydraException, OmegaConfBaseException) as exc:
         from rlexp.trust import error_text
 
         if debug():
             raise
-        ours = isinstance(exc, ResumeError | ConfigError)  # multi-line: a diff, a list
+        ours = isinstance(exc, ResumeError | ConfigError | EnvVarError)  # a diff, a list
         print(f"rlexp resume: error: {exc if ours else error_text(exc)}", file=sys.stderr)
         return 2
     if is_completed(run_dir):

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 from rlexp.bounds import unknown_key
 
@@ -80,8 +80,13 @@ class TrustError(ValueError):
 
 
 def name_problem(key: str, value: Any) -> str | None:
-    """An option name must be a name (`a/b` at most), never a path out of the config tree."""
-    if value is None or not isinstance(value, str):
+    """An option name must be a name (`a/b` at most), never a path out of the config tree.
+    Top-level values (`seed`, `repeat`, ...: the root schema's fields with a default) are
+    not options."""
+    from rlexp.schemas import RlexpConfig
+
+    values = {f.name for f in dataclasses.fields(RlexpConfig) if f.default is not MISSING}
+    if value is None or not isinstance(value, str) or key.lstrip("+~") in values:
         return None
     segments = value.split("/")
     if all(NAME_SEGMENT.match(s) for s in segments):
