@@ -136,6 +136,14 @@ def test_config_that_would_run_code_is_refused(cli, sandbox, overrides, phrase):
     assert (root / "victim.txt").read_text() == "keep me"
 
 
+def test_a_top_level_value_is_not_taken_for_an_option_name(cli, tmp_path):
+    """`seed` is a value, not a group choice: an interpolation there is Hydra's to judge."""
+    result = cli("train", "seed=${oc.decode:'1+1'}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.code != 0, result.describe()
+    assert "an option is a name" not in result.err
+    assert "could not be converted to Integer" in result.err
+
+
 def write_config_dir(root: Path, files: dict[str, str]) -> Path:
     config_dir = root / "my_configs"
     for name, text in files.items():
