@@ -15,11 +15,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from rlexp import registry
+from rlexp import registry, rundir
 
-HYDRA_DIR = Path(".hydra")
-CONFIG_FILE = HYDRA_DIR / "config.yaml"
-OVERRIDES_FILE = HYDRA_DIR / "overrides.yaml"
+CONFIG_FILE = Path(rundir.HYDRA_DIR) / rundir.CONFIG_FILE
+OVERRIDES_FILE = Path(rundir.HYDRA_DIR) / rundir.OVERRIDES_FILE
 
 
 class SavedRunError(ValueError):
@@ -34,6 +33,12 @@ class SavedRun:
     plugins: list[str]
 
 
+def read_overrides(loaded: ListConfig) -> list[str]:
+    """The overrides as written: an interpolation in one (`a=${b}`) stays text, not resolved
+    against the list."""
+    return [str(o) for o in OmegaConf.to_container(loaded, resolve=False)]
+
+
 def read_saved_run(run_dir: Path) -> SavedRun:
     """The run's saved config and overrides, checked as described above (imports nothing)."""
     from rlexp.composition import plugin_modules
@@ -42,7 +47,7 @@ def read_saved_run(run_dir: Path) -> SavedRun:
     config = _load(run_dir / CONFIG_FILE, DictConfig, "a mapping of config keys")
     overrides_file = run_dir / OVERRIDES_FILE
     overrides = (
-        [str(o) for o in _load(overrides_file, ListConfig, "a list of key=value overrides")]
+        read_overrides(_load(overrides_file, ListConfig, "a list of key=value overrides"))
         if overrides_file.is_file()
         else []
     )

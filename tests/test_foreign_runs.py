@@ -108,6 +108,18 @@ def test_plugins_both_files_name_are_announced_before_import(tmp_path, marker, c
     assert (tmp_path / "IMPORTED").exists()
 
 
+def test_an_override_with_an_interpolation_resumes(tmp_path):
+    """The saved overrides are text: `a=${b}` is not resolved against the list they are in
+    (it raised "Index 'train' (str) is not an int", so such a run could never resume)."""
+    from rlexp.training.resume import config_for_resume, saved_overrides
+
+    override = "train.eval_interval=${train.summary_interval}"
+    run_dir = fake_run(tmp_path / "run", [*OVERRIDES, override], status="running")
+    assert saved_overrides(run_dir)[-1] == override
+    cfg = config_for_resume(run_dir, [])
+    assert cfg.train.eval_interval == cfg.train.summary_interval
+
+
 ODD_NAME = "1_agent.gamma=0.9,seed=1 späte Läufe"
 
 

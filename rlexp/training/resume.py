@@ -17,9 +17,11 @@ class ResumeError(ValueError):
 
 def saved_overrides(run_dir: Path) -> list[str]:
     """The run's `.hydra/overrides.yaml` ([] when absent or unreadable: for messages only)."""
+    from rlexp.saved_run import read_overrides
+
     path = rundir.overrides_path(run_dir)
     try:
-        return [str(o) for o in OmegaConf.load(path)] if path.is_file() else []
+        return read_overrides(OmegaConf.load(path)) if path.is_file() else []
     except Exception:  # noqa: BLE001 (a damaged file: config_for_resume reports it)
         return []
 
