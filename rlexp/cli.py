@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [--format text|markdown] [group]
-       rlexp resume <run dir> [overrides...]
+       rlexp resume <run dir> [overrides...] [--config-dir DIR]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
        rlexp report <sweep dir | run dirs...> [metric=KEY] [x=AXIS] [format=png|svg] [out=DIR]
        rlexp help [command]
@@ -37,7 +37,8 @@ Commands:
   list [group]        the options of each group with their fields, defaults and docs;
                       `list experiment`: the presets; `list train`: the top-level keys
   resume <run dir>    continue a killed or interrupted run from its latest checkpoint,
-                      exactly as if it had not stopped
+                      exactly as if it had not stopped (with the config directories it
+                      was composed with, or --config-dir DIR where they moved)
   eval <dir> [...]    load a run's exported policy (no training code) and report the
                       mean and std of its return: policy=best (default: the policy of its
                       best evaluation, policy_best/) or policy=final (policy/);
@@ -478,6 +479,7 @@ def resume_run(args: list[str]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from rlexp.composition import split_config_dir_flags
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.training.checkpoints import CheckpointError
     from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
@@ -487,8 +489,9 @@ def resume_run(args: list[str]) -> int:
         print(_usage_line("resume"), file=sys.stderr)
         return 2
     run_dir = Path(args[0])
+    dirs, overrides = split_config_dir_flags(args[1:])
     try:
-        cfg = config_for_resume(run_dir, expand_env_vars(args[1:]))
+        cfg = config_for_resume(run_dir, expand_env_vars(overrides), dirs)
     except (ResumeError, ConfigError, EnvVarError, HydraException, OmegaConfBaseException) as exc:
         from rlexp.trust import error_text
 

@@ -51,17 +51,28 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     return modules
 
 
+def split_config_dir_flags(argv: Sequence[str]) -> tuple[list[Path], list[str]]:
+    """(the directories of `--config-dir DIR` / `-cd DIR` flags, the other arguments)."""
+    dirs, rest = [], []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--config-dir", "-cd"):
+            value = next(args, None)
+            if value is not None:
+                dirs.append(Path(value))
+        elif arg.startswith(("--config-dir=", "-cd=")):
+            dirs.append(Path(arg.split("=", 1)[1]))
+        else:
+            rest.append(arg)
+    return dirs, rest
+
+
 def config_dirs(argv: Sequence[str]) -> list[Path]:
     """The user's own config directories a command line adds to Hydra's search path, after
     rlexp/conf: `--config-dir DIR` (`-cd DIR`) and `hydra.searchpath=[file://DIR, ...]`."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    dirs = []
-    for index, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and index + 1 < len(argv):
-            dirs.append(Path(argv[index + 1]))
-        elif arg.startswith(("--config-dir=", "-cd=")):
-            dirs.append(Path(arg.split("=", 1)[1]))
+    dirs, _ = split_config_dir_flags(argv)
     searchpath = [o for o in argv if re.match(r"^\+{0,2}hydra\.searchpath=", o)]
     for override in OverridesParser.create().parse_overrides(searchpath):
         value = override.value()

@@ -8,6 +8,7 @@ here. This module sits on the ground floor: it imports nothing from rlexp.
 Layout of a run (`rlexp train`):
 
     .hydra/config.yaml, overrides.yaml   the composed config and the overrides (Hydra)
+    .hydra/hydra.yaml                    Hydra's settings (the config directories used)
     train.log                            the job log
     events.out.tfevents.*                TensorBoard scalars, text and HParams
     metrics.json                         results (`Metrics`), rewritten at every evaluation
@@ -38,6 +39,7 @@ from typing import Any
 HYDRA_DIR = ".hydra"
 CONFIG_FILE = "config.yaml"  # in HYDRA_DIR
 OVERRIDES_FILE = "overrides.yaml"  # in HYDRA_DIR
+HYDRA_SETTINGS_FILE = "hydra.yaml"  # in HYDRA_DIR: Hydra's settings, its config sources
 TRAIN_LOG = "train.log"
 METRICS_FILE = "metrics.json"
 PROVENANCE_FILE = "provenance.json"

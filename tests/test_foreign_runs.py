@@ -120,6 +120,57 @@ def test_an_override_with_an_interpolation_resumes(tmp_path):
     assert cfg.train.eval_interval == cfg.train.summary_interval
 
 
+PRESET = """\
+# @package _global_
+defaults:
+  - override /env: cartpole
+train:
+  env_steps: 1500
+"""
+
+
+def run_with_a_config_dir(root: Path) -> tuple[Path, Path]:
+    """A run composed with `--config-dir <root>/conf` (a preset of the user's), and that dir."""
+    conf = root / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "experiment" / "mine.yaml").write_text(PRESET)
+    overrides = ["experiment=mine", "driver=step"]
+    run_dir = root / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(compose_config(overrides, config_dirs=[conf]), run_dir / ".hydra/config.yaml")
+    OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+    sources = [  # as Hydra records them in hydra.yaml
+        {"path": "hydra.conf", "schema": "pkg", "provider": "hydra"},
+        {"path": "/somewhere/rlexp/conf", "schema": "file", "provider": "main"},
+        {"path": str(conf), "schema": "file", "provider": "command-line"},
+    ]
+    hydra = {"hydra": {"runtime": {"config_sources": sources}}}
+    OmegaConf.save(OmegaConf.create(hydra), run_dir / ".hydra" / "hydra.yaml")
+    (run_dir / "metrics.json").write_text(json.dumps({"status": "interrupted"}))
+    return run_dir, conf
+
+
+def test_a_run_composed_with_a_config_dir_resumes_from_it(tmp_path):
+    from rlexp.training.resume import ResumeError, config_for_resume
+
+    run_dir, conf = run_with_a_config_dir(tmp_path)
+    assert config_for_resume(run_dir).train.env_steps == 1500  # the recorded dir
+    moved = conf.rename(tmp_path / "moved")
+    with pytest.raises(ResumeError, match=r"(?s)experiment/mine.*\(gone\).*--config-dir <dir>"):
+        config_for_resume(run_dir)
+    assert config_for_resume(run_dir, config_dirs=[moved]).train.env_steps == 1500
+
+
+def test_resume_takes_the_config_dir_flag(cli, tmp_path):
+    run_dir, conf = run_with_a_config_dir(tmp_path)
+    moved = conf.rename(tmp_path / "moved")
+    result = cli("resume", run_dir, "--config-dir", moved)
+    assert "not an override" not in result.err and "experiment/mine" not in result.err
+    assert "checkpoint" in result.err, result.describe()  # past the config: none to resume
+    missing = cli("resume", run_dir, "-cd", tmp_path / "nowhere")
+    assert missing.code == 2 and "no such directory" in missing.err, missing.describe()
+
+
 ODD_NAME = "1_agent.gamma=0.9,seed=1 späte Läufe"
 
 

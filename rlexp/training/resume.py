@@ -30,12 +30,31 @@ def is_completed(run_dir: Path) -> bool:
     return rundir.read_metrics(run_dir).get("status") == "completed"
 
 
-def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """The run's config recomposed from its saved overrides plus `overrides`.
+def recorded_config_dirs(run_dir: Path) -> list[Path]:
+    """The user's config directories the run was composed with (`--config-dir`,
+    `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable."""
+    path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
+    try:
+        settings = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        sources = settings["hydra"]["runtime"]["config_sources"]
+        return [
+            Path(s["path"]) for s in sources if s["schema"] == "file" and s["provider"] != "main"
+        ]
+    except Exception:  # noqa: BLE001 (absent or damaged: the recomposition says what is missing)
+        return []
+
+
+def config_for_resume(
+    run_dir: Path, overrides: Sequence[str] = (), config_dirs: Sequence[Path] = ()
+) -> DictConfig:
+    """The run's config recomposed from its saved overrides plus `overrides`, with
+    `config_dirs` (default: those the run was composed with) searched after rlexp/conf.
 
     Refuses with a unified diff when the result differs from the config the run started
     with, whether the difference comes from `overrides` or from changed defaults.
     """
+    from hydra.errors import MissingConfigException
+
     from rlexp.composition import compose_config
     from rlexp.saved_run import (
         SavedRunError,
@@ -61,7 +80,21 @@ def config_for_resume(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfi
         raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
     saved = OmegaConf.to_yaml(run.config)
     announce_plugins(run, "resume")
-    cfg = compose_config([*run.overrides, *overrides])
+    missing = [d for d in config_dirs if not Path(d).is_dir()]
+    if missing:
+        raise ResumeError(f"--config-dir {missing[0]}: no such directory")
+    dirs = list(config_dirs) or recorded_config_dirs(run_dir)
+    try:
+        cfg = compose_config(
+            [*run.overrides, *overrides], config_dirs=[d for d in dirs if d.is_dir()]
+        )
+    except MissingConfigException as exc:
+        where = ", ".join(f"{d}{'' if d.is_dir() else ' (gone)'}" for d in dirs) or "none"
+        raise ResumeError(
+            f"{' '.join(str(exc).split())}\nThe run's config directories (--config-dir): "
+            f"{where}. If its presets or options moved, name their folder: rlexp resume "
+            f"{run_dir} --config-dir <dir>"
+        ) from exc
     given = OmegaConf.to_yaml(cfg)
     if given != saved:
         diff = "".join(
