@@ -54,6 +54,22 @@ BAD_CONFIGS = [
     pytest.param(
         ["agent.learning_rate=0"], [r"agent\.learning_rate=0(\.0)?\b"], id="learning-rate-zero"
     ),
+    # Sizes that would exhaust memory while building (the kernel killed the process, silently).
+    pytest.param(
+        ["env.num_parallel_envs=100000000"],
+        [r"env\.num_parallel_envs=100000000\b", r"<= 1048576\b"],
+        id="too-many-carts",
+    ),
+    pytest.param(
+        ["env=cartpole", "env.num_parallel_envs=100000"],
+        [r"env\.num_parallel_envs=100000\b", r"<= 4096\b"],
+        id="too-many-python-envs",
+    ),
+    pytest.param(
+        ["train.eval_episodes=1000000000"],
+        [r"train\.eval_episodes=1000000000\b", r"<= 1048576\b"],
+        id="too-many-eval-episodes",
+    ),
     pytest.param(
         ["buffer.max_length=10", "buffer.sample_batch_size=64"],
         [r"buffer\.max_length=10\b", r"buffer\.sample_batch_size=64\b"],

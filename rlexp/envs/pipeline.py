@@ -37,7 +37,7 @@ class PyEnvConfig(EnvConfig):
     wrappers: list[Any] = documented(
         [], "ordered wrappers, innermost first: [{name: TimeLimit, duration: 200}, ...]"
     )
-    num_parallel_envs: int = bounded(1, gt=0, doc="env copies stepped as one batch")
+    num_parallel_envs: int = bounded(1, gt=0, le=4096, doc="env copies stepped as one batch")
     batching: Batching = documented(
         Batching.batched,
         "batched = BatchedPyEnvironment (in process), parallel = ParallelPyEnvironment",

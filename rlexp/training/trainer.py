@@ -169,7 +169,7 @@ def out_of_memory_text(message: str) -> str:
     return (
         f"out of memory: TensorFlow could not allocate{tensor}; lower the setting that sizes "
         f"it (network.fc_layer_params, buffer.max_length, buffer.sample_batch_size, "
-        f"env.num_parallel_envs)"
+        f"env.num_parallel_envs, train.eval_episodes)"
     )
 
 
