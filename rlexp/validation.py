@@ -258,6 +258,16 @@ def _sequence_rules(network, agent, buffer) -> list[str]:
             f"network={network.name} is feed-forward; set agent.train_sequence_length=null, or "
             f"use network=q_rnn_network"
         )
+    n_step = getattr(agent, "n_step_update", None)
+    key, steps = ("train_sequence_length", length) if length else ("n_step_update", n_step)
+    sampled = steps + 1 if key == "n_step_update" and steps else steps
+    capacity = getattr(buffer, "max_length", None)
+    if sampled and capacity and sampled > capacity:
+        problems.append(
+            f"agent.{key}={steps} samples sequences of {sampled} steps, more than "
+            f"buffer.max_length={capacity} holds per env copy; lower agent.{key} or raise "
+            f"buffer.max_length"
+        )
     return problems
 
 

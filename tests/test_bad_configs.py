@@ -66,6 +66,11 @@ BAD_CONFIGS = [
         id="too-many-python-envs",
     ),
     pytest.param(
+        ["agent.n_step_update=1000000"],
+        [r"agent\.n_step_update=1000000\b", r"buffer\.max_length=\d+", r"1000001 steps"],
+        id="n-step-longer-than-the-buffer",
+    ),
+    pytest.param(
         ["train.eval_episodes=1000000000"],
         [r"train\.eval_episodes=1000000000\b", r"<= 1048576\b"],
         id="too-many-eval-episodes",
