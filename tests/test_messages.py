@@ -188,7 +188,7 @@ def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    for chatter in ("cuda", "oneDNN", "cpu_feature_guard", "TensorRT"):
+    for chatter in ("cuda", "oneDNN", "cpu_feature_guard", "TensorRT", "absl", "Compiled cluster"):
         assert chatter not in proc.stdout + proc.stderr, proc.stderr
 
 

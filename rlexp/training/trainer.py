@@ -150,6 +150,9 @@ def _run(
     xla.skip_slow_passes()
     import tensorflow as tf
 
+    if cfg.train.jit_compile:
+        xla.spend_the_first_compile_notice()
+
     from rlexp.training.runner import Runner, TrainingError
 
     try:
