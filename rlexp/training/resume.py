@@ -53,9 +53,6 @@ def config_for_resume(
     Refuses with a unified diff when the result differs from the config the run started
     with, whether the difference comes from `overrides` or from changed defaults.
     """
-    from hydra.errors import MissingConfigException
-
-    from rlexp.composition import compose_config
     from rlexp.saved_run import (
         SavedRunError,
         announce_plugins,
@@ -80,21 +77,7 @@ def config_for_resume(
         raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
     saved = OmegaConf.to_yaml(run.config)
     announce_plugins(run, "resume")
-    missing = [d for d in config_dirs if not Path(d).is_dir()]
-    if missing:
-        raise ResumeError(f"--config-dir {missing[0]}: no such directory")
-    dirs = list(config_dirs) or recorded_config_dirs(run_dir)
-    try:
-        cfg = compose_config(
-            [*run.overrides, *overrides], config_dirs=[d for d in dirs if d.is_dir()]
-        )
-    except MissingConfigException as exc:
-        where = ", ".join(f"{d}{'' if d.is_dir() else ' (gone)'}" for d in dirs) or "none"
-        raise ResumeError(
-            f"{' '.join(str(exc).split())}\nThe run's config directories (--config-dir): "
-            f"{where}. If its presets or options moved, name their folder: rlexp resume "
-            f"{run_dir} --config-dir <dir>"
-        ) from exc
+    cfg = _recompose(run_dir, [*run.overrides, *overrides], config_dirs)
     given = OmegaConf.to_yaml(cfg)
     if given != saved:
         diff = "".join(
@@ -110,3 +93,24 @@ def config_for_resume(
             f"{diff}Resume without those overrides, or start a new run with `rlexp train`."
         )
     return cfg
+
+
+def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path]) -> DictConfig:
+    """`overrides` composed with `config_dirs`, or else the directories the run recorded."""
+    from hydra.errors import MissingConfigException
+
+    from rlexp.composition import compose_config
+
+    missing = [d for d in config_dirs if not Path(d).is_dir()]
+    if missing:
+        raise ResumeError(f"--config-dir {missing[0]}: no such directory")
+    dirs = [Path(d) for d in config_dirs] or recorded_config_dirs(run_dir)
+    try:
+        return compose_config(overrides, config_dirs=[d for d in dirs if d.is_dir()])
+    except MissingConfigException as exc:
+        where = ", ".join(f"{d}{'' if d.is_dir() else ' (gone)'}" for d in dirs) or "none"
+        raise ResumeError(
+            f"{' '.join(str(exc).split())}\nThe run's config directories (--config-dir): "
+            f"{where}. If its presets or options moved, name their folder: rlexp resume "
+            f"{run_dir} --config-dir <dir>"
+        ) from exc
