@@ -143,6 +143,7 @@ SOLVE_METRICS = ("solved_at_env_steps", "solved_at_wall_time_s")
 
 
 def lower_is_better(key: str) -> bool:
+    """Whether a smaller `key` is the better result (a time or env steps to solve)."""
     return RESULT_METRICS.get(key) == "lower"
 
 
