@@ -362,6 +362,19 @@ def test_ctrl_c_while_drawing_is_a_message(tmp_path, capsys, monkeypatch):
     assert code == 130 and "rlexp report: interrupted" in err and "Traceback" not in err, err
 
 
+def test_each_configuration_has_the_optimality_gap_to_its_own_envs_threshold(tmp_path, capsys):
+    """Runs of two envs in one report: the gap is to each one's threshold, not the first's."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400] * 5, 0.0001: [400] * 5})
+    for run in sweep.glob("*lr=0.0001*"):  # the second configuration's env: threshold 300
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**metrics, "reward_threshold": 300.0}))
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    gaps = {r["configuration"]: r["optimality gap [95% CI]"].split()[0] for r in table(out, "")}
+    assert gaps == {"agent.learning_rate=0.001": "75.0", "agent.learning_rate=0.0001": "0.0"}
+    assert "each configuration's env's own: 300, 475" in out
+
+
 def test_a_folder_of_the_users_is_never_overwritten_but_its_own_is_rewritten(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     mine = tmp_path / "notes"

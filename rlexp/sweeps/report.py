@@ -125,10 +125,14 @@ class Report:
     files: list[Path]
 
 
-def analyse(groups: list[Group], metric: str, threshold: float) -> list[ConfigResult]:
-    gap_to = threshold if "return" in metric and math.isfinite(threshold) else None
+def analyse(groups: list[Group], metric: str) -> list[ConfigResult]:
+    """Each configuration's statistics (the optimality gap to its own env's threshold) and
+    the ranking."""
     samples = [g.results(metric) for g in groups]
-    summaries = [summarize(v, gap_to) for v in samples]
+    summaries = [
+        summarize(v, _threshold(g.runs) if "return" in metric else None)
+        for g, v in zip(groups, samples, strict=True)
+    ]
     ranking = rank(samples, summaries, lower=lower_is_better(metric))
     results = []
     for i, (g, s) in enumerate(zip(groups, summaries, strict=True)):
@@ -140,6 +144,17 @@ def analyse(groups: list[Group], metric: str, threshold: float) -> list[ConfigRe
 def _threshold(runs: list[Run]) -> float:
     found = [r.value("reward_threshold") for r in runs]
     return next((t for t in found if math.isfinite(t)), math.nan)
+
+
+def _thresholds(groups: list[Group]) -> set[float]:
+    """The configurations' reward thresholds (one per env; none where it declares none)."""
+    return {t for g in groups if math.isfinite(t := _threshold(g.runs))}
+
+
+def shared_threshold(groups: list[Group]) -> float:
+    """The reward threshold every configuration shares; NaN when their envs' differ."""
+    found = _thresholds(groups)
+    return found.pop() if len(found) == 1 else math.nan
 
 
 def _count(n: int, noun: str) -> str:
@@ -237,8 +252,8 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     to the report folder; the figures are drawn in a second process meanwhile."""
     runs = find_runs(opts.paths) if runs is None else runs
     groups = group_runs(runs)
-    threshold = _threshold(runs)
-    results = analyse(groups, opts.metric, threshold)
+    threshold = shared_threshold(groups)
+    results = analyse(groups, opts.metric)
     partial = any(r.status == "running" for r in runs) or any(map(sweep_running, opts.paths))
     out = report_dir(opts)
     out.mkdir(parents=True, exist_ok=True)
@@ -253,7 +268,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
         lines = _header(opts, runs, groups, partial)
         verdict = _verdict(results, opts.metric)
         lines += [verdict, ""] if verdict else []
-        lines += _tables(opts.metric, results, run_frame, threshold)
+        lines += _tables(opts.metric, results, run_frame)
         lines += _problems(runs)
         lines += [""] + [f"![{t}]({figures.path(n).name})" for n, t in figures.titles().items()]
         markdown = "\n".join(lines) + "\n"
@@ -264,11 +279,9 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     return Report(runs, groups, results, partial, out, markdown, files)
 
 
-def _tables(
-    metric: str, results: list[ConfigResult], run_frame: pd.DataFrame, threshold: float
-) -> list[str]:
+def _tables(metric: str, results: list[ConfigResult], run_frame: pd.DataFrame) -> list[str]:
     return [
-        _explanation(metric, threshold),
+        _explanation(metric, [r.group for r in results]),
         "",
         tables.configuration_markdown(results, metric),
         "",
@@ -278,19 +291,26 @@ def _tables(
     ]
 
 
-def _explanation(metric: str, threshold: float) -> str:
+def _explanation(metric: str, groups: list[Group]) -> str:
     """The sentence above the configuration table: what its columns mean."""
     censored = f"`{metric}` and " if metric in SOLVE_METRICS else ""
     return (
         "Configurations differ only in the keys shown; seeds are pooled. Intervals: 95% "
         "percentile bootstrap over seeds (Agarwal et al. 2021), clipped to the observed range. "
         "IQM: interquartile mean. Optimality gap (of a return): mean shortfall below the "
-        f"reward threshold ({threshold:g}). {RESULT_METRICS[metric].capitalize()} `{metric}` "
-        "is better; "
+        f"reward threshold ({_shown(groups)}). {RESULT_METRICS[metric].capitalize()} "
+        f"`{metric}` is better; "
         f"P(leader better): probability that a run of the leader ({_extreme(metric)} IQM) "
         "beats a run of this configuration. A completed run that never reached the reward "
         f"threshold counts as infinitely slow (inf) in {censored}the median env steps to solve."
     )
+
+
+def _shown(groups: list[Group]) -> str:
+    found = sorted(_thresholds(groups))
+    if len(found) > 1:
+        return f"each configuration's env's own: {', '.join(f'{t:g}' for t in found)}"
+    return f"{found[0]:g}" if found else "none: no env declares one"
 
 
 def report_command(args: list[str]) -> int:
