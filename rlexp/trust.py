@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
 from rlexp.bounds import unknown_key
 
@@ -274,24 +274,31 @@ def check_command(argv: list[str]) -> DictConfig | None:
         )
         problems = _config_problems(hydra, config_name, overrides, RunMode.MULTIRUN, base)
         failures: list[str] = []
+        invalid: list[str] = []
         if (args.multirun or base.hydra.mode == RunMode.MULTIRUN) and not problems:
-            problems, failures = _sweep_point_problems(hydra, config_name, base, parsed)
+            problems, failures, invalid = _sweep_point_problems(hydra, config_name, base, parsed)
     if problems:
         raise TrustError(list(dict.fromkeys(problems)))
     if failures:
         raise SweepPointError(failures)
+    if invalid:
+        raise SweepPointError(invalid, "setting(s) make every sweep point invalid")
     return base
 
 
 def _sweep_point_problems(
     hydra: Any, config_name: str, base: DictConfig, parsed: list
-) -> tuple[list[str], list[str]]:
-    """Compose every sweep point: the trust problems of their configs, and the points that
-    cannot be composed at all (each with Hydra's reason)."""
+) -> tuple[list[str], list[str], list[str]]:
+    """Compose every sweep point: the trust problems of their configs, the points that
+    cannot be composed at all (each with Hydra's reason), and the validation problems every
+    point shares (a setting no swept value fixes: every job would be skipped)."""
     from hydra.types import RunMode
+
+    from rlexp.validation import ConfigError, validate
 
     problems: list[str] = []
     failures: list[str] = []
+    shared: set[str] | None = None  # the validation problems of every point so far
     groups = set(base.hydra.runtime.choices)
     for point in sweep_points(base, parsed):
         try:
@@ -305,7 +312,15 @@ def _sweep_point_problems(
         if any(_structural(o.split("=", 1)[0], groups) for o in point):
             defaults = hydra.config_loader.compute_defaults_list(config_name, point, RunMode.RUN)
             problems += choice_problems(defaults)
-    return problems, failures
+        with open_dict(cfg):
+            del cfg["hydra"]  # a job validates its own config, without Hydra's settings
+        try:
+            validate(cfg)
+            found: set[str] = set()
+        except ConfigError as exc:
+            found = set(exc.problems)
+        shared = found if shared is None else shared & found
+    return problems, failures, sorted(shared or [])
 
 
 # Hydra settings a single run may set to a string that nothing reads as code: composing the
@@ -330,13 +345,14 @@ def _only_rlexp_configs(args: Any, parsed: list) -> bool:
 
 
 class SweepPointError(ValueError):
-    """Sweep points that cannot be composed: the sweep is refused before any job starts."""
+    """Sweep points that cannot be composed, or a sweep none of whose points is valid: the
+    sweep is refused before any job starts."""
 
-    def __init__(self, failures: list[str]):
+    def __init__(self, failures: list[str], what: str = "sweep point(s) cannot be composed"):
         self.failures = failures
         super().__init__(
-            f"{len(failures)} sweep point(s) cannot be composed; no job was started. "
-            f"Fix or drop these values:\n" + "\n".join(f"  - {f}" for f in failures)
+            f"{len(failures)} {what}; no job was started. Fix or drop these values:\n"
+            + "\n".join(f"  - {f}" for f in failures)
         )
 
 

@@ -114,7 +114,8 @@ OPTUNA = "hydra/sweeper=optuna_study"
     ("args", "phrase"),
     [
         (["-m", "plugins=[a],[b]"], "plugins cannot be swept"),
-        (["-m", "repeat=99999999999"], "at most 10000 seeds"),  # used to hang listing seeds
+        (["-m", "repeat=99999999999"], "the last seed, 99999999998, is above"),  # it hung
+        (["-m", "repeat=20000"], "at most 10000 seeds"),
         (["-m", "repeat=0"], "repeat=0: must be > 0"),
         (["-m", "repeat=-2"], "repeat=-2: must be > 0"),
         (["-m", OPTUNA, "repeat=0"], "repeat=0: must be > 0"),
@@ -123,6 +124,11 @@ OPTUNA = "hydra/sweeper=optuna_study"
         (["-m", OPTUNA, "hydra.sweeper.direction=up"], "direction=up: must be maximize or"),
         (["-m", OPTUNA, "hydra.sweeper.max_failure_rate=2"], "max_failure_rate=2.0: must be"),
         (["-m", "hydra/sweeper=optuna"], "use rlexp's study, hydra/sweeper=optuna_study"),
+        (
+            ["-m", "seed=1,2", "sweep.intra_op_threads=-1"],
+            "1 setting(s) make every sweep point invalid; no job was started. Fix or drop these "
+            "values:\n  - sweep.intra_op_threads=-1: must be >= 0",
+        ),
         (
             ["-m", OPTUNA, "sweep.objective=solved_at_env_steps"],
             "would seek the worst sweep.objective=solved_at_env_steps, where lower is better; "
@@ -133,6 +139,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
     ids=[
         "swept-plugins",
         "huge-repeat",
+        "repeat-above-the-limit",
         "no-repeat",
         "negative-repeat",
         "no-repeat-in-a-study",
@@ -141,6 +148,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         "unknown-direction",
         "failure-rate-above-1",
         "the-plugins-bare-study",
+        "a-setting-no-point-escapes",
         "a-direction-seeking-the-worst",
         "repeat-past-the-seed-range",
     ],
