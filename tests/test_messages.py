@@ -168,7 +168,7 @@ def test_an_optuna_trial_without_a_value_is_a_failed_trial_not_a_crash(run_cli, 
     optuna = pytest.importorskip("optuna")
     sweep_dir = tmp_path / "study"
     result = run_cli(  # its own process: the launcher's workers unpickle the registry
-        "-m", OPTUNA, "hydra.sweeper.n_trials=2", "agent.gamma=choice(1.5)",
+        "-m", OPTUNA, "hydra.sweeper.n_trials=2", "agent.gamma=interval(1.1, 1.5)",
         f"hydra.sweep.dir={sweep_dir}",
     )  # fmt: skip
     assert result.code == 1, result.describe()
