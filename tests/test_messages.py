@@ -117,6 +117,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         (["-m", "repeat=99999999999"], "the last seed, 99999999998, is above"),  # it hung
         (["-m", "repeat=20000"], "at most 10000 seeds"),
         (["-m", "repeat=0"], "repeat=0: must be > 0"),
+        (["-m", "seed=1,2", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0: no worker"),
         (["-m", "repeat=-2"], "repeat=-2: must be > 0"),
         (["-m", OPTUNA, "repeat=0"], "repeat=0: must be > 0"),
         (["-m", OPTUNA, "hydra.sweeper.n_trials=0"], "hydra.sweeper.n_trials=0: must be > 0"),
@@ -141,6 +142,7 @@ OPTUNA = "hydra/sweeper=optuna_study"
         "huge-repeat",
         "repeat-above-the-limit",
         "no-repeat",
+        "no-launcher-worker",
         "negative-repeat",
         "no-repeat-in-a-study",
         "no-trials",

@@ -56,6 +56,11 @@ def prepare_argv(argv: list[str]) -> list[str]:
     cfg = _compose(args.config_name, parsed)
     if cfg is not None:  # else Hydra itself reports a bad command line next
         check_optuna_study(cfg.hydra.sweeper, cfg.sweep.objective)
+        if cfg.hydra.launcher.get("n_jobs") == 0:  # joblib refuses it only once jobs start
+            raise SweepArgumentError(
+                "hydra.launcher.n_jobs=0: no worker would run a job; give the workers at once "
+                "(hydra.launcher.n_jobs=2), or -1 for one per core"
+            )
         argv = expand_repeat(argv, cfg, parsed)
     argv = continuation_subdir(argv, parsed)
     if not any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed):
