@@ -7,6 +7,7 @@ import pytest
 from conftest import collect_env_steps
 from omegaconf import OmegaConf
 
+from rlexp.buffers import io_of
 from rlexp.composition import compose_config
 from rlexp.extras import EXTRAS
 
@@ -44,6 +45,7 @@ def test_reverb_buffer_uses_the_server_address_from_config():
     cfg, ctx, driver = build(["buffer=reverb_uniform", f"buffer.server_address={address}"])
     assert ctx.buffer.local_server is None, "no server of its own"
     collect_env_steps(ctx, driver, 100)
+    io_of(ctx.buffer).flush()  # the writers send items asynchronously
     assert reverb.Client(address).server_info()["experience"].current_size > 0
 
 

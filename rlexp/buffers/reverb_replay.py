@@ -84,6 +84,7 @@ class ReverbIO(ReplayIO):
             writer(tf.nest.map_structure(lambda array, i=index: array[i], trajectory))
 
     def flush(self) -> None:
+        """Block until the server has confirmed every item written so far."""
         for writer in self._writers:
             writer.flush()
 
