@@ -27,7 +27,9 @@ class ConfigError(ValueError):
 
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError listing every problem in `cfg`; return quietly when it is sound."""
-    problems: list[str] = []
+    problems = _interpolation_problems(cfg)
+    if problems:
+        raise ConfigError(problems)  # every other check reads the values
     for group in registry.CONFIG_GROUPS:
         node = cfg.get(group)
         if not isinstance(node, DictConfig) or "name" not in node:
@@ -58,6 +60,17 @@ def validate(cfg: DictConfig) -> None:
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _interpolation_problems(cfg: DictConfig) -> list[str]:
+    """An interpolation that cannot be resolved (`${nope}`, `${train.nope}`), by key."""
+    from omegaconf.errors import InterpolationResolutionError
+
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as exc:
+        return [f"{exc.full_key}: {str(exc.msg).splitlines()[0]}"]
+    return []
 
 
 def _own_problems(group: str, node: DictConfig) -> list[str]:

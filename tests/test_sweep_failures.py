@@ -82,6 +82,24 @@ def test_report_lists_failed_runs_with_reasons(faulty_sweep, tmp_path):
     assert "SIGKILL" in runs["kill"]["error"]
 
 
+def test_a_swept_value_whose_interpolation_does_not_resolve_is_a_skipped_job(tmp_path):
+    """The sweep's start record and the skipped job's HParams read the overrides as
+    written; resolving them crashed the whole sweep ("Interpolation key 'nope' not
+    found") after the other job had trained."""
+    sweep_dir = tmp_path / "multirun"
+    result = run_sweep(
+        "agent.gamma=${nope},0.9", *SWEEP_RUN_OVERRIDES, f"hydra.sweep.dir={sweep_dir}"
+    )
+    assert result.code == 0, result.describe()
+    assert "sweep finished: 2 runs, 1 completed, 0 interrupted, 1 failed" in result.out
+    (skipped,) = sweep_dir.glob("0_*")
+    metrics = json.loads((skipped / "metrics.json").read_text())
+    assert "agent.gamma: Interpolation key 'nope' not found" in metrics["error"]
+    record = json.loads((sweep_dir / "sweep.json").read_text())
+    assert record["swept"] == {"agent.gamma": ["${nope}", 0.9]}
+    assert record["invocations"][0]["overrides"][0] == "agent.gamma=${nope},0.9"
+
+
 @pytest.mark.slow
 def test_a_killed_fork_server_is_started_again(tmp_path):
     sweep_dir = tmp_path / "multirun"

@@ -26,8 +26,14 @@ from rlexp.sweeps import signals
 def sweep_overrides(config: DictConfig) -> list[str]:
     """The multirun's overrides: `hydra.sweeper.params` (Optuna, basic) and the command line."""
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
-    from_config = [f"{key}={value}" for key, value in params.items()]
-    return from_config + list(config.hydra.overrides.task)
+    from_config = [f"{key}={value}" for key, value in _as_written(params).items()]
+    return from_config + _as_written(config.hydra.overrides.task)
+
+
+def _as_written(node: Any) -> Any:
+    """Overrides as text: `${...}` in a value is the job's to resolve, and may not resolve
+    at the sweep's level."""
+    return OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
 
 
 class SweepReview(Callback):
@@ -43,7 +49,7 @@ class SweepReview(Callback):
             {
                 "start_time": time.time(),
                 "end_time": None,
-                "overrides": list(config.hydra.overrides.task),
+                "overrides": _as_written(config.hydra.overrides.task),
                 "sweeper": OmegaConf.select(config, "hydra.sweeper._target_"),
                 "launcher": OmegaConf.select(config, "hydra.launcher._target_"),
             }

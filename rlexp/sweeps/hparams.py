@@ -106,7 +106,8 @@ def run_hparams(
     for key in [*keys, *KEY_CONFIG_VALUES]:
         if key in hparams or key.startswith(SKIPPED_OVERRIDES):
             continue
-        value = OmegaConf.select(cfg, key, default=None)
+        # An interpolation that does not resolve (a skipped job's) is shown as written.
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
         if isinstance(value, DictConfig) or (value is None and key in raws):
             hparams[key] = raws[key]  # a group choice (`agent=ddqn`) or a key outside
         elif value is not None:
