@@ -193,10 +193,10 @@ def _command(argv: list[str]) -> int:
     except (HydraException, OmegaConfBaseException) as exc:
         if debug():
             raise
-        from rlexp.trust import error_text
+        from rlexp.override_errors import error_text
 
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
-        return 1
+        return 2
     return _run_hydra(argv, base)
 
 
@@ -392,10 +392,13 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except Exception as exc:
-        from rlexp.trust import error_text
+        from rlexp.override_errors import error_text, is_input_error
 
         if debug():
             raise
+        if is_input_error(exc):  # Hydra composes a single run's config here
+            print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
+            return 2
         reason = f"{type(exc).__name__}: {error_text(exc)}"
         if "optuna" in sys.modules and str(exc) == "Record does not exist.":
             reason = (  # the Optuna sweeper asks its study for the best of no trials
@@ -493,7 +496,7 @@ def resume_run(args: list[str]) -> int:
     try:
         cfg = config_for_resume(run_dir, expand_env_vars(overrides), dirs)
     except (ResumeError, ConfigError, EnvVarError, HydraException, OmegaConfBaseException) as exc:
-        from rlexp.trust import error_text
+        from rlexp.override_errors import error_text
 
         if debug():
             raise

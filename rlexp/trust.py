@@ -21,7 +21,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
-from rlexp.bounds import unknown_key
+from rlexp.override_errors import error_text
 
 # Exactly these `_target_`s may appear under `hydra` (a regex per place; one class name each,
 # so no attribute walk like `pkg.module.os.system` can match).
@@ -306,7 +306,9 @@ def _sweep_point_problems(
                 config_name, point, run_mode=RunMode.RUN, with_log_configuration=False
             )
         except Exception as exc:  # noqa: BLE001 (Hydra's composition errors vary)
-            failures.append(f"{' '.join(point)}: {error_text(exc)}")
+            text = error_text(exc)
+            named = any(text.startswith(f"{o}:") for o in point)  # the override it names
+            failures.append(text if named else f"{' '.join(point)}: {text}")
             continue
         problems += hydra_problems(cfg)
         if any(_structural(o.split("=", 1)[0], groups) for o in point):
@@ -354,37 +356,6 @@ class SweepPointError(ValueError):
             f"{len(failures)} {what}; no job was started. Fix or drop these values:\n"
             + "\n".join(f"  - {f}" for f in failures)
         )
-
-
-def error_text(exc: BaseException) -> str:
-    """An error and its direct cause on one line each, as Hydra prints them; an override of
-    a key the schema lacks gets the nearest valid keys instead of Hydra's advice to add it
-    with '+', which a typed config refuses too."""
-    unknown = _unknown_key(exc)
-    if unknown:
-        return unknown
-    parts = [" ".join(str(exc).split())]
-    cause = exc.__cause__
-    if cause is not None and str(cause).strip():
-        parts.append(" ".join(str(cause).split()))
-    return "\n    ".join(parts)
-
-
-def _unknown_key(exc: BaseException) -> str | None:
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
-
-    cause = exc.__cause__
-    if not isinstance(cause, ConfigAttributeError | ConfigKeyError):
-        return None
-    schema, key, full_key = cause.object_type, cause.key, str(cause.full_key or "")
-    if not (dataclasses.is_dataclass(schema) and isinstance(key, str) and full_key):
-        return None
-    if key in {f.name for f in dataclasses.fields(schema)}:
-        return None
-    # Hydra's message ends with the override itself: "... use +<key>=<value>".
-    _, advice, override = " ".join(str(exc).split()).rpartition(" use +")
-    shown = override if advice and override.startswith(f"{full_key}=") else full_key
-    return f"{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
 
 
 def _override_problems(parsed: list) -> list[str]:

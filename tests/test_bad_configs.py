@@ -190,6 +190,46 @@ def test_bad_config_fails_through_the_cli(cli, tmp_path, overrides, patterns):
     assert_no_run_left(run_dir)
 
 
+# Overrides Hydra refuses to merge or parse: what the key takes, in one line, exit 2.
+WRONG_VALUES = [
+    (["train.env_steps=abc"], "train.env_steps=abc: train.env_steps must be an integer"),
+    (["train.env_steps=[1,2]"], "train.env_steps=[1,2]: train.env_steps must be an integer"),
+    (["seed=1.5"], "seed=1.5: seed must be an integer"),
+    (["agent.gamma=abc"], "agent.gamma=abc: agent.gamma must be a number"),
+    (["train.progress=maybe"], "train.progress=maybe: train.progress must be true or false"),
+    (["train.env_steps=null"], "train.env_steps must have a value (null is not allowed)"),
+    (["env=cartpole", "env.gym_id=[a]"], "env.gym_id=[a]: env.gym_id must be a string"),
+    (["agent.optimizer=adamx"], "agent.optimizer must be one of adam, rmsprop, sgd"),
+    (
+        ["network.fc_layer_params=[a]"],
+        "network.fc_layer_params=[a]: network.fc_layer_params[0] must be an integer",
+    ),
+    (
+        ["network.fc_layer_params=5"],
+        "network.fc_layer_params must be a list: network.fc_layer_params=[...]",
+    ),
+    (
+        ["env=cartpole", "env.wrappers={name: TimeLimit}"],
+        "env.wrappers must be a list: env.wrappers=[...]",
+    ),
+    (["train=5"], "train=5: train holds settings, not one value: set them one by one, e.g. "),
+    (["agent.epsilon_greedy=[1]"], "agent.epsilon_greedy holds settings, not one value"),
+    (["train.env_steps=${nope}"], "train.env_steps: Interpolation key 'nope' not found"),
+    # The shell split an unquoted override at its space.
+    (["env=cartpole", "env.wrappers=[{name:", "TimeLimit}]"], "quote it for the shell, e.g. '"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), WRONG_VALUES)
+def test_a_value_of_the_wrong_kind_says_what_the_key_takes(cli, tmp_path, overrides, message):
+    run_dir = tmp_path / "run"
+    result = cli("train", *overrides, f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    assert message in result.err, result.describe()
+    assert "Exception" not in result.err and "--debug" not in result.err, result.describe()
+    assert not run_dir.exists()
+
+
 @pytest.mark.parametrize(
     ("overrides", "patterns"),
     [

@@ -74,7 +74,7 @@ def test_a_resume_override_of_the_wrong_type_names_the_value_and_the_type(interr
     result = cli("resume", interrupted_copy, "train.env_steps=abc")
     assert result.code == 2, result.describe()
     assert "train.env_steps=abc" in result.err
-    assert "could not be converted to Integer" in result.err  # why, not only where
+    assert "train.env_steps must be an integer" in result.err  # why, not only where
     assert snapshot(interrupted_copy) == before
 
 

@@ -1,0 +1,134 @@
+"""What is wrong with a command-line override, in words a user can act on.
+
+Hydra reports a refused override as "Error merging override K=V" over OmegaConf's reason
+(`Value 'abc' of type 'str' could not be converted to Integer full_key: ... object_type=...`),
+and an override it cannot parse with its grammar's "no viable alternative at input ...".
+`error_text` turns these into one line that names the override and what its key takes.
+
+Imports nothing heavy; no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+
+from rlexp.bounds import unknown_key
+
+GRAMMAR_URL = "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
+QUOTING_HINT = (
+    "an override holding spaces, brackets or braces must reach rlexp as one word: quote it "
+    "for the shell, e.g. 'env.wrappers=[{name: TimeLimit, duration: 200}]'"
+)
+
+# OmegaConf's reason a value is refused -> what the key takes.
+_TAKES = (
+    ("could not be converted to Integer", "must be an integer"),
+    ("could not be converted to Float", "must be a number"),
+    ("is not a valid bool", "must be true or false"),
+    ("is not Optional", "must have a value (null is not allowed)"),
+    ("to string", "must be a string"),
+    ("is not a ListConfig, list or tuple", "must be a list: {key}=[...]"),
+)
+_ONE_OF = re.compile(r"Invalid value '.*', expected one of \[(.*)\]")
+
+
+def is_input_error(exc: BaseException) -> bool:
+    """Whether Hydra refused the command line itself: an override, a config or option it
+    cannot find, a value of the wrong type."""
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+
+    return isinstance(
+        exc, ConfigCompositionException | MissingConfigException | OverrideParseException
+    )
+
+
+def error_text(exc: BaseException) -> str:
+    """One line per problem: the override and what its key takes, where Hydra and OmegaConf
+    say why they refused it; otherwise the error and its direct cause, as Hydra prints them.
+    A key the schema lacks gets the nearest valid keys instead of Hydra's advice to add it
+    with '+', which a typed config refuses too."""
+    known = _unknown_key(exc) or _wrong_value(exc) or _unparsable(exc)
+    if known:
+        return known
+    parts = [_one_line(exc)]
+    cause = exc.__cause__
+    if cause is not None and str(cause).strip():
+        parts.append(_one_line(cause))
+    return "\n    ".join(parts)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line, without Hydra's config search path (rlexp's own)."""
+    return " ".join(str(exc).split()).split(" Config search path:")[0]
+
+
+def _unknown_key(exc: BaseException) -> str | None:
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    cause = exc.__cause__
+    if not isinstance(cause, ConfigAttributeError | ConfigKeyError):
+        return None
+    schema, key, full_key = cause.object_type, cause.key, str(cause.full_key or "")
+    if not (dataclasses.is_dataclass(schema) and isinstance(key, str) and full_key):
+        return None
+    if key in {f.name for f in dataclasses.fields(schema)}:
+        return None
+    # Hydra's message ends with the override itself: "... use +<key>=<value>".
+    _, advice, override = _one_line(exc).rpartition(" use +")
+    shown = override if advice and override.startswith(f"{full_key}=") else full_key
+    return f"{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
+
+
+def _wrong_value(exc: BaseException) -> str | None:
+    """`K=V: K must be an integer` for an override OmegaConf refused to merge."""
+    from omegaconf.errors import ConfigTypeError, ValidationError
+
+    cause = exc.__cause__
+    override = _one_line(exc).partition("Error merging override ")[2]
+    if not (isinstance(cause, ValidationError | ConfigTypeError) and override and cause.full_key):
+        return None
+    reason, key = str(cause.msg), str(cause.full_key)
+    takes = next((t for phrase, t in _TAKES if phrase in reason), None)
+    one_of = _ONE_OF.search(reason)
+    if one_of:
+        takes = f"must be one of {one_of.group(1)}"
+    elif "Invalid type assigned" in reason:  # a value for a node of settings
+        takes = _settings_of(_field_type(cause.object_type, str(cause.key)), key)
+    elif "Cannot merge DictConfig with ListConfig" in reason:  # either way round
+        node = cause.object_type
+        takes = "must be a list: {key}=[...]" if node is list else _settings_of(node, key)
+    return f"{override}: {key} {takes.format(key=key)}" if takes else None
+
+
+def _field_type(schema: object, field: str) -> object:
+    try:
+        return typing.get_type_hints(schema).get(field)
+    except (NameError, TypeError):
+        return None
+
+
+def _settings_of(node: object, key: str) -> str | None:
+    """What a key that holds a group of settings (`node`, a dataclass) takes: its own keys,
+    one by one."""
+    if not dataclasses.is_dataclass(node):
+        return None
+    names = sorted(f.name for f in dataclasses.fields(node))
+    return (
+        f"holds settings, not one value: set them one by one, e.g. {key}.{names[0]}=...; "
+        f"its keys: {', '.join(names)}"
+    )
+
+
+def _unparsable(exc: BaseException) -> str | None:
+    from hydra.errors import OverrideParseException
+
+    if not isinstance(exc, OverrideParseException):
+        return None
+    reason = _one_line(exc).split(" See https://hydra.cc/")[0]
+    return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {QUOTING_HINT}"
