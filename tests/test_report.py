@@ -324,6 +324,16 @@ def test_several_sweeps_in_one_report(tmp_path, capsys):
     }
 
 
+def test_a_run_reached_by_several_arguments_counts_once(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "a", {0.001: [400, 410, 420]})
+    job = next(sweep.glob("1_*"))
+    twice = [sweep, job, tmp_path / "a" / ".." / "a" / job.name, sweep]
+    code, out, _ = in_process(capsys, *twice, f"out={tmp_path / 'r'}")
+    assert code == 0
+    assert "3 runs in 1 configuration" in out
+    assert [r["seeds"] for r in table(out, "seeds")] == ["3"]
+
+
 def test_a_failing_figure_is_a_message_and_the_tables_are_written(tmp_path, capsys, monkeypatch):
     """The figures are drawn in a second process: its error still ends the command."""
 

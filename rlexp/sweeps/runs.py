@@ -193,8 +193,10 @@ def load_run(path: Path, root: Path | None = None) -> Run:
 
 
 def find_runs(paths: list[Path]) -> list[Run]:
-    """Every run under `paths` (a run dir has metrics.json or job.json), sorted by name."""
+    """Every run under `paths` (a run dir has metrics.json or job.json), sorted by name;
+    each once, however many of `paths` reach it (a seed counted twice is a false sample)."""
     runs: list[Run] = []
+    seen: set[Path] = set()
     for root in map(Path, paths):
         found: list[Run] = []
         if is_run_dir(root):
@@ -207,8 +209,10 @@ def find_runs(paths: list[Path]) -> list[Run]:
                     found.append(load_run(here, root))
                     dirnames[:] = []  # a run's own subfolders hold no runs
         for run in found:
-            run.source = str(root)
-        runs += found
+            if run.path.resolve() not in seen:
+                seen.add(run.path.resolve())
+                run.source = str(root)
+                runs.append(run)
 
     def order(run: Run) -> tuple:
         # `<num>_...` jobs by number; continuations (`c<k>-<num>_...`) after them.
