@@ -334,6 +334,15 @@ def test_a_run_reached_by_several_arguments_counts_once(tmp_path, capsys):
     assert [r["seeds"] for r in table(out, "seeds")] == ["3"]
 
 
+def test_a_seed_run_twice_in_one_configuration_is_a_warning(tmp_path, capsys):
+    a = write_sweep(tmp_path / "a", {0.001: [400, 410, 420]})
+    b = write_sweep(tmp_path / "b", {0.001: [400, 410], 0.0003: [200, 210, 220]})
+    code, out, _ = in_process(capsys, a, b, f"out={tmp_path / 'r'}")
+    assert code == 0
+    assert "WARNING: in configuration `agent.learning_rate=0.001`, seed(s) 0, 1 appear" in out
+    assert "0.0003`, seed" not in out
+
+
 def test_a_failing_figure_is_a_message_and_the_tables_are_written(tmp_path, capsys, monkeypatch):
     """The figures are drawn in a second process: its error still ends the command."""
 

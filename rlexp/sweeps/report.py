@@ -193,6 +193,14 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
             f"{MIN_SEEDS}): intervals are wide or missing and rankings unreliable.",
             "",
         ]
+    for group, seeds in _repeated_seeds(groups):
+        lines += [
+            f"WARNING: in configuration `{group.label}`, seed(s) {', '.join(map(str, seeds))} "
+            f"appear in more than one completed run: runs of one seed and config repeat one "
+            f"sample (a run is repeatable), so pooling them narrows the intervals falsely; "
+            f"report one of each.",
+            "",
+        ]
     counts = {
         s: sum(r.status == s for r in runs)
         for s in ("completed", "failed", "running", "interrupted")
@@ -214,6 +222,17 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
         "",
     ]
     return lines
+
+
+def _repeated_seeds(groups: list[Group]) -> list[tuple[Group, list[int]]]:
+    """Configurations whose completed runs share a seed, with those seeds."""
+    found = []
+    for group in groups:
+        seeds = [r.seed for r in group.done() if r.seed is not None]
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:
+            found.append((group, repeated))
+    return found
 
 
 def _problems(runs: list[Run]) -> list[str]:
