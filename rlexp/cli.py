@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from omegaconf import DictConfig
 
@@ -146,12 +146,25 @@ def _main(argv: list[str]) -> int:
     try:
         return _command(argv)
     except KeyboardInterrupt:
+        return _aborted()
+
+
+def _aborted() -> int:
+    """Ctrl-C that no run handled cleanly (the second one): a run directory this command
+    created for a run that had not begun is removed; a run that had begun is marked failed
+    (by the trainer), and `rlexp resume` continues it."""
+    claim = sys.modules.get("rlexp.training.claim")  # not imported: nothing was claimed
+    removed = claim.discard_unstarted_runs() if claim else []
+    if removed:
+        shown = ", ".join(map(str, removed))
+        print(f"\nrlexp: aborted before the run began; removed {shown}", file=sys.stderr)
+    else:
         print(
-            "\nrlexp: aborted (a run in progress is marked failed; `rlexp resume` continues "
-            "it from its last checkpoint)",
+            "\nrlexp: aborted (a run that had begun is marked failed; `rlexp resume` "
+            "continues it from its last checkpoint)",
             file=sys.stderr,
         )
-        return 130
+    return 130
 
 
 def _command(argv: list[str]) -> int:
@@ -197,7 +210,18 @@ def _command(argv: list[str]) -> int:
 
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
         return 2
-    return _run_hydra(argv, base)
+    return _stoppable(lambda: _run_hydra(argv, base))
+
+
+def _stoppable(command: Callable[[], int]) -> int:
+    """Run `command` with stop signals recorded until a run or sweep takes them
+    (`rlexp.stop_signals`); one nothing took ends the process as that signal would."""
+    from rlexp import stop_signals
+
+    with stop_signals.recorded():
+        code = command()
+        untaken = stop_signals.take_early()
+    return 128 + untaken if untaken is not None and code == 0 else code
 
 
 def _group_lines() -> str:
@@ -513,8 +537,12 @@ def resume_run(args: list[str]) -> int:
 
     from rlexp.training.job import train_and_report
 
+    def go_on() -> int:
+        train_and_report(cfg, run_dir, resume=True)  # exits on a stop or failure
+        return 0
+
     try:
-        train_and_report(cfg, run_dir, resume=True)
+        return _stoppable(go_on)
     except CheckpointError as exc:
         fresh = " ".join(["rlexp train", *saved_overrides(run_dir)])
         print(
@@ -523,7 +551,6 @@ def resume_run(args: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    return 0
 
 
 def _resume_write_problem(run_dir: Path) -> str | None:

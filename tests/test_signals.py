@@ -125,6 +125,76 @@ def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
     assert "aborted" in result.err and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(
+    tmp_path, signum
+):
+    """Hydra has written the run directory and the job imports TensorFlow (~2 s): SIGTERM
+    killed the process there, and Ctrl-C's KeyboardInterrupt was swallowed by an import
+    (the run trained on), both leaving a directory that refused the same command again."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [str(RLEXP), "train", *RUN, f"hydra.run.dir={run_dir}"],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not (run_dir / ".hydra" / "config.yaml").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the run directory never appeared"
+        time.sleep(0.01)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    name = signal.Signals(signum).name
+    assert proc.returncode == 128 + signum, err
+    assert f"{name} received: stopping before the run begins" in err
+    assert f"stopped by {name} before the run began; removed {run_dir}" in err
+    assert not run_dir.exists() and "Traceback" not in err
+
+
+def test_a_resume_stopped_before_it_began_leaves_the_run_as_it_was(tmp_path):
+    """The signal came while the resume loaded TensorFlow (recorded by the CLI)."""
+    import os
+
+    from rlexp import stop_signals
+    from rlexp.training.trainer import StoppedBeforeStart, train
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.json").write_text('{"status": "interrupted"}')
+    with stop_signals.recorded():
+        os.kill(os.getpid(), signal.SIGTERM)
+        with pytest.raises(StoppedBeforeStart) as stopped:
+            train(None, run_dir, resume=True)
+    assert stopped.value.exit_code == 143
+    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.json"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkeypatch):
+    import os
+
+    from rlexp import stop_signals
+    from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps import signals as sweep_signals
+    from rlexp.sweeps.signals import received, stop_sweep_on_signals
+
+    monkeypatch.setattr(sweep_signals, "_received", [])  # this process's sweep record
+    handlers = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
+    try:
+        with stop_signals.recorded():
+            os.kill(os.getpid(), signal.SIGTERM)
+            stop_sweep_on_signals(tmp_path)
+        assert received() == signal.SIGTERM
+        assert (tmp_path / SWEEP_STOP_FILE).read_text() == "SIGTERM\n"
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+
+
 @pytest.mark.slow
 def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     sweep_dir = tmp_path / "sweep"

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rlexp.rundir import SWEEP_STOP_FILE
+from rlexp.stop_signals import STOP_SIGNALS, take_early
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _received: list[int] = []  # the signal that stopped this process's sweep, if any
 
 
@@ -60,6 +60,9 @@ def stop_sweep_on_signals(sweep_dir: Path) -> None:
 
     for s in STOP_SIGNALS:
         signal.signal(s, handle)
+    early = take_early()
+    if early is not None:  # while the sweep was being composed: no job starts
+        handle(early, None)
 
 
 def stop_requested(sweep_dir: Path) -> bool:

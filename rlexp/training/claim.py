@@ -5,7 +5,8 @@ before Hydra creates the run directory: a directory that already holds anything 
 refused, so nothing of the user's is overwritten; `rlexp resume DIR` is the way to go on
 with an existing run. A sweep directory may be reused only by another rlexp sweep (its
 jobs get new folders). `discard_unstarted` undoes what this invocation created when a
-run fails before it starts (an invalid config), and nothing else.
+run fails or is stopped before it starts (an invalid config, a signal while TensorFlow
+loads), and nothing else; once the run has `started`, its directory is never discarded.
 """
 
 from __future__ import annotations
@@ -52,21 +53,34 @@ def claim(run_dir: Path, what: str) -> None:
     _CLAIMED[run_dir] = _first_missing(run_dir)
 
 
-def discard_unstarted(run_dir: Path) -> None:
-    """Remove what this process created for a run that never started, nothing more."""
+def discard_unstarted(run_dir: Path) -> bool:
+    """Remove what this process created for a run that never started, nothing more;
+    whether there was any."""
     run_dir = Path(run_dir).absolute()
     if run_dir not in _CLAIMED or not run_dir.is_dir():
-        return
+        return False
     top = _CLAIMED.pop(run_dir)
     if top is None:  # it existed, empty: empty it again
         for entry in run_dir.iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        return
+        return True
     shutil.rmtree(run_dir)
     for parent in run_dir.parents:  # the empty folders above it that we created
         if not parent.is_relative_to(top) or any(parent.iterdir()):
             break
         parent.rmdir()
+    return True
+
+
+def started(run_dir: Path) -> None:
+    """The run has begun: its directory holds the user's data from now on."""
+    _CLAIMED.pop(Path(run_dir).absolute(), None)
+
+
+def discard_unstarted_runs() -> list[Path]:
+    """`discard_unstarted` every run directory this process claimed whose run never began;
+    the ones removed."""
+    return [run_dir for run_dir in list(_CLAIMED) if discard_unstarted(run_dir)]
 
 
 def _quote(path: Path) -> str:
@@ -84,3 +98,4 @@ class ClaimRunDir(Callback):
         if (sweep_dir / rundir.SWEEP_FILE).is_file():
             return  # another invocation of an rlexp sweep: its jobs get new folders
         claim(sweep_dir, "sweep")
+        started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals

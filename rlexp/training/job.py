@@ -51,11 +51,21 @@ def train_and_report(
 
     quiet_tensorflow()  # before the runner's module imports TensorFlow
     from rlexp.context import BuildError
+    from rlexp.training.claim import discard_unstarted
     from rlexp.training.runner import TrainingError
-    from rlexp.training.trainer import Interrupted, train
+    from rlexp.training.trainer import Interrupted, StoppedBeforeStart, train
 
     try:
         metrics = train(cfg, run_dir, resume=resume, label=label)
+    except StoppedBeforeStart as exc:
+        if resume:
+            what = "the run directory is as it was"
+        elif discard_unstarted(run_dir):
+            what = f"removed {run_dir}, which held nothing of it yet"
+        else:
+            what = "nothing of it was written"
+        print(f"rlexp: {exc}; {what}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except Interrupted as exc:
         print(
             f"rlexp: {exc} at env step {exc.metrics.env_steps}; checkpoint saved, run marked "

@@ -19,14 +19,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from rlexp import rundir
+from rlexp import rundir, stop_signals
 from rlexp.rundir import DiskFullError, Metrics, RunLock
 from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
-from rlexp.training import xla
+from rlexp.training import claim, xla
 from rlexp.training.checkpoints import CheckpointError, newest_on_disk
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Interrupted(Exception):
@@ -35,6 +33,18 @@ class Interrupted(Exception):
     def __init__(self, signum: int, metrics: Metrics):
         self.signum, self.metrics = signum, metrics
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class StoppedBeforeStart(Exception):
+    """A stop signal came before the run began (`rlexp.stop_signals`)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name} before the run began")
 
     @property
     def exit_code(self) -> int:
@@ -67,10 +77,24 @@ def train(cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = "")
     """Train one run into `run_dir`, or continue it from its latest checkpoint.
 
     `label` goes before every progress line (`[job 3 seed 1] ` for a sweep job).
-    Returns the contents of metrics.json; raises Interrupted after a clean stop by signal.
-    Provenance and a failure record are written whatever happens.
+    Returns the contents of metrics.json; raises Interrupted after a clean stop by signal,
+    StoppedBeforeStart (having written nothing) for a signal `rlexp.stop_signals` recorded
+    before it. Provenance and a failure record are written whatever happens once it began.
     """
     run_dir = Path(run_dir)
+    stop = StopRequest()
+    with _signals_to(stop):
+        early = stop_signals.take_early()
+        if early is not None:  # while TensorFlow loaded: nothing of the run is written yet
+            raise StoppedBeforeStart(early)
+        claim.started(run_dir)
+        return _locked_run(cfg, run_dir, resume, stop, label)
+
+
+def _locked_run(
+    cfg: DictConfig, run_dir: Path, resume: bool, stop: StopRequest, label: str
+) -> dict[str, Any]:
+    """`train` under the run directory's lock, with provenance and a failure record."""
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir) as lock:
         if lock.took_over_from is not None:
@@ -87,10 +111,8 @@ def train(cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = "")
             if rundir.no_space_left(exc):
                 raise DiskFullError(disk_full_text(run_dir, recorded=False)) from exc
             raise
-        stop = StopRequest()
         try:
-            with _signals_to(stop):
-                metrics = _run(cfg, run_dir, resume, record, stop, label)
+            metrics = _run(cfg, run_dir, resume, record, stop, label)
         except CheckpointError:  # a refused resume: the run directory stays as it was
             if before is not None:
                 provenance_file.write_bytes(before)
@@ -184,7 +206,7 @@ def _signals_to(stop: StopRequest) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, stop.handle) for s in STOP_SIGNALS}
+    previous = {s: signal.signal(s, stop.handle) for s in stop_signals.STOP_SIGNALS}
     try:
         yield
     finally:

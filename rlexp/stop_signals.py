@@ -1,0 +1,62 @@
+"""Stop signals that arrive before a run or a sweep handles them itself.
+
+`rlexp train` and `rlexp resume` spend seconds importing TensorFlow before a run installs
+its own handlers (`rlexp.training.trainer`) or a sweep its own (`rlexp.sweeps.signals`).
+Left to Python's defaults, SIGTERM kills the process with the run directory half made, and
+Ctrl-C raises KeyboardInterrupt wherever the main thread is, which some libraries' import
+code swallows (the run then trains on to the end). Meanwhile these handlers only record
+the signal; the run or the sweep takes it when it installs its own handlers and stops
+before it begins. A second Ctrl-C aborts at once. A signal the parent process ignored
+stays ignored.
+
+Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_early: list[int] = []  # the first stop signal recorded and not yet taken
+
+
+@contextmanager
+def recorded() -> Iterator[None]:
+    """Record stop signals (instead of Python's defaults) while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    defaults = (signal.SIG_DFL, signal.default_int_handler)
+    previous = {s: h for s in STOP_SIGNALS if (h := signal.getsignal(s)) in defaults}
+    for s in previous:
+        signal.signal(s, _record)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _early.clear()
+
+
+def _record(signum: int, frame: object) -> None:
+    if _early:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: abort now
+        return
+    _early.append(signum)
+    print(
+        f"\nrlexp: {signal.Signals(signum).name} received: stopping before the run begins "
+        f"(Ctrl-C again aborts at once)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def take_early() -> int | None:
+    """The stop signal recorded so far, if any, for the caller to act on (once). Call it
+    after installing your own handlers, so that no signal falls between."""
+    return _early.pop() if _early else None
