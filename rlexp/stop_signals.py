@@ -19,21 +19,28 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _early: list[int] = []  # the first stop signal recorded and not yet taken
 
 
-@contextmanager
-def recorded() -> Iterator[None]:
-    """Record stop signals (instead of Python's defaults) while the block runs."""
+def start_recording() -> dict[int, Any]:
+    """Record stop signals from now on, instead of Python's defaults; returns the handlers
+    replaced (none off the main thread)."""
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+        return {}
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {s: h for s in STOP_SIGNALS if (h := signal.getsignal(s)) in defaults}
     for s in previous:
         signal.signal(s, _record)
+    return previous
+
+
+@contextmanager
+def recorded() -> Iterator[None]:
+    """Record stop signals (instead of Python's defaults) while the block runs."""
+    previous = start_recording()
     try:
         yield
     finally:

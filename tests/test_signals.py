@@ -221,3 +221,33 @@ def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     resumed = run_cli("resume", jobs[0])
     assert resumed.code == 0, resumed.describe()
     assert read_json(jobs[0] / "metrics.json")["status"] == "completed"
+
+
+@pytest.mark.parametrize("wait_for", ["sweep.json", "job.json"])
+def test_a_sweep_stopped_while_it_starts_is_interrupted_not_crashed(tmp_path, wait_for):
+    """SIGTERM while the launcher's workers start (`sweep.json`) or a run's process does
+    (`job.json`): the parent passed it to workers that had no handler yet, which died
+    (joblib's TerminatedWorkerError, exit 1, the fork servers' tracebacks), and a run
+    forked then lost it (still ignored, as its server's) and trained to the end."""
+    sweep_dir = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        [str(RLEXP), "-m", "seed=0,1", *RUN, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(sweep_dir.glob(f"**/{wait_for}")) and proc.poll() is None:
+        assert time.monotonic() < deadline, f"no {wait_for} appeared"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in out + err and "TerminatedWorkerError" not in err
+    assert read_json(sweep_dir / "sweep.json")["status"] == "interrupted"
+    for metrics in sweep_dir.glob("*/metrics.json"):  # the runs that had started
+        record = read_json(metrics)
+        stopped = "stopped by SIGTERM before the run began" in str(record.get("error"))
+        assert record["status"] == "interrupted" or stopped, record

@@ -44,6 +44,15 @@ def preload() -> None:
 
 
 def main(plugins: list[str]) -> int:
+    """Train the run the job sends; a stop that comes before the trainer's own handlers is
+    recorded (`rlexp.stop_signals`), and the run stops before it begins."""
+    from rlexp import stop_signals
+
+    with stop_signals.recorded():
+        return _train_the_payload(plugins)
+
+
+def _train_the_payload(plugins: list[str]) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.utils import setup_globals
     from omegaconf import OmegaConf

@@ -27,6 +27,9 @@ import sys
 import traceback
 from typing import IO, Any
 
+from rlexp import stop_signals
+from rlexp.stop_signals import STOP_SIGNALS
+
 _server: _Server | None = None  # this worker's fork server, started at its first run
 
 
@@ -121,8 +124,8 @@ def _read_reply(replies: IO[bytes]) -> dict[str, Any] | None:
 
 def serve(sock: socket.socket) -> None:
     """The server: import once, then fork one run per request until the worker goes."""
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, signal.SIG_IGN)  # stop signals go to the runs, not to the server
+    for s in STOP_SIGNALS:  # stop signals go to the runs, not to the server; a handler,
+        signal.signal(s, _ignore)  # not SIG_IGN, so that a fork's stays pending (below)
     from rlexp.sweeps import child
 
     child.preload()
@@ -133,21 +136,42 @@ def serve(sock: socket.socket) -> None:
         request = json.loads(message)
         sys.stdout.flush()
         sys.stderr.flush()
+        # Blocked across the fork: a stop sent to the run before its handlers exist waits
+        # for them, not lost (ignored) nor fatal (the default).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             sock.close()
             _run(request, fds)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         for fd in fds:
             os.close(fd)
-        sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        if not _reply(sock, {"pid": pid}):
+            return
         _, status = os.waitpid(pid, 0)
-        sock.sendall(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        if not _reply(sock, {"code": os.waitstatus_to_exitcode(status)}):
+            return
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass
+
+
+def _reply(sock: socket.socket, message: dict[str, Any]) -> bool:
+    """Send `message` to the worker; False when the worker is gone (the server ends)."""
+    try:
+        sock.sendall(json.dumps(message).encode() + b"\n")
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    return True
 
 
 def _run(request: dict[str, Any], fds: list[int]) -> None:
     """In the fork: become the run's process, as `python -m rlexp.sweeps.child` would be."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stop_signals.start_recording()  # until the trainer's own handlers
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     if request["new_session"]:
         os.setsid()
     stdin, stdout = fds

@@ -87,7 +87,7 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     from rlexp.validation import ConfigError, validate
 
     hydra_cfg = HydraConfig.get()
-    job_dir = Path(hydra_cfg.runtime.output_dir)
+    job_dir, sweep_dir = Path(hydra_cfg.runtime.output_dir), Path(hydra_cfg.sweep.dir)
     overrides = list(hydra_cfg.overrides.task)
     objective = cfg.sweep.objective
     label = f"job {hydra_cfg.job.num}"
@@ -104,7 +104,7 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     values = []
     for seed in seeds:
         run_dir = job_dir if len(seeds) == 1 else job_dir / f"seed_{seed}"
-        if signals.stop_requested(Path(hydra_cfg.sweep.dir)):
+        if signals.stop_requested(sweep_dir):
             print(f"[{label} seed {seed}] not started: the sweep was stopped", file=sys.stderr)
             values.append(math.nan)
             continue
@@ -112,7 +112,8 @@ def _run_sweep_job(cfg: DictConfig) -> float:
         with open_dict(run_cfg):
             run_cfg.seed = seed
             run_cfg.repeat = 1
-        metrics = run_isolated(run_cfg, run_dir, overrides, own_hydra_dir=run_dir != job_dir)
+        own_hydra_dir = run_dir != job_dir
+        metrics = run_isolated(run_cfg, run_dir, overrides, sweep_dir, own_hydra_dir)
         value = objective_value(metrics, objective)
         values.append(value)
         where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
@@ -153,9 +154,14 @@ def objective_value(metrics: dict[str, Any], objective: str) -> float:
 
 
 def run_isolated(
-    cfg: DictConfig, run_dir: Path, overrides: list[str], own_hydra_dir: bool = False
+    cfg: DictConfig,
+    run_dir: Path,
+    overrides: list[str],
+    sweep_dir: Path,
+    own_hydra_dir: bool = False,
 ) -> dict[str, Any]:
     """Train `cfg` into `run_dir` in a child process; return the run's final metrics.json.
+    A stop of the sweep in `sweep_dir` reaches the child (`rlexp.sweeps.signals`).
 
     `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml` (a seed
     folder of a repeated job; Hydra wrote them itself for the job folder).
@@ -190,7 +196,7 @@ def run_isolated(
         child = _start_training_process(cfg, _child_env(threads))
         job["pid"] = child.pid
         write_json_atomic(run_dir / JOB_FILE, job)
-        with signals.forwarded_to(child):
+        with signals.forwarded_to(child, sweep_dir):
             try:
                 child.stdin.write(payload)
                 child.stdin.close()

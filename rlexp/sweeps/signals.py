@@ -2,10 +2,14 @@
 and is marked interrupted, jobs not yet started do not start, and sweep.json says
 `interrupted`.
 
-The parent (the `rlexp -m` process) passes the first SIGTERM or SIGINT to its own child
-processes (the launcher's workers) and leaves a stop mark in the sweep directory. A worker
-passes the first signal it gets to its training process, once: training processes run in
-their own session, so a Ctrl-C on the terminal reaches each of them exactly once.
+The parent (the `rlexp -m` process) leaves a stop mark in the sweep directory and passes
+the first SIGTERM or SIGINT to those of its child processes (the launcher's workers) that
+have a run training. A worker passes the first signal it gets to its training process,
+once: training processes run in their own session, so a Ctrl-C on the terminal reaches
+each of them exactly once. A worker that is starting, or between runs, would die of the
+signal (a failed sweep, not an interrupted one): it gets none, and the mark keeps it from
+starting a run, or reaches the run it is starting. A training process records a stop that
+comes before its trainer's handlers (`rlexp.stop_signals`) and stops before it begins.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ def stop_sweep_on_signals(sweep_dir: Path) -> None:
             flush=True,
         )
         for pid in _child_pids(os.getpid()):
+            if not _catches(pid, signal.SIGTERM):
+                continue  # a worker before (or between) its runs: the stop file stops it
             try:
                 os.kill(pid, signum)
             except ProcessLookupError:
@@ -70,8 +76,9 @@ def stop_requested(sweep_dir: Path) -> bool:
 
 
 @contextmanager
-def forwarded_to(child: subprocess.Popen) -> Iterator[None]:
-    """In a worker, while `child` trains: pass it the first stop signal, once."""
+def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
+    """In a worker, while `child` trains: pass it the first stop signal, once. A stop the
+    sweep asked for before this worker caught signals reaches `child` now."""
     if not in_main_thread():
         yield
         return
@@ -84,11 +91,24 @@ def forwarded_to(child: subprocess.Popen) -> Iterator[None]:
             child.send_signal(signum)
 
     previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    if stop_requested(sweep_dir):
+        handle(signal.SIGTERM, None)
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler for `signum` (Linux /proc): a launcher worker
+    has one only while a run of its trains (`forwarded_to`); at the default it would die."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    masks = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return bool(int(masks.get("SigCgt", "0").strip(), 16) >> (signum - 1) & 1)
 
 
 def _child_pids(parent: int) -> list[int]:
