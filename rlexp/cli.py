@@ -168,11 +168,12 @@ def _aborted() -> int:
 
 
 def _command(argv: list[str]) -> int:
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from rlexp import registry
-    from rlexp.composition import plugin_modules, prepare_registry
+    from rlexp.composition import hydra_flags_first, plugin_modules, prepare_registry
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
@@ -195,7 +196,7 @@ def _command(argv: list[str]) -> int:
             return resume_run(argv[1:])
         if argv[:1] == ["train"]:
             argv = argv[1:]
-        argv = expand_env_vars(argv)
+        argv = expand_env_vars(hydra_flags_first(argv))
         prepare_registry(argv)
         base = check_command(argv)
     except (registry.RegistryError, TrustError, SweepPointError, EnvVarError) as exc:
@@ -203,7 +204,7 @@ def _command(argv: list[str]) -> int:
             raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
         return 2
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as exc:
         if debug():
             raise
         from rlexp.override_errors import error_text

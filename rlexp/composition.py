@@ -67,6 +67,32 @@ def split_config_dir_flags(argv: Sequence[str]) -> tuple[list[Path], list[str]]:
     return dirs, rest
 
 
+def hydra_flags_first(argv: Sequence[str]) -> list[str]:
+    """`argv` with Hydra's flags (and their values) before the overrides, each in its
+    order: Hydra's parser takes the overrides as one run of positional arguments, so
+    `rlexp -m seed=0,1 --config-dir conf agent=ddqn` failed ("unrecognized arguments")."""
+    from hydra._internal.utils import get_args_parser
+
+    actions = get_args_parser()._option_string_actions
+    flags: list[str] = []
+    overrides: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        action = actions.get(arg.split("=", 1)[0])
+        i += 1
+        if action is None:
+            overrides.append(arg)
+            continue
+        flags.append(arg)
+        takes_value = "=" not in arg and i < len(argv) and action.nargs in (None, "?")
+        # `--info` takes an optional word: never an override nor a flag
+        if takes_value and (action.nargs is None or not re.search(r"=|^-", argv[i])):
+            flags.append(argv[i])
+            i += 1
+    return flags + overrides
+
+
 def config_dirs(argv: Sequence[str]) -> list[Path]:
     """The user's own config directories a command line adds to Hydra's search path, after
     rlexp/conf: `--config-dir DIR` (`-cd DIR`) and `hydra.searchpath=[file://DIR, ...]`."""

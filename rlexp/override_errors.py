@@ -36,7 +36,8 @@ _ONE_OF = re.compile(r"Invalid value '.*', expected one of \[(.*)\]")
 
 def is_input_error(exc: BaseException) -> bool:
     """Whether Hydra refused the command line itself: an override, a config or option it
-    cannot find, a value of the wrong type."""
+    cannot find, a value of the wrong type, a config file that is not YAML."""
+    import yaml
     from hydra.errors import (
         ConfigCompositionException,
         MissingConfigException,
@@ -44,7 +45,11 @@ def is_input_error(exc: BaseException) -> bool:
     )
 
     return isinstance(
-        exc, ConfigCompositionException | MissingConfigException | OverrideParseException
+        exc,
+        ConfigCompositionException
+        | MissingConfigException
+        | OverrideParseException
+        | yaml.YAMLError,
     )
 
 
@@ -53,14 +58,26 @@ def error_text(exc: BaseException) -> str:
     say why they refused it; otherwise the error and its direct cause, as Hydra prints them.
     A key the schema lacks gets the nearest valid keys instead of Hydra's advice to add it
     with '+', which a typed config refuses too."""
-    known = _unknown_key(exc) or _wrong_value(exc) or _unparsable(exc)
+    known = _unknown_key(exc) or _wrong_value(exc) or _unparsable(exc) or _bad_yaml(exc)
     if known:
         return known
     parts = [_one_line(exc)]
     cause = exc.__cause__
     if cause is not None and str(cause).strip():
         parts.append(_one_line(cause))
-    return "\n    ".join(parts)
+    return "\n    ".join(parts) + _preset_header_hint(parts[0])
+
+
+def _preset_header_hint(text: str) -> str:
+    """A preset of the user's whose keys Hydra put under `experiment.`: it lacks the
+    header every preset starts with."""
+    preset = re.search(r"In 'experiment/([^']+)'", text)
+    if not (preset and ("@experiment." in text or "Key 'experiment' not in" in text)):
+        return ""
+    return (
+        f"; experiment/{preset.group(1)}.yaml must start with the line `# @package _global_`"
+        f" (a preset sets the config's own keys: docs/how-to/user-project.md)"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -123,6 +140,23 @@ def _settings_of(node: object, key: str) -> str | None:
         f"holds settings, not one value: set them one by one, e.g. {key}.{names[0]}=...; "
         f"its keys: {', '.join(names)}"
     )
+
+
+def _bad_yaml(exc: BaseException) -> str | None:
+    """`FILE:LINE:COLUMN: not valid YAML: ...` for a config file YAML cannot read."""
+    import yaml
+
+    found: BaseException | None = exc
+    while found is not None and not isinstance(found, yaml.MarkedYAMLError):
+        found = found.__cause__ or found.__context__
+    if found is None or found.problem_mark is None:
+        return None
+    mark, began = found.problem_mark, found.context_mark
+    context = found.context
+    if context and began is not None and began.line != mark.line:
+        context += f" (from line {began.line + 1}, column {began.column + 1})"
+    why = ", ".join(str(part) for part in (context, found.problem) if part)
+    return f"{mark.name}:{mark.line + 1}:{mark.column + 1}: not valid YAML: {why}"
 
 
 def _unparsable(exc: BaseException) -> str | None:

@@ -73,3 +73,62 @@ def test_list_experiment_shows_the_projects_presets(cli):
     assert result.code == 0, result.describe()
     assert re.search(r"^  signal_dqn\s", result.out, re.M)
     assert re.search(r"^  seed_notebook\s", result.out, re.M)  # rlexp's own presets too
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["seed=1", "--config-dir", str(CONF), "experiment=signal_dqn", "--cfg", "job"],
+        ["seed=1", "--cfg", "job", "-cd", str(CONF), "experiment=signal_dqn"],
+        ["experiment=signal_dqn", f"--config-dir={CONF}", "--cfg", "job", "seed=1"],
+    ],
+)
+def test_hydras_flags_may_come_after_overrides(cli, argv, monkeypatch):
+    """Hydra's own parser refused an override after a flag ("unrecognized arguments")."""
+    monkeypatch.syspath_prepend(str(PROJECT))
+    result = cli("train", *argv)
+    assert result.code == 0, result.describe()
+    assert re.search(r"^seed: 1$", result.out, re.M) and "name: signal" in result.out
+
+
+def test_hydra_flags_first_keeps_each_in_its_order():
+    from rlexp.composition import hydra_flags_first
+
+    argv = ["-m", "seed=0,1", "--config-dir", "conf", "agent=ddqn", "--info", "a=1"]
+    assert hydra_flags_first(argv) == [
+        "-m", "--config-dir", "conf", "--info", "seed=0,1", "agent=ddqn", "a=1",
+    ]  # fmt: skip
+    assert hydra_flags_first(["--info", "config", "a=1"]) == ["--info", "config", "a=1"]
+
+
+@pytest.mark.parametrize(
+    ("files", "choice", "message"),
+    [
+        (
+            {"agent/broken.yaml": "name: dqn\ngamma: [1\n"},
+            "agent=broken",
+            r"agent/broken\.yaml:3:1: not valid YAML: while parsing a flow sequence \(from "
+            r"line 2, column 8\), expected ',' or '\]'",
+        ),
+        (
+            {"experiment/mine.yaml": "defaults:\n  - override /agent: ddqn\n"},
+            "experiment=mine",
+            r"experiment/mine\.yaml must start with the line `# @package _global_`",
+        ),
+        (
+            {"experiment/mine.yaml": "agent:\n  gamma: 0.5\n"},
+            "experiment=mine",
+            r"experiment/mine\.yaml must start with the line `# @package _global_`",
+        ),
+    ],
+    ids=["not-yaml", "preset-without-header-defaults", "preset-without-header-values"],
+)
+def test_a_broken_file_in_the_users_config_dir_is_named(cli, tmp_path, files, choice, message):
+    for name, text in files.items():
+        (tmp_path / "conf" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "conf" / name).write_text(text)
+    for argv in (["train", choice], ["-m", "seed=0,1", choice]):
+        result = cli(*argv, "--config-dir", str(tmp_path / "conf"))
+        assert result.code == 2, result.describe()
+        assert re.search(message, result.err), result.describe()
+        assert "Traceback" not in result.err
