@@ -10,6 +10,7 @@ imported. (The two files are written together by Hydra; files that disagree were
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,23 @@ def read_overrides(loaded: ListConfig) -> list[str]:
     return [str(o) for o in OmegaConf.to_container(loaded, resolve=False)]
 
 
-def read_saved_run(run_dir: Path) -> SavedRun:
-    """The run's saved config and overrides, checked as described above (imports nothing)."""
+def recorded_config_dirs(run_dir: Path) -> list[Path]:
+    """The user's config directories the run was composed with (`--config-dir`,
+    `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable."""
+    path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
+    try:
+        settings = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+        sources = settings["hydra"]["runtime"]["config_sources"]
+        return [
+            Path(s["path"]) for s in sources if s["schema"] == "file" and s["provider"] != "main"
+        ]
+    except Exception:  # noqa: BLE001 (absent or damaged: the recomposition says what is missing)
+        return []
+
+
+def read_saved_run(run_dir: Path, config_dirs: Sequence[Path] = ()) -> SavedRun:
+    """The run's saved config and overrides, checked as described above (imports nothing).
+    A preset's `plugins` are read from `config_dirs` (default: the run's recorded ones)."""
     from rlexp.composition import plugin_modules
 
     run_dir = Path(run_dir)
@@ -66,13 +82,15 @@ def read_saved_run(run_dir: Path) -> SavedRun:
             f"{run_dir / CONFIG_FILE}: plugins={plugins} is not a list of module names; "
             f"nothing was imported"
         )
-    from_overrides = plugin_modules(overrides)
+    dirs = list(config_dirs) or recorded_config_dirs(run_dir)
+    from_overrides = plugin_modules([*overrides, *(f"--config-dir={d}" for d in dirs)])
     if list(from_overrides) != plugins:
         raise SavedRunError(
             f"the saved files of {run_dir} disagree: {CONFIG_FILE} names plugins {plugins} "
-            f"but {OVERRIDES_FILE} gives {list(from_overrides)}. They were edited after the "
-            f"run started; nothing was imported. Restore them, or start a new run with "
-            f"`rlexp train`."
+            f"but {OVERRIDES_FILE} (with the presets it selects) gives "
+            f"{list(from_overrides)}. They were edited after the run started, or a preset "
+            f"changed or moved (rlexp resume ... --config-dir <its folder>); nothing was "
+            f"imported. Restore them, or start a new run with `rlexp train`."
         )
     return SavedRun(run_dir, config, overrides, plugins)
 

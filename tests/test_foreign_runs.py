@@ -10,9 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 from omegaconf import OmegaConf
 
 from rlexp.composition import compose_config
+
+PROJECT = EXAMPLES / "user_project"
+CONF = PROJECT / "conf"
 
 OVERRIDES = ["env=cartpole", "driver=step", "train.env_steps=2000"]
 _COUNTER = itertools.count()
@@ -134,8 +138,11 @@ def run_with_a_config_dir(root: Path) -> tuple[Path, Path]:
     conf = root / "conf"
     (conf / "experiment").mkdir(parents=True)
     (conf / "experiment" / "mine.yaml").write_text(PRESET)
-    overrides = ["experiment=mine", "driver=step"]
-    run_dir = root / "run"
+    return composed_with(conf, ["experiment=mine", "driver=step"], root / "run"), conf
+
+
+def composed_with(conf: Path, overrides: list[str], run_dir: Path) -> Path:
+    """A run's saved files, composed from `overrides` with `--config-dir conf`."""
     (run_dir / ".hydra").mkdir(parents=True)
     OmegaConf.save(compose_config(overrides, config_dirs=[conf]), run_dir / ".hydra/config.yaml")
     OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
@@ -147,7 +154,7 @@ def run_with_a_config_dir(root: Path) -> tuple[Path, Path]:
     hydra = {"hydra": {"runtime": {"config_sources": sources}}}
     OmegaConf.save(OmegaConf.create(hydra), run_dir / ".hydra" / "hydra.yaml")
     (run_dir / "metrics.json").write_text(json.dumps({"status": "interrupted"}))
-    return run_dir, conf
+    return run_dir
 
 
 def test_a_run_composed_with_a_config_dir_resumes_from_it(tmp_path):
@@ -159,6 +166,22 @@ def test_a_run_composed_with_a_config_dir_resumes_from_it(tmp_path):
     with pytest.raises(ResumeError, match=r"(?s)experiment/mine.*\(gone\).*--config-dir <dir>"):
         config_for_resume(run_dir)
     assert config_for_resume(run_dir, config_dirs=[moved]).train.env_steps == 1500
+
+
+def test_plugins_a_preset_in_a_config_dir_names_are_read_from_it(tmp_path, monkeypatch):
+    """eval and resume refused such a run (the user project's own) as edited: they read
+    the plugins from the overrides alone, which name the preset, not its plugins."""
+    from rlexp.saved_run import SavedRunError, read_saved_run
+    from rlexp.training.resume import config_for_resume
+
+    monkeypatch.syspath_prepend(str(PROJECT))
+    run_dir = composed_with(CONF, ["experiment=signal_dqn"], tmp_path / "run")
+    assert read_saved_run(run_dir).plugins == ["signal_env"]
+    assert config_for_resume(run_dir).env.name == "signal"
+    (run_dir / ".hydra" / "hydra.yaml").unlink()  # the preset can no longer be found
+    with pytest.raises(SavedRunError, match=r"disagree.*or a preset changed or moved"):
+        read_saved_run(run_dir)
+    assert read_saved_run(run_dir, [CONF]).plugins == ["signal_env"]  # --config-dir
 
 
 def test_resume_takes_the_config_dir_flag(cli, tmp_path):

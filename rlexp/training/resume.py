@@ -30,20 +30,6 @@ def is_completed(run_dir: Path) -> bool:
     return rundir.read_metrics(run_dir).get("status") == "completed"
 
 
-def recorded_config_dirs(run_dir: Path) -> list[Path]:
-    """The user's config directories the run was composed with (`--config-dir`,
-    `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable."""
-    path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
-    try:
-        settings = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-        sources = settings["hydra"]["runtime"]["config_sources"]
-        return [
-            Path(s["path"]) for s in sources if s["schema"] == "file" and s["provider"] != "main"
-        ]
-    except Exception:  # noqa: BLE001 (absent or damaged: the recomposition says what is missing)
-        return []
-
-
 def config_for_resume(
     run_dir: Path, overrides: Sequence[str] = (), config_dirs: Sequence[Path] = ()
 ) -> DictConfig:
@@ -69,7 +55,7 @@ def config_for_resume(
             f"{rundir.sweep_hint(run_dir, 'resume')}"
         )
     try:
-        run = read_saved_run(run_dir)
+        run = read_saved_run(run_dir, config_dirs)
     except SavedRunError as exc:
         raise ResumeError(str(exc)) from None
     problems = override_problems(list(overrides))
@@ -100,6 +86,7 @@ def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path])
     from hydra.errors import MissingConfigException
 
     from rlexp.composition import compose_config
+    from rlexp.saved_run import recorded_config_dirs
 
     missing = [d for d in config_dirs if not Path(d).is_dir()]
     if missing:
