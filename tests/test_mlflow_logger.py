@@ -175,6 +175,36 @@ def test_an_empty_experiment_name_is_refused_before_training():
         compose_config(["logger=mlflow", "logger.experiment_name="])
 
 
+@pytest.mark.parametrize(
+    ("uri", "phrase"),
+    [
+        ("sqlite:////proc/rlexp/mlflow.db", r"\(no folder /proc/rlexp\)"),
+        ("sqlite:////proc/mlflow.db", r"\(cannot create files in /proc "),
+    ],
+    ids=["no-folder", "unwritable-folder"],
+)
+def test_a_sqlite_file_that_cannot_be_written_is_refused_before_training(uri, phrase):
+    """MLflow retried opening it for over ten minutes, the run hanging in its setup."""
+    from rlexp.composition import compose_config
+    from rlexp.validation import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"logger\.tracking_uri={uri}: the SQLite file can"):
+        compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
+    with pytest.raises(ConfigError, match=phrase):
+        compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
+
+
+def test_a_relative_sqlite_path_is_the_working_directorys(tmp_path, monkeypatch):
+    """Its artifact folder beside it (a relative path raised "can't be expressed as a file
+    URI")."""
+    monkeypatch.chdir(tmp_path)
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": "sqlite:///mine.db"})
+    logger = build_logger(cfg, tmp_path / "run", CONFIG)
+    assert (tmp_path / "mine.db").is_file()
+    experiment = logger.client.get_experiment_by_name("rlexp")
+    assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
 def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_path):
     from conftest import run_sweep
 

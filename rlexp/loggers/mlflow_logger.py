@@ -19,7 +19,7 @@ from typing import Any
 
 from rlexp.context import BuildError
 from rlexp.dotted import flatten
-from rlexp.loggers.schemas import MlflowLoggerConfig
+from rlexp.loggers.schemas import MlflowLoggerConfig, sqlite_folder
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE
 
@@ -59,9 +59,8 @@ def _client(cfg: MlflowLoggerConfig, run_dir: Path):
         experiment = client.get_experiment_by_name(cfg.experiment_name)
         if experiment is not None:
             return client, experiment.experiment_id
-        location = None
-        if uri.startswith("sqlite:///"):
-            location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
+        folder = sqlite_folder(uri)
+        location = (folder / "mlartifacts").as_uri() if folder else None
         return client, client.create_experiment(cfg.experiment_name, artifact_location=location)
     except Exception as exc:  # MLflow raises many types: its own, the store's, OSError
         message = " ".join(str(exc).split())[:300]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
+from rlexp.rundir import unwritable_reason
 from rlexp.schemas import documented
 
 
@@ -31,17 +33,35 @@ class MlflowLoggerConfig(LoggerConfig):
     experiment_name: str = documented("rlexp", "MLflow experiment the runs go to")
 
     def problems(self) -> list[str]:
-        if self.experiment_name.strip():
-            return []
-        return [
-            f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "
-            f"(the default is rlexp)"
-        ]
+        problems = []
+        if not self.experiment_name.strip():
+            problems.append(
+                f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "
+                f"(the default is rlexp)"
+            )
+        folder = sqlite_folder(self.tracking_uri)
+        if folder is None:
+            return problems
+        why = unwritable_reason(str(folder)) if folder.is_dir() else f"no folder {folder}"
+        if why:
+            problems.append(  # MLflow retries opening such a file for minutes
+                f"tracking_uri={self.tracking_uri}: the SQLite file cannot be written "
+                f"({why}); create the folder, choose another path, or set "
+                f"logger.tracking_uri=null for outputs/mlflow.db"
+            )
+        return problems
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> MlflowLoggerConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in dict(cfg).items() if k in names})
+
+
+def sqlite_folder(uri: str | None) -> Path | None:
+    """The folder of a `sqlite:///<path>` tracking URI's file (None: not a SQLite file)."""
+    if not uri or not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+        return None
+    return Path(uri.removeprefix("sqlite:///")).absolute().parent
 
 
 LOGGER_SCHEMAS: dict[str, type[LoggerConfig]] = {
