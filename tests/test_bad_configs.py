@@ -360,3 +360,13 @@ def test_combination_error_does_not_import_tensorflow(run_python):
     assert result.code == 0, result.describe()
     assert "REJECTED ConfigError" in result.out and "driver=py" in result.out
     assert "NO TENSORFLOW" in result.out
+
+
+def test_a_single_run_with_repeat_says_to_make_it_a_sweep(cli, tmp_path):
+    """`rlexp train repeat=3` trained one seed of the three, silently."""
+    run_dir = tmp_path / "run"
+    result = cli("train", "repeat=3", "seed=5", f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    assert "repeat=3: a single run trains one seed; for 3 runs (seeds 5..7)" in result.err
+    assert "rlexp -m ... repeat=3" in result.err
+    assert not run_dir.exists()

@@ -24,12 +24,23 @@ def run_job(cfg: DictConfig) -> float | None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         validate(cfg)
+        if cfg.repeat > 1:  # a sweep's child process trains each seed with repeat=1
+            raise ConfigError([_one_run_repeated(cfg)])
     except ConfigError as exc:
         discard_unstarted(run_dir)
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
     metrics = train_and_report(cfg, run_dir, resume=False, label=_label(cfg))
     return metrics["final_eval_return"]
+
+
+def _one_run_repeated(cfg: DictConfig) -> str:
+    """Why `rlexp train repeat=N` is refused: it would train one seed of the N asked for."""
+    seeds = f"{cfg.seed}..{cfg.seed + cfg.repeat - 1}"
+    return (
+        f"repeat={cfg.repeat}: a single run trains one seed; for {cfg.repeat} runs (seeds "
+        f"{seeds}) make it a sweep: rlexp -m ... repeat={cfg.repeat}"
+    )
 
 
 def _label(cfg: DictConfig) -> str:
