@@ -22,7 +22,33 @@ from contextlib import contextmanager
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_early: list[int] = []  # the first stop signal recorded and not yet taken
+
+
+class StopRequest:
+    """The signal that asked to stop, if any: the first is recorded and said, with what
+    happens next (`then`); a second Ctrl-C aborts at once."""
+
+    def __init__(self, then: str = "stopping after the current iteration with a checkpoint"):
+        self.signum: int | None = None
+        self.then = then
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: abort now
+        if self.signum is None:
+            self.signum = signum
+            print(
+                f"\nrlexp: {signal.Signals(signum).name} received: {self.then} (Ctrl-C again "
+                f"aborts at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+_EARLY = StopRequest("stopping before the run begins")  # recorded, not yet taken
 
 
 def start_recording() -> dict[int, Any]:
@@ -33,7 +59,7 @@ def start_recording() -> dict[int, Any]:
     defaults = (signal.SIG_DFL, signal.default_int_handler)
     previous = {s: h for s in STOP_SIGNALS if (h := signal.getsignal(s)) in defaults}
     for s in previous:
-        signal.signal(s, _record)
+        signal.signal(s, _EARLY.handle)
     return previous
 
 
@@ -46,24 +72,11 @@ def recorded() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        _early.clear()
-
-
-def _record(signum: int, frame: object) -> None:
-    if _early:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: abort now
-        return
-    _early.append(signum)
-    print(
-        f"\nrlexp: {signal.Signals(signum).name} received: stopping before the run begins "
-        f"(Ctrl-C again aborts at once)",
-        file=sys.stderr,
-        flush=True,
-    )
+        _EARLY.signum = None
 
 
 def take_early() -> int | None:
     """The stop signal recorded so far, if any, for the caller to act on (once). Call it
     after installing your own handlers, so that no signal falls between."""
-    return _early.pop() if _early else None
+    signum, _EARLY.signum = _EARLY.signum, None
+    return signum

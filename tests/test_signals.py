@@ -102,7 +102,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
 
 
 def test_a_second_sigint_aborts_at_once():
-    from rlexp.training.trainer import StopRequest
+    from rlexp.stop_signals import StopRequest
 
     stop = StopRequest()
     stop.handle(signal.SIGINT, None)

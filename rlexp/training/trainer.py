@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from rlexp import rundir, stop_signals
 from rlexp.rundir import DiskFullError, Metrics, RunLock
+from rlexp.stop_signals import StopRequest
 from rlexp.tracking import provenance
 from rlexp.tracking.quiet import quiet_tensorflow
 from rlexp.training import claim, xla
@@ -49,28 +50,6 @@ class StoppedBeforeStart(Exception):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
-
-
-class StopRequest:
-    """The signal that asked the run to stop, if any."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def __call__(self) -> bool:
-        return self.signum is not None
-
-    def handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: abort now
-        if self.signum is None:
-            self.signum = signum
-            print(
-                f"\nrlexp: {signal.Signals(signum).name} received: stopping after the current "
-                f"iteration with a checkpoint (Ctrl-C again aborts at once)",
-                file=sys.stderr,
-                flush=True,
-            )
 
 
 def train(cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = "") -> dict[str, Any]:
