@@ -1,9 +1,11 @@
-"""What is wrong with a command-line override, in words a user can act on.
+"""What is wrong with a command-line override or a config file, in words a user can act on.
 
 Hydra reports a refused override as "Error merging override K=V" over OmegaConf's reason
 (`Value 'abc' of type 'str' could not be converted to Integer full_key: ... object_type=...`),
 and an override it cannot parse with its grammar's "no viable alternative at input ...".
-`error_text` turns these into one line that names the override and what its key takes.
+`error_text` turns these into one line that names the override and what its key takes; a
+config file YAML cannot read into `FILE:LINE:COLUMN`; a user's preset without its
+`# @package _global_` header into that fix.
 
 Imports nothing heavy; no TensorFlow.
 """

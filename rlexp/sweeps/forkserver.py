@@ -28,7 +28,6 @@ import traceback
 from typing import IO, Any
 
 from rlexp import stop_signals
-from rlexp.stop_signals import STOP_SIGNALS
 
 _server: _Server | None = None  # this worker's fork server, started at its first run
 
@@ -124,8 +123,10 @@ def _read_reply(replies: IO[bytes]) -> dict[str, Any] | None:
 
 def serve(sock: socket.socket) -> None:
     """The server: import once, then fork one run per request until the worker goes."""
-    for s in STOP_SIGNALS:  # stop signals go to the runs, not to the server; a handler,
-        signal.signal(s, _ignore)  # not SIG_IGN, so that a fork's stays pending (below)
+    # Stop signals go to the runs, not to the server: a handler that does nothing, not
+    # SIG_IGN, so that one sent to a fork before its own handlers waits for them (below).
+    for s in stop_signals.STOP_SIGNALS:
+        signal.signal(s, _ignore)
     from rlexp.sweeps import child
 
     child.preload()
@@ -138,12 +139,12 @@ def serve(sock: socket.socket) -> None:
         sys.stderr.flush()
         # Blocked across the fork: a stop sent to the run before its handlers exist waits
         # for them, not lost (ignored) nor fatal (the default).
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals.STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             sock.close()
             _run(request, fds)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals.STOP_SIGNALS)
         for fd in fds:
             os.close(fd)
         if not _reply(sock, {"pid": pid}):
@@ -171,7 +172,7 @@ def _run(request: dict[str, Any], fds: list[int]) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     stop_signals.start_recording()  # until the trainer's own handlers
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals.STOP_SIGNALS)
     if request["new_session"]:
         os.setsid()
     stdin, stdout = fds
