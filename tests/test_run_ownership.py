@@ -45,6 +45,36 @@ def test_train_into_an_existing_run_is_refused(cli, trained_run):
     assert snapshot(trained_run.run_dir) == before
 
 
+@pytest.mark.parametrize(
+    ("command", "key", "inside"),
+    [
+        ("train", "hydra.run.dir", "mine"),
+        ("train", "hydra.run.dir", "checkpoints"),  # it suggested resuming that folder
+        ("-m", "hydra.sweep.dir", "sweep"),
+    ],
+)
+def test_a_new_run_or_sweep_inside_a_run_directory_is_refused(
+    cli, tmp_path, command, key, inside
+):
+    """Its report, resume and eval would not see the new run, nor would a report of it."""
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "checkpoints" / "checkpoint").write_text("x\n")
+    before = snapshot(tmp_path)
+    result = cli(command, "seed=0,1" if command == "-m" else "seed=0", f"{key}={run_dir / inside}")
+    assert result.code == 2, result.describe()
+    assert f"{key}={run_dir / inside} lies inside the run directory {run_dir}" in result.err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_sweep_into_a_directory_with_data_names_the_sweeps_key(cli, tmp_path):
+    result = cli("-m", "seed=0,1", f"hydra.sweep.dir={foreign_dir(tmp_path)}")
+    assert result.code == 2, result.describe()
+    assert "leave hydra.sweep.dir unset" in result.err
+
+
 def test_failed_validation_removes_only_what_it_created(cli, tmp_path):
     new = tmp_path / "new" / "nested" / "run"
     result = cli("train", f"hydra.run.dir={new}", "agent.gamma=2")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -37,20 +37,31 @@ def _first_missing(path: Path) -> Path | None:
 
 
 def claim(run_dir: Path, what: str) -> None:
-    """Refuse (exit 2) a run directory that holds anything; remember what we create."""
+    """Refuse (exit 2) a directory that holds anything, or lies inside a run directory;
+    remember what we create. `what`: run or sweep."""
     run_dir = Path(run_dir).absolute()
+    key = f"hydra.{what}.dir"
+    host = next((p for p in run_dir.parents if rundir.config_path(p).is_file()), None)
+    if host is not None:  # its report, resume and eval would not see the new one
+        _refuse(
+            f"{key}={run_dir} lies inside the run directory {host}, which holds another "
+            f"run's files; choose a directory outside it"
+        )
     entries = rundir.foreign_entries(run_dir)
     if entries:
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        print(
-            f"rlexp: error: {run_dir} already exists and holds {shown}; rlexp never "
-            f"writes into a directory it did not create. To continue a run there: "
-            f"rlexp resume {_quote(run_dir)}; to start a new {what}, choose a new "
-            f"directory (or leave hydra.run.dir unset for a fresh timestamped one)",
-            file=sys.stderr,
+        _refuse(
+            f"{run_dir} already exists and holds {shown}; rlexp never writes into a "
+            f"directory it did not create. To continue a run there: rlexp resume "
+            f"{_quote(run_dir)}; to start a new {what}, choose a new directory (or leave "
+            f"{key} unset for a fresh timestamped one)"
         )
-        sys.exit(2)
     _CLAIMED[run_dir] = _first_missing(run_dir)
+
+
+def _refuse(reason: str) -> NoReturn:
+    print(f"rlexp: error: {reason}", file=sys.stderr)
+    sys.exit(2)
 
 
 def discard_unstarted(run_dir: Path) -> bool:
