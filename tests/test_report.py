@@ -230,7 +230,6 @@ def test_options_metric_x_format_and_out(tmp_path, capsys):
     ("arg", "message"),
     [
         ("metric=episodes_per_hour", "episodes_per_hour: not a metrics.json result; the "),
-        ("metric=solved_at_env_steps", "solved_at_env_steps: no run has it as a number; the "),
         ("x=episodes", "x=episodes: choose one of env_steps, train_wall_time_s"),
         ("format=jpg", "format=jpg: choose one of png, svg"),
         ("colour=red", "unknown option colour="),
@@ -240,6 +239,15 @@ def test_bad_options_are_explained(tmp_path, capsys, arg, message):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     code, _, err = in_process(capsys, sweep, arg)
     assert code == 2 and message in err
+
+
+def test_a_solve_metric_of_runs_without_a_reward_threshold_is_explained(tmp_path, capsys):
+    """Nothing to solve, so no solve time (not inf: there was no threshold to reach)."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    for path in sweep.glob("*/metrics.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text()), "reward_threshold": None}))
+    code, _, err = in_process(capsys, sweep, "metric=solved_at_env_steps")
+    assert code == 2 and "solved_at_env_steps: no run has it as a number; the " in err
 
 
 @pytest.mark.parametrize("metric", ["reward_threshold", "env_steps", "best_eval_env_steps"])
@@ -288,6 +296,17 @@ def test_a_run_that_never_solved_counts_as_infinitely_slow(tmp_path, capsys):
     with open(tmp_path / "r" / "runs.csv") as f:
         solves = [r["solved_at_env_steps"] for r in csv.DictReader(f)]
     assert solves[:5] == ["500.0", "inf", "inf", "inf", "inf"]
+
+
+def test_a_sweep_in_which_nothing_solved_is_reported_not_refused(tmp_path, capsys):
+    """It was refused: "metric=solved_at_env_steps: no run has it as a number"."""
+    sweep = write_solve_sweep(tmp_path / "s", {0.001: [None] * 3, 0.0001: [None] * 3})
+    code, out, err = in_process(capsys, sweep, "metric=solved_at_env_steps", f"out={tmp_path}/r")
+    assert code == 0, err
+    rows = table(out, "seeds")
+    assert [r["solved"] for r in rows] == ["0/3", "0/3"]
+    assert all(r["IQM solved_at_env_steps [95% CI]"].startswith("inf") for r in rows)
+    assert "No best configuration" in out
 
 
 def test_the_default_metric_still_ranks_the_highest_return(tmp_path, capsys):

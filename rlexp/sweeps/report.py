@@ -110,8 +110,8 @@ def check_metric(metric: str) -> None:
 
 
 def result_keys(runs: list[Run]) -> list[str]:
-    """The result metrics some run has as a number."""
-    return sorted({k for r in runs for k in RESULT_METRICS if math.isfinite(r.value(k))})
+    """The result metrics some run has, as a number or as a solve that never came (inf)."""
+    return sorted({k for r in runs for k in RESULT_METRICS if not math.isnan(r.result(k))})
 
 
 @dataclass
