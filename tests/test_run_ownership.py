@@ -56,7 +56,8 @@ def test_train_into_an_existing_run_is_refused(cli, trained_run):
 def test_a_new_run_or_sweep_inside_a_run_directory_is_refused(
     cli, tmp_path, command, key, inside
 ):
-    """Its report, resume and eval would not see the new run, nor would a report of it."""
+    """The other run's directory would hold it, and `rlexp report` of that one would miss
+    it (a run directory is one run)."""
     run_dir = tmp_path / "run"
     (run_dir / ".hydra").mkdir(parents=True)
     (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")

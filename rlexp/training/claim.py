@@ -42,7 +42,7 @@ def claim(run_dir: Path, what: str) -> None:
     run_dir = Path(run_dir).absolute()
     key = f"hydra.{what}.dir"
     host = next((p for p in run_dir.parents if rundir.config_path(p).is_file()), None)
-    if host is not None:  # its report, resume and eval would not see the new one
+    if host is not None:  # `rlexp report <host>` reads one run there and would miss it
         _refuse(
             f"{key}={run_dir} lies inside the run directory {host}, which holds another "
             f"run's files; choose a directory outside it"
