@@ -28,28 +28,32 @@ from rlexp.training import claim, xla
 from rlexp.training.checkpoints import CheckpointError, newest_on_disk
 
 
-class Interrupted(Exception):
+class StoppedBySignal(Exception):
+    """A run a stop signal ended; the process exits as that signal would (128 + signum)."""
+
+    def __init__(self, signum: int, message: str):
+        self.signum = signum
+        super().__init__(message)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+class Interrupted(StoppedBySignal):
     """The run stopped cleanly on a signal, with a checkpoint to resume from."""
 
     def __init__(self, signum: int, metrics: Metrics):
-        self.signum, self.metrics = signum, metrics
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
+        self.metrics = metrics
+        super().__init__(signum, f"interrupted by {signal.Signals(signum).name}")
 
 
-class StoppedBeforeStart(Exception):
+class StoppedBeforeStart(StoppedBySignal):
     """A stop signal came before the run began (`rlexp.stop_signals`)."""
 
     def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"stopped by {signal.Signals(signum).name} before the run began")
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
+        name = signal.Signals(signum).name
+        super().__init__(signum, f"stopped by {name} before the run began")
 
 
 def train(cfg: DictConfig, run_dir: Path, resume: bool = False, label: str = "") -> dict[str, Any]:
