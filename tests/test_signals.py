@@ -183,6 +183,7 @@ def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkey
     from rlexp.sweeps.signals import received, stop_sweep_on_signals
 
     monkeypatch.setattr(sweep_signals, "_received", [])  # this process's sweep record
+    monkeypatch.setattr(sweep_signals, "_parent_of", [])
     handlers = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
     try:
         with stop_signals.recorded():
@@ -221,6 +222,32 @@ def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     resumed = run_cli("resume", jobs[0])
     assert resumed.code == 0, resumed.describe()
     assert read_json(jobs[0] / "metrics.json")["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "launcher",
+    ["hydra.launcher.n_jobs=1", pytest.param("hydra/launcher=basic", marks=pytest.mark.slow)],
+)
+def test_a_sequential_sweep_stops_after_the_run_the_signal_interrupts(tmp_path, launcher):
+    """A sequential launcher runs the jobs in the `rlexp -m` process itself: the signal it
+    passed to the running run also stops the sweep, so the next job does not start."""
+    sweep_dir = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        [str(RLEXP), "-m", "seed=0,1", *RUN, launcher, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_evaluations(sweep_dir / "0_seed=0", proc, 1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert read_json(sweep_dir / "sweep.json")["status"] == "interrupted"
+    assert read_json(sweep_dir / "0_seed=0" / "metrics.json")["status"] == "interrupted"
+    assert not (sweep_dir / "1_seed=1" / "metrics.json").exists()
+    assert "[job 1 seed 1] not started: the sweep was stopped" in err
 
 
 @pytest.mark.parametrize("wait_for", ["sweep.json", "job.json"])

@@ -9,7 +9,9 @@ once: training processes run in their own session, so a Ctrl-C on the terminal r
 each of them exactly once. A worker that is starting, or between runs, would die of the
 signal (a failed sweep, not an interrupted one): it gets none, and the mark keeps it from
 starting a run, or reaches the run it is starting. A training process records a stop that
-comes before its trainer's handlers (`rlexp.stop_signals`) and stops before it begins.
+comes before its trainer's handlers (`rlexp.stop_signals`) and stops before it begins. A
+sequential launcher (`hydra.launcher.n_jobs=1`, `hydra/launcher=basic`) runs the jobs in
+the parent itself: there the handler that passes a signal to a run also stops the sweep.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from rlexp.rundir import SWEEP_STOP_FILE
 from rlexp.stop_signals import STOP_SIGNALS, take_early
 
 _received: list[int] = []  # the signal that stopped this process's sweep, if any
+_parent_of: list[Path] = []  # the sweep this process is the parent of, if any
 
 
 def received() -> int | None:
@@ -41,21 +44,13 @@ def in_main_thread() -> bool:
 def stop_sweep_on_signals(sweep_dir: Path) -> None:
     """In the parent: on the first signal, mark the sweep stopped and tell the workers."""
     _received.clear()
+    _parent_of[:] = [Path(sweep_dir)]
     if not in_main_thread():
         return
 
     def handle(signum: int, frame: object) -> None:
-        if _received:
+        if not _stop(signum):
             return
-        _received.append(signum)
-        name = signal.Signals(signum).name
-        (Path(sweep_dir) / SWEEP_STOP_FILE).write_text(f"{name}\n")
-        print(
-            f"\nrlexp: {name} received: stopping the sweep (running jobs checkpoint and stop; "
-            f"the others do not start)",
-            file=sys.stderr,
-            flush=True,
-        )
         for pid in _child_pids(os.getpid()):
             if not _catches(pid, signal.SIGTERM):
                 continue  # a worker before (or between) its runs: the stop file stops it
@@ -69,6 +64,22 @@ def stop_sweep_on_signals(sweep_dir: Path) -> None:
     early = take_early()
     if early is not None:  # while the sweep was being composed: no job starts
         handle(early, None)
+
+
+def _stop(signum: int) -> bool:
+    """In the parent: mark its sweep stopped by `signum`; False if it already was."""
+    if _received or not _parent_of:
+        return False
+    _received.append(signum)
+    name = signal.Signals(signum).name
+    (_parent_of[0] / SWEEP_STOP_FILE).write_text(f"{name}\n")
+    print(
+        f"\nrlexp: {name} received: stopping the sweep (running jobs checkpoint and stop; "
+        f"the others do not start)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
 
 
 def stop_requested(sweep_dir: Path) -> bool:
@@ -89,6 +100,7 @@ def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
         if not sent:
             sent.append(signum)
             child.send_signal(signum)
+        _stop(signum)  # a sequential launcher: this process is the sweep's parent
 
     previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
     if stop_requested(sweep_dir):
