@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
        rlexp list [--format text|markdown] [group]
-       rlexp resume <run dir> [overrides...] [--config-dir DIR]
+       rlexp resume <run dir | sweep dir> [overrides...] [--config-dir DIR]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
        rlexp report <sweep dir | run dirs...> [metric=KEY] [x=AXIS] [format=png|svg] [out=DIR]
        rlexp help [command]
@@ -38,7 +38,9 @@ Commands:
                       `list experiment`: the presets; `list train`: the top-level keys
   resume <run dir>    continue a killed or interrupted run from its latest checkpoint,
                       exactly as if it had not stopped (with the config directories it
-                      was composed with, or --config-dir DIR where they moved)
+                      was composed with, or --config-dir DIR where they moved); given a
+                      sweep directory, finish the sweep in its folders: completed runs
+                      are kept, stopped ones resumed, the ones never started trained
   eval <dir> [...]    load a run's exported policy (no training code) and report the
                       mean and std of its return: policy=best (default: the policy of its
                       best evaluation, policy_best/) or policy=final (policy/);
@@ -509,6 +511,7 @@ def resume_run(args: list[str]) -> int:
 
     from rlexp.composition import split_config_dir_flags
     from rlexp.env_vars import EnvVarError, expand_env_vars
+    from rlexp.rundir import SWEEP_FILE
     from rlexp.training.checkpoints import CheckpointError
     from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
     from rlexp.validation import ConfigError
@@ -518,6 +521,8 @@ def resume_run(args: list[str]) -> int:
         return 2
     run_dir = Path(args[0])
     dirs, overrides = split_config_dir_flags(args[1:])
+    if (run_dir / SWEEP_FILE).is_file():
+        return _resume_sweep(run_dir, dirs, overrides)
     try:
         cfg = config_for_resume(run_dir, expand_env_vars(overrides), dirs)
     except (ResumeError, ConfigError, EnvVarError, HydraException, OmegaConfBaseException) as exc:
@@ -552,6 +557,35 @@ def resume_run(args: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _resume_sweep(sweep_dir: Path, config_dirs: list[Path], overrides: list[str]) -> int:
+    """`rlexp resume <sweep dir>`: launch the sweep again, each job going on in its folder."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rlexp.sweeps.resume import SweepResumeError, launching, sweep_argv
+    from rlexp.validation import ConfigError
+
+    if overrides:
+        print(
+            f"rlexp resume: error: a sweep resumes with the settings it was launched with; "
+            f"it takes no overrides ({' '.join(overrides)}), only --config-dir DIR",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        argv, invocation = sweep_argv(sweep_dir, config_dirs)
+    except (SweepResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
+        from rlexp.override_errors import error_text
+
+        if debug():
+            raise
+        ours = isinstance(exc, SweepResumeError | ConfigError)
+        print(f"rlexp resume: error: {exc if ours else error_text(exc)}", file=sys.stderr)
+        return 2
+    with launching(invocation):
+        return _command(argv)
 
 
 def _resume_write_problem(run_dir: Path) -> str | None:

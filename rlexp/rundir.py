@@ -50,6 +50,8 @@ BEST_POLICY_DIR = "policy_best"
 VIDEO_DIR = "videos"
 LOCK_FILE = ".rlexp.lock"
 EVENTS_GLOB = "events.out.tfevents.*"
+HPARAMS_SUFFIX = ".hparams"  # of the event file holding a sweep run's HParams session
+HPARAMS_SESSION_GLOB = f"{EVENTS_GLOB}{HPARAMS_SUFFIX}.v2"
 # Sweeps
 SWEEP_FILE = "sweep.json"
 MLFLOW_PARENT_KEY = "mlflow_parent_run_id"  # sweep.json: the sweep's MLflow parent run

@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
-from rlexp.sweeps import signals
+from rlexp.sweeps import resume, signals
+from rlexp.sweeps.multirun import BASIC_SWEEPER
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:
@@ -50,10 +51,13 @@ class SweepReview(Callback):
                 "start_time": time.time(),
                 "end_time": None,
                 "overrides": _as_written(config.hydra.overrides.task),
+                "hydra_overrides": _as_written(config.hydra.overrides.hydra),
                 "sweeper": OmegaConf.select(config, "hydra.sweeper._target_"),
                 "launcher": OmegaConf.select(config, "hydra.launcher._target_"),
             }
         )
+        if resume.resuming() is not None:  # `rlexp resume <sweep dir>`
+            record["invocations"][-1][resume.RESUMES_KEY] = resume.resuming()
         record.update(
             swept={
                 key: domain.get("values", domain.get("interval")) for key, domain in domains.items()
@@ -94,11 +98,13 @@ class SweepReview(Callback):
             f"sweep {record['status']}: {len(runs)} runs, {done} completed, "
             f"{stopped_runs} interrupted, {len(failed)} failed"
         )
-        if stopped:
+        quoted = shlex.quote(str(sweep_dir))
+        if stopped and OmegaConf.select(config, "hydra.sweeper._target_") == BASIC_SWEEPER:
+            print(f"continue it with: rlexp resume {quoted}")
+        elif stopped:
             print("continue it with: rlexp resume <run dir> for each interrupted run")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
-        quoted = shlex.quote(str(sweep_dir))
         print(f"review: rlexp report {quoted}")
         print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
 

@@ -71,7 +71,7 @@ def _train_the_payload(plugins: list[str]) -> int:
 
     from rlexp.training.job import run_job
 
-    run_job(payload["cfg"])
+    run_job(payload["cfg"], resume=payload["resume"])
     return 0
 
 

@@ -28,6 +28,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.plugins.hparams import summary_v2 as hp
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 
+from rlexp.rundir import HPARAMS_SESSION_GLOB, HPARAMS_SUFFIX
 from rlexp.sweeps.event_files import EventWriter
 
 # metrics.json key -> (TensorBoard scalar tag, display name). The first two are curves.
@@ -222,9 +223,12 @@ def write_session(
     start_time: float,
     experiment: summary_pb2.Summary | None = None,
 ) -> Path:
-    """Write the run's HParams records into its own directory (a separate event file)."""
+    """Write the run's HParams records into its own directory (a separate event file),
+    in place of the ones written before it was resumed: a run is one session."""
     step = int(metrics.get("env_steps") or 0)
-    with EventWriter(run_dir, suffix=".hparams") as writer:
+    for earlier in Path(run_dir).glob(HPARAMS_SESSION_GLOB):
+        earlier.unlink()
+    with EventWriter(run_dir, suffix=HPARAMS_SUFFIX) as writer:
         if experiment is not None:
             writer.summary(experiment)
         writer.summary(hp.hparams_pb(dict(hparams), start_time_secs=start_time))

@@ -45,6 +45,8 @@ from rlexp.rundir import (
     write_json_atomic,
 )
 from rlexp.sweeps import signals
+from rlexp.sweeps.resume import is_resumed
+from rlexp.training.checkpoints import newest_on_disk
 
 
 def is_multirun() -> bool:
@@ -101,22 +103,29 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     seeds = seeds_of(cfg)
     resolved = copy.deepcopy(cfg)
     OmegaConf.resolve(resolved)  # interpolations (some need Hydra) resolved here, once
+    in_place = is_resumed(rundir.read_json(sweep_dir / SWEEP_FILE))  # `rlexp resume <sweep>`
     values = []
     for seed in seeds:
         run_dir = job_dir if len(seeds) == 1 else job_dir / f"seed_{seed}"
+        where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
         if signals.stop_requested(sweep_dir):
             print(f"[{label} seed {seed}] not started: the sweep was stopped", file=sys.stderr)
             values.append(math.nan)
+            continue
+        earlier = rundir.read_metrics(run_dir) if in_place else {}
+        if earlier.get("status") == "completed":
+            values.append(objective_value(earlier, objective))
+            print(f"[{label} seed {seed}] completed before: {objective}={values[-1]} ({where})")
             continue
         run_cfg = copy.deepcopy(resolved)
         with open_dict(run_cfg):
             run_cfg.seed = seed
             run_cfg.repeat = 1
-        own_hydra_dir = run_dir != job_dir
-        metrics = run_isolated(run_cfg, run_dir, overrides, sweep_dir, own_hydra_dir)
+        resume = in_place and newest_on_disk(run_dir) is not None
+        own_hydra_dir = run_dir != job_dir and not resume
+        metrics = run_isolated(run_cfg, run_dir, overrides, sweep_dir, own_hydra_dir, resume)
         value = objective_value(metrics, objective)
         values.append(value)
-        where = run_dir if run_dir == job_dir else f"{job_dir.name}/{run_dir.name}"
         if metrics.get("status") == "completed":
             print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
         elif metrics.get("status") == "interrupted":
@@ -159,12 +168,14 @@ def run_isolated(
     overrides: list[str],
     sweep_dir: Path,
     own_hydra_dir: bool = False,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train `cfg` into `run_dir` in a child process; return the run's final metrics.json.
     A stop of the sweep in `sweep_dir` reaches the child (`rlexp.sweeps.signals`).
 
     `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml` (a seed
-    folder of a repeated job; Hydra wrote them itself for the job folder).
+    folder of a repeated job; Hydra wrote them itself for the job folder). `resume`: go on
+    from the run's latest checkpoint, as `rlexp resume` does.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
@@ -173,7 +184,7 @@ def run_isolated(
         rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
         OmegaConf.save(cfg, rundir.config_path(run_dir))
         OmegaConf.save(OmegaConf.create(run_overrides), rundir.overrides_path(run_dir))
-    payload = _payload(cfg, run_dir)
+    payload = _payload(cfg, run_dir, resume)
 
     threads = {
         "intra_op": int(cfg.sweep.intra_op_threads),
@@ -234,14 +245,14 @@ def _start_training_process(cfg: DictConfig, env: dict[str, str]) -> Any:
     )
 
 
-def _payload(cfg: DictConfig, run_dir: Path) -> bytes:
+def _payload(cfg: DictConfig, run_dir: Path, resume: bool) -> bytes:
     """What the training process reads on stdin: the run's config and the job's Hydra
     settings as plain data (Hydra's plugin config classes do not pickle)."""
     from hydra.core.hydra_config import HydraConfig
 
     hydra_node = OmegaConf.to_container(HydraConfig.get(), resolve=False)
     hydra_node["runtime"]["output_dir"] = str(run_dir.resolve())
-    return pickle.dumps({"cfg": cfg, "hydra": hydra_node})
+    return pickle.dumps({"cfg": cfg, "hydra": hydra_node, "resume": resume})
 
 
 def _relay(output, log) -> None:

@@ -14,8 +14,9 @@ from rlexp.rundir import DiskFullError, RunDirError
 from rlexp.training.progress import job_prefix
 
 
-def run_job(cfg: DictConfig) -> float | None:
-    """Hydra's task function for a single run; exits non-zero when the run does not end."""
+def run_job(cfg: DictConfig, resume: bool = False) -> float | None:
+    """Hydra's task function for a single run; exits non-zero when the run does not end.
+    `resume`: go on from the run's latest checkpoint (a sweep's job, resumed)."""
     from hydra.core.hydra_config import HydraConfig
 
     from rlexp.training.claim import discard_unstarted
@@ -30,7 +31,7 @@ def run_job(cfg: DictConfig) -> float | None:
         discard_unstarted(run_dir)
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    metrics = train_and_report(cfg, run_dir, resume=False, label=_label(cfg))
+    metrics = train_and_report(cfg, run_dir, resume=resume, label=_label(cfg))
     return metrics["final_eval_return"]
 
 

@@ -31,10 +31,14 @@ def is_completed(run_dir: Path) -> bool:
 
 
 def config_for_resume(
-    run_dir: Path, overrides: Sequence[str] = (), config_dirs: Sequence[Path] = ()
+    run_dir: Path,
+    overrides: Sequence[str] = (),
+    config_dirs: Sequence[Path] = (),
+    announce: bool = True,
 ) -> DictConfig:
     """The run's config recomposed from its saved overrides plus `overrides`, with
     `config_dirs` (default: those the run was composed with) searched after rlexp/conf.
+    `announce`: say which plugins it imports (a sweep's resume says it once).
 
     Refuses with a unified diff when the result differs from the config the run started
     with, whether the difference comes from `overrides` or from changed defaults.
@@ -62,7 +66,8 @@ def config_for_resume(
     if problems:
         raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
     saved = OmegaConf.to_yaml(run.config)
-    announce_plugins(run, "resume")
+    if announce:
+        announce_plugins(run, "resume")
     cfg = _recompose(run_dir, [*run.overrides, *overrides], config_dirs)
     given = OmegaConf.to_yaml(cfg)
     if given != saved:

@@ -1,0 +1,164 @@
+"""`rlexp resume <sweep dir>`: finish a sweep that was stopped, in its own folders.
+
+The sweep's invocation is launched again as it was (its overrides and Hydra settings, from
+sweep.json), into the same job folders. Each job then goes on from where it is
+(`rlexp.sweeps.job`): a completed run is kept as it is, a run with a checkpoint is resumed
+exactly (as `rlexp resume <run dir>` would), and a run that never began trains. Before
+anything starts, every existing job's config is recomposed and compared with the one it
+ran with, as a run's resume does; a job folder in use by a live process is refused.
+
+An Optuna study is not enumerated in advance (its trials are sampled), so it continues by
+running its command again into its sweep directory (docs/how-to/sweeps.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rlexp import rundir
+from rlexp.rundir import SWEEP_FILE
+
+RESUMES_KEY = "resumes"  # sweep.json: an invocation that resumes the k-th one
+_resuming: list[int] = []  # in `rlexp resume`: the invocation this process launches again
+
+
+class SweepResumeError(ValueError):
+    """A sweep directory that cannot be resumed."""
+
+
+def resuming() -> int | None:
+    """The invocation this process resumes (for sweep.json's record), if it resumes one."""
+    return _resuming[0] if _resuming else None
+
+
+def is_resumed(sweep_record: dict[str, Any]) -> bool:
+    """Whether the sweep's latest invocation resumes an earlier one (its jobs go on in
+    their folders instead of starting new ones)."""
+    invocations = sweep_record.get("invocations") or [{}]
+    return invocations[-1].get(RESUMES_KEY) is not None
+
+
+@contextmanager
+def launching(invocation: int) -> Iterator[None]:
+    """While `rlexp resume` launches the sweep again: it resumes that invocation."""
+    _resuming[:] = [invocation]
+    try:
+        yield
+    finally:
+        _resuming.clear()
+
+
+def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[str], int]:
+    """The command line (`-m ...`) that resumes the sweep in `sweep_dir`, and the
+    invocation it resumes, after checking that its jobs can go on."""
+    from rlexp.saved_run import recorded_config_dirs
+    from rlexp.sweeps.multirun import BASIC_SWEEPER
+
+    record = _read_record(sweep_dir)
+    invocations = record.get("invocations") or []
+    if not invocations:
+        raise SweepResumeError(f"{sweep_dir / SWEEP_FILE} records no invocation to resume")
+    k = _resumed_invocation(invocations)
+    invocation = invocations[k]
+    sweeper = invocation.get("sweeper")
+    if sweeper != BASIC_SWEEPER:
+        raise SweepResumeError(
+            f"{sweep_dir} was swept by {sweeper}, whose jobs are not known in advance; "
+            f"continue it by running its command again with hydra.sweep.dir={sweep_dir} "
+            f"(an Optuna study goes on from its storage), or resume its runs one by one: "
+            f"rlexp resume <run dir>"
+        )
+    missing = [d for d in config_dirs if not Path(d).is_dir()]
+    if missing:
+        raise SweepResumeError(f"--config-dir {missing[0]}: no such directory")
+    jobs = _job_dirs(sweep_dir, k)
+    dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
+    _check_jobs(jobs, dirs)
+    hydra_overrides = [
+        o
+        for o in _hydra_overrides(sweep_dir, invocation, k == len(invocations) - 1)
+        if not o.startswith("hydra.sweep.dir=")
+    ]
+    if not any(o.startswith("hydra.sweep.subdir=") for o in hydra_overrides):
+        subdir = f"{_prefix(k)}${{hydra.job.num}}_${{hydra.job.override_dirname}}"
+        hydra_overrides.append(f"hydra.sweep.subdir={subdir}")
+    flags = [f"--config-dir={d}" for d in dirs]
+    argv = ["-m", *flags, *invocation["overrides"], *hydra_overrides]
+    return [*argv, f"hydra.sweep.dir={sweep_dir}"], k
+
+
+def _job_dirs(sweep_dir: Path, k: int) -> list[Path]:
+    """The existing job folders of the sweep's k-th invocation (`<num>_...`, or
+    `c<k>-<num>_...` for a later one)."""
+    pattern = re.compile(rf"{re.escape(_prefix(k))}\d+_")
+    return sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and pattern.match(p.name))
+
+
+def _prefix(k: int) -> str:
+    return f"c{k}-" if k else ""
+
+
+def _read_record(sweep_dir: Path) -> dict[str, Any]:
+    path = Path(sweep_dir) / SWEEP_FILE
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SweepResumeError(f"cannot read {path}: {exc}") from None
+    if not isinstance(record, dict):
+        raise SweepResumeError(f"{path} is not a sweep record (a JSON object)")
+    return record
+
+
+def _resumed_invocation(invocations: list[dict[str, Any]]) -> int:
+    """The invocation to resume: the latest one, or the one it resumed."""
+    last = invocations[-1]
+    resumed = last.get(RESUMES_KEY)
+    return int(resumed) if resumed is not None else len(invocations) - 1
+
+
+def _hydra_overrides(sweep_dir: Path, invocation: dict[str, Any], latest: bool) -> list[str]:
+    """The Hydra settings the invocation was given (launcher, subdir, ...): recorded in
+    sweep.json, or else in multirun.yaml, which holds the latest invocation's."""
+    if "hydra_overrides" in invocation:
+        return [str(o) for o in invocation["hydra_overrides"]]
+    if not latest:
+        return []
+    from omegaconf import OmegaConf
+
+    try:
+        saved = OmegaConf.load(Path(sweep_dir) / "multirun.yaml")
+        return [str(o) for o in OmegaConf.to_container(saved.hydra.overrides.hydra)]
+    except Exception:  # noqa: BLE001 (absent or damaged: the defaults apply)
+        return []
+
+
+def _check_jobs(jobs: list[Path], config_dirs: list[Path]) -> None:
+    """Refuse when a job's config would differ from the one it ran with, or a job folder
+    is in use by a live process."""
+    from rlexp.training.resume import ResumeError, config_for_resume
+
+    for job in jobs:
+        _check_not_in_use(job)
+        if not rundir.config_path(job).is_file():
+            continue  # a job stopped before Hydra wrote its config: it starts anew
+        try:
+            config_for_resume(job, (), config_dirs, announce=False)
+        except ResumeError as exc:
+            raise SweepResumeError(f"job {job.name}: {exc}") from None
+
+
+def _check_not_in_use(job: Path) -> None:
+    from rlexp.rundir import LOCK_FILE, RunDirError, RunLock
+
+    if not (job / LOCK_FILE).is_file():
+        return
+    try:
+        with RunLock(job):
+            pass
+    except RunDirError as exc:
+        raise SweepResumeError(f"{exc}; the sweep may still be running") from None

@@ -1,0 +1,121 @@
+"""`rlexp resume <sweep dir>` finishes a stopped sweep in its own folders: completed runs
+stay as they are, a stopped run goes on exactly, a run that never began trains."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
+from test_reproducibility import comparable
+from test_signals import RUN, read_json, wait_for_evaluations
+
+JOBS = ("0_seed=0", "1_seed=1", "2_seed=2")
+
+
+@pytest.fixture(scope="module")
+def stopped_sweep(tmp_path_factory) -> Path:
+    """A sequential sweep of seeds 0-2 stopped by SIGTERM while job 1 trained: job 0
+    completed, job 1 interrupted, job 2 never started."""
+    sweep_dir = tmp_path_factory.mktemp("stopped") / "sweep"
+    proc = subprocess.Popen(
+        [str(RLEXP), "-m", "seed=0,1,2", *RUN, "hydra.launcher.n_jobs=1"]
+        + [f"hydra.sweep.dir={sweep_dir}"],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_evaluations(sweep_dir / JOBS[1], proc, 2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert f"continue it with: rlexp resume {sweep_dir}" in out
+    statuses = [read_json(sweep_dir / j / "metrics.json").get("status") for j in JOBS[:2]]
+    assert statuses == ["completed", "interrupted"]
+    assert not (sweep_dir / JOBS[2] / "metrics.json").exists()
+    return sweep_dir
+
+
+def copy_of(sweep_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep_dir, copy)
+    return copy
+
+
+def test_a_resumed_sweep_finishes_every_run_in_its_folder(stopped_sweep, tmp_path, run_cli):
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    completed = (sweep_dir / JOBS[0] / "metrics.json").read_bytes()
+
+    result = run_cli("resume", sweep_dir)
+
+    assert result.code == 0, result.describe()
+    assert "[job 0 seed 0] completed before" in result.out
+    assert (sweep_dir / JOBS[0] / "metrics.json").read_bytes() == completed
+    for job in JOBS:
+        assert read_json(sweep_dir / job / "metrics.json")["status"] == "completed", job
+        assert len(list((sweep_dir / job).glob("*.hparams.v2"))) == 1, job
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == list(JOBS)
+    record = read_json(sweep_dir / "sweep.json")
+    assert record["status"] == "finished"
+    assert record["invocations"][-1]["resumes"] == 0
+    # the stopped run went on exactly: as the same run never stopped
+    alone = tmp_path / "alone"
+    single = run_cli("train", *RUN, "seed=1", f"hydra.run.dir={alone}")
+    assert single.code == 0, single.describe()
+    resumed = comparable(read_json(sweep_dir / JOBS[1] / "metrics.json"))
+    assert resumed == comparable(read_json(alone / "metrics.json"))
+
+
+def refused(sweep_dir: Path, *args: str) -> str:
+    before = {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file()}
+    result = invoke_main("resume", str(sweep_dir), *args)
+    assert result.code == 2, result.describe()
+    assert {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file()} == before
+    return result.err
+
+
+def test_a_sweep_resumes_only_as_it_was_launched(stopped_sweep, tmp_path):
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    assert "it takes no overrides (agent.gamma=0.5)" in refused(sweep_dir, "agent.gamma=0.5")
+    assert "--config-dir nowhere: no such directory" in refused(
+        sweep_dir, "--config-dir", "nowhere"
+    )
+    saved = sweep_dir / JOBS[0] / ".hydra" / "config.yaml"
+    saved.write_text(saved.read_text().replace("env_steps: 4000", "env_steps: 3000"))
+    err = refused(sweep_dir)
+    assert f"job {JOBS[0]}: refusing to resume: the config differs" in err
+    assert "-  env_steps: 3000" in err
+
+
+def test_an_optuna_study_is_continued_by_its_own_command(stopped_sweep, tmp_path):
+    from rlexp.sweeps.multirun import OPTUNA_SWEEPER
+
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    record = read_json(sweep_dir / "sweep.json")
+    record["invocations"][-1]["sweeper"] = OPTUNA_SWEEPER
+    (sweep_dir / "sweep.json").write_text(json.dumps(record))
+    err = refused(sweep_dir)
+    assert "whose jobs are not known in advance" in err
+    assert f"hydra.sweep.dir={sweep_dir}" in err
+
+
+def test_a_sweep_still_running_is_refused(stopped_sweep, tmp_path):
+    from rlexp.rundir import RunLock
+
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    with RunLock(sweep_dir / JOBS[1]):  # as the run's training process holds it
+        err = refused(sweep_dir)
+    assert "is in use by another rlexp process" in err
+    assert "the sweep may still be running" in err
+
+
+def test_an_unreadable_sweep_record_is_refused(stopped_sweep, tmp_path):
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    (sweep_dir / "sweep.json").write_text("{")
+    assert f"cannot read {sweep_dir / 'sweep.json'}" in refused(sweep_dir)
