@@ -564,7 +564,7 @@ def _resume_sweep(sweep_dir: Path, config_dirs: list[Path], overrides: list[str]
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from rlexp.sweeps.resume import SweepResumeError, launching, sweep_argv
+    from rlexp.sweeps.resume import NothingToResume, SweepResumeError, launching, sweep_argv
     from rlexp.validation import ConfigError
 
     if overrides:
@@ -576,6 +576,9 @@ def _resume_sweep(sweep_dir: Path, config_dirs: list[Path], overrides: list[str]
         return 2
     try:
         argv, invocation = sweep_argv(sweep_dir, config_dirs)
+    except NothingToResume as exc:
+        print(f"{exc}; nothing to resume")
+        return 0
     except (SweepResumeError, ConfigError, HydraException, OmegaConfBaseException) as exc:
         from rlexp.override_errors import error_text
 

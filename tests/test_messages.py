@@ -205,7 +205,7 @@ def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
         assert chatter not in proc.stdout + proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("command", ["eval", "resume"])
+@pytest.mark.parametrize("command", ["eval"])
 def test_a_sweep_directory_given_for_a_run_names_one_of_its_runs(cli, tmp_path, command):
     sweep = tmp_path / "sweep"
     run = sweep / "0_agent.gamma=0.9,seed=0"

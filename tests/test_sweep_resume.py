@@ -64,6 +64,8 @@ def test_a_resumed_sweep_finishes_every_run_in_its_folder(stopped_sweep, tmp_pat
     record = read_json(sweep_dir / "sweep.json")
     assert record["status"] == "finished"
     assert record["invocations"][-1]["resumes"] == 0
+    again = invoke_main("resume", str(sweep_dir))
+    assert again.code == 0 and "all its runs completed; nothing to resume" in again.out
     # the stopped run went on exactly: as the same run never stopped
     alone = tmp_path / "alone"
     single = run_cli("train", *RUN, "seed=1", f"hydra.run.dir={alone}")
@@ -119,3 +121,5 @@ def test_an_unreadable_sweep_record_is_refused(stopped_sweep, tmp_path):
     sweep_dir = copy_of(stopped_sweep, tmp_path)
     (sweep_dir / "sweep.json").write_text("{")
     assert f"cannot read {sweep_dir / 'sweep.json'}" in refused(sweep_dir)
+    (sweep_dir / "sweep.json").write_text("{}")
+    assert "records no invocation to resume" in refused(sweep_dir)

@@ -31,6 +31,10 @@ class SweepResumeError(ValueError):
     """A sweep directory that cannot be resumed."""
 
 
+class NothingToResume(Exception):
+    """A sweep whose every run completed."""
+
+
 def resuming() -> int | None:
     """The invocation this process resumes (for sweep.json's record), if it resumes one."""
     return _resuming[0] if _resuming else None
@@ -62,7 +66,10 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
     record = _read_record(sweep_dir)
     invocations = record.get("invocations") or []
     if not invocations:
-        raise SweepResumeError(f"{sweep_dir / SWEEP_FILE} records no invocation to resume")
+        raise SweepResumeError(
+            f"{sweep_dir / SWEEP_FILE} records no invocation to resume; resume its runs one "
+            f"by one: rlexp resume <run dir>"
+        )
     k = _resumed_invocation(invocations)
     invocation = invocations[k]
     sweeper = invocation.get("sweeper")
@@ -77,6 +84,8 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
     if missing:
         raise SweepResumeError(f"--config-dir {missing[0]}: no such directory")
     jobs = _job_dirs(sweep_dir, k)
+    if record.get("status") == "finished" and all(_completed(job) for job in jobs):
+        raise NothingToResume(f"{sweep_dir} has finished and all its runs completed")
     dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
     _check_jobs(jobs, dirs)
     hydra_overrides = [
@@ -97,6 +106,10 @@ def _job_dirs(sweep_dir: Path, k: int) -> list[Path]:
     `c<k>-<num>_...` for a later one)."""
     pattern = re.compile(rf"{re.escape(_prefix(k))}\d+_")
     return sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and pattern.match(p.name))
+
+
+def _completed(run_dir: Path) -> bool:
+    return rundir.read_metrics(run_dir).get("status") == "completed"
 
 
 def _prefix(k: int) -> str:

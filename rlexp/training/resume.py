@@ -55,8 +55,7 @@ def config_for_resume(
     if not saved_file.is_file():
         raise ResumeError(
             f"{run_dir} is not a run directory: it has no {saved_file.relative_to(run_dir)} "
-            f"(rlexp resume takes a directory that `rlexp train` created)"
-            f"{rundir.sweep_hint(run_dir, 'resume')}"
+            f"(rlexp resume takes a directory that `rlexp train` or `rlexp -m` created)"
         )
     try:
         run = read_saved_run(run_dir, config_dirs)
