@@ -87,6 +87,12 @@ def test_a_directory_that_is_not_a_run(cli, tmp_path, command):
     assert (tmp_path / "notes.txt").read_text() == "not a run"
 
 
+def test_resume_of_a_directory_that_does_not_exist(cli, tmp_path):
+    result = cli("resume", tmp_path / "gone")
+    assert result.code == 2, result.describe()
+    assert f"{tmp_path / 'gone'}: no such directory" in result.err
+
+
 @pytest.mark.parametrize("bad", ["file", "proc"])
 def test_unwritable_output_dir_is_reported_before_training(cli, tmp_path, bad):
     blocker = tmp_path / "a_file"

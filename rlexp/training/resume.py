@@ -52,6 +52,8 @@ def config_for_resume(
 
     run_dir = Path(run_dir)
     saved_file = rundir.config_path(run_dir)
+    if not run_dir.is_dir():
+        raise ResumeError(f"{run_dir}: no such directory")
     if not saved_file.is_file():
         raise ResumeError(
             f"{run_dir} is not a run directory: it has no {saved_file.relative_to(run_dir)} "
