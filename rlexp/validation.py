@@ -40,7 +40,7 @@ def validate(cfg: DictConfig) -> None:
         try:
             registry.get(group, node.name)
         except registry.RegistryError as exc:
-            problems.append(f"{group}.name={node.name}: {exc}")
+            problems.append(f"{group}.name={node.name}: {exc}{_name_hint(group, node)}")
             continue
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
@@ -60,6 +60,14 @@ def validate(cfg: DictConfig) -> None:
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _name_hint(group: str, node: DictConfig) -> str:
+    """`name` selects the option; a gym id set there by mistake belongs in `gym_id`."""
+    hint = f" ({group}.name is the option `{group}=<option>` selects"
+    if "gym_id" in node:
+        hint += f"; the gym or ALE id goes in {group}.gym_id={node.name}"
+    return hint + ")"
 
 
 def _interpolation_problems(cfg: DictConfig) -> list[str]:
@@ -129,6 +137,13 @@ def _combinations(cfg: DictConfig) -> list[str]:
 
 def _fact_rules(cfg: DictConfig) -> list[str]:
     """Rules on the facts options declare (the group bases in `rlexp.schemas`)."""
+    groups = ("env", "network", "agent", "buffer", "driver")
+    nodes = [cfg.get(g) for g in groups]
+    if any(
+        not isinstance(n, DictConfig) or n.get("name") not in registry.names(g)
+        for n, g in zip(nodes, groups, strict=True)
+    ):
+        return []  # an option not registered: reported, its facts unknown
     try:
         env, network, agent, buffer, driver = (
             OmegaConf.to_object(cfg[group])

@@ -31,6 +31,17 @@ BAD_CONFIGS = [
         [r"env\.id=CartPole-v1\b", r"did you mean env\.gym_id\?"],
         id="part-of-a-key",
     ),
+    pytest.param(
+        ["env=atari", "env.name=Breakout-v5"],
+        [
+            r"env\.name=Breakout-v5: env 'Breakout-v5' has no registered builder",
+            r"env\.name "
+            r"is the option `env=<option>` selects; the gym or ALE id goes in env\.gym_id="
+            r"Breakout-v5",
+            r"^(?![\s\S]*observes images)",
+        ],
+        id="gym-id-as-the-option-name",
+    ),
     pytest.param(["agent.gamma=abc"], [r"agent\.gamma\b", r"\babc\b"], id="wrong-type"),
     pytest.param(
         ["env=cartpol"], [r"\benv\b", r"\bcartpol\b", r"\bcartpole\b"], id="unknown-option"
