@@ -15,7 +15,8 @@ def split_paths(
     """(paths, options, unknown options) of `args`.
 
     An existing path is a path, even with `=` in it; `name=value` with a plain name is an
-    option (known or unknown); anything else is a path (reported later if missing).
+    option (known or unknown); anything else is a path (reported later if missing). An
+    option given twice raises ValueError: which one was meant is not known.
     """
     paths, options, unknown = [], {}, []
     for arg in args:
@@ -23,8 +24,14 @@ def split_paths(
             paths.append(arg)
             continue
         key, value = arg.split("=", 1)
+        if key in options:
+            raise ValueError(given_twice(key, options[key], value))
         if key in option_names:
             options[key] = value
         else:
             unknown.append(arg)
     return paths, options, unknown
+
+
+def given_twice(key: str, first: str, second: str) -> str:
+    return f"{key} is given twice ({key}={first}, {key}={second}); give it once"

@@ -319,6 +319,7 @@ def eval_policy(args: list[str]) -> int:
     """`rlexp eval <dir> [episodes=N] [seed=S] [video=true] [policy=best|final]`: the first
     argument is the directory (it may hold `=`, as every sweep job folder does)."""
     from rlexp import registry
+    from rlexp.arguments import given_twice
     from rlexp.context import BuildError
     from rlexp.policies.saved import PolicyLoadError, evaluate
 
@@ -327,6 +328,7 @@ def eval_policy(args: list[str]) -> int:
         return 2
     path = Path(args[0])
     options = {"episodes": "10", "seed": "0", "video": "false", "policy": "best"}
+    given: set[str] = set()
     for arg in args[1:]:
         key, eq, value = arg.partition("=")
         if not eq or key not in options:
@@ -336,7 +338,11 @@ def eval_policy(args: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
+        if key in given:
+            print(f"rlexp eval: error: {given_twice(key, options[key], value)}", file=sys.stderr)
+            return 2
         options[key] = value
+        given.add(key)
     try:
         episodes, seed, video = _eval_options(options)
     except ValueError as exc:

@@ -188,6 +188,12 @@ def test_eval_rejects_bad_options(trained_run, cli, option):
     assert option.split("=")[0] in result.err
 
 
+def test_eval_refuses_an_option_given_twice(trained_run, cli):
+    result = cli("eval", trained_run.run_dir, "episodes=3", "episodes=4")
+    assert result.code == 2, result.describe()
+    assert "episodes is given twice (episodes=3, episodes=4); give it once" in result.err
+
+
 def test_no_code_path_loads_pickles_from_files():
     """Run directories hold no pickles: only the sweep's child process unpickles, and only
     what its parent writes to its stdin."""

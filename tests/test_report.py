@@ -233,11 +233,15 @@ def test_options_metric_x_format_and_out(tmp_path, capsys):
         ("x=episodes", "x=episodes: choose one of env_steps, train_wall_time_s"),
         ("format=jpg", "format=jpg: choose one of png, svg"),
         ("colour=red", "unknown option colour="),
+        (
+            ["metric=final_eval_return", "metric=best_eval_return"],
+            "metric is given twice (metric=final_eval_return, metric=best_eval_return)",
+        ),
     ],
 )
 def test_bad_options_are_explained(tmp_path, capsys, arg, message):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
-    code, _, err = in_process(capsys, sweep, arg)
+    code, _, err = in_process(capsys, sweep, *([arg] if isinstance(arg, str) else arg))
     assert code == 2 and message in err
 
 

@@ -77,7 +77,10 @@ class UsageError(Exception):
 def parse_options(args: list[str]) -> Options:
     from rlexp.arguments import split_paths
 
-    names, values, unknown = split_paths(args, {"metric", "x", "format", "out"})  # paths may hold =
+    try:  # paths may hold =
+        names, values, unknown = split_paths(args, {"metric", "x", "format", "out"})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     paths = [Path(a) for a in names]
     if unknown:
         raise UsageError(f"unknown option {unknown[0]}; the options are metric, x, format, out")
