@@ -529,6 +529,9 @@ def resume_run(args: list[str]) -> int:
     dirs, overrides = split_config_dir_flags(args[1:])
     if (run_dir / SWEEP_FILE).is_file():
         return _resume_sweep(run_dir, dirs, overrides)
+    if not overrides and is_completed(run_dir):  # before the recomposition imports plugins
+        print(f"{run_dir} has already completed; nothing to resume")
+        return 0
     try:
         cfg = config_for_resume(run_dir, expand_env_vars(overrides), dirs)
     except (ResumeError, ConfigError, EnvVarError, HydraException, OmegaConfBaseException) as exc:
@@ -539,9 +542,6 @@ def resume_run(args: list[str]) -> int:
         ours = isinstance(exc, ResumeError | ConfigError | EnvVarError)  # a diff, a list
         print(f"rlexp resume: error: {exc if ours else error_text(exc)}", file=sys.stderr)
         return 2
-    if is_completed(run_dir):
-        print(f"{run_dir} has already completed; nothing to resume")
-        return 0
     problem = _resume_write_problem(run_dir)
     if problem:
         print(f"rlexp resume: error: {problem}", file=sys.stderr)

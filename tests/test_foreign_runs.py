@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,16 @@ def test_plugins_both_files_name_are_announced_before_import(tmp_path, marker, c
     err = capsys.readouterr().err
     assert f"importing the plugins {run_dir / '.hydra' / 'config.yaml'} names: {marker}" in err
     assert (tmp_path / "IMPORTED").exists()
+
+
+def test_a_completed_run_is_not_resumed_and_its_plugins_not_imported(cli, tmp_path, marker):
+    run_dir = fake_run(tmp_path / "run", [*OVERRIDES, f"plugins=[{marker}]"], plugins=[marker])
+    (tmp_path / "IMPORTED").unlink(missing_ok=True)  # composing the fake run's config did
+    sys.modules.pop(marker, None)
+    result = cli("resume", run_dir)
+    assert result.code == 0 and "already completed; nothing to resume" in result.out
+    assert "importing the plugins" not in result.err
+    assert not (tmp_path / "IMPORTED").exists()
 
 
 def test_an_override_with_an_interpolation_resumes(tmp_path):
