@@ -245,6 +245,19 @@ def test_bad_options_are_explained(tmp_path, capsys, arg, message):
     assert code == 2 and message in err
 
 
+@pytest.mark.parametrize("status", ["interrupted", "aborted"])
+def test_a_stopped_sweep_is_reported_incomplete_with_how_to_finish_it(tmp_path, capsys, status):
+    """Jobs that never started leave no run: the runs there are all completed, yet the
+    sweep is not."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    (sweep / "sweep.json").write_text(json.dumps({"status": status}))
+    code, out, _ = in_process(capsys, sweep)
+    assert code == 0
+    assert f"INCOMPLETE: the sweep {sweep} was {status} before all its jobs ran (rlexp " in out
+    assert f"resume {sweep} finishes it); statistics cover the 2 completed runs" in out
+    assert "complete: 2 runs completed" not in out
+
+
 def test_a_solve_metric_of_runs_without_a_reward_threshold_is_explained(tmp_path, capsys):
     """Nothing to solve, so no solve time (not inf: there was no threshold to reach)."""
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})

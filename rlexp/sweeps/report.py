@@ -19,6 +19,7 @@ reason; a sweep still running gives a partial report and says so.
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from rlexp.sweeps.runs import (
     group_runs,
     short_reason,
     sweep_running,
+    sweep_status,
 )
 from rlexp.sweeps.statistics import MIN_SEEDS, rank, summarize
 from rlexp.sweeps.tables import ConfigResult
@@ -209,12 +211,22 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
         for s in ("completed", "failed", "running", "interrupted")
     }
     unreadable = sum(r.status == UNREADABLE for r in runs)
-    status = (
-        f"PARTIAL: still running ({counts['running']} runs running); statistics cover the "
-        f"{counts['completed']} completed runs"
-        if partial
-        else f"complete: {counts['completed']} runs completed"
-    )
+    stopped = [(p, sweep_status(p)) for p in opts.paths]
+    stopped = [(p, s) for p, s in stopped if s in ("interrupted", "aborted")]
+    if partial:
+        status = (
+            f"PARTIAL: still running ({counts['running']} runs running); statistics cover "
+            f"the {counts['completed']} completed runs"
+        )
+    elif stopped:
+        path, how = stopped[0]
+        status = (
+            f"INCOMPLETE: the sweep {path} was {how} before all its jobs ran (rlexp resume "
+            f"{shlex.quote(str(path))} finishes it); statistics cover the "
+            f"{counts['completed']} completed runs"
+        )
+    else:
+        status = f"complete: {counts['completed']} runs completed"
     lines += [
         f"# rlexp report: {', '.join(map(str, opts.paths))}",
         "",

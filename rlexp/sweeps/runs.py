@@ -225,10 +225,16 @@ def find_runs(paths: list[Path]) -> list[Run]:
 
 
 def sweep_running(path: Path) -> bool:
+    return sweep_status(path) == "running"
+
+
+def sweep_status(path: Path) -> str | None:
+    """The status sweep.json gives the sweep in `path` (running, finished, interrupted,
+    aborted); None where `path` holds no readable sweep record."""
     try:
-        return _read_json(Path(path) / SWEEP_FILE).get("status") == "running"
+        return _read_json(Path(path) / SWEEP_FILE).get("status")
     except Unreadable:
-        return False
+        return None
 
 
 # ---------------------------------------------------------------- grouping
