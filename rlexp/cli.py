@@ -547,10 +547,12 @@ def resume_run(args: list[str]) -> int:
         print(f"rlexp resume: error: {problem}", file=sys.stderr)
         return 2
 
+    from rlexp.sweeps.job import record_resumed_run
     from rlexp.training.job import train_and_report
 
     def go_on() -> int:
         train_and_report(cfg, run_dir, resume=True)  # exits on a stop or failure
+        record_resumed_run(run_dir, cfg)  # a sweep's run: its job.json, HParams session
         return 0
 
     try:

@@ -13,6 +13,7 @@ import pytest
 from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
 from test_reproducibility import comparable
 from test_signals import RUN, read_json, wait_for_evaluations
+from test_sweeps import events, hparams_data
 
 JOBS = ("0_seed=0", "1_seed=1", "2_seed=2")
 
@@ -59,7 +60,7 @@ def test_a_resumed_sweep_finishes_every_run_in_its_folder(stopped_sweep, tmp_pat
     assert (sweep_dir / JOBS[0] / "metrics.json").read_bytes() == completed
     for job in JOBS:
         assert read_json(sweep_dir / job / "metrics.json")["status"] == "completed", job
-        assert len(list((sweep_dir / job).glob("*.hparams.v2"))) == 1, job
+        assert_one_session_that_succeeded(sweep_dir / job)
     assert sorted(p.name for p in sweep_dir.iterdir() if p.is_dir()) == list(JOBS)
     record = read_json(sweep_dir / "sweep.json")
     assert record["status"] == "finished"
@@ -72,6 +73,48 @@ def test_a_resumed_sweep_finishes_every_run_in_its_folder(stopped_sweep, tmp_pat
     assert single.code == 0, single.describe()
     resumed = comparable(read_json(sweep_dir / JOBS[1] / "metrics.json"))
     assert resumed == comparable(read_json(alone / "metrics.json"))
+
+
+def assert_one_session_that_succeeded(run_dir: Path) -> None:
+    """TensorBoard shows a run's first HParams session: an old one must not survive."""
+    from tensorboard.plugins.hparams import api_pb2, metadata
+
+    data = hparams_data(run_dir)
+    assert len(data[metadata.SESSION_START_INFO_TAG]) == 1, run_dir
+    (end,) = data[metadata.SESSION_END_INFO_TAG]
+    assert end.session_end_info.status == api_pb2.STATUS_SUCCESS, run_dir
+
+
+def test_a_sweep_run_resumed_alone_records_how_it_ended(stopped_sweep, tmp_path, run_cli):
+    run_dir = copy_of(stopped_sweep, tmp_path) / JOBS[1]
+    result = run_cli("resume", run_dir)
+    assert result.code == 0, result.describe()
+    assert read_json(run_dir / "job.json")["status"] == "completed"
+    assert_one_session_that_succeeded(run_dir)
+
+
+def test_resuming_trims_the_training_events_but_not_the_hparams_session(tmp_path):
+    """The session is the job's to write anew; merged into the trimmed events it was a
+    second session, which TensorBoard would show instead of the new one."""
+    import time
+
+    import tensorflow as tf
+
+    from rlexp.sweeps.hparams import write_session
+    from rlexp.training.checkpoints import trim_events
+
+    metrics = {"status": "interrupted", "env_steps": 1500, "evaluations": []}
+    session = write_session(tmp_path, {"seed": "1"}, metrics, "final_eval_return", time.time())
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        for step in (500, 1000, 1500):
+            tf.summary.scalar("train/loss", 1.0, step=step)
+    before = session.read_bytes()
+    trim_events(tmp_path, 1000)
+    assert session.read_bytes() == before
+    trimmed = [
+        e for e in events(tmp_path) if e.summary.value and e.summary.value[0].tag == "train/loss"
+    ]
+    assert [e.step for e in trimmed] == [500, 1000]
 
 
 def refused(sweep_dir: Path, *args: str) -> str:

@@ -338,15 +338,38 @@ def _finish_failed(
     _write_hparams(run_dir, cfg, overrides, metrics, started)
 
 
+def record_resumed_run(run_dir: Path, cfg: DictConfig) -> None:
+    """A sweep's run resumed on its own (`rlexp resume <run dir>`): its job.json and HParams
+    session end as the run now has, as its job would have written them."""
+    run_dir = Path(run_dir).absolute()
+    job = rundir.read_json(run_dir / JOB_FILE)
+    sweep_dir = next((p for p in run_dir.parents if (p / SWEEP_FILE).is_file()), None)
+    if not job or sweep_dir is None:
+        return  # a single run's, or a sweep's run without its records
+    metrics = rundir.read_metrics(run_dir)
+    job.update(status=metrics.get("status"), pid=os.getpid(), end_time=time.time())
+    job.update(exit_code=0, error=None)
+    write_json_atomic(run_dir / JOB_FILE, job)
+    started = job.get("start_time") or time.time()
+    _write_hparams(run_dir, cfg, job.get("overrides") or [], metrics, started, sweep_dir)
+
+
 def _write_hparams(
-    run_dir: Path, cfg: DictConfig, overrides: list[str], metrics: dict[str, Any], started: float
+    run_dir: Path,
+    cfg: DictConfig,
+    overrides: list[str],
+    metrics: dict[str, Any],
+    started: float,
+    sweep_dir: Path | None = None,
 ) -> None:
-    """The run's HParams records, with the sweep's experiment from its sweep.json."""
+    """The run's HParams records, with the experiment from sweep.json of `sweep_dir`
+    (default: this job's sweep)."""
     from hydra.core.hydra_config import HydraConfig
 
     from rlexp.sweeps.hparams import experiment_summary, key_values, run_hparams, write_session
 
-    sweep = rundir.read_json(Path(HydraConfig.get().sweep.dir) / SWEEP_FILE)
+    sweep_dir = sweep_dir or Path(HydraConfig.get().sweep.dir)
+    sweep = rundir.read_json(sweep_dir / SWEEP_FILE)
     domains = sweep.get("hparam_domains") or {}
     objective = cfg.sweep.objective
     hparams = run_hparams(cfg, overrides, domains)

@@ -189,12 +189,14 @@ def trim_events(run_dir: Path, last_step: int) -> None:
     """Drop scalar events after `last_step` so resumed curves have no duplicate steps.
 
     Kept events are rewritten to a new event file before the old files are removed, so a
-    kill during the trim loses nothing that was checkpointed.
+    kill during the trim loses nothing that was checkpointed. A sweep run's HParams session
+    file is left as it is: its job writes it anew when the run ends.
     """
     import tensorflow as tf
     from tensorboard.compat.proto import event_pb2
 
-    old_files = sorted(Path(run_dir).glob(rundir.EVENTS_GLOB))
+    session = set(Path(run_dir).glob(rundir.HPARAMS_SESSION_GLOB))
+    old_files = sorted(set(Path(run_dir).glob(rundir.EVENTS_GLOB)) - session)
     if not old_files:
         return
     kept: list[bytes] = []
