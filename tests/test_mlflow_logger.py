@@ -108,6 +108,33 @@ def test_a_run_goes_to_the_server(server, tmp_path):
     ]
 
 
+def test_a_resumed_run_goes_on_in_its_own_mlflow_run(server, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": server, "experiment_name": "r"})
+    run_dir = tmp_path / "run"
+    fake_run(run_dir)
+    first = build_logger(cfg, run_dir, CONFIG)
+    first.log_scalars(500, {"eval/average_return": 10.0})
+    first.close("interrupted")
+    client = MlflowClient(server)
+    assert client.get_run(first.run_id).info.status == "KILLED"
+
+    resumed = build_logger(cfg, run_dir, CONFIG, resume=True)
+    assert resumed.run_id == first.run_id
+    assert client.get_run(first.run_id).info.status == "RUNNING"
+    resumed.log_scalars(1000, {"eval/average_return": 25.0})
+    resumed.close("completed")
+    assert client.get_run(first.run_id).info.status == "FINISHED"
+    history = client.get_metric_history(first.run_id, "eval/average_return")
+    assert [(m.step, m.value) for m in history] == [(500, 10.0), (1000, 25.0)]
+    experiment = client.get_experiment_by_name("r")
+    assert len(client.search_runs([experiment.experiment_id])) == 1
+
+    copy = build_logger(cfg, tmp_path / "copy", CONFIG, resume=True)  # another run's folder
+    assert copy.run_id != first.run_id
+
+
 def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
     from mlflow.tracking import MlflowClient
 

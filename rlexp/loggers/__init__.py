@@ -49,13 +49,17 @@ class TensorBoardLogger:
         pass
 
 
-def build_logger(cfg: Any, run_dir: Path, resolved_config: Mapping[str, Any]) -> Logger:
-    """The logger `cfg.name` selects, for the run in `run_dir` with `resolved_config`."""
+def build_logger(
+    cfg: Any, run_dir: Path, resolved_config: Mapping[str, Any], resume: bool = False
+) -> Logger:
+    """The logger `cfg.name` selects, for the run in `run_dir` with `resolved_config`;
+    `resume`: the run goes on from a checkpoint (MLflow continues the run's MLflow run)."""
     name = cfg.get("name", "tensorboard") if cfg is not None else "tensorboard"
     if name == "tensorboard":
         return TensorBoardLogger()
     if name == "mlflow":
         from rlexp.loggers.mlflow_logger import MlflowLogger
 
-        return MlflowLogger.start(MlflowLoggerConfig.from_cfg(cfg), Path(run_dir), resolved_config)
+        config = MlflowLoggerConfig.from_cfg(cfg)
+        return MlflowLogger.start(config, Path(run_dir), resolved_config, resume)
     raise ValueError(f"logger={name}: choose one of tensorboard, mlflow")

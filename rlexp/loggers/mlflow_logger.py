@@ -27,6 +27,20 @@ PARAMS_PER_CALL = 100  # MLflow's log_batch limit
 PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
 CONNECT_TIMEOUT_S = 10  # a tracking server's first answer
 STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
+RUN_DIR_TAG = "rlexp.run_dir"  # an MLflow run's tag: the rlexp run directory it records
+
+
+def _run_of(client, experiment_id: str, run_dir: str) -> str | None:
+    """The id of the newest MLflow run of the rlexp run in `run_dir`, if there is one."""
+    if "'" in run_dir:  # not expressible in MLflow's filter syntax
+        return None
+    found = client.search_runs(
+        [experiment_id],
+        f"tags.`{RUN_DIR_TAG}` = '{run_dir}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
 
 
 def _sweep_dir(run_dir: Path) -> Path | None:
@@ -110,10 +124,20 @@ class MlflowLogger:
 
     @classmethod
     def start(
-        cls, cfg: MlflowLoggerConfig, run_dir: Path, resolved_config: Mapping[str, Any]
+        cls,
+        cfg: MlflowLoggerConfig,
+        run_dir: Path,
+        resolved_config: Mapping[str, Any],
+        resume: bool = False,
     ) -> MlflowLogger:
+        """The run's MLflow run: a new one, or, resuming, the one the run had (found by
+        its run directory), running again."""
         client, experiment_id = _client(cfg, run_dir)
-        tags = {"rlexp.run_dir": str(Path(run_dir).resolve())}
+        tags = {RUN_DIR_TAG: str(Path(run_dir).resolve())}
+        earlier = _run_of(client, experiment_id, tags[RUN_DIR_TAG]) if resume else None
+        if earlier is not None:
+            client.set_terminated(earlier, "RUNNING")
+            return cls(client, earlier)
         sweep = _sweep_dir(Path(run_dir))
         if sweep is not None:
             parent = json.loads((sweep / SWEEP_FILE).read_text()).get(PARENT_KEY)

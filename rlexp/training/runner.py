@@ -102,7 +102,7 @@ class Runner:
             prefix=label,
         )
         self.logger = build_logger(
-            cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True)
+            cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True), resume
         )
         self.clock_start = time.perf_counter()
         self.loss = math.nan
