@@ -39,6 +39,19 @@ def test_compose_config_takes_the_users_config_dirs(monkeypatch):
     assert cfg.driver.num_steps == 64
 
 
+def test_a_sweep_of_a_users_preset_repeats_its_seeds_as_parallel_jobs(monkeypatch):
+    """The sweep's command line was prepared from rlexp's configs alone, which have no such
+    preset: `repeat=2` stayed one job training both seeds one after another."""
+    from rlexp.composition import prepare_registry
+    from rlexp.sweeps.multirun import prepare_argv
+
+    monkeypatch.syspath_prepend(str(PROJECT))
+    argv = ["-m", "--config-dir", str(CONF), "experiment=signal_dqn", "repeat=2"]
+    prepare_registry(argv)
+    prepared = prepare_argv(argv)
+    assert "seed=0,1" in prepared and "repeat=1" in prepared and "repeat=2" not in prepared
+
+
 @pytest.mark.slow
 def test_the_user_project_trains_from_its_own_directory(run_cli, tmp_path):
     run_dir = tmp_path / "run"

@@ -53,7 +53,7 @@ def prepare_argv(argv: list[str]) -> list[str]:
         parsed = OverridesParser.create().parse_overrides(list(args.overrides))
     except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
         return argv
-    cfg = _compose(args.config_name, parsed)
+    cfg = _compose(args.config_name, args.config_dir, parsed)
     if cfg is not None:  # else Hydra itself reports a bad command line next
         check_optuna_study(cfg.hydra.sweeper, cfg.sweep.objective)
         if cfg.hydra.launcher.get("n_jobs") == 0:  # joblib refuses it only once jobs start
@@ -76,17 +76,22 @@ def prepare_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-def _compose(config_name: str | None, parsed: list) -> Any:
-    """The config the sweep's shared overrides make, with its `hydra` node; None where Hydra
-    cannot compose it."""
-    from hydra import compose, initialize_config_dir
+def _compose(config_name: str | None, config_dir: str | None, parsed: list) -> Any:
+    """The config the sweep's shared overrides make (with the user's `--config-dir`), with
+    its `hydra` node; None where Hydra cannot compose it."""
+    from hydra.types import RunMode
 
-    from rlexp import registry
+    from rlexp.composition import command_composer
 
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     try:
-        with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
-            return compose(config_name or "config", overrides=plain, return_hydra_config=True)
+        with command_composer(config_dir) as hydra:
+            return hydra.compose_config(
+                config_name or "config",
+                plain,
+                run_mode=RunMode.MULTIRUN,
+                with_log_configuration=False,
+            )
     except Exception:  # noqa: BLE001 (reported by Hydra)
         return None
 
