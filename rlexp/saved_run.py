@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -43,15 +44,27 @@ def read_overrides(loaded: ListConfig) -> list[str]:
 def recorded_config_dirs(run_dir: Path) -> list[Path]:
     """The user's config directories the run was composed with (`--config-dir`,
     `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable."""
-    path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
     try:
-        settings = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-        sources = settings["hydra"]["runtime"]["config_sources"]
+        sources = _recorded_runtime(run_dir)["config_sources"]
         return [
             Path(s["path"]) for s in sources if s["schema"] == "file" and s["provider"] != "main"
         ]
     except Exception:  # noqa: BLE001 (absent or damaged: the recomposition says what is missing)
         return []
+
+
+def recorded_cwd(run_dir: Path) -> Path | None:
+    """The working directory the run was started in (where its plugins were importable),
+    as its .hydra/hydra.yaml records it; None when unreadable."""
+    try:
+        return Path(_recorded_runtime(run_dir)["cwd"])
+    except Exception:  # noqa: BLE001 (absent or damaged)
+        return None
+
+
+def _recorded_runtime(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)["hydra"]["runtime"]
 
 
 def read_saved_run(run_dir: Path, config_dirs: Sequence[Path] = ()) -> SavedRun:

@@ -123,6 +123,23 @@ def test_a_completed_run_is_not_resumed_and_its_plugins_not_imported(cli, tmp_pa
     assert not (tmp_path / "IMPORTED").exists()
 
 
+def test_a_plugin_importable_only_where_the_run_started_is_named_with_that_place(cli, tmp_path):
+    gone = "rlexp_plugin_of_another_directory"
+    run_dir = fake_run(tmp_path / "run", status="running")
+    saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    saved.plugins = [gone]
+    OmegaConf.save(saved, run_dir / ".hydra" / "config.yaml")
+    overrides = [*OVERRIDES, f"plugins=[{gone}]"]
+    OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+    runtime = {"cwd": "/srv/project", "config_sources": []}
+    OmegaConf.save({"hydra": {"runtime": runtime}}, run_dir / ".hydra" / "hydra.yaml")
+    result = cli("resume", run_dir)
+    assert result.code == 2, result.describe()
+    assert f"cannot import module '{gone}'" in result.err
+    assert "The run was started in /srv/project, where its plugins were importable: " in result.err
+    assert "(cd /srv/project)" in result.err
+
+
 def test_an_override_with_an_interpolation_resumes(tmp_path):
     """The saved overrides are text: `a=${b}` is not resolved against the list they are in
     (it raised "Index 'train' (str) is not an int", so such a run could never resume)."""

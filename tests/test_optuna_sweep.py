@@ -64,6 +64,7 @@ def test_trial_value_is_the_mean_over_its_seeds(study):
 def test_seed_runs_are_run_dirs_with_hparams(study):
     for seed_dir in study.glob("*_*/seed_*"):
         assert (seed_dir / ".hydra" / "config.yaml").is_file()
+        assert (seed_dir / ".hydra" / "hydra.yaml").is_file()  # its config dirs, for resume
         (start,) = hparams_data(seed_dir)[metadata.SESSION_START_INFO_TAG]
         assert start.session_start_info.hparams["seed"].number_value in (0.0, 1.0)
     # the experiment (the swept domains) is in each run's HParams file: no "." run

@@ -25,6 +25,7 @@ import math
 import os
 import pickle
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -173,8 +174,9 @@ def run_isolated(
     """Train `cfg` into `run_dir` in a child process; return the run's final metrics.json.
     A stop of the sweep in `sweep_dir` reaches the child (`rlexp.sweeps.signals`).
 
-    `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml` (a seed
-    folder of a repeated job; Hydra wrote them itself for the job folder). `resume`: go on
+    `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml`, and copy the
+    job's `hydra.yaml` (a seed folder of a repeated job; Hydra wrote them itself for the job
+    folder). `resume`: go on
     from the run's latest checkpoint, as `rlexp resume` does.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +186,9 @@ def run_isolated(
         rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
         OmegaConf.save(cfg, rundir.config_path(run_dir))
         OmegaConf.save(OmegaConf.create(run_overrides), rundir.overrides_path(run_dir))
+        settings = Path(rundir.HYDRA_DIR) / rundir.HYDRA_SETTINGS_FILE  # its config dirs, cwd
+        if (run_dir.parent / settings).is_file():
+            shutil.copyfile(run_dir.parent / settings, run_dir / settings)
     payload = _payload(cfg, run_dir, resume)
 
     threads = {
