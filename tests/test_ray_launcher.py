@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SWEEP_RUN_OVERRIDES, _subprocess_env, run_sweep
+from conftest import RLEXP, SWEEP_RUN_OVERRIDES, _subprocess_env, run_sweep
 
 pytest.importorskip("ray", reason="the ray extra is not installed")
 pytest.importorskip("hydra_plugins.hydra_ray_launcher")
@@ -49,6 +50,42 @@ def test_two_job_sweep_on_a_local_ray(tmp_path):
         if RAY_STARTUP_TIMEOUT not in result.err:
             break
     check_sweep(sweep_dir, result)
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_local_ray_stops_cleanly_and_resumes(tmp_path):
+    """ray.init sets a SIGTERM handler that ended the sweep's process at once (exit 134,
+    its runs killed and `failed`); Ray's workers are not the parent's children, so each
+    job passes the sweep's stop mark to its run."""
+    from test_signals import RUN, wait_for_evaluations
+
+    sweep_dir = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        [str(RLEXP), "-m", "hydra/launcher=ray_local", "seed=0,1", *RUN]
+        + [f"hydra.sweep.dir={sweep_dir}"],
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_evaluations(sweep_dir / "0_seed=0", proc, 1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert json.loads((sweep_dir / "sweep.json").read_text())["status"] == "interrupted"
+    statuses = {
+        json.loads(metrics.read_text())["status"] for metrics in sweep_dir.glob("*/metrics.json")
+    }
+    assert statuses <= {"interrupted", "completed"} and "interrupted" in statuses, statuses
+    resumed = subprocess.run(
+        [str(RLEXP), "resume", str(sweep_dir)],
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "sweep finished: 2 runs, 2 completed, 0 interrupted, 0 failed" in resumed.stdout
 
 
 def free_port() -> int:

@@ -224,6 +224,35 @@ def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     assert read_json(jobs[0] / "metrics.json")["status"] == "completed"
 
 
+def test_a_job_passes_the_sweeps_stop_mark_to_its_run(tmp_path):
+    """Where the parent cannot signal a job's process (Ray's workers, other nodes), the stop
+    mark in the shared sweep directory reaches the run: as SIGTERM, once."""
+    import sys
+
+    from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps.signals import forwarded_to
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", CATCHES_SIGTERM_ONCE], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "ready\n"
+    with forwarded_to(child, tmp_path):
+        (tmp_path / SWEEP_STOP_FILE).write_text("SIGTERM\n")
+        assert child.wait(timeout=10) == 7  # its handler's exit code: one SIGTERM
+
+
+CATCHES_SIGTERM_ONCE = """
+import signal, sys, time
+def stop(signum, frame):
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(9))  # a second SIGTERM: 9
+    time.sleep(1)
+    sys.exit(7)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
 @pytest.mark.parametrize(
     "launcher",
     ["hydra.launcher.n_jobs=1", pytest.param("hydra/launcher=basic", marks=pytest.mark.slow)],

@@ -23,6 +23,8 @@ from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
 from rlexp.sweeps import resume, signals
 from rlexp.sweeps.multirun import BASIC_SWEEPER
 
+RAY_LAUNCHER = "RayLauncher"  # hydra_ray_launcher's (ray_local, ray_cluster)
+
 
 def sweep_overrides(config: DictConfig) -> list[str]:
     """The multirun's overrides: `hydra.sweeper.params` (Optuna, basic) and the command line."""
@@ -69,7 +71,8 @@ class SweepReview(Callback):
         if OmegaConf.select(config, "logger.name") == "mlflow" and not record.get(PARENT_KEY):
             record[PARENT_KEY] = _mlflow_parent_run(config.logger, sweep_dir, overrides)
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
-        signals.stop_sweep_on_signals(sweep_dir)
+        on_ray = _start_ray(config)  # before the stop handlers, which ray.init replaces
+        signals.stop_sweep_on_signals(sweep_dir, forward=not on_ray)
         _OPEN.add(sweep_dir)
         if len(_OPEN) == 1:
             atexit.register(close_unfinished)
@@ -131,6 +134,18 @@ def close_unfinished(reason: str = "the sweep's parent process ended before it f
             except OSError:
                 pass
     _OPEN.clear()
+
+
+def _start_ray(config: DictConfig) -> bool:
+    """With a Ray launcher, start (or join) Ray now as the launcher would, which then finds
+    it running: `ray.init` sets a SIGTERM handler that ends the sweep's process at once,
+    killing the runs. Whether the launcher is Ray's."""
+    if not str(OmegaConf.select(config, "hydra.launcher._target_")).endswith(RAY_LAUNCHER):
+        return False
+    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+
+    start_ray(config.hydra.launcher.ray.init)
+    return True
 
 
 def _read(sweep_dir: Path) -> dict[str, Any]:

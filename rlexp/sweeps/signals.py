@@ -12,6 +12,9 @@ starting a run, or reaches the run it is starting. A training process records a 
 comes before its trainer's handlers (`rlexp.stop_signals`) and stops before it begins. A
 sequential launcher (`hydra.launcher.n_jobs=1`, `hydra/launcher=basic`) runs the jobs in
 the parent itself: there the handler that passes a signal to a run also stops the sweep.
+Ray's workers are not the parent's children (and may be on other nodes): there each job
+watches for the mark, which lies in the sweep directory every node shares, and passes it
+on to its run as SIGTERM.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from rlexp.rundir import SWEEP_STOP_FILE
 from rlexp.stop_signals import STOP_SIGNALS, take_early
 
+STOP_MARK_POLL_S = 0.25  # how often a training run's job looks for the stop mark
 _received: list[int] = []  # the signal that stopped this process's sweep, if any
 _parent_of: list[Path] = []  # the sweep this process is the parent of, if any
 
@@ -41,15 +45,17 @@ def in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def stop_sweep_on_signals(sweep_dir: Path) -> None:
-    """In the parent: on the first signal, mark the sweep stopped and tell the workers."""
+def stop_sweep_on_signals(sweep_dir: Path, forward: bool = True) -> None:
+    """In the parent: on the first signal, mark the sweep stopped and (`forward`) tell the
+    workers, its child processes; a launcher whose workers are not (Ray's) leaves it to
+    each job to see the mark."""
     _received.clear()
     _parent_of[:] = [Path(sweep_dir)]
     if not in_main_thread():
         return
 
     def handle(signum: int, frame: object) -> None:
-        if not _stop(signum):
+        if not _stop(signum) or not forward:
             return
         for pid in _child_pids(os.getpid()):
             if not _catches(pid, signal.SIGTERM):
@@ -88,26 +94,36 @@ def stop_requested(sweep_dir: Path) -> bool:
 
 @contextmanager
 def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
-    """In a worker, while `child` trains: pass it the first stop signal, once. A stop the
-    sweep asked for before this worker caught signals reaches `child` now."""
-    if not in_main_thread():
-        yield
-        return
-
+    """In a worker, while `child` trains: pass it the first stop signal, once, whether the
+    signal reaches this process or the sweep's stop mark appears (a worker the parent
+    cannot signal: on Ray, on another node)."""
     sent: list[int] = []
+    lock = threading.Lock()
 
     def handle(signum: int, frame: object) -> None:
-        if not sent:
-            sent.append(signum)
-            child.send_signal(signum)
+        with lock:
+            if not sent:
+                sent.append(signum)
+                child.send_signal(signum)
         _stop(signum)  # a sequential launcher: this process is the sweep's parent
 
-    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    ended = threading.Event()
+
+    def watch() -> None:
+        while not ended.wait(STOP_MARK_POLL_S):
+            if stop_requested(sweep_dir):
+                return handle(signal.SIGTERM, None)
+
+    watcher = threading.Thread(target=watch, name="rlexp-stop-mark", daemon=True)
+    previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS} if in_main_thread() else {}
     if stop_requested(sweep_dir):
         handle(signal.SIGTERM, None)
+    watcher.start()
     try:
         yield
     finally:
+        ended.set()
+        watcher.join()
         for s, handler in previous.items():
             signal.signal(s, handler)
 
