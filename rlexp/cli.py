@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 USAGE = """\
 usage: rlexp [train] [overrides...] [-m] [hydra flags]
+       rlexp --version
        rlexp list [--format text|markdown] [group]
        rlexp resume <run dir | sweep dir> [overrides...] [--config-dir DIR]
        rlexp eval <run dir | policy dir> [episodes=N] [seed=S] [video=true] [policy=best|final]
@@ -183,6 +184,9 @@ def _command(argv: list[str]) -> int:
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
             registry.load_plugins(plugin_modules(argv))
+        if {"--version", "-V"} & set(argv[:2]):  # rlexp's version, not Hydra's
+            print(_version_line())
+            return 0
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
@@ -225,6 +229,20 @@ def _stoppable(command: Callable[[], int]) -> int:
         code = command()
         untaken = stop_signals.take_early()
     return 128 + untaken if untaken is not None and code == 0 else code
+
+
+def _version_line() -> str:
+    """rlexp's version and its stack's, from the installed packages (no import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    stack = ", ".join(f"{p} {of(p)}" for p in ("tensorflow", "tf-agents", "hydra-core"))
+    return f"rlexp {of('rlexp')} ({stack}; Python {sys.version.split()[0]})"
 
 
 def _group_lines() -> str:

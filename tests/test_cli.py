@@ -64,6 +64,16 @@ def test_console_script_list(run_cli):
     assert listed_options(result.out) == set(REGISTERED)
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["-V"], ["train", "--version"]])
+def test_version_is_rlexps_and_its_stacks(cli, argv):
+    from importlib.metadata import version
+
+    result = cli(*argv)
+    assert result.code == 0, result.describe()
+    assert result.out.startswith(f"rlexp {version('rlexp')} (tensorflow {version('tensorflow')}")
+    assert "Hydra 1.3" not in result.out  # Hydra's own --version answered it
+
+
 def test_list_one_group(cli):
     result = cli("list", "agent")
     assert result.code == 0, result.describe()
