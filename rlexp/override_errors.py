@@ -38,7 +38,8 @@ _ONE_OF = re.compile(r"Invalid value '.*', expected one of \[(.*)\]")
 
 def is_input_error(exc: BaseException) -> bool:
     """Whether Hydra refused the command line itself: an override, a config or option it
-    cannot find, a value of the wrong type, a config file that is not YAML."""
+    cannot find, a value of the wrong type, a config file that is not YAML, flags that do
+    not go together."""
     import yaml
     from hydra.errors import (
         ConfigCompositionException,
@@ -52,7 +53,11 @@ def is_input_error(exc: BaseException) -> bool:
         | MissingConfigException
         | OverrideParseException
         | yaml.YAMLError,
-    )
+    ) or (isinstance(exc, ValueError) and str(exc).startswith(HYDRA_FLAG_ERRORS))
+
+
+# Hydra's flags that cannot go together, raised as bare ValueErrors.
+HYDRA_FLAG_ERRORS = ("Only one of --run, --multirun", "Expecting one subcommand from")
 
 
 def error_text(exc: BaseException) -> str:

@@ -74,6 +74,20 @@ def test_version_is_rlexps_and_its_stacks(cli, argv):
     assert "Hydra 1.3" not in result.out  # Hydra's own --version answered it
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-m", "--cfg", "job"], "Only one of --run, --multirun, --cfg, --info and"),
+        (["--shell-completion"], "Expecting one subcommand from ['install', 'uninstall'"),
+    ],
+)
+def test_hydra_flags_that_do_not_go_together_are_a_usage_error(cli, argv, message):
+    result = cli(*argv)
+    assert result.code == 2, result.describe()
+    assert result.err.startswith(f"rlexp: error: {message}")
+    assert "--debug" not in result.err  # not a crash to debug
+
+
 def test_list_one_group(cli):
     result = cli("list", "agent")
     assert result.code == 0, result.describe()
