@@ -138,6 +138,23 @@ def test_a_sweep_resumes_only_as_it_was_launched(stopped_sweep, tmp_path):
     assert "-  env_steps: 3000" in err
 
 
+def test_job_folders_of_the_users_own_names_are_checked_too(stopped_sweep, tmp_path):
+    """With `hydra.sweep.subdir=run${hydra.job.num}` every run folder of the sweep is a job
+    to check (they were skipped, and Hydra rewrote an edited job's .hydra/config.yaml)."""
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    for num, job in enumerate(JOBS[:2]):
+        (sweep_dir / job).rename(sweep_dir / f"run{num}")
+    record = read_json(sweep_dir / "sweep.json")
+    record["invocations"][-1]["hydra_overrides"].append("hydra.sweep.subdir=run${hydra.job.num}")
+    (sweep_dir / "sweep.json").write_text(json.dumps(record))
+    saved = sweep_dir / "run0" / ".hydra" / "config.yaml"
+    saved.write_text(saved.read_text().replace("env_steps: 4000", "env_steps: 3000"))
+    assert "job run0: refusing to resume: the config differs" in refused(sweep_dir)
+    del record["invocations"][-1]["overrides"]
+    (sweep_dir / "sweep.json").write_text(json.dumps(record))
+    assert "is damaged: invocation 0 lists no overrides" in refused(sweep_dir)
+
+
 def test_an_optuna_study_is_continued_by_its_own_command(stopped_sweep, tmp_path):
     from rlexp.sweeps.multirun import OPTUNA_SWEEPER
 

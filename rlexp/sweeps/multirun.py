@@ -186,4 +186,13 @@ def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
     k = len(record.get("invocations", []))
     if k == 0:
         return argv
-    return [*argv, f"hydra.sweep.subdir=c{k}-${{hydra.job.num}}_${{hydra.job.override_dirname}}"]
+    return [*argv, f"hydra.sweep.subdir={job_subdir(k)}"]
+
+
+def job_subdir(k: int) -> str:
+    """The job folders' names of a sweep's k-th invocation into its sweep directory."""
+    return f"{invocation_prefix(k)}${{hydra.job.num}}_${{hydra.job.override_dirname}}"
+
+
+def invocation_prefix(k: int) -> str:
+    return f"c{k}-" if k else ""

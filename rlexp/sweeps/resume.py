@@ -22,6 +22,7 @@ from typing import Any
 
 from rlexp import rundir
 from rlexp.rundir import SWEEP_FILE
+from rlexp.sweeps.multirun import BASIC_SWEEPER, invocation_prefix, job_subdir
 
 RESUMES_KEY = "resumes"  # sweep.json: an invocation that resumes the k-th one
 _resuming: list[int] = []  # in `rlexp resume`: the invocation this process launches again
@@ -61,18 +62,42 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
     """The command line (`-m ...`) that resumes the sweep in `sweep_dir`, and the
     invocation it resumes, after checking that its jobs can go on."""
     from rlexp.saved_run import recorded_config_dirs
-    from rlexp.sweeps.multirun import BASIC_SWEEPER
 
     record = _read_record(sweep_dir)
+    k, invocation = _resumable_invocation(record, sweep_dir)
+    missing = [d for d in config_dirs if not Path(d).is_dir()]
+    if missing:
+        raise SweepResumeError(f"--config-dir {missing[0]}: no such directory")
+    latest = k == len(record["invocations"]) - 1
+    hydra_overrides = [
+        o
+        for o in _hydra_overrides(sweep_dir, invocation, latest)
+        if not o.startswith("hydra.sweep.dir=")
+    ]
+    subdirs = [o.split("=", 1)[1] for o in hydra_overrides if o.startswith("hydra.sweep.subdir=")]
+    if not subdirs:
+        hydra_overrides.append(f"hydra.sweep.subdir={job_subdir(k)}")
+    jobs = _job_dirs(sweep_dir, k if subdirs in ([], [job_subdir(k)]) else None)
+    if record.get("status") == "finished" and all(_completed(job) for job in jobs):
+        raise NothingToResume(f"{sweep_dir} has finished and all its runs completed")
+    dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
+    _check_jobs(jobs, dirs)
+    flags = [f"--config-dir={d}" for d in dirs]
+    argv = ["-m", *flags, *invocation["overrides"], *hydra_overrides]
+    return [*argv, f"hydra.sweep.dir={sweep_dir}"], k
+
+
+def _resumable_invocation(record: dict[str, Any], sweep_dir: Path) -> tuple[int, dict[str, Any]]:
+    """The invocation to resume, and its index: the latest one, or the one it resumed."""
     invocations = record.get("invocations") or []
     if not invocations:
         raise SweepResumeError(
             f"{sweep_dir / SWEEP_FILE} records no invocation to resume; resume its runs one "
             f"by one: rlexp resume <run dir>"
         )
-    k = _resumed_invocation(invocations)
-    invocation = invocations[k]
-    sweeper = invocation.get("sweeper")
+    resumed = invocations[-1].get(RESUMES_KEY)
+    k = int(resumed) if resumed is not None else len(invocations) - 1
+    sweeper = invocations[k].get("sweeper")
     if sweeper != BASIC_SWEEPER:
         raise SweepResumeError(
             f"{sweep_dir} was swept by {sweeper}, whose jobs are not known in advance; "
@@ -80,40 +105,27 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
             f"(an Optuna study goes on from its storage), or resume its runs one by one: "
             f"rlexp resume <run dir>"
         )
-    missing = [d for d in config_dirs if not Path(d).is_dir()]
-    if missing:
-        raise SweepResumeError(f"--config-dir {missing[0]}: no such directory")
-    jobs = _job_dirs(sweep_dir, k)
-    if record.get("status") == "finished" and all(_completed(job) for job in jobs):
-        raise NothingToResume(f"{sweep_dir} has finished and all its runs completed")
-    dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
-    _check_jobs(jobs, dirs)
-    hydra_overrides = [
-        o
-        for o in _hydra_overrides(sweep_dir, invocation, k == len(invocations) - 1)
-        if not o.startswith("hydra.sweep.dir=")
-    ]
-    if not any(o.startswith("hydra.sweep.subdir=") for o in hydra_overrides):
-        subdir = f"{_prefix(k)}${{hydra.job.num}}_${{hydra.job.override_dirname}}"
-        hydra_overrides.append(f"hydra.sweep.subdir={subdir}")
-    flags = [f"--config-dir={d}" for d in dirs]
-    argv = ["-m", *flags, *invocation["overrides"], *hydra_overrides]
-    return [*argv, f"hydra.sweep.dir={sweep_dir}"], k
+    if not isinstance(invocations[k].get("overrides"), list):
+        raise SweepResumeError(
+            f"{sweep_dir / SWEEP_FILE} is damaged: invocation {k} lists no overrides; resume "
+            f"its runs one by one: rlexp resume <run dir>"
+        )
+    return k, invocations[k]
 
 
-def _job_dirs(sweep_dir: Path, k: int) -> list[Path]:
+def _job_dirs(sweep_dir: Path, k: int | None) -> list[Path]:
     """The existing job folders of the sweep's k-th invocation (`<num>_...`, or
-    `c<k>-<num>_...` for a later one)."""
-    pattern = re.compile(rf"{re.escape(_prefix(k))}\d+_")
-    return sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and pattern.match(p.name))
+    `c<k>-<num>_...` for a later one); with folders named otherwise (k None: the user's
+    `hydra.sweep.subdir`), every run folder in the sweep."""
+    folders = sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir())
+    if k is None:
+        return [p for p in folders if rundir.config_path(p).is_file()]
+    pattern = re.compile(rf"{re.escape(invocation_prefix(k))}\d+_")
+    return [p for p in folders if pattern.match(p.name)]
 
 
 def _completed(run_dir: Path) -> bool:
     return rundir.read_metrics(run_dir).get("status") == "completed"
-
-
-def _prefix(k: int) -> str:
-    return f"c{k}-" if k else ""
 
 
 def _read_record(sweep_dir: Path) -> dict[str, Any]:
@@ -125,13 +137,6 @@ def _read_record(sweep_dir: Path) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise SweepResumeError(f"{path} is not a sweep record (a JSON object)")
     return record
-
-
-def _resumed_invocation(invocations: list[dict[str, Any]]) -> int:
-    """The invocation to resume: the latest one, or the one it resumed."""
-    last = invocations[-1]
-    resumed = last.get(RESUMES_KEY)
-    return int(resumed) if resumed is not None else len(invocations) - 1
 
 
 def _hydra_overrides(sweep_dir: Path, invocation: dict[str, Any], latest: bool) -> list[str]:
