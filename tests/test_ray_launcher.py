@@ -57,17 +57,10 @@ def test_a_sweep_on_a_local_ray_stops_cleanly_and_resumes(tmp_path):
     """ray.init sets a SIGTERM handler that ended the sweep's process at once (exit 134,
     its runs killed and `failed`); Ray's workers are not the parent's children, so each
     job passes the sweep's stop mark to its run."""
-    from test_signals import RUN, wait_for_evaluations
+    from test_signals import RUN, start, wait_for_evaluations
 
     sweep_dir = tmp_path / "sweep"
-    proc = subprocess.Popen(
-        [str(RLEXP), "-m", "hydra/launcher=ray_local", "seed=0,1", *RUN]
-        + [f"hydra.sweep.dir={sweep_dir}"],
-        env=_subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("-m", "hydra/launcher=ray_local", "seed=0,1", *RUN, f"hydra.sweep.dir={sweep_dir}")
     wait_for_evaluations(sweep_dir / "0_seed=0", proc, 1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)

@@ -42,10 +42,10 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def start(run_dir: Path) -> subprocess.Popen:
-    command = [str(RLEXP), "train", *RUN, f"hydra.run.dir={run_dir}"]
+def start(*args: str) -> subprocess.Popen:
+    """`rlexp <args>` in a process of its own, its output captured."""
     return subprocess.Popen(
-        command,
+        [str(RLEXP), *args],
         cwd=ROOT,
         env=_subprocess_env(),
         stdout=subprocess.PIPE,
@@ -76,7 +76,7 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     tmp_path, run_cli, uninterrupted, signum, code
 ):
     run_dir = tmp_path / "run"
-    proc = start(run_dir)
+    proc = start("train", *RUN, f"hydra.run.dir={run_dir}")
     wait_for_evaluations(run_dir, proc, 3)  # past the checkpoint at 1000
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=240)
@@ -126,9 +126,7 @@ def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(
-    tmp_path, signum
-):
+def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(tmp_path, signum):
     """Hydra has written the run directory and the job imports TensorFlow (~2 s): SIGTERM
     killed the process there, and Ctrl-C's KeyboardInterrupt was swallowed by an import
     (the run trained on), both leaving a directory that refused the same command again."""
@@ -200,14 +198,7 @@ def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkey
 def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     sweep_dir = tmp_path / "sweep"
     command = [str(RLEXP), "-m", "agent.gamma=0.9,0.99", *RUN, "hydra.launcher.n_jobs=2"]
-    proc = subprocess.Popen(
-        [*command, f"hydra.sweep.dir={sweep_dir}"],
-        cwd=ROOT,
-        env=_subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start(*command, f"hydra.sweep.dir={sweep_dir}")
     for job in ("0_agent.gamma=0.9", "1_agent.gamma=0.99"):
         wait_for_evaluations(sweep_dir / job, proc, 1)
     proc.send_signal(signal.SIGTERM)  # to the parent only, as `kill PID` does
@@ -261,14 +252,7 @@ def test_a_sequential_sweep_stops_after_the_run_the_signal_interrupts(tmp_path, 
     """A sequential launcher runs the jobs in the `rlexp -m` process itself: the signal it
     passed to the running run also stops the sweep, so the next job does not start."""
     sweep_dir = tmp_path / "sweep"
-    proc = subprocess.Popen(
-        [str(RLEXP), "-m", "seed=0,1", *RUN, launcher, f"hydra.sweep.dir={sweep_dir}"],
-        cwd=ROOT,
-        env=_subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("-m", "seed=0,1", *RUN, launcher, f"hydra.sweep.dir={sweep_dir}")
     wait_for_evaluations(sweep_dir / "0_seed=0", proc, 1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
@@ -286,14 +270,7 @@ def test_a_sweep_stopped_while_it_starts_is_interrupted_not_crashed(tmp_path, wa
     (joblib's TerminatedWorkerError, exit 1, the fork servers' tracebacks), and a run
     forked then lost it (still ignored, as its server's) and trained to the end."""
     sweep_dir = tmp_path / "sweep"
-    proc = subprocess.Popen(
-        [str(RLEXP), "-m", "seed=0,1", *RUN, f"hydra.sweep.dir={sweep_dir}"],
-        cwd=ROOT,
-        env=_subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("-m", "seed=0,1", *RUN, f"hydra.sweep.dir={sweep_dir}")
     deadline = time.monotonic() + 120
     while not list(sweep_dir.glob(f"**/{wait_for}")) and proc.poll() is None:
         assert time.monotonic() < deadline, f"no {wait_for} appeared"

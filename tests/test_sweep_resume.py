@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
+from conftest import invoke_main
 from test_reproducibility import comparable
-from test_signals import RUN, read_json, wait_for_evaluations
+from test_signals import RUN, read_json, start, wait_for_evaluations
 from test_sweeps import events, hparams_data
 
 JOBS = ("0_seed=0", "1_seed=1", "2_seed=2")
@@ -23,14 +22,8 @@ def stopped_sweep(tmp_path_factory) -> Path:
     """A sequential sweep of seeds 0-2 stopped by SIGTERM while job 1 trained: job 0
     completed, job 1 interrupted, job 2 never started."""
     sweep_dir = tmp_path_factory.mktemp("stopped") / "sweep"
-    proc = subprocess.Popen(
-        [str(RLEXP), "-m", "seed=0,1,2", *RUN, "hydra.launcher.n_jobs=1"]
-        + [f"hydra.sweep.dir={sweep_dir}"],
-        cwd=ROOT,
-        env=_subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start(
+        "-m", "seed=0,1,2", *RUN, "hydra.launcher.n_jobs=1", f"hydra.sweep.dir={sweep_dir}"
     )
     wait_for_evaluations(sweep_dir / JOBS[1], proc, 2)
     proc.send_signal(signal.SIGTERM)

@@ -86,7 +86,6 @@ def run_sweep_job(cfg: DictConfig) -> float:
 def _run_sweep_job(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.runs import short_reason
     from rlexp.validation import ConfigError, validate
 
     hydra_cfg = HydraConfig.get()
@@ -125,15 +124,8 @@ def _run_sweep_job(cfg: DictConfig) -> float:
         resume = in_place and newest_on_disk(run_dir) is not None
         own_hydra_dir = run_dir != job_dir and not resume
         metrics = run_isolated(run_cfg, run_dir, overrides, sweep_dir, own_hydra_dir, resume)
-        value = objective_value(metrics, objective)
-        values.append(value)
-        if metrics.get("status") == "completed":
-            print(f"[{label} seed {seed}] completed: {objective}={value} ({where})")
-        elif metrics.get("status") == "interrupted":
-            print(f"[{label} seed {seed}] interrupted: rlexp resume {where}", file=sys.stderr)
-        else:
-            reason = short_reason(metrics.get("error"))
-            print(f"[{label} seed {seed}] FAILED: {reason} ({where})", file=sys.stderr)
+        values.append(objective_value(metrics, objective))
+        _say_how_it_ended(f"[{label} seed {seed}]", metrics, objective, values[-1], where)
     result = math.nan if any(map(math.isnan, values)) else sum(values) / len(values)
     if len(seeds) > 1:
         write_json_atomic(
@@ -147,6 +139,19 @@ def _run_sweep_job(cfg: DictConfig) -> float:
             },
         )
     return result
+
+
+def _say_how_it_ended(
+    prefix: str, metrics: dict[str, Any], objective: str, value: float, where: Any
+) -> None:
+    from rlexp.sweeps.runs import short_reason
+
+    if metrics.get("status") == "completed":
+        print(f"{prefix} completed: {objective}={value} ({where})")
+    elif metrics.get("status") == "interrupted":
+        print(f"{prefix} interrupted: rlexp resume {where}", file=sys.stderr)
+    else:
+        print(f"{prefix} FAILED: {short_reason(metrics.get('error'))} ({where})", file=sys.stderr)
 
 
 def objective_value(metrics: dict[str, Any], objective: str) -> float:
@@ -183,12 +188,7 @@ def run_isolated(
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
     run_overrides.append(f"seed={cfg.seed}")
     if own_hydra_dir:
-        rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
-        OmegaConf.save(cfg, rundir.config_path(run_dir))
-        OmegaConf.save(OmegaConf.create(run_overrides), rundir.overrides_path(run_dir))
-        settings = Path(rundir.HYDRA_DIR) / rundir.HYDRA_SETTINGS_FILE  # its config dirs, cwd
-        if (run_dir.parent / settings).is_file():
-            shutil.copyfile(run_dir.parent / settings, run_dir / settings)
+        _write_hydra_dir(cfg, run_dir, run_overrides)
     payload = _payload(cfg, run_dir, resume)
 
     threads = {
@@ -226,6 +226,17 @@ def run_isolated(
     write_json_atomic(run_dir / JOB_FILE, job)
     _write_hparams(run_dir, cfg, run_overrides, metrics, started)
     return metrics
+
+
+def _write_hydra_dir(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> None:
+    """A seed folder's `.hydra/`: its config and overrides, and its job's Hydra settings
+    (the config directories and working directory its resume needs)."""
+    rundir.config_path(run_dir).parent.mkdir(exist_ok=True)
+    OmegaConf.save(cfg, rundir.config_path(run_dir))
+    OmegaConf.save(OmegaConf.create(overrides), rundir.overrides_path(run_dir))
+    settings = Path(rundir.HYDRA_DIR) / rundir.HYDRA_SETTINGS_FILE
+    if (run_dir.parent / settings).is_file():
+        shutil.copyfile(run_dir.parent / settings, run_dir / settings)
 
 
 def _start_training_process(cfg: DictConfig, env: dict[str, str]) -> Any:
