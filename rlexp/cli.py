@@ -462,7 +462,7 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         sys.argv = saved
         _restore_env("HYDRA_FULL_ERROR", full_error)
         _close_unfinished_sweeps(reason)
-    stopped_by = sweep_signals.received()
+    stopped_by = sweep_signals.take_received()
     return 0 if stopped_by is None else 128 + stopped_by
 
 

@@ -178,7 +178,7 @@ def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkey
     from rlexp import stop_signals
     from rlexp.rundir import SWEEP_STOP_FILE
     from rlexp.sweeps import signals as sweep_signals
-    from rlexp.sweeps.signals import received, stop_sweep_on_signals
+    from rlexp.sweeps.signals import stop_sweep_on_signals, take_received
 
     monkeypatch.setattr(sweep_signals, "_received", [])  # this process's sweep record
     monkeypatch.setattr(sweep_signals, "_parent_of", [])
@@ -187,7 +187,7 @@ def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkey
         with stop_signals.recorded():
             os.kill(os.getpid(), signal.SIGTERM)
             stop_sweep_on_signals(tmp_path)
-        assert received() == signal.SIGTERM
+        assert take_received() == signal.SIGTERM
         assert (tmp_path / SWEEP_STOP_FILE).read_text() == "SIGTERM\n"
     finally:
         for s, handler in handlers.items():
@@ -215,14 +215,17 @@ def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     assert read_json(jobs[0] / "metrics.json")["status"] == "completed"
 
 
-def test_a_job_passes_the_sweeps_stop_mark_to_its_run(tmp_path):
+def test_a_job_passes_the_sweeps_stop_mark_to_its_run(tmp_path, monkeypatch):
     """Where the parent cannot signal a job's process (Ray's workers, other nodes), the stop
     mark in the shared sweep directory reaches the run: as SIGTERM, once."""
     import sys
 
     from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps import signals as sweep_signals
     from rlexp.sweeps.signals import forwarded_to
 
+    monkeypatch.setattr(sweep_signals, "_parent_of", [])  # a worker: no sweep of its own
+    monkeypatch.setattr(sweep_signals, "_received", [])
     child = subprocess.Popen(
         [sys.executable, "-c", CATCHES_SIGTERM_ONCE], stdout=subprocess.PIPE, text=True
     )
@@ -230,6 +233,33 @@ def test_a_job_passes_the_sweeps_stop_mark_to_its_run(tmp_path):
     with forwarded_to(child, tmp_path):
         (tmp_path / SWEEP_STOP_FILE).write_text("SIGTERM\n")
         assert child.wait(timeout=10) == 7  # its handler's exit code: one SIGTERM
+
+
+def test_a_stop_mark_seen_after_this_processs_sweep_ended_stops_no_sweep(tmp_path, monkeypatch):
+    """Only the run is stopped: the process that ran a sweep (in-process, as tests do) kept
+    taking stop marks as its sweep's, and its next command exited 143."""
+    import sys
+
+    from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps import signals as sweep_signals
+
+    monkeypatch.setattr(sweep_signals, "_parent_of", [])
+    monkeypatch.setattr(sweep_signals, "_received", [])
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        sweep_signals.stop_sweep_on_signals(tmp_path / "ended")
+        sweep_signals.sweep_ended()
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CATCHES_SIGTERM_ONCE], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "ready\n"
+    with sweep_signals.forwarded_to(child, tmp_path):
+        (tmp_path / SWEEP_STOP_FILE).write_text("SIGTERM\n")
+        assert child.wait(timeout=10) == 7
+    assert sweep_signals.take_received() is None
 
 
 CATCHES_SIGTERM_ONCE = """

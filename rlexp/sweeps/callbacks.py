@@ -88,6 +88,7 @@ class SweepReview(Callback):
         record["status"] = "interrupted" if stopped else "finished"
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         (sweep_dir / SWEEP_STOP_FILE).unlink(missing_ok=True)
+        signals.sweep_ended()
         _OPEN.discard(sweep_dir)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
@@ -134,6 +135,7 @@ def close_unfinished(reason: str = "the sweep's parent process ended before it f
             except OSError:
                 pass
     _OPEN.clear()
+    signals.sweep_ended()
 
 
 def _start_ray(config: DictConfig) -> bool:

@@ -36,9 +36,16 @@ _received: list[int] = []  # the signal that stopped this process's sweep, if an
 _parent_of: list[Path] = []  # the sweep this process is the parent of, if any
 
 
-def received() -> int | None:
-    """The signal that stopped the sweep run by this process, if one did."""
-    return _received[0] if _received else None
+def take_received() -> int | None:
+    """The signal that stopped the sweep this process ran, if one did; forgotten after."""
+    signum = _received[0] if _received else None
+    _received.clear()
+    return signum
+
+
+def sweep_ended() -> None:
+    """In the parent, once its sweep has ended: a later signal stops no sweep."""
+    _parent_of.clear()
 
 
 def in_main_thread() -> bool:
