@@ -197,7 +197,7 @@ def test_a_sweep_takes_a_signal_that_came_while_it_was_composed(tmp_path, monkey
 @pytest.mark.slow
 def test_a_stopped_sweep_interrupts_its_runs_and_says_so(tmp_path, run_cli):
     sweep_dir = tmp_path / "sweep"
-    command = [str(RLEXP), "-m", "agent.gamma=0.9,0.99", *RUN, "hydra.launcher.n_jobs=2"]
+    command = ["-m", "agent.gamma=0.9,0.99", *RUN, "hydra.launcher.n_jobs=2"]
     proc = start(*command, f"hydra.sweep.dir={sweep_dir}")
     for job in ("0_agent.gamma=0.9", "1_agent.gamma=0.99"):
         wait_for_evaluations(sweep_dir / job, proc, 1)
