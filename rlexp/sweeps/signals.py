@@ -105,7 +105,7 @@ def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
     signal reaches this process or the sweep's stop mark appears (a worker the parent
     cannot signal: on Ray, on another node)."""
     sent: list[int] = []
-    lock = threading.Lock()
+    lock = threading.RLock()  # a second signal may come while the main thread holds it
 
     def handle(signum: int, frame: object) -> None:
         with lock:
