@@ -68,6 +68,14 @@ def config_path(run_dir: Path) -> Path:
     return Path(run_dir) / HYDRA_DIR / CONFIG_FILE
 
 
+def sweep_of(run_dir: Path) -> Path | None:
+    """The sweep folder of a sweep's run (a job folder or its seed_<k> subfolder)."""
+    for candidate in (Path(run_dir).parent, Path(run_dir).parent.parent):
+        if (candidate / SWEEP_FILE).is_file():
+            return candidate
+    return None
+
+
 def sweep_hint(path: Path, command: str) -> str:
     """`; it is a sweep directory ...` naming one of its runs where `path` holds a sweep
     (its sweep.json), for an error that wanted a run directory; else ''."""

@@ -137,11 +137,9 @@ def _combinations(cfg: DictConfig) -> list[str]:
 
 def _fact_rules(cfg: DictConfig) -> list[str]:
     """Rules on the facts options declare (the group bases in `rlexp.schemas`)."""
-    groups = ("env", "network", "agent", "buffer", "driver")
-    nodes = [cfg.get(g) for g in groups]
     if any(
-        not isinstance(n, DictConfig) or n.get("name") not in registry.names(g)
-        for n, g in zip(nodes, groups, strict=True)
+        not isinstance(cfg.get(g), DictConfig) or cfg[g].get("name") not in registry.names(g)
+        for g in registry.CONFIG_GROUPS
     ):
         return []  # an option not registered: reported, its facts unknown
     try:

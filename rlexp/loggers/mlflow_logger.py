@@ -21,7 +21,7 @@ from rlexp.context import BuildError
 from rlexp.dotted import flatten
 from rlexp.loggers.schemas import MlflowLoggerConfig, sqlite_folder
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
-from rlexp.rundir import SWEEP_FILE
+from rlexp.rundir import SWEEP_FILE, sweep_of
 
 PARAMS_PER_CALL = 100  # MLflow's log_batch limit
 PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
@@ -43,20 +43,12 @@ def _run_of(client, experiment_id: str, run_dir: str) -> str | None:
     return found[0].info.run_id if found else None
 
 
-def _sweep_dir(run_dir: Path) -> Path | None:
-    """The sweep folder of a sweep job's run (a job folder or its seed_<k> subfolder)."""
-    for candidate in (run_dir.parent, run_dir.parent.parent):
-        if (candidate / SWEEP_FILE).is_file():
-            return candidate
-    return None
-
-
 def default_tracking_uri(run_dir: Path) -> str:
     """SQLite in the outputs folder (the nearest `outputs` above the run, else the sweep
     folder, else the run folder): works with no server."""
     run_dir = Path(run_dir).resolve()
     outputs = next((p for p in run_dir.parents if p.name == "outputs"), None)
-    folder = outputs or _sweep_dir(run_dir) or run_dir
+    folder = outputs or sweep_of(run_dir) or run_dir
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'mlflow.db'}"
 
@@ -138,7 +130,7 @@ class MlflowLogger:
         if earlier is not None:
             client.set_terminated(earlier, "RUNNING")
             return cls(client, earlier)
-        sweep = _sweep_dir(Path(run_dir))
+        sweep = sweep_of(Path(run_dir))
         if sweep is not None:
             parent = json.loads((sweep / SWEEP_FILE).read_text()).get(PARENT_KEY)
             if parent:

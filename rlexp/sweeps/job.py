@@ -181,8 +181,7 @@ def run_isolated(
 
     `own_hydra_dir`: write the run's `.hydra/config.yaml` and `overrides.yaml`, and copy the
     job's `hydra.yaml` (a seed folder of a repeated job; Hydra wrote them itself for the job
-    folder). `resume`: go on
-    from the run's latest checkpoint, as `rlexp resume` does.
+    folder). `resume`: go on from the run's latest checkpoint, as `rlexp resume` does.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     run_overrides = [o for o in overrides if not o.startswith(("seed=", "repeat="))]
@@ -359,7 +358,7 @@ def record_resumed_run(run_dir: Path, cfg: DictConfig) -> None:
     session end as the run now has, as its job would have written them."""
     run_dir = Path(run_dir).absolute()
     job = rundir.read_json(run_dir / JOB_FILE)
-    sweep_dir = next((p for p in run_dir.parents if (p / SWEEP_FILE).is_file()), None)
+    sweep_dir = rundir.sweep_of(run_dir)
     if not job or sweep_dir is None:
         return  # a single run's, or a sweep's run without its records
     metrics = rundir.read_metrics(run_dir)
