@@ -374,7 +374,8 @@ def eval_policy(args: list[str]) -> int:
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     print(f"policy: {report.policy_dir}")
-    print(f"return over {episodes} episodes: mean {report.mean:.2f}, std {report.std:.2f}")
+    noun = "episode" if episodes == 1 else "episodes"
+    print(f"return over {episodes} {noun}: mean {report.mean:.2f}, std {report.std:.2f}")
     if report.video:
         print(f"video: {report.video}")
     return 0

@@ -246,8 +246,10 @@ def test_a_value_of_the_wrong_kind_says_what_the_key_takes(cli, tmp_path, overri
     [
         (["env=cartpol"], [r"\bcartpol\b", r"\bcartpole\b"]),
         (["agent.gamma=1.5"], [r"agent\.gamma=1\.5\b"]),
+        # Checking the task imports dm_control, whose import logs at INFO (MuJoCo's version).
+        (["env=dm_control", "agent=sac", "env.domain=cartpol"], [r"not a DMC task"]),
     ],
-    ids=["unknown-option", "out-of-range"],
+    ids=["unknown-option", "out-of-range", "dmc-task-names-only-the-problem"],
 )
 def test_bad_config_fails_through_the_console_script(run_cli, tmp_path, overrides, patterns):
     run_dir = tmp_path / "run"
@@ -255,6 +257,7 @@ def test_bad_config_fails_through_the_console_script(run_cli, tmp_path, override
     assert result.code != 0, result.describe()
     assert_names(result.err, patterns)
     assert "Traceback" not in result.err
+    assert "INFO" not in result.err + result.out, result.describe()
     assert_no_run_left(run_dir)
 
 

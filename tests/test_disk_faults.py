@@ -262,7 +262,7 @@ def test_eval_of_a_read_only_run_reads_only(interrupted_copy):
         video = invoke_main("eval", view, "episodes=1", "video=true")
         report = invoke_main("report", view)
     assert plain.code == 0, plain.describe()
-    assert "return over 1 episodes" in plain.out
+    assert "return over 1 episode:" in plain.out
     assert video.code == 2 and "cannot write the video" in video.err, video.describe()
     assert report.code == 2 and "out=DIR" in report.err, report.describe()
     for result in (plain, video, report):

@@ -12,6 +12,7 @@ steps for most tasks) with the discount kept: a truncation.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -53,6 +54,9 @@ class DmControlConfig(PyEnvConfig):
 
         if not EXTRAS["dm_control"].installed():
             return []  # reported once, with the install command, by validation
+        # dm_control's import logs MuJoCo's version and GL backend at INFO: not for a
+        # user whose config is being checked.
+        logging.getLogger("absl").setLevel(logging.WARNING)
         from dm_control import suite
 
         tasks = sorted(f"{d}/{t}" for d, t in suite.ALL_TASKS)
