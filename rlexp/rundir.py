@@ -48,6 +48,7 @@ CHECKPOINT_DIR = "checkpoints"
 POLICY_DIR = "policy"
 BEST_POLICY_DIR = "policy_best"
 VIDEO_DIR = "videos"
+EVAL_VIDEO = "eval_{policy}_seed{seed}"  # in VIDEO_DIR: `rlexp eval video=true`'s GIF
 LOCK_FILE = ".rlexp.lock"
 EVENTS_GLOB = "events.out.tfevents.*"
 HPARAMS_SUFFIX = ".hparams"  # of the event file holding a sweep run's HParams session

@@ -175,7 +175,8 @@ def test_eval_reports_mean_and_std_and_writes_a_gif(trained_run, cli):
     result = cli("eval", trained_run.run_dir, "episodes=3", "seed=1", "video=true")
     assert result.code == 0, result.describe()
     assert re.search(r"mean -?\d+\.\d+, std \d+\.\d+", result.out)
-    gif = trained_run.run_dir / "eval_episode.gif"
+    gif = trained_run.run_dir / "videos" / "eval_policy_best_seed1.gif"
+    assert f"video: {gif}" in result.out
     from PIL import Image
 
     assert Image.open(gif).n_frames > 1

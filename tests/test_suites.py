@@ -367,6 +367,29 @@ def test_eval_video_on_a_default_experiment_run(tmp_path):
     short_run(["train.env_steps=512", "driver.num_steps=256"], run_dir)
     report = evaluate(run_dir, episodes=1, video=True)
     assert Image.open(report.video).n_frames > 1
+    assert report.video == run_dir / "videos" / "eval_policy_best_seed0.gif"
+
+
+def test_eval_video_never_overwrites_a_file_it_did_not_write(tmp_path):
+    from rlexp.policies.saved import evaluate
+
+    run_dir = tmp_path / "run"
+    short_run(["train.env_steps=512", "driver.num_steps=256"], run_dir)
+    videos = run_dir / "videos"
+    videos.mkdir()
+    (videos / "eval_policy_best_seed0.gif").write_text("the user's own")
+    first = evaluate(run_dir, episodes=1, video=True).video
+    assert first == videos / "eval_policy_best_seed0_2.gif"
+    assert (videos / "eval_policy_best_seed0.gif").read_text() == "the user's own"
+    # Its own GIF it replaces: the same evaluation again writes no third file.
+    assert evaluate(run_dir, episodes=1, video=True).video == first
+    final = evaluate(run_dir / "policy", episodes=1, video=True).video
+    assert final == videos / "eval_policy_seed0.gif"
+    assert sorted(p.name for p in videos.iterdir()) == [
+        "eval_policy_best_seed0.gif",
+        "eval_policy_best_seed0_2.gif",
+        "eval_policy_seed0.gif",
+    ]
 
 
 def test_eval_video_of_an_env_that_cannot_render_is_refused_naming_it(tmp_path):

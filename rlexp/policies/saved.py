@@ -18,6 +18,7 @@ from rlexp import registry, rundir
 
 CONFIG_FILE = Path(rundir.HYDRA_DIR) / rundir.CONFIG_FILE
 POLICY_DIRS = {"best": rundir.BEST_POLICY_DIR, "final": rundir.POLICY_DIR}
+GIF_MARK = b"rlexp eval"  # the GIF comment by which eval knows a video file as its own
 
 
 class PolicyLoadError(ValueError):
@@ -162,8 +163,31 @@ def evaluate(
             time_step, state = act_and_step(time_step, state)
             total += float(time_step.reward[0])
         returns.append(total)
-    gif = _write_gif(frames, run_dir / "eval_episode.gif") if video else None
+    gif = _write_gif(frames, video_path(run_dir, policy_dir.name, seed)) if video else None
     return EvalReport(returns, policy_dir, gif)
+
+
+def video_path(run_dir: Path, policy: str, seed: int) -> Path:
+    """Where video=true's GIF of `policy` (its folder's name) goes: videos/eval_<policy>_
+    seed<seed>.gif, replacing only a GIF that `rlexp eval` wrote; beside a file of the
+    user's, the first free `_<k>` name."""
+    stem = rundir.EVAL_VIDEO.format(policy=policy, seed=seed)
+    folder = run_dir / rundir.VIDEO_DIR
+    path, k = folder / f"{stem}.gif", 1
+    while path.exists() and not _written_by_eval(path):
+        k += 1
+        path = folder / f"{stem}_{k}.gif"
+    return path
+
+
+def _written_by_eval(path: Path) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.info.get("comment") == GIF_MARK
+    except OSError:  # not an image (PIL's UnidentifiedImageError), a folder
+        return False
 
 
 def _check_writable(run_dir: Path) -> None:
@@ -199,7 +223,10 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> Path:
 
     images = [Image.fromarray(frame) for frame in frames]
     try:
-        images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+        path.parent.mkdir(exist_ok=True)
+        images[0].save(
+            path, save_all=True, append_images=images[1:], duration=20, loop=0, comment=GIF_MARK
+        )
     except OSError as exc:  # a run directory on a read-only mount, a full disk
         raise PolicyLoadError(
             f"cannot write the video {path} ({exc.strerror or exc}); copy the run "
