@@ -55,6 +55,7 @@ HPARAMS_SUFFIX = ".hparams"  # of the event file holding a sweep run's HParams s
 HPARAMS_SESSION_GLOB = f"{EVENTS_GLOB}{HPARAMS_SUFFIX}.v2"
 # Sweeps
 SWEEP_FILE = "sweep.json"
+MULTIRUN_FILE = "multirun.yaml"  # Hydra's: the latest sweep invocation's config
 MLFLOW_PARENT_KEY = "mlflow_parent_run_id"  # sweep.json: the sweep's MLflow parent run
 SWEEP_STOP_FILE = ".rlexp-stop"  # left by a sweep stopped by signal, until it has ended
 JOB_FILE = "job.json"

@@ -22,6 +22,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
 from rlexp.override_errors import error_text
+from rlexp.rundir import HYDRA_DIR
 
 # Exactly these `_target_`s may appear under `hydra` (a regex per place; one class name each,
 # so no attribute walk like `pkg.module.os.system` can match).
@@ -63,7 +64,6 @@ CODE_LOADING_ENV = re.compile(
     r"|NODE_OPTIONS|PERL5\w*|RUBY\w*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|MALLOC_\w*|GLIBC_TUNABLES"
     r"|TF_\w*PLUGIN\w*|HOME|XDG_CONFIG_HOME|SSL_CERT_\w*|REQUESTS_CA_BUNDLE)$"
 )
-OUTPUT_SUBDIR = ".hydra"  # rlexp resume, eval and report read <run dir>/.hydra
 NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -123,8 +123,8 @@ def hydra_problems(cfg: DictConfig) -> list[str]:
     for part in ("job_logging", "hydra_logging"):
         problems += _logging_problems(node.get(part), f"hydra.{part}")
     problems += _env_problems((node.get("job") or {}).get("env_set") or {})
-    subdir = node.get("output_subdir", OUTPUT_SUBDIR)
-    if subdir != OUTPUT_SUBDIR:
+    subdir = node.get("output_subdir", HYDRA_DIR)
+    if subdir != HYDRA_DIR:
         problems.append(
             f"hydra.output_subdir={subdir}: rlexp keeps a run's config in <run dir>/.hydra "
             f"(rlexp resume, eval and report read it there); leave it unset"

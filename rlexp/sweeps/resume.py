@@ -149,7 +149,7 @@ def _hydra_overrides(sweep_dir: Path, invocation: dict[str, Any], latest: bool) 
     from omegaconf import OmegaConf
 
     try:
-        saved = OmegaConf.load(Path(sweep_dir) / "multirun.yaml")
+        saved = OmegaConf.load(Path(sweep_dir) / rundir.MULTIRUN_FILE)
         return [str(o) for o in OmegaConf.to_container(saved.hydra.overrides.hydra)]
     except Exception:  # noqa: BLE001 (absent or damaged: the defaults apply)
         return []
