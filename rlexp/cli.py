@@ -181,12 +181,12 @@ def _command(argv: list[str]) -> int:
     from rlexp.trust import SweepPointError, TrustError, check_command
 
     try:
-        registry.load_builtins()
-        if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
-            registry.load_plugins(plugin_modules(argv))
         if {"--version", "-V"} & set(argv[:2]):  # rlexp's version, not Hydra's
             print(_version_line())
             return 0
+        registry.load_builtins()
+        if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
+            registry.load_plugins(plugin_modules(argv))
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()

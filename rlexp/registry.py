@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "rlexp.components"
 BUILTIN_MODULES = ("rlexp.envs", "rlexp.networks", "rlexp.agents", "rlexp.buffers", "rlexp.drivers")
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+OPTION_NAME = re.compile(r"^[A-Za-z_][\w-]*$")  # selectable as `group=name`, a YAML file's name
 
 Builder = Callable[[Any, Any], Any]
 
@@ -55,13 +56,19 @@ def register(group: str, name: str, *, schema: type, doc: str) -> Callable[[Buil
     """Register `build(cfg, context)` as the builder of option `name` in config group `group`."""
     if group not in GROUPS:
         raise RegistryError(f"unknown group {group!r}; groups are: {', '.join(GROUPS)}")
+    if not isinstance(name, str) or not OPTION_NAME.match(name):
+        raise RegistryError(
+            f"{group} option name {name!r} cannot be selected as {group}=<name>; use letters, "
+            f"digits, _ and - (starting with a letter or _)"
+        )
     if not dataclasses.is_dataclass(schema):
         raise RegistryError(f"schema of {group}/{name} must be a dataclass, got {schema!r}")
     _check_facts(group, name, schema)
 
     def decorator(builder: Builder) -> Builder:
         existing = _REGISTRY.get((group, name))
-        if existing is not None and existing.builder.__qualname__ != builder.__qualname__:
+        same = (builder.__module__, builder.__qualname__)  # the same builder, imported again
+        if existing is not None and (existing.module, existing.builder.__qualname__) != same:
             raise RegistryError(
                 f"{group}/{name} is registered twice: by {existing.module} and {builder.__module__}"
             )
@@ -126,9 +133,17 @@ def load_builtins() -> None:
 
 
 def load_plugins(modules: Iterable[str]) -> None:
-    """Import user modules (from `plugins:`) and installed `rlexp.components` entry points."""
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    """Import user modules (from `plugins:`) and installed `rlexp.components` entry points.
+
+    The working directory is searched for the listed modules after the environment, so a
+    file there never stands in for a dependency, and only when a module is listed; entry
+    points come from installed distributions only, never from the working directory."""
+    modules = list(modules)
+    cwd = str(Path.cwd())
+    for entry_point in _installed_entry_points(cwd):
+        _import(entry_point.value, f"entry point {entry_point.name} ({entry_point.value})")
+    if modules and "" not in sys.path and cwd not in sys.path:
+        sys.path.append(cwd)
     for module in modules:
         if not isinstance(module, str) or not MODULE_NAME.match(module):
             raise RegistryError(
@@ -136,20 +151,57 @@ def load_plugins(modules: Iterable[str]) -> None:
                 f"import it (plugins=[my_envs] for my_envs.py in the working directory, or "
                 f"plugins=[package.module]), never by a path"
             )
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise RegistryError(
-                f"plugins: cannot import module {module!r} ({exc}). Plugins are Python modules "
-                f"importable from the working directory or the environment."
-            ) from exc
-        except Exception as exc:  # the plugin's own code failed while importing
-            raise RegistryError(
-                f"plugins: importing module {module!r} failed: {type(exc).__name__}: {exc} "
-                f"(an error in the plugin's code; --debug shows the traceback)"
-            ) from exc
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        entry_point.load()
+        _check_not_shadowed(_import(module, f"module {module!r}"), cwd)
+
+
+def _installed_entry_points(cwd: str) -> list[importlib.metadata.EntryPoint]:
+    """The `rlexp.components` entry points of the distributions installed on sys.path
+    (the working directory excluded), one per distribution."""
+    path = [p for p in sys.path if p not in ("", ".", cwd)]
+    seen: set[str] = set()
+    found = []
+    for dist in importlib.metadata.distributions(path=path):
+        name = dist.metadata["Name"]
+        if name in seen:
+            continue
+        seen.add(name)
+        found += [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+    return found
+
+
+def _import(target: str, what: str) -> Any:
+    """Import `target` (a module, or `module:attr` of an entry point); a failure is a
+    RegistryError naming `what`."""
+    module, _, attr = target.partition(":")
+    try:
+        imported = importlib.import_module(module.strip())
+        return getattr(imported, attr.strip()) if attr else imported
+    except ImportError as exc:
+        raise RegistryError(
+            f"plugins: cannot import {what} ({exc}). Plugins are Python modules "
+            f"importable from the working directory or the environment."
+        ) from exc
+    except Exception as exc:  # the plugin's own code failed while importing
+        raise RegistryError(
+            f"plugins: importing {what} failed: {type(exc).__name__}: {exc} "
+            f"(an error in the plugin's code; --debug shows the traceback)"
+        ) from exc
+
+
+def _check_not_shadowed(module: Any, cwd: str) -> None:
+    """A plugin file in the working directory named like an installed or standard-library
+    module would silently not be the one imported: refuse it, naming both."""
+    top = module.__name__.split(".")[0]
+    local = next(
+        (p for p in (Path(cwd) / f"{top}.py", Path(cwd) / top / "__init__.py") if p.is_file()),
+        None,
+    )
+    imported = getattr(sys.modules[top], "__file__", None)
+    if local is not None and (imported is None or Path(imported).resolve() != local.resolve()):
+        raise RegistryError(
+            f"plugins: {top!r} imports {imported or 'a built-in module'}, not {local}: a "
+            f"module of that name comes first; rename your file (and its plugins entry)"
+        )
 
 
 def store_schemas() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 from conftest import ROOT
@@ -115,3 +116,95 @@ def test_docs_show_the_plugin_example_verbatim():
     readme = (ROOT / "docs" / "how-to" / "own-components.md").read_text()
     example = (ROOT / "examples" / "coin_flip.py").read_text()
     assert f"```python\n{example}```" in readme
+
+
+# --- Where plugins come from: listed modules, and installed entry points only ------------
+
+
+def _dist_info(folder, module: str) -> None:
+    """A distribution in `folder` whose rlexp.components entry point is `module`."""
+    info = folder / "evil-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[rlexp.components]\nevil = {module}\n")
+
+
+def test_the_working_directory_runs_no_code_unless_a_plugin_is_listed(run_cli, tmp_path):
+    # The entry point of a distribution in the working directory is not installed: it may
+    # not run, with plugins listed or not.
+    _dist_info(tmp_path, "ep_bad")
+    (tmp_path / "ep_bad.py").write_text("raise SystemExit('the entry point in cwd ran')\n")
+    alone = run_cli("list", "env", cwd=tmp_path)
+    assert alone.code == 0 and "ran" not in alone.err, alone.describe()
+    (tmp_path / "coin.py").write_text((ROOT / "examples" / "coin_flip.py").read_text())
+    listed = run_cli("list", "env", "plugins=[coin]", cwd=tmp_path)
+    assert listed.code == 0, listed.describe()
+    assert "coin_flip" in listed.out
+    assert "ran" not in listed.err
+
+
+def test_the_working_directory_comes_after_the_environment_and_only_for_plugins(
+    tmp_path, monkeypatch
+):
+    # A file there named like a dependency (gym.py) must not stand in for it.
+    from rlexp import registry
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    registry.load_plugins([])
+    assert str(tmp_path) not in sys.path
+    (tmp_path / "users_envs_plugin.py").write_text("LOADED = True\n")
+    registry.load_plugins(["users_envs_plugin"])
+    assert sys.path[-1] == str(tmp_path)
+    assert sys.modules["users_envs_plugin"].LOADED
+
+
+def test_a_broken_installed_entry_point_is_a_clear_error(tmp_path, monkeypatch):
+    from rlexp import registry
+
+    site = tmp_path / "site"
+    _dist_info(site, "broken_plugin_module")
+    (site / "broken_plugin_module.py").write_text("raise RuntimeError('plugin broken')\n")
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.raises(registry.RegistryError) as raised:
+        registry.load_plugins([])
+    message = str(raised.value)
+    assert "entry point evil (broken_plugin_module)" in message
+    assert "RuntimeError: plugin broken" in message
+
+
+def test_a_plugin_file_named_like_an_installed_module_is_refused(tmp_path, monkeypatch):
+    from rlexp import registry
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    (tmp_path / "signal.py").write_text("# the user's plugin\n")
+    with pytest.raises(registry.RegistryError) as raised:
+        registry.load_plugins(["signal"])
+    assert f"not {tmp_path / 'signal.py'}" in str(raised.value)
+    assert "rename your file" in str(raised.value)
+
+
+def test_a_plugin_cannot_replace_a_builtin_by_naming_its_builder_alike():
+    from rlexp import registry
+    from rlexp.schemas import NetworkConfig
+
+    registry.load_builtins()
+
+    def build_q_network(cfg, context):  # the built-in's function name, another module
+        raise AssertionError("the plugin's builder replaced the built-in")
+
+    builtin = registry.get("network", "q_network").builder
+    build_q_network.__module__, build_q_network.__qualname__ = "users_plugin", builtin.__qualname__
+    with pytest.raises(registry.RegistryError, match="network/q_network is registered twice"):
+        registry.register("network", "q_network", schema=NetworkConfig, doc="x")(build_q_network)
+    assert registry.get("network", "q_network").module == "rlexp.networks.q_network"
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "with space", "1st"])
+def test_an_option_name_that_cannot_be_selected_is_refused_at_registration(name):
+    from rlexp import registry
+    from rlexp.schemas import NetworkConfig
+
+    with pytest.raises(registry.RegistryError, match="cannot be selected"):
+        registry.register("network", name, schema=NetworkConfig, doc="x")
