@@ -128,6 +128,30 @@ def invoke_main(*args: Any) -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+@pytest.fixture(autouse=True)
+def _plugins_stay_in_their_test() -> Any:
+    """Test-harness guard: components a test's in-process plugin import registered leave
+    the registry, Hydra's ConfigStore and (their module) sys.modules with the test. Left
+    there, a later in-process sweep would pickle their schemas for workers that cannot
+    import the plugin's module."""
+    from rlexp import registry
+
+    before = dict(registry._REGISTRY)
+    yield
+    added = set(registry._REGISTRY) - set(before)
+    if not added:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    repo = ConfigStore.instance().repo
+    for group, name in added:
+        for folder in (repo.get("schema", {}).get(group, {}), repo.get(group, {})):
+            folder.pop(f"{name}.yaml", None)
+        sys.modules.pop(registry._REGISTRY[(group, name)].module, None)  # registers again
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(before)
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., CliResult]:
     """Run the installed `rlexp` console script: run_cli("train", "x=1", cwd=...)."""
