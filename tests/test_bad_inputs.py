@@ -170,6 +170,33 @@ def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint
     assert 500 <= last_good <= 1600
 
 
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            "raise",
+            "building env=faulty (faulty_env.build_faulty) failed: RuntimeError: faulty env "
+            "raised on purpose; check its settings (env.*: rlexp list env)",
+        ),
+        ("py_env", "env=faulty's builder returned Faulty, not a TF-Agents TFEnvironment"),
+    ],
+)
+def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault, message):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "plugins=[faulty_env]",
+        "env=faulty",
+        f"env.fault={fault}",
+        f"hydra.run.dir={run_dir}",
+        cwd=PLUGINS,
+    )
+    assert result.code == 1, result.describe()
+    assert f"rlexp: training failed: {message}" in result.err, result.describe()
+    assert f"run directory: {run_dir}" in result.err
+    assert "Traceback" not in result.err and "Error executing job" not in result.err
+
+
 @pytest.mark.slow
 def test_eval_reports_mean_and_std_and_writes_a_gif(trained_run, cli):
     result = cli("eval", trained_run.run_dir, "episodes=3", "seed=1", "video=true")

@@ -12,14 +12,40 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import buffers, registry
-from rlexp.context import BuildContext
+from rlexp.context import BuildContext, BuildError
 from rlexp.envs.guard import guard_tf_env
 
 
 def build(group: str, node: DictConfig, context: BuildContext) -> Any:
-    """Build the registered component `node.name` of `group` from its typed config."""
+    """Build the registered component `node.name` of `group` from its typed config.
+
+    An exception of its builder (a setting its library refuses, a plugin's bug) becomes a
+    BuildError naming the option and the builder, so the user learns which part failed."""
     component = registry.get(group, node.name)
-    return component.builder(OmegaConf.to_object(node), context)
+    builder = component.builder
+    try:
+        built = builder(OmegaConf.to_object(node), context)
+    except BuildError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
+        raise BuildError(
+            f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
+            f"{type(exc).__name__}: {exc}; check its settings ({group}.*: rlexp list {group})"
+        ) from exc
+    return built
+
+
+def _tf_env(env: Any, name: str) -> Any:
+    """`env`, which the trainer drives in TensorFlow: a builder's other return is refused."""
+    from tf_agents.environments.tf_environment import TFEnvironment
+
+    if not isinstance(env, TFEnvironment):
+        raise BuildError(
+            f"env={name}'s builder returned {type(env).__name__}, not a TF-Agents "
+            f"TFEnvironment; return rlexp.envs.pipeline.build_tf_env(...) (or wrap a "
+            f"PyEnvironment in a TFPyEnvironment)"
+        )
+    return env
 
 
 def build_components(
@@ -33,7 +59,7 @@ def build_components(
     import tensorflow as tf
 
     ctx = BuildContext(seed=cfg.seed)
-    ctx.env = guard_tf_env(build("env", cfg.env, ctx), cfg.env.name)
+    ctx.env = guard_tf_env(_tf_env(build("env", cfg.env, ctx), cfg.env.name), cfg.env.name)
     ctx.agent_config = OmegaConf.to_object(cfg.agent)
     ctx.network = build("network", cfg.network, ctx)
     ctx.train_step_counter = tf.Variable(0, dtype=tf.int64, name="train_step", trainable=False)

@@ -4,7 +4,8 @@
 infinite rewards, so the TD loss is not finite (DQN's own check raises "Loss is inf or
 nan"; the trainer's TrainingError is the backstop); `kill` SIGKILLs its own process after
 `env.fault_after` steps (nothing in that process can record it); `kill_parent` SIGKILLs
-the process that started it (in a sweep, the worker's fork server) and raises.
+the process that started it (in a sweep, the worker's fork server) and raises; `py_env`
+returns the PyEnvironment where a TFEnvironment belongs.
 """
 
 import os
@@ -19,7 +20,7 @@ from rlexp.schemas import EnvConfig, bounded, documented
 
 @dataclass
 class FaultyConfig(EnvConfig):
-    fault: str = documented("none", "none, raise, nan, kill or kill_parent")
+    fault: str = documented("none", "none, raise, nan, kill, kill_parent or py_env")
     fault_after: int = bounded(50, ge=0, doc="env steps before a kill")
 
 
@@ -67,4 +68,6 @@ def build_faulty(cfg: FaultyConfig, context):
                 return ts.termination(self._flip(), reward)
             return ts.transition(self._flip(), reward)
 
+    if cfg.fault == "py_env":  # the PyEnvironment, not wrapped for TensorFlow
+        return Faulty()
     return tf_py_environment.TFPyEnvironment(Faulty())
