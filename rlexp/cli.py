@@ -464,7 +464,9 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         _restore_env("HYDRA_FULL_ERROR", full_error)
         _close_unfinished_sweeps(reason)
     stopped_by = sweep_signals.take_received()
-    return 0 if stopped_by is None else 128 + stopped_by
+    if stopped_by is not None:
+        return 128 + stopped_by
+    return 1 if _fruitless_sweeps() else 0
 
 
 @contextlib.contextmanager
@@ -488,6 +490,15 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ.pop(name, None)
     else:
         os.environ[name] = value
+
+
+def _fruitless_sweeps() -> list[Path]:
+    """Sweeps that just ended with no run completed, said on stderr: the command fails."""
+    callbacks = sys.modules.get("rlexp.sweeps.callbacks")  # imported only by a sweep
+    fruitless = callbacks.take_fruitless() if callbacks is not None else []
+    for sweep_dir in fruitless:
+        print(f"rlexp: no run of the sweep {sweep_dir} completed", file=sys.stderr)
+    return fruitless
 
 
 def _close_unfinished_sweeps(reason: str | None) -> None:

@@ -118,3 +118,20 @@ def test_a_killed_fork_server_is_started_again(tmp_path):
     assert "faulty env killed its parent process" in failed["error"]
     healthy = json.loads((job_dir(sweep_dir, "none") / "metrics.json").read_text())
     assert healthy["status"] == "completed", healthy.get("error")
+
+
+def test_a_sweep_whose_every_run_failed_exits_1(tmp_path):
+    sweep_dir = tmp_path / "multirun"
+    result = run_sweep(
+        "plugins=[faulty_env]",
+        "env=faulty",
+        "env.fault=raise",
+        "seed=0,1",
+        *SWEEP_RUN_OVERRIDES,
+        "hydra.launcher.n_jobs=1",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=PLUGINS,
+    )
+    assert result.code == 1, result.describe()
+    assert "sweep finished: 2 runs, 0 completed, 0 interrupted, 2 failed" in result.out
+    assert f"rlexp: no run of the sweep {sweep_dir} completed" in result.err

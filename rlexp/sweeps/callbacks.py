@@ -109,6 +109,8 @@ class SweepReview(Callback):
             print("continue it with: rlexp resume <run dir> for each interrupted run")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
+        if failed and not done and not stopped:
+            _FRUITLESS.append(sweep_dir)
         print(f"review: rlexp report {quoted}")
         print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
 
@@ -116,6 +118,15 @@ class SweepReview(Callback):
 # Sweeps whose start was recorded and whose end was not yet: the parent stamps them
 # `aborted` when it leaves without Hydra's end callback (the launcher raised, Ctrl-C).
 _OPEN: set[Path] = set()
+# Sweeps that ended, unstopped, with failed runs and not one completed: the command fails.
+_FRUITLESS: list[Path] = []
+
+
+def take_fruitless() -> list[Path]:
+    """The sweeps this process ran whose every run failed (since the last call)."""
+    found = list(_FRUITLESS)
+    _FRUITLESS.clear()
+    return found
 
 
 def close_unfinished(reason: str = "the sweep's parent process ended before it finished") -> None:
