@@ -133,23 +133,26 @@ def _plugins_stay_in_their_test() -> Any:
     """Test-harness guard: components a test's in-process plugin import registered leave
     the registry, Hydra's ConfigStore and (their module) sys.modules with the test. Left
     there, a later in-process sweep would pickle their schemas for workers that cannot
-    import the plugin's module."""
+    import the plugin's module. rlexp's own components stay, whenever they were loaded."""
     from rlexp import registry
 
-    before = dict(registry._REGISTRY)
+    before = set(registry._REGISTRY)
     yield
-    added = set(registry._REGISTRY) - set(before)
+    added = {
+        key: registry._REGISTRY[key].module
+        for key in set(registry._REGISTRY) - before
+        if not registry._REGISTRY[key].module.startswith("rlexp.")
+    }
     if not added:
         return
     from hydra.core.config_store import ConfigStore
 
     repo = ConfigStore.instance().repo
-    for group, name in added:
+    for (group, name), module in added.items():
         for folder in (repo.get("schema", {}).get(group, {}), repo.get(group, {})):
             folder.pop(f"{name}.yaml", None)
-        sys.modules.pop(registry._REGISTRY[(group, name)].module, None)  # registers again
-    registry._REGISTRY.clear()
-    registry._REGISTRY.update(before)
+        sys.modules.pop(module, None)  # imported again, it registers again
+        del registry._REGISTRY[(group, name)]
 
 
 @pytest.fixture
