@@ -110,6 +110,42 @@ def test_resuming_trims_the_training_events_but_not_the_hparams_session(tmp_path
     assert [e.step for e in trimmed] == [500, 1000]
 
 
+def test_tensorboard_reads_the_trimmed_events_before_the_resumed_ones(tmp_path, monkeypatch):
+    """TensorBoard reads a run's event files in name order. The resumed writer's file, made
+    in the same second as the trim, is named after the host: on `a-node` (any name before
+    "resumed-at") its later steps came first, and a second trim kept them first."""
+    import socket
+    import time
+
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.scalar.summary_v2 import scalar_pb
+
+    from rlexp.sweeps.event_files import EventWriter
+    from rlexp.training.checkpoints import trim_events
+
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        for step in (500, 1000, 1500):
+            tf.summary.scalar("train/loss", 1.0, step=step)
+    now = float(int(time.time()))
+    monkeypatch.setattr(time, "time", lambda: now)  # the resume within one second
+    monkeypatch.setattr(socket, "gethostname", lambda: "a-node")
+    trim_events(tmp_path, 1000)
+    with EventWriter(tmp_path) as resumed:
+        for step in (1250, 1500):
+            resumed.summary(scalar_pb("train/loss", 1.0), step)
+
+    def steps() -> list[int]:
+        accumulator = EventAccumulator(str(tmp_path))
+        accumulator.Reload()
+        return [event.step for event in accumulator.Tensors("train/loss")]
+
+    assert steps() == [500, 1000, 1250, 1500]
+    trim_events(tmp_path, 1250)  # resumed again
+    assert steps() == [500, 1000, 1250]
+    assert [e.step for e in events(tmp_path) if e.summary.value] == [500, 1000, 1250]
+
+
 def refused(sweep_dir: Path, *args: str) -> str:
     before = {p: p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file()}
     result = invoke_main("resume", str(sweep_dir), *args)
