@@ -70,20 +70,52 @@ def test_a_resumed_sweep_finishes_every_run_in_its_folder(stopped_sweep, tmp_pat
 
 def assert_one_session_that_succeeded(run_dir: Path) -> None:
     """TensorBoard shows a run's first HParams session: an old one must not survive."""
-    from tensorboard.plugins.hparams import api_pb2, metadata
+    from tensorboard.plugins.hparams import api_pb2
+
+    assert session_status(run_dir) == api_pb2.STATUS_SUCCESS, run_dir
+
+
+def session_status(run_dir: Path) -> int:
+    """The end status of the run's one HParams session."""
+    from tensorboard.plugins.hparams import metadata
 
     data = hparams_data(run_dir)
     assert len(data[metadata.SESSION_START_INFO_TAG]) == 1, run_dir
     (end,) = data[metadata.SESSION_END_INFO_TAG]
-    assert end.session_end_info.status == api_pb2.STATUS_SUCCESS, run_dir
+    return end.session_end_info.status
 
 
 def test_a_sweep_run_resumed_alone_records_how_it_ended(stopped_sweep, tmp_path, run_cli):
+    from tensorboard.plugins.hparams import api_pb2
+
     run_dir = copy_of(stopped_sweep, tmp_path) / JOBS[1]
+    assert session_status(run_dir) == api_pb2.STATUS_UNKNOWN  # stopped, not failed
     result = run_cli("resume", run_dir)
     assert result.code == 0, result.describe()
     assert read_json(run_dir / "job.json")["status"] == "completed"
     assert_one_session_that_succeeded(run_dir)
+
+
+@pytest.mark.parametrize(
+    "status, shown",
+    [
+        ("completed", "STATUS_SUCCESS"),
+        ("interrupted", "STATUS_UNKNOWN"),
+        ("failed", "STATUS_FAILURE"),
+    ],
+)
+def test_an_interrupted_run_is_no_failure_in_hparams(tmp_path, status, shown):
+    """An interrupted run is resumable: TensorBoard's HParams shows it as Unknown (how it
+    ends is not known yet), not as Failure, and not as Running, which it is not."""
+    import time
+
+    from tensorboard.plugins.hparams import api_pb2
+
+    from rlexp.sweeps.hparams import write_session
+
+    metrics = {"status": status, "env_steps": 1500, "evaluations": []}
+    write_session(tmp_path, {"seed": "1"}, metrics, "final_eval_return", time.time())
+    assert api_pb2.Status.Name(session_status(tmp_path)) == shown
 
 
 def test_resuming_trims_the_training_events_but_not_the_hparams_session(tmp_path):
@@ -108,6 +140,42 @@ def test_resuming_trims_the_training_events_but_not_the_hparams_session(tmp_path
         e for e in events(tmp_path) if e.summary.value and e.summary.value[0].tag == "train/loss"
     ]
     assert [e.step for e in trimmed] == [500, 1000]
+
+
+def test_tensorboard_reads_the_trimmed_events_before_the_resumed_ones(tmp_path, monkeypatch):
+    """TensorBoard reads a run's event files in name order. The resumed writer's file, made
+    in the same second as the trim, is named after the host: on `a-node` (any name before
+    "resumed-at") its later steps came first, and a second trim kept them first."""
+    import socket
+    import time
+
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.scalar.summary_v2 import scalar_pb
+
+    from rlexp.sweeps.event_files import EventWriter
+    from rlexp.training.checkpoints import trim_events
+
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        for step in (500, 1000, 1500):
+            tf.summary.scalar("train/loss", 1.0, step=step)
+    now = float(int(time.time()))
+    monkeypatch.setattr(time, "time", lambda: now)  # the resume within one second
+    monkeypatch.setattr(socket, "gethostname", lambda: "a-node")
+    trim_events(tmp_path, 1000)
+    with EventWriter(tmp_path) as resumed:
+        for step in (1250, 1500):
+            resumed.summary(scalar_pb("train/loss", 1.0), step)
+
+    def steps() -> list[int]:
+        accumulator = EventAccumulator(str(tmp_path))
+        accumulator.Reload()
+        return [event.step for event in accumulator.Tensors("train/loss")]
+
+    assert steps() == [500, 1000, 1250, 1500]
+    trim_events(tmp_path, 1250)  # resumed again
+    assert steps() == [500, 1000, 1250]
+    assert [e.step for e in events(tmp_path) if e.summary.value] == [500, 1000, 1250]
 
 
 def refused(sweep_dir: Path, *args: str) -> str:

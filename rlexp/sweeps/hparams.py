@@ -5,7 +5,7 @@ Each run directory gets one extra event file (`*.hparams.v2`) holding
 - the experiment: the swept parameters with their domains, the key config values and the
   metric list. TensorBoard takes it from whichever run has it, so the sweep folder itself
   holds no event file and does not show up as an extra run ".";
-- the session: the run's hyperparameters, start time and end status;
+- the session: the run's hyperparameters, start time and end status (`SESSION_STATUS`);
 - two curves from metrics.json's evaluations, `eval/best_average_return` (the running best)
   and `perf/train_wall_time_s`, beside the training's own `eval/average_return`. The HParams
   metrics are these curves' last values, so Scalars shows curves, not one-point cards.
@@ -48,6 +48,10 @@ KEY_CONFIG_VALUES = (
     "train.env_steps",
 )
 SKIPPED_OVERRIDES = ("hydra.", "hydra/", "plugins", "repeat", "sweep.", "train.progress", "logger")
+# metrics.json status -> HParams session status; any other is a failure. TensorBoard's
+# Status filter shows them as Success, Unknown and Failure. An interrupted run is stopped,
+# not failed nor running: how it ends is unknown until `rlexp resume` finishes it.
+SESSION_STATUS = {"completed": api_pb2.STATUS_SUCCESS, "interrupted": api_pb2.STATUS_UNKNOWN}
 HParamValue = bool | float | str
 # A domain as sweep.json records it: {"values": [...]} or {"interval": [low, high]}.
 Domain = Mapping[str, list]
@@ -183,7 +187,7 @@ def experiment_summary(
 
 def _session_end(status: str) -> summary_pb2.Summary:
     end = plugin_data_pb2.SessionEndInfo(
-        status=api_pb2.STATUS_SUCCESS if status == "completed" else api_pb2.STATUS_FAILURE,
+        status=SESSION_STATUS.get(status, api_pb2.STATUS_FAILURE),
         end_time_secs=time.time(),
     )
     data = plugin_data_pb2.HParamsPluginData(session_end_info=end)

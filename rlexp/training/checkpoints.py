@@ -191,6 +191,11 @@ def trim_events(run_dir: Path, last_step: int) -> None:
     Kept events are rewritten to a new event file before the old files are removed, so a
     kill during the trim loses nothing that was checkpointed. A sweep run's HParams session
     file is left as it is: its job writes it anew when the run ends.
+
+    TensorBoard reads a run's event files in name order, and the resumed writer's file is
+    `events.out.tfevents.<now>.<hostname>...`: the new file is stamped a second before both
+    now and the earliest file it replaces, so it is read first whatever the host is called,
+    and its name is never one of the files it replaces (a second resume at the same step).
     """
     import tensorflow as tf
     from tensorboard.compat.proto import event_pb2
@@ -207,12 +212,19 @@ def trim_events(run_dir: Path, last_step: int) -> None:
                 continue
             if event.step <= last_step or event.HasField("file_version"):
                 kept.append(record.numpy())
-    new_file = Path(run_dir) / f"events.out.tfevents.{int(time.time())}.resumed-at-{last_step}.v2"
+    stamp = min([int(time.time()), *(_stamp_of(path) for path in old_files)]) - 1
+    new_file = Path(run_dir) / f"events.out.tfevents.{stamp:010d}.resumed-at-{last_step}.v2"
     with tf.io.TFRecordWriter(str(new_file)) as writer:
         for record in kept:
             writer.write(record)
     for path in old_files:
         path.unlink()
+
+
+def _stamp_of(path: Path) -> int:
+    """The creation second in an event file's name (`events.out.tfevents.<second>.<...>`)."""
+    field = path.name.split(".")[3]  # EVENTS_GLOB: the name has this field
+    return int(field) if field.isdigit() else int(time.time())
 
 
 def metric_windows(metrics: list) -> list:
