@@ -38,9 +38,12 @@ def validate(cfg: DictConfig) -> None:
             )
             continue
         try:
-            registry.get(group, node.name)
+            component = registry.get(group, node.name)
         except registry.RegistryError as exc:
             problems.append(f"{group}.name={node.name}: {exc}{_name_hint(group, node)}")
+            continue
+        if not _typed(node, component.schema):
+            problems.append(_untyped_problem(group, node.name))
             continue
         missing = sorted(OmegaConf.missing_keys(node))
         if missing:
@@ -60,6 +63,21 @@ def validate(cfg: DictConfig) -> None:
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def _typed(node: DictConfig, schema: type) -> bool:
+    """Whether the option's node is its schema's (its YAML file extends the schema)."""
+    return issubclass(OmegaConf.get_type(node) or dict, schema)
+
+
+def _untyped_problem(group: str, name: str) -> str:
+    """An option YAML file of the user's that does not extend its option's schema: nothing
+    would check its keys and types, and builders get a dict."""
+    return (
+        f"{group}: the YAML file selected for {group} sets name: {name} but does not extend "
+        f"that option's schema, so its keys and types go unchecked; make its first lines "
+        f"`defaults: [/schema/{group}/{name}@_here_, _self_]`, as rlexp's own option files do"
+    )
 
 
 def _name_hint(group: str, node: DictConfig) -> str:
@@ -138,10 +156,12 @@ def _combinations(cfg: DictConfig) -> list[str]:
 def _fact_rules(cfg: DictConfig) -> list[str]:
     """Rules on the facts options declare (the group bases in `rlexp.schemas`)."""
     if any(
-        not isinstance(cfg.get(g), DictConfig) or cfg[g].get("name") not in registry.names(g)
+        not isinstance(cfg.get(g), DictConfig)
+        or cfg[g].get("name") not in registry.names(g)
+        or not _typed(cfg[g], registry.get(g, cfg[g].name).schema)
         for g in registry.CONFIG_GROUPS
     ):
-        return []  # an option not registered: reported, its facts unknown
+        return []  # an option not registered or untyped: reported, its facts unknown
     try:
         env, network, agent, buffer, driver = (
             OmegaConf.to_object(cfg[group])

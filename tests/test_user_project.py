@@ -133,8 +133,19 @@ def test_hydra_flags_first_keeps_each_in_its_order():
             "experiment=mine",
             r"experiment/mine\.yaml must start with the line `# @package _global_`",
         ),
+        (
+            {"env/signal_hard.yaml": "name: cartpole\nmax_episode_steps: 100\n"},
+            "env=signal_hard",
+            r"env: the YAML file selected for env sets name: cartpole but does not extend that "
+            r"option's schema, .* `defaults: \[/schema/env/cartpole@_here_, _self_\]`",
+        ),
     ],
-    ids=["not-yaml", "preset-without-header-defaults", "preset-without-header-values"],
+    ids=[
+        "not-yaml",
+        "preset-without-header-defaults",
+        "preset-without-header-values",
+        "option-without-its-schema",
+    ],
 )
 def test_a_broken_file_in_the_users_config_dir_is_named(cli, tmp_path, files, choice, message):
     for name, text in files.items():
