@@ -30,6 +30,9 @@ def build_coin_flip(cfg: CoinFlipConfig, context):
             self._rng = np.random.default_rng(context.seed)
             self._coin, self._steps = 0, 0
 
+        def seed(self, seed):  # rlexp reseeds envs at a run's start and on resume
+            self._rng = np.random.default_rng(seed)
+
         def action_spec(self):
             return array_spec.BoundedArraySpec((), np.int64, 0, 1, name="action")
 

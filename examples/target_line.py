@@ -42,6 +42,9 @@ def make_target_line(cfg: TargetLineConfig, seed: int):
             self._rng = np.random.default_rng(seed)
             self._position = self._target = self._steps = 0
 
+        def seed(self, seed):  # rlexp reseeds envs at a run's start and on resume
+            self._rng = np.random.default_rng(seed)
+
         def action_spec(self):
             return array_spec.BoundedArraySpec((), np.int64, 0, 1, name="action")
 

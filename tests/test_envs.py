@@ -397,3 +397,26 @@ def test_batched_and_parallel_copies_are_seeded_alike():
         np.testing.assert_array_equal(parallel.reset().observation.numpy(), first)
     finally:
         parallel.pyenv.close()
+
+
+def test_parallel_copies_of_an_env_without_seed_name_what_it_needs(monkeypatch):
+    from conftest import PLUGINS
+
+    from rlexp.context import BuildContext, BuildError
+    from rlexp.envs.pipeline import Batching, PyEnvConfig, build_tf_env
+    from rlexp.tracking.seeding import reseed_env
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    from unseedable_env import make_env
+
+    cfg = PyEnvConfig(name="unseedable", num_parallel_envs=2, batching=Batching.parallel)
+    env = build_tf_env(cfg, BuildContext(seed=0), make_env)
+    try:
+        with pytest.raises(BuildError, match=r"no seed\(seed\) method.*env\.batching=batched"):
+            reseed_env(env, 3)
+    finally:
+        env.pyenv.close()
+    batched = build_tf_env(
+        PyEnvConfig(name="unseedable", num_parallel_envs=2), BuildContext(seed=0), make_env
+    )
+    reseed_env(batched, 3)  # copies in this process: left to the global seeds, as before

@@ -34,6 +34,9 @@ def make_signal_env(cfg: SignalConfig, seed: int):
             self._rng = np.random.default_rng(seed)
             self._light = self._steps = 0
 
+        def seed(self, seed):  # rlexp reseeds envs at a run's start and on resume
+            self._rng = np.random.default_rng(seed)
+
         def action_spec(self):
             return array_spec.BoundedArraySpec((), np.int64, 0, cfg.num_signals - 1)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from rlexp.context import BuildError
+
 EVAL_SEED_OFFSET = 10_000
 
 
@@ -44,11 +46,29 @@ def reseed_env(env: Any, seed: int) -> None:
     while callable(getattr(core, "wrapped_env", None)):
         core = core.wrapped_env()
     copies = getattr(pyenv, "envs", None)
+    if isinstance(core, parallel_py_environment.ParallelPyEnvironment):
+        _seed_processes(pyenv, seed)
+        return
     try:
-        if copies is None or isinstance(core, parallel_py_environment.ParallelPyEnvironment):
+        if copies is None:
             pyenv.seed([seed + i for i in range(pyenv.batch_size)])
         else:
             for i, copy in enumerate(copies):
                 copy.seed(seed + i)
     except NotImplementedError:
         pass
+
+
+def _seed_processes(pyenv: Any, seed: int) -> None:
+    """Seed the copies in `env.batching=parallel`'s worker processes, which report an env
+    without `seed` as an exception carrying the worker's traceback."""
+    try:
+        pyenv.seed([seed + i for i in range(pyenv.batch_size)])
+    except Exception as exc:
+        if "NotImplementedError" not in str(exc):
+            raise
+        raise BuildError(
+            "the env has no seed(seed) method, which env.batching=parallel needs to seed "
+            "its worker processes; give the env one (docs/how-to/own-components.md) or use "
+            "env.batching=batched"
+        ) from None
