@@ -345,6 +345,22 @@ def test_sac_on_dm_control_trains_a_few_hundred_steps(tmp_path):
     assert metrics["status"] == "completed" and metrics["train_steps"] > 0
 
 
+@needs("dm_control")
+def test_dqn_on_dm_control_through_the_discretizing_wrapper_validation_suggests(tmp_path):
+    # The fix validation names for a discrete-action agent on DMC's continuous actions.
+    with pytest.raises(ConfigError, match="ActionDiscretizeWrapper"):
+        compose_config(["env=dm_control", "agent=dqn"])
+    discrete = [
+        "env=dm_control",
+        "agent=dqn",
+        "network.fc_layer_params=[16]",
+        "env.validate_py_environment=false",
+        "env.wrappers=[{name: ActionDiscretizeWrapper, num_actions: 3}]",
+    ]
+    _, metrics = short_run(discrete, tmp_path / "run")
+    assert metrics["status"] == "completed" and metrics["train_steps"] > 0
+
+
 # --- cartpole_tf: rendering, and `rlexp eval video=true` on the default experiment ---------
 
 

@@ -78,7 +78,30 @@ def build_time_limit(cfg: TimeLimitConfig, context: BuildContext):
 def build_action_discretize(cfg: ActionDiscretizeConfig, context: BuildContext):
     from tf_agents.environments import wrappers
 
-    return wrappers.ActionDiscretizeWrapper(context.env, num_actions=cfg.num_actions)
+    env = _scalar_bounds(context.env)
+    return wrappers.ActionDiscretizeWrapper(env, num_actions=cfg.num_actions)
+
+
+def _scalar_bounds(env: Any) -> Any:
+    """`env`, a one-element action's array bounds (DeepMind Control's) made scalars:
+    TF-Agents' wrapper turns a (1,) action into a scalar one and cannot broadcast array
+    bounds to that shape."""
+    import numpy as np
+    from tf_agents.environments import wrappers
+    from tf_agents.specs import array_spec
+
+    spec = env.action_spec()
+    if not isinstance(spec, array_spec.BoundedArraySpec) or spec.shape != (1,):
+        return env
+    scalar = array_spec.BoundedArraySpec(
+        spec.shape, spec.dtype, np.ravel(spec.minimum)[0], np.ravel(spec.maximum)[0], spec.name
+    )
+
+    class ScalarBounds(wrappers.PyEnvironmentBaseWrapper):
+        def action_spec(self) -> Any:
+            return scalar
+
+    return ScalarBounds(env)
 
 
 @register("wrapper", "RunStats", schema=WrapperConfig, doc="Count episodes, resets and steps.")
