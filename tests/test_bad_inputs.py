@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from omegaconf import OmegaConf
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -284,6 +285,23 @@ def test_eval_of_a_run_without_policy_says_why_by_its_status(run_copy, cli, stat
     else:
         assert "has not finished (status: interrupted)" in result.err
         assert f"rlexp resume {run_copy}" in result.err
+
+
+def test_eval_of_a_policy_whose_specs_differ_from_the_env_names_them(run_copy, cli):
+    """A config edited to another env (or a plugin env whose specs changed): one line, not
+    TensorFlow's page of function signatures."""
+    config = run_copy / ".hydra" / "config.yaml"
+    saved = OmegaConf.load(config)
+    saved.env = {"name": "card_game"}
+    OmegaConf.save(saved, config)
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"the policy in {run_copy / 'policy_best'} does not accept the time steps of "
+        f"env=card_game (its specs differ from the ones it was trained on): observation: "
+        f"the policy takes float32 (4,), env=card_game gives int32 (1,)"
+    ) in result.err
+    assert "Traceback" not in result.output
 
 
 def test_no_code_path_loads_pickles_from_files():

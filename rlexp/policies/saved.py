@@ -171,6 +171,7 @@ def evaluate(
     tf.random.set_seed(seed)
     env = build_env(run_dir, seed, video)  # checks the saved config before the policy is loaded
     policy = _load(policy_dir)
+    _check_accepts(policy, env, policy_dir, run_dir)
     frames: list[np.ndarray] = []
     returns = []
 
@@ -252,6 +253,46 @@ def _load(policy_dir: Path) -> Any:
         return tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
         raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
+
+
+def _check_accepts(policy: Any, env: Any, policy_dir: Path, run_dir: Path) -> None:
+    """Refuse, before any episode, a policy whose input specs do not match the time steps
+    of the env the run's config builds (an edited config, a plugin env whose specs changed):
+    TensorFlow's own error is a page of function signatures."""
+    from tf_agents.specs import tensor_spec
+
+    given = tensor_spec.add_outer_dims_nest(env.time_step_spec(), (env.batch_size,))
+    try:  # traces the call the episodes make, without running it
+        policy.action.get_concrete_function(given, policy.get_initial_state(env.batch_size))
+    except (ValueError, TypeError) as exc:
+        name = OmegaConf.load(run_dir / CONFIG_FILE).env.name
+        taken = policy.action.concrete_functions[0].structured_input_signature[0][0]
+        differences = _differences(taken, env.time_step_spec(), f"env={name}")
+        raise PolicyLoadError(
+            f"the policy in {policy_dir} does not accept the time steps of env={name} (its "
+            f"specs differ from the ones it was trained on): "
+            + ("; ".join(differences) or str(exc).splitlines()[0])
+        ) from None
+
+
+def _differences(taken: Any, given: Any, env: str) -> list[str]:
+    """Each field of the time step whose specs differ: what the policy takes (its first
+    dimension is the batch), what the env gives."""
+    found = []
+    for field in given._fields:
+        wanted = _specs_text(getattr(taken, field, None), 1)
+        got = _specs_text(getattr(given, field), 0)
+        if wanted != got:
+            found.append(f"{field}: the policy takes {wanted}, {env} gives {got}")
+    return found
+
+
+def _specs_text(specs: Any, outer_dims: int) -> str:
+    """`float32 (4,)` for each spec in a nest, without its first `outer_dims` dimensions."""
+    import tensorflow as tf
+
+    flat = [s for s in tf.nest.flatten(specs) if s is not None]
+    return ", ".join(f"{s.dtype.name} {tuple(s.shape[outer_dims:])}" for s in flat) or "nothing"
 
 
 def _render(env) -> np.ndarray:
