@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from omegaconf import OmegaConf
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -87,8 +88,9 @@ def test_a_directory_that_is_not_a_run(cli, tmp_path, command):
     assert (tmp_path / "notes.txt").read_text() == "not a run"
 
 
-def test_resume_of_a_directory_that_does_not_exist(cli, tmp_path):
-    result = cli("resume", tmp_path / "gone")
+@pytest.mark.parametrize("command", ["resume", "eval"])
+def test_a_directory_that_does_not_exist(cli, tmp_path, command):
+    result = cli(command, tmp_path / "gone")
     assert result.code == 2, result.describe()
     assert f"{tmp_path / 'gone'}: no such directory" in result.err
 
@@ -220,6 +222,86 @@ def test_eval_refuses_an_option_given_twice(trained_run, cli):
     result = cli("eval", trained_run.run_dir, "episodes=3", "episodes=4")
     assert result.code == 2, result.describe()
     assert "episodes is given twice (episodes=3, episodes=4); give it once" in result.err
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path) -> Path:
+    """A copy of the shared run, to damage or edit."""
+    return Path(shutil.copytree(trained_run.run_dir, tmp_path / "run"))
+
+
+@pytest.mark.parametrize("given", ["dot", "symlink"])
+def test_eval_of_a_policy_dir_given_as_dot_or_a_symlink(trained_run, cli, tmp_path, given):
+    """Its run is the resolved path's parent; the policy is printed as it was given."""
+    policy_dir = trained_run.run_dir / "policy"
+    if given == "dot":
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(policy_dir)
+            result, shown = cli("eval", ".", "episodes=1"), "."
+    else:
+        shown = tmp_path / "mine"
+        shown.symlink_to(policy_dir)
+        result = cli("eval", shown, "episodes=1")
+    assert result.code == 0, result.describe()
+    assert f"policy: {shown}\n" in result.out
+
+
+def test_eval_refuses_a_run_with_evaluations_but_no_policy_best(run_copy, cli):
+    """policy/ in its place would be a silent swap of the policy asked for."""
+    shutil.rmtree(run_copy / "policy_best")
+    result = cli("eval", run_copy, "policy=best")
+    assert result.code == 2, result.describe()
+    assert f"{run_copy} has evaluations in metrics.json but no policy_best/saved_model.pb" in (
+        result.err
+    )
+    assert f"rlexp eval {run_copy} policy=final" in result.err
+
+
+def test_eval_of_a_run_that_never_evaluated_takes_policy_with_a_note(run_copy, cli):
+    shutil.rmtree(run_copy / "policy_best")
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    metrics.update(evaluations=[], best_eval_env_steps=None)
+    (run_copy / "metrics.json").write_text(json.dumps(metrics))
+    result = cli("eval", run_copy, "policy=best", "episodes=1")
+    assert result.code == 0, result.describe()
+    assert f"{run_copy} has no policy_best/" in result.err
+    assert f"policy: {run_copy / 'policy'}\n" in result.out
+
+
+@pytest.mark.parametrize("status", ["completed", "interrupted"])
+def test_eval_of_a_run_without_policy_says_why_by_its_status(run_copy, cli, status):
+    """Only a run that has not finished is pointed at `rlexp resume`: a completed one's
+    resume has nothing to do."""
+    shutil.rmtree(run_copy / "policy")
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    (run_copy / "metrics.json").write_text(json.dumps({**metrics, "status": status}))
+    result = cli("eval", run_copy, "policy=final")
+    assert result.code == 2, result.describe()
+    if status == "completed":
+        assert f"{run_copy} is a completed run whose policy/saved_model.pb is missing" in (
+            result.err
+        )
+        assert "rlexp resume" not in result.err
+    else:
+        assert "has not finished (status: interrupted)" in result.err
+        assert f"rlexp resume {run_copy}" in result.err
+
+
+def test_eval_of_a_policy_whose_specs_differ_from_the_env_names_them(run_copy, cli):
+    """A config edited to another env (or a plugin env whose specs changed): one line, not
+    TensorFlow's page of function signatures."""
+    config = run_copy / ".hydra" / "config.yaml"
+    saved = OmegaConf.load(config)
+    saved.env = {"name": "card_game"}
+    OmegaConf.save(saved, config)
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"the policy in {run_copy / 'policy_best'} does not accept the time steps of "
+        f"env=card_game (its specs differ from the ones it was trained on): observation: "
+        f"the policy takes float32 (4,), env=card_game gives int32 (1,)"
+    ) in result.err
+    assert "Traceback" not in result.output
 
 
 def test_no_code_path_loads_pickles_from_files():

@@ -7,6 +7,8 @@ Needs only TensorFlow and the env's builder: the policy is loaded with
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,23 +44,65 @@ class EvalReport:
 
 def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
     """(run dir, policy dir) for a policy dir, or for a run dir and `which` policy of it
-    (best: policy_best/, else policy/ for runs that have no best policy; final: policy/)."""
+    (best: policy_best/, else policy/ for runs that have no best policy, with a note;
+    final: policy/). A policy dir given as `.` or a symlink is resolved to find its run."""
     path = Path(path)
-    if (path / "saved_model.pb").is_file() and (path.parent / CONFIG_FILE).is_file():
-        return path.parent, path
-    names = [POLICY_DIRS[which], rundir.POLICY_DIR]
-    for name in names:
-        if (path / name / "saved_model.pb").is_file() and (path / CONFIG_FILE).is_file():
-            return path, path / name
-    if (path / CONFIG_FILE).is_file():
+    if not path.exists():
+        raise PolicyLoadError(f"{path}: no such directory")
+    real = path.resolve()
+    if (real / "saved_model.pb").is_file() and (real.parent / CONFIG_FILE).is_file():
+        return real.parent, path
+    if not (path / CONFIG_FILE).is_file():
         raise PolicyLoadError(
-            f"{path} is a run directory without an exported policy "
-            f"({POLICY_DIRS[which]}/saved_model.pb); the run may not have finished "
-            f"(`rlexp resume {path}` completes an interrupted run)"
+            f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
+            f"nor the policy/ directory of one{rundir.sweep_hint(path, 'eval')}"
         )
-    raise PolicyLoadError(
-        f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
-        f"nor the policy/ directory of one{rundir.sweep_hint(path, 'eval')}"
+    wanted, final = path / POLICY_DIRS[which], path / rundir.POLICY_DIR
+    if (wanted / "saved_model.pb").is_file():
+        return path, wanted
+    if which == "best" and (final / "saved_model.pb").is_file():
+        return path, _fall_back_to_final(path)
+    raise PolicyLoadError(_missing_export(path, which))
+
+
+def _fall_back_to_final(run_dir: Path) -> Path:
+    """policy/ in place of a missing policy_best/, for a run that never evaluated (one that
+    did has a best policy: its folder was deleted or damaged, so it is refused)."""
+    metrics = rundir.read_metrics(run_dir)
+    if metrics.get("evaluations") or metrics.get("best_eval_env_steps") is not None:
+        raise PolicyLoadError(
+            f"{run_dir} has evaluations in {rundir.METRICS_FILE} but no "
+            f"{rundir.BEST_POLICY_DIR}/saved_model.pb (deleted or damaged); evaluate the "
+            f"policy at the end with: rlexp eval {shlex.quote(str(run_dir))} policy=final"
+        )
+    print(
+        f"rlexp eval: {run_dir} has no {rundir.BEST_POLICY_DIR}/ (its {rundir.METRICS_FILE} "
+        f"records no evaluation); evaluating {rundir.POLICY_DIR}/, the policy at the end",
+        file=sys.stderr,
+    )
+    return run_dir / rundir.POLICY_DIR
+
+
+def _missing_export(run_dir: Path, which: str) -> str:
+    """Why a run directory has no `which` policy to evaluate, by its metrics.json status."""
+    name = POLICY_DIRS[which]
+    status = rundir.read_metrics(run_dir).get("status")
+    if status != "completed":
+        finished = f"has not finished (status: {status})" if status else "may not have finished"
+        return (
+            f"{run_dir} is a run directory without an exported policy ({name}/saved_model.pb); "
+            f"the run {finished}: `rlexp resume {shlex.quote(str(run_dir))}` completes an "
+            f"interrupted run"
+        )
+    best = run_dir / rundir.BEST_POLICY_DIR / "saved_model.pb"
+    hint = (
+        f"; {rundir.BEST_POLICY_DIR}/ is there: rlexp eval {shlex.quote(str(run_dir))}"
+        if which == "final" and best.is_file()
+        else ""
+    )
+    return (
+        f"{run_dir} is a completed run whose {name}/saved_model.pb is missing (its export "
+        f"was deleted or moved after the run){hint}"
     )
 
 
@@ -115,18 +159,19 @@ def evaluate(
     """Run `episodes` episodes of the exported greedy policy; optionally a GIF of the first."""
     from rlexp.tracking.quiet import quiet_tensorflow
 
+    run_dir, policy_dir = locate(path, which)  # before TensorFlow: a wrong path fails fast
     quiet_tensorflow()
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # render without a display
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     import tensorflow as tf
     import tensorflow_probability  # noqa: F401  (registers the policy's distribution TypeSpecs)
 
-    run_dir, policy_dir = locate(path, which)
     if video:
         _check_writable(run_dir)
     tf.random.set_seed(seed)
     env = build_env(run_dir, seed, video)  # checks the saved config before the policy is loaded
     policy = _load(policy_dir)
+    _check_accepts(policy, env, policy_dir, run_dir)
     frames: list[np.ndarray] = []
     returns = []
 
@@ -163,7 +208,8 @@ def evaluate(
             time_step, state = act_and_step(time_step, state)
             total += float(time_step.reward[0])
         returns.append(total)
-    gif = _write_gif(frames, video_path(run_dir, policy_dir.name, seed)) if video else None
+    name = policy_dir.resolve().name  # policy_best or policy, not a symlink's name or `.`
+    gif = _write_gif(frames, video_path(run_dir, name, seed)) if video else None
     return EvalReport(returns, policy_dir, gif)
 
 
@@ -207,6 +253,46 @@ def _load(policy_dir: Path) -> Any:
         return tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
         raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
+
+
+def _check_accepts(policy: Any, env: Any, policy_dir: Path, run_dir: Path) -> None:
+    """Refuse, before any episode, a policy whose input specs do not match the time steps
+    of the env the run's config builds (an edited config, a plugin env whose specs changed):
+    TensorFlow's own error is a page of function signatures."""
+    from tf_agents.specs import tensor_spec
+
+    given = tensor_spec.add_outer_dims_nest(env.time_step_spec(), (env.batch_size,))
+    try:  # traces the call the episodes make, without running it
+        policy.action.get_concrete_function(given, policy.get_initial_state(env.batch_size))
+    except (ValueError, TypeError) as exc:
+        name = OmegaConf.load(run_dir / CONFIG_FILE).env.name
+        taken = policy.action.concrete_functions[0].structured_input_signature[0][0]
+        differences = _differences(taken, env.time_step_spec(), f"env={name}")
+        raise PolicyLoadError(
+            f"the policy in {policy_dir} does not accept the time steps of env={name} (its "
+            f"specs differ from the ones it was trained on): "
+            + ("; ".join(differences) or str(exc).splitlines()[0])
+        ) from None
+
+
+def _differences(taken: Any, given: Any, env: str) -> list[str]:
+    """Each field of the time step whose specs differ: what the policy takes (its first
+    dimension is the batch), what the env gives."""
+    found = []
+    for field in given._fields:
+        wanted = _specs_text(getattr(taken, field, None), 1)
+        got = _specs_text(getattr(given, field), 0)
+        if wanted != got:
+            found.append(f"{field}: the policy takes {wanted}, {env} gives {got}")
+    return found
+
+
+def _specs_text(specs: Any, outer_dims: int) -> str:
+    """`float32 (4,)` for each spec in a nest, without its first `outer_dims` dimensions."""
+    import tensorflow as tf
+
+    flat = [s for s in tf.nest.flatten(specs) if s is not None]
+    return ", ".join(f"{s.dtype.name} {tuple(s.shape[outer_dims:])}" for s in flat) or "nothing"
 
 
 def _render(env) -> np.ndarray:
