@@ -28,6 +28,8 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
     except BuildError:
         raise
     except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
+        if type(exc).__name__ == "ResourceExhaustedError":
+            raise  # out of memory: the trainer names the tensor and the settings that size it
         raise BuildError(
             f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
             f"{type(exc).__name__}: {exc}; check its settings ({group}.*: rlexp list {group})"
