@@ -21,15 +21,15 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
 
     An exception of its builder (a setting its library refuses, a plugin's bug) becomes a
     BuildError naming the option and the builder, so the user learns which part failed."""
+    import tensorflow as tf
+
     component = registry.get(group, node.name)
     builder = component.builder
     try:
         built = builder(OmegaConf.to_object(node), context)
-    except BuildError:
-        raise
+    except (BuildError, tf.errors.ResourceExhaustedError):
+        raise  # out of memory: the trainer names the tensor and the settings that size it
     except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
-        if type(exc).__name__ == "ResourceExhaustedError":
-            raise  # out of memory: the trainer names the tensor and the settings that size it
         raise BuildError(
             f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
             f"{type(exc).__name__}: {exc}; check its settings ({group}.*: rlexp list {group})"
