@@ -1,4 +1,5 @@
-"""The exported policies: policy/ holds the final weights, policy_best/ the kept ones."""
+"""The exported policies: policy/ holds the final weights, policy_best/ the kept ones and
+the train step of their evaluation."""
 
 from __future__ import annotations
 
@@ -19,21 +20,25 @@ def test_policy_best_holds_the_kept_weights_and_policy_the_final_ones(tmp_path):
     network = q_network.QNetwork(observation, action, fc_layer_params=(8,))
     network.create_variables()
     policy = q_policy.QPolicy(ts.time_step_spec(observation), action, network)
-    best = BestPolicy(policy, tf.Variable(7, dtype=tf.int64))
+    train_step = tf.Variable(7, dtype=tf.int64)
+    best = BestPolicy(policy, train_step)
     best.keep()
+    train_step.assign(9)
     kept = [v.numpy() for v in policy.variables()]
     for variable in policy.variables():
         variable.assign_add(tf.ones_like(variable))
     final = [v.numpy() for v in policy.variables()]
 
-    best.export(tmp_path)
+    best.export(tmp_path, best_train_step=7)
 
-    for name, expected in (("policy", final), ("policy_best", kept)):
+    for name, expected, step in (("policy", final, 9), ("policy_best", kept, 7)):
         loaded = tf.saved_model.load(str(tmp_path / name))
         values = [v.numpy() for v in loaded.model_variables]
         assert len(values) == len(expected)
         for got, want in zip(values, expected, strict=True):
             np.testing.assert_array_equal(got, want)
-        assert int(loaded.get_train_step()) == 7
+        assert int(loaded.get_train_step()) == step
     for got, want in zip(policy.variables(), final, strict=True):  # the live policy is intact
         np.testing.assert_array_equal(got.numpy(), want)
+    assert int(train_step.numpy()) == 9
+

@@ -43,14 +43,15 @@ class BestPolicy:
         with tempfile.TemporaryDirectory(prefix="rlexp_export_") as scratch:
             self._policy_saver().save(scratch)
 
-    def export(self, run_dir: Path) -> None:
-        """Write policy/ (the current weights) and policy_best/ (the best weights); an export
-        that fails (a full disk) removes the folders it created, half written."""
+    def export(self, run_dir: Path, best_train_step: int) -> None:
+        """Write policy/ (the current weights) and policy_best/ (the best weights, and the
+        train step of their evaluation); an export that fails (a full disk) removes the
+        folders it created, half written."""
         final_dir = Path(run_dir) / rundir.POLICY_DIR
         best_dir = Path(run_dir) / rundir.BEST_POLICY_DIR
         new = [d for d in (final_dir, best_dir) if not d.exists()]
         try:
-            self._export(final_dir, best_dir)
+            self._export(final_dir, best_dir, best_train_step)
         except BaseException:
             for folder in new:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -65,15 +66,16 @@ class BestPolicy:
             )
         return self._saver
 
-    def _export(self, final_dir: Path, best_dir: Path) -> None:
+    def _export(self, final_dir: Path, best_dir: Path, best_train_step: int) -> None:
         saver = self._policy_saver()
         saver.save(str(final_dir))
         shutil.copytree(final_dir, best_dir, dirs_exist_ok=True)
-        current = [v.numpy() for v in self.policy.variables()]
-        for variable, best in zip(self.policy.variables(), self.variables, strict=True):
+        live = [*self.policy.variables(), self.train_step]
+        current = [v.numpy() for v in live]
+        for variable, best in zip(live, [*self.variables, best_train_step], strict=True):
             variable.assign(best)
         try:
             saver.save_checkpoint(str(best_dir))
         finally:
-            for variable, value in zip(self.policy.variables(), current, strict=True):
+            for variable, value in zip(live, current, strict=True):
                 variable.assign(value)

@@ -220,7 +220,7 @@ class Runner:
         for trigger in self.triggers:
             trigger(self.env_steps(), force_trigger=True)
         self.writer.flush()
-        self.best.export(self.run_dir)
+        self.best.export(self.run_dir, self.best_train_step())
         self.state.metrics.status = "completed"
         self.write_metrics()
         self.logger.log_artifacts(
@@ -296,6 +296,12 @@ class Runner:
         )
         self._last_summary = (now, step, train_steps)
         self.progress.report(step)
+
+    def best_train_step(self) -> int:
+        """The train step of the best evaluation (policy_best/'s), else the current one."""
+        m = self.state.metrics
+        steps = [e["train_steps"] for e in m.evaluations if e["env_steps"] == m.best_eval_env_steps]
+        return steps[-1] if steps else self.train_steps()
 
     def evaluate(self) -> None:
 
