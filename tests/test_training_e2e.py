@@ -212,3 +212,32 @@ def test_wall_times_count_the_prefill_once(tmp_path, monkeypatch):
     assert result.code == 0, result.describe()
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 3 < metrics["train_wall_time_s"] <= metrics["wall_time_s"] <= elapsed
+
+
+def test_train_returns_start_at_the_first_finished_episode(run_cli, examples_dir, tmp_path):
+    # Coin-flip episodes of 400 steps: summaries at 100-step intervals come before any ends.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "plugins=[coin_flip]",
+        "env=coin_flip",
+        "env.episode_length=400",
+        "train.env_steps=1000",
+        "train.prefill_steps=100",
+        "train.summary_interval=100",
+        "driver.num_steps=50",
+        "train.eval_interval=1000",
+        "train.eval_episodes=1",
+        "train.progress=false",
+        f"hydra.run.dir={run_dir}",
+        cwd=examples_dir,
+    )
+    assert result.code == 0, result.describe()
+    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    loss_steps = [e.step for e in events.Tensors("train/loss")]
+    return_steps = [e.step for e in events.Tensors("train/average_return")]
+    assert min(loss_steps) < 400 <= min(return_steps)
+    assert [e.step for e in events.Tensors("train/average_episode_length")] == return_steps

@@ -61,6 +61,10 @@ class _WindowMean:
         window = self._buffer.data
         return tf.where(tf.size(window) > 0, tf.reduce_mean(window), tf.zeros((), window.dtype))
 
+    def size(self) -> tf.Tensor:
+        """How many episodes the window holds (none: `result()` is no mean, only its 0)."""
+        return tf.size(self._buffer.data)
+
 
 class AverageReturnMetric(_Inlined, _WindowMean, tf_metrics.AverageReturnMetric):
     def call(self, trajectory: Any) -> Any:

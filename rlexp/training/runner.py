@@ -45,6 +45,8 @@ from rlexp.training.loops import LoopParts, choose_loop
 from rlexp.training.progress import Progress, closing_lines
 from rlexp.training.state import TrainerState
 
+EPISODES_IN_WINDOW = "episodes in the train metrics' window"  # read with them, not written
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (for example a non-finite loss)."""
@@ -88,6 +90,7 @@ class Runner:
         self._write_summaries = _summary_writes(self.writer)
         self._train_scalars = _compiled_reads(
             {
+                EPISODES_IN_WINDOW: self.train_return.size,
                 "train/average_return": self.train_return.result,
                 "train/average_episode_length": self.train_length.result,
                 **self.ctx.scalars,
@@ -285,13 +288,17 @@ class Runner:
         now, step, train_steps = time.perf_counter(), self.env_steps(), self.train_steps()
         then, last_step, last_train_steps = self._last_summary
         elapsed = max(now - then, 1e-9)
+        train_scalars = self._train_scalars()
+        if not train_scalars.pop(EPISODES_IN_WINDOW):  # no collect episode has ended yet
+            for tag in ("train/average_return", "train/average_episode_length"):
+                del train_scalars[tag]  # their 0 would be a point of no episode
         self.write_scalars(
             step,
             {
                 "train/loss": self.loss,
                 "perf/env_steps_per_sec": (step - last_step) / elapsed,
                 "perf/train_steps_per_sec": (train_steps - last_train_steps) / elapsed,
-                **self._train_scalars(),
+                **train_scalars,
             },
         )
         self._last_summary = (now, step, train_steps)
