@@ -242,7 +242,7 @@ def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_
     result = run_sweep(
         "logger=mlflow", f"logger.tracking_uri={uri}", "seed=0", *budget, f"hydra.sweep.dir={sweep}"
     )
-    assert result.code == 0, result.describe()  # failed points are results of a sweep
+    assert result.code == 1, result.describe()  # no run of the sweep completed
     assert result.err.count("the sweep has no MLflow parent run") == 1, result.describe()
     assert "UserWarning" not in result.output and "Traceback" not in result.output
     metrics = json.loads((sweep / "0_seed=0" / "metrics.json").read_text())

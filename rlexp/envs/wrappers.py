@@ -93,6 +93,8 @@ def _scalar_bounds(env: Any) -> Any:
     spec = env.action_spec()
     if not isinstance(spec, array_spec.BoundedArraySpec) or spec.shape != (1,):
         return env
+    if np.ndim(spec.minimum) == 0 and np.ndim(spec.maximum) == 0:
+        return env  # scalar bounds (gym's): the wrapper takes them as they are
     scalar = array_spec.BoundedArraySpec(
         spec.shape, spec.dtype, np.ravel(spec.minimum)[0], np.ravel(spec.maximum)[0], spec.name
     )
