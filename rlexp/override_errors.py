@@ -13,10 +13,12 @@ Imports nothing heavy; no TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import typing
 
 from rlexp.bounds import unknown_key
+from rlexp.registry import CONFIG_GROUPS
 
 GRAMMAR_URL = "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
 QUOTING_HINT = (
@@ -72,7 +74,7 @@ def error_text(exc: BaseException) -> str:
     cause = exc.__cause__
     if cause is not None and str(cause).strip():
         parts.append(_one_line(cause))
-    return "\n    ".join(parts) + _preset_header_hint(parts[0])
+    return "\n    ".join(parts) + _preset_header_hint(parts[0]) + _own_option_hint(parts[0])
 
 
 def _preset_header_hint(text: str) -> str:
@@ -84,6 +86,23 @@ def _preset_header_hint(text: str) -> str:
     return (
         f"; experiment/{preset.group(1)}.yaml must start with the line `# @package _global_`"
         f" (a preset sets the config's own keys: docs/how-to/user-project.md)"
+    )
+
+
+def _own_option_hint(text: str) -> str:
+    """An option Hydra cannot find may be one of the user's: say how rlexp finds those."""
+    groups = "|".join(CONFIG_GROUPS)
+    missing = re.search(rf"Could not find '({groups})/([^']+)'", text)
+    if not missing:
+        return ""
+    group, name = missing.groups()
+    options = re.search(rf"Available options in '{group}':((?: [\w-]+)+)", text)
+    close = difflib.get_close_matches(name, options.group(1).split() if options else [], n=1)
+    typo = f" Did you mean {group}={close[0]}?" if close else ""
+    return "." + typo + (
+        f" If {group}={name} is your own, list the module that registers it "
+        f"(plugins=[your_module], run from its directory) or give its YAML file's config "
+        f"directory (--config-dir DIR): docs/how-to/own-components.md"
     )
 
 

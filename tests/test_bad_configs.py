@@ -384,3 +384,15 @@ def test_a_single_run_with_repeat_says_to_make_it_a_sweep(cli, tmp_path):
     assert "repeat=3: a single run trains one seed; for 3 runs (seeds 5..7)" in result.err
     assert "rlexp -m ... repeat=3" in result.err
     assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "typo"),
+    [("env=cartpol", "Did you mean env=cartpole?"), ("network=my_net", "")],
+)
+def test_an_option_hydra_cannot_find_says_how_own_options_are_found(cli, tmp_path, override, typo):
+    result = cli("train", override, f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.code == 2, result.describe()
+    assert typo in result.err
+    assert f"If {override} is your own, list the module that registers it" in result.err
+    assert "--config-dir DIR" in result.err
