@@ -32,7 +32,8 @@ def test_train_into_a_directory_with_foreign_data_is_refused(cli, tmp_path, budg
     before = snapshot(tmp_path)
     result = cli("train", f"hydra.run.dir={run_dir}", budget)
     assert result.code == 2, result.describe()
-    assert str(run_dir) in result.err and "rlexp resume" in result.err
+    assert str(run_dir) in result.err and "choose a new directory" in result.err
+    assert "rlexp resume" not in result.err  # not a run: resuming it would be refused too
     assert "Traceback" not in result.output
     assert snapshot(tmp_path) == before
 

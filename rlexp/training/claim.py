@@ -50,11 +50,12 @@ def claim(run_dir: Path, what: str) -> None:
     entries = rundir.foreign_entries(run_dir)
     if entries:
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        ours = rundir.config_path(run_dir).is_file() or (run_dir / rundir.SWEEP_FILE).is_file()
+        resume = f"To continue the {what} there: rlexp resume {_quote(run_dir)}; " if ours else ""
         _refuse(
             f"{run_dir} already exists and holds {shown}; rlexp never writes into a "
-            f"directory it did not create. To continue a run there: rlexp resume "
-            f"{_quote(run_dir)}; to start a new {what}, choose a new directory (or leave "
-            f"{key} unset for a fresh timestamped one)"
+            f"directory it did not create. {resume}To start a new {what}, choose a new "
+            f"directory (or leave {key} unset for a fresh timestamped one)"
         )
     _CLAIMED[run_dir] = _first_missing(run_dir)
 
