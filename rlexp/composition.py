@@ -20,7 +20,7 @@ def prepare_registry(overrides: Sequence[str]) -> None:
 
     registry.load_builtins()
     registry.load_plugins(plugin_modules(overrides))
-    registry.store_schemas()
+    registry.store_schemas(config_dirs(overrides))
     store_root_schema()
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import warnings
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -37,6 +39,21 @@ def test_compose_config_takes_the_users_config_dirs(monkeypatch):
     assert cfg.env.name == "signal"
     assert list(cfg.plugins) == ["signal_env"]
     assert cfg.driver.num_steps == 64
+
+
+def test_an_option_file_named_as_a_plugins_option_takes_its_place_quietly(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(PROJECT))
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "env" / "signal.yaml").parent.mkdir(exist_ok=True)
+    (conf / "env" / "signal.yaml").write_text(
+        "defaults: [/schema/env/signal@_here_, _self_]\nname: signal\nnum_signals: 5\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = compose_config(["experiment=signal_dqn"], config_dirs=[conf])
+    assert cfg.env.num_signals == 5
+    assert not [w for w in caught if "ConfigStore schema with the same name" in str(w.message)]
 
 
 def test_a_sweep_of_a_users_preset_repeats_its_seeds_as_parallel_jobs(monkeypatch):
