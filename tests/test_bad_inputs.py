@@ -181,6 +181,11 @@ def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint
             "raised on purpose; check its settings (env.*: rlexp list env)",
         ),
         ("py_env", "env=faulty's builder returned Faulty, not a TF-Agents TFEnvironment"),
+        (
+            "reset_dtype",
+            "env=faulty returned an observation of dtype int64; its spec says float32 in "
+            "reset() after 0 steps",
+        ),
     ],
 )
 def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault, message):

@@ -43,6 +43,8 @@ def make_env(fault: str, after: int = 3):
                     observation[0] = np.inf
                 if fault == "dtype":
                     observation = observation.astype(np.float64)
+                if fault == "shape":
+                    observation = np.zeros(3, np.float32)
                 if fault == "nan_transition":  # TF-Agents' own constructor refuses it
                     return ts.transition(observation, np.float32("nan"))
             return ts.TimeStep(  # as an env that builds its own time steps does
@@ -84,6 +86,7 @@ def test_a_healthy_env_steps_unchanged():
         ("nan_transition", ValueError, "env=faulty returned a nan reward or observation"),
         ("inf_observation", "EnvFailure", "env=faulty returned a non-finite observation"),
         ("dtype", "EnvFailure", "observation of dtype float64; its spec says float32"),
+        ("shape", "EnvFailure", "observation of shape (3,); its spec says (2,)"),
     ],
 )
 def test_failures_are_named_at_their_step(fault, raised, phrase):

@@ -5,8 +5,8 @@ by the env (or a NaN reward that TF-Agents rejects later) reaches the trainer as
 `UnknownError` carrying a long graph trace. `GuardedPyEnvironment` wraps the Python env
 handed to `TFPyEnvironment`: it records the first failure, with the env's name, the step,
 the exception type and message, then re-raises; it also turns a non-finite reward or
-observation, or an observation whose dtype is not its spec's, into an `EnvFailure` at the
-step that produced it. The trainer catches the TF error and asks `take_failure()` for the
+observation, or an observation whose dtype or shape is not its spec's, into an `EnvFailure`
+at the step that produced it. The trainer catches the TF error and asks `take_failure()` for the
 plain message:
 
     try:
@@ -54,7 +54,9 @@ class GuardedPyEnvironment(wrappers.PyEnvironmentBaseWrapper):
         super().__init__(env)
         self._name = name
         self._steps = 0
-        self._observation_dtypes = [np.dtype(s.dtype) for s in _flatten(env.observation_spec())]
+        specs = _flatten(env.observation_spec())
+        outer = (env.batch_size,) if env.batched else ()  # a batched env's copies, stacked
+        self._observation_specs = [(np.dtype(s.dtype), outer + tuple(s.shape)) for s in specs]
 
     def _reset(self):
         return self._checked(self._env.reset, "reset()")
@@ -92,12 +94,14 @@ class GuardedPyEnvironment(wrappers.PyEnvironmentBaseWrapper):
         if np.issubdtype(reward.dtype, np.floating) and not np.all(np.isfinite(reward)):
             return f"returned a non-finite reward ({reward.tolist()})"
         arrays = _flatten(time_step.observation)
-        if len(arrays) != len(self._observation_dtypes):
+        if len(arrays) != len(self._observation_specs):
             return "returned an observation whose structure is not its spec's"
-        for array, dtype in zip(arrays, self._observation_dtypes, strict=True):
+        for array, (dtype, shape) in zip(arrays, self._observation_specs, strict=True):
             array = np.asarray(array)
             if array.dtype != dtype:
                 return f"returned an observation of dtype {array.dtype}; its spec says {dtype}"
+            if array.shape != shape:
+                return f"returned an observation of shape {array.shape}; its spec says {shape}"
             if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
                 return "returned a non-finite observation (inf or nan)"
         return None

@@ -117,7 +117,8 @@ class Runner:
     def run(self, record: dict[str, Any]) -> Metrics:
         """Train to the budget (or a stop request, or solving with `stop_when_solved`)."""
         try:
-            return self.phases(record)
+            with _env_failures_named():  # the prefill and the first reset step the env too
+                return self.phases(record)
         finally:
             self.wait_for_warm_ups()  # before the process can tear TensorFlow down
             self.progress.close()

@@ -5,7 +5,8 @@ infinite rewards, so the TD loss is not finite (DQN's own check raises "Loss is 
 nan"; the trainer's TrainingError is the backstop); `kill` SIGKILLs its own process after
 `env.fault_after` steps (nothing in that process can record it); `kill_parent` SIGKILLs
 the process that started it (in a sweep, the worker's fork server) and raises; `py_env`
-returns the PyEnvironment where a TFEnvironment belongs.
+returns the PyEnvironment where a TFEnvironment belongs; `reset_dtype` resets to an
+observation of the wrong dtype.
 """
 
 import os
@@ -20,7 +21,7 @@ from rlexp.schemas import EnvConfig, bounded, documented
 
 @dataclass
 class FaultyConfig(EnvConfig):
-    fault: str = documented("none", "none, raise, nan, kill, kill_parent or py_env")
+    fault: str = documented("none", "none, raise, nan, kill, kill_parent, py_env or reset_dtype")
     fault_after: int = bounded(50, ge=0, doc="env steps before a kill")
 
 
@@ -54,6 +55,8 @@ def build_faulty(cfg: FaultyConfig, context):
 
         def _reset(self):
             self._steps = 0
+            if cfg.fault == "reset_dtype":  # the first time step is not its spec's
+                return ts.restart(np.array([self._coin], dtype=np.int64))
             return ts.restart(self._flip())
 
         def _step(self, action):
