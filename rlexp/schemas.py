@@ -196,7 +196,11 @@ class TrainConfig:
         512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
     )
     eval_episodes: int = bounded(
-        32, gt=0, le=2**20, doc="episodes per evaluation (policy_best/ is chosen on them)"
+        32,
+        gt=0,
+        le=2**20,
+        doc="episodes per evaluation (policy_best/ is chosen on them); a Python env of B "
+        "copies plays ceil(N/B) on each, all counted",
     )
     summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
     checkpoint_interval: int = bounded(
