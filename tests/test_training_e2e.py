@@ -48,6 +48,19 @@ def test_cli_reports_the_run(trained_run):
     assert "env steps 2000/2000 (100%)" in log and "run directory:" in log
 
 
+def test_each_progress_line_shows_the_evaluation_of_its_step(trained_run):
+    evaluations = {e["env_steps"]: e["average_return"] for e in trained_run.metrics["evaluations"]}
+    checked = 0
+    for line in trained_run.result.out.splitlines():
+        if "env steps " not in line:
+            continue
+        step = int(line.split("env steps ")[1].split("/")[0])
+        if step in evaluations:  # an evaluation and a summary at the same step
+            assert f"| eval {evaluations[step]:.1f} |" in line, line
+            checked += 1
+    assert checked
+
+
 @pytest.mark.parametrize("tag", SCALAR_TAGS)
 def test_event_files_hold_finite_scalars(events, tag):
     assert tag in events, f"{tag} missing; tags present: {sorted(events)}"

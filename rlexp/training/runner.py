@@ -223,6 +223,7 @@ class Runner:
         """Final evaluation, summaries and checkpoint; export the final and best policies."""
         for trigger in self.triggers:
             trigger(self.env_steps(), force_trigger=True)
+        self.progress.update(self.env_steps(), self.state.metrics.final_eval_return, self.loss)
         self.writer.flush()
         self.best.export(self.run_dir, self.best_train_step())
         self.state.metrics.status = "completed"
@@ -303,7 +304,8 @@ class Runner:
             },
         )
         self._last_summary = (now, step, train_steps)
-        self.progress.report(step)
+        self.progress.update(step, self.state.metrics.final_eval_return, self.loss)
+        self.progress.report()
 
     def best_train_step(self) -> int:
         """The train step of the best evaluation (policy_best/'s), else the current one."""
@@ -416,9 +418,9 @@ class Runner:
             "checkpoint", self.t.checkpoint_interval, self.save_checkpoint
         )
         video = triggers.Trigger("video", self.t.video_interval, self.record_video)
-        every = [
-            triggers.Trigger("summary", self.t.summary_interval, self.summarize),
+        every = [  # an evaluation before the summary at its step, whose line shows it
             triggers.Trigger("eval", self.t.eval_interval, self.evaluate),
+            triggers.Trigger("summary", self.t.summary_interval, self.summarize),
             *([video] if self.t.video_interval else []),
             checkpoint,
         ]
