@@ -43,9 +43,7 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
             )
         value = override.value()
         if override.key_or_group == "experiment" and isinstance(value, str):
-            preset = option_file("experiment", value, config_dirs(overrides))
-            if preset is not None:
-                modules += list(OmegaConf.load(preset).get("plugins", []))
+            modules += _preset_plugins(value, config_dirs(overrides))
         elif override.key_or_group == "plugins":
             modules = list(value) if isinstance(value, list) else [value]
     return modules
@@ -91,6 +89,20 @@ def hydra_flags_first(argv: Sequence[str]) -> list[str]:
             flags.append(argv[i])
             i += 1
     return flags + overrides
+
+
+def _preset_plugins(name: str, dirs: Sequence[Path], seen: frozenset[str] = frozenset()) -> list:
+    """The `plugins` of experiment preset `name` and of the presets its `defaults` list
+    extends (`defaults: [other_preset, _self_]`), the extended ones' first."""
+    preset = option_file("experiment", name, dirs)
+    if preset is None or name in seen:
+        return []
+    node = OmegaConf.load(preset)
+    modules = []
+    for entry in node.get("defaults") or []:
+        if isinstance(entry, str) and entry != "_self_" and not entry.startswith("/"):
+            modules += _preset_plugins(entry, dirs, seen | {name})
+    return modules + list(node.get("plugins") or [])
 
 
 def config_dirs(argv: Sequence[str]) -> list[Path]:

@@ -173,3 +173,16 @@ def test_a_broken_file_in_the_users_config_dir_is_named(cli, tmp_path, files, ch
         assert result.code == 2, result.describe()
         assert re.search(message, result.err), result.describe()
         assert "Traceback" not in result.err
+
+
+def test_a_preset_that_extends_a_preset_takes_its_plugins(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(PROJECT))
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    (conf / "experiment" / "signal_long.yaml").write_text(
+        "# @package _global_\ndefaults: [signal_dqn, _self_]\ntrain: {env_steps: 6000}\n"
+    )
+    argv = ["--config-dir", str(conf), "experiment=signal_long"]
+    assert plugin_modules(argv) == ["signal_env"]
+    cfg = compose_config(["experiment=signal_long"], config_dirs=[conf])
+    assert cfg.env.name == "signal" and cfg.train.env_steps == 6000
