@@ -8,6 +8,7 @@ import json
 import math
 import sys
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -208,3 +209,17 @@ def test_an_option_name_that_cannot_be_selected_is_refused_at_registration(name)
 
     with pytest.raises(registry.RegistryError, match="cannot be selected"):
         registry.register("network", name, schema=NetworkConfig, doc="x")
+
+
+def test_a_schema_no_config_can_hold_is_refused_at_registration():
+    from dataclasses import dataclass
+
+    from rlexp import registry
+    from rlexp.schemas import NetworkConfig
+
+    @dataclass
+    class Weighted(NetworkConfig):
+        weights: np.ndarray = None
+
+    with pytest.raises(registry.RegistryError, match="cannot be a config: .*ndarray"):
+        registry.register("network", "weighted", schema=Weighted, doc="x")
