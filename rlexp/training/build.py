@@ -26,15 +26,14 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
     component = registry.get(group, node.name)
     builder = component.builder
     try:
-        built = builder(OmegaConf.to_object(node), context)
+        return builder(OmegaConf.to_object(node), context)
     except (BuildError, tf.errors.ResourceExhaustedError):
-        raise  # out of memory: the trainer names the tensor and the settings that size it
+        raise  # named already, or out of memory (the trainer names the settings that size it)
     except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
         raise BuildError(
             f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
             f"{type(exc).__name__}: {exc}; check its settings ({group}.*: rlexp list {group})"
         ) from exc
-    return built
 
 
 def _tf_env(env: Any, name: str) -> Any:
