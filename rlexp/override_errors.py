@@ -114,7 +114,7 @@ def _one_line(exc: BaseException) -> str:
 def _unknown_key(exc: BaseException) -> str | None:
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-    cause = exc.__cause__
+    cause = exc.__cause__ or exc.__context__  # a config file's key: raised while handling
     if not isinstance(cause, ConfigAttributeError | ConfigKeyError):
         return None
     schema, key, full_key = cause.object_type, cause.key, str(cause.full_key or "")
@@ -122,10 +122,14 @@ def _unknown_key(exc: BaseException) -> str | None:
         return None
     if key in {f.name for f in dataclasses.fields(schema)}:
         return None
+    if full_key.split(".")[0] == "experiment":
+        return None  # a preset's keys under `experiment.`: it lacks its header (below)
     # Hydra's message ends with the override itself: "... use +<key>=<value>".
     _, advice, override = _one_line(exc).rpartition(" use +")
     shown = override if advice and override.startswith(f"{full_key}=") else full_key
-    return f"{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
+    in_file = re.match(r"In '([\w/.-]+)': ", _one_line(exc))  # a key set in that config file
+    where = f"{in_file.group(1)}.yaml: " if in_file else ""
+    return f"{where}{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
 
 
 def _wrong_value(exc: BaseException) -> str | None:

@@ -156,12 +156,19 @@ def test_hydra_flags_first_keeps_each_in_its_order():
             r"env: the YAML file selected for env sets name: cartpole but does not extend that "
             r"option's schema, .* `defaults: \[/schema/env/cartpole@_here_, _self_\]`",
         ),
+        (
+            {"experiment/mine.yaml": "# @package _global_\ntrain: {env_step: 6000}\n"},
+            "experiment=mine",
+            r"experiment/mine\.yaml: train\.env_step: unknown key; did you mean "
+            r"train\.env_steps\?",
+        ),
     ],
     ids=[
         "not-yaml",
         "preset-without-header-defaults",
         "preset-without-header-values",
         "option-without-its-schema",
+        "misspelt-key-in-a-preset",
     ],
 )
 def test_a_broken_file_in_the_users_config_dir_is_named(cli, tmp_path, files, choice, message):
