@@ -164,6 +164,11 @@ BAD_CONFIGS = [
     pytest.param(
         ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
     ),
+    pytest.param(
+        ["env=gymnasium", "env.gym_id=ALE/Pong-v5", "network=nature_q_network"],
+        [r"env\.gym_id=ALE/Pong-v5: not a registered Gymnasium id .*; Atari games are env=atari"],
+        id="atari-id-on-gymnasium",
+    ),
 ]
 
 # Options that need an optional extra, and what validation must say when it is missing.

@@ -50,7 +50,8 @@ class GymnasiumEnvConfig(PyEnvConfig):
         try:
             spec = gymnasium.spec(self.gym_id)
         except gymnasium.error.Error as exc:
-            return [f"gym_id={self.gym_id}: not a registered Gymnasium id ({exc})"]
+            atari = "; Atari games are env=atari" if self.gym_id.startswith("ALE/") else ""
+            return [f"gym_id={self.gym_id}: not a registered Gymnasium id ({exc}){atari}"]
         make_keys = ("disable_env_checker",)  # gymnasium.make's own keyword
         problems = kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs, make_keys)
         return problems + super().problems()
