@@ -20,7 +20,8 @@ def prepare_registry(overrides: Sequence[str]) -> None:
 
     registry.load_builtins()
     registry.load_plugins(plugin_modules(overrides))
-    registry.store_schemas(config_dirs(overrides))
+    dirs = config_dirs(overrides)  # an option file there stands for a plugin's option
+    registry.store_schemas(lambda group, name: option_file(group, name, dirs) is not None)
     store_root_schema()
 
 

@@ -222,26 +222,23 @@ def _check_not_shadowed(module: Any, cwd: str) -> None:
         )
 
 
-def store_schemas(config_dirs: Iterable[Path] = ()) -> None:
+def store_schemas(has_yaml: Callable[[str, str], bool]) -> None:
     """Put every entry's schema in Hydra's ConfigStore.
 
     Each schema goes to `schema/<group>/<name>`, which the option's YAML file extends
     (so a misspelt key or a wrong type fails at compose time). An entry with no YAML file
-    in rlexp/conf/ or the user's `config_dirs` (a plugin) also gets its option stored
-    directly as `<group>/<name>`. Entries of PART_GROUPS are not config groups: their
-    schemas are applied by their owner's validation (for example each `env.wrappers`
-    entry), not stored.
+    (`has_yaml(group, name)` false: a plugin's) also gets its option stored directly as
+    `<group>/<name>`. Entries of PART_GROUPS are not config groups: their schemas are
+    applied by their owner's validation (for example each `env.wrappers` entry), not stored.
     """
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
-    folders = [CONF_DIR, *map(Path, config_dirs)]
     for component in _REGISTRY.values():
         if component.group not in CONFIG_GROUPS:
             continue
         store.store(group=f"schema/{component.group}", name=component.name, node=component.schema)
-        yaml_file = Path(component.group) / f"{component.name}.yaml"
-        if not any((folder / yaml_file).exists() for folder in folders):
+        if not has_yaml(component.group, component.name):
             store.store(
                 group=component.group,
                 name=component.name,
