@@ -21,8 +21,24 @@ def prepare_registry(overrides: Sequence[str]) -> None:
     registry.load_builtins()
     registry.load_plugins(plugin_modules(overrides))
     dirs = config_dirs(overrides)  # an option file there stands for a plugin's option
+    _refuse_shadowed(dirs)
     registry.store_schemas(lambda group, name: option_file(group, name, dirs) is not None)
     store_root_schema()
+
+
+def _refuse_shadowed(dirs: Sequence[Path]) -> None:
+    """A file of the user's config dirs named as one of rlexp's own (`agent/dqn.yaml`) is
+    never read: Hydra searches rlexp/conf first. Refuse it rather than ignore it."""
+    for directory in dirs:
+        for path in sorted(Path(directory).rglob("*.yaml")):
+            relative = path.relative_to(directory)
+            if (registry.CONF_DIR / relative).is_file():
+                option = relative.with_suffix("").as_posix()
+                raise registry.RegistryError(
+                    f"{path} is never read: rlexp's own {option} comes first on the config "
+                    f"search path; give yours a name of its own (e.g. {relative.parent}/"
+                    f"my_{path.stem}.yaml) and select that"
+                )
 
 
 def plugin_modules(overrides: Sequence[str]) -> list[str]:

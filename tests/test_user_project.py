@@ -157,6 +157,12 @@ def test_hydra_flags_first_keeps_each_in_its_order():
             r"option's schema, .* `defaults: \[/schema/env/cartpole@_here_, _self_\]`",
         ),
         (
+            {"agent/dqn.yaml": "defaults: [/schema/agent/dqn@_here_, _self_]\nname: dqn\n"},
+            "agent=dqn",
+            r"conf/agent/dqn\.yaml is never read: rlexp's own agent/dqn comes first on the "
+            r"config search path; give yours a name of its own \(e\.g\. agent/my_dqn\.yaml\)",
+        ),
+        (
             {"experiment/mine.yaml": "# @package _global_\ntrain: {env_step: 6000}\n"},
             "experiment=mine",
             r"experiment/mine\.yaml: train\.env_step: unknown key; did you mean "
@@ -168,6 +174,7 @@ def test_hydra_flags_first_keeps_each_in_its_order():
         "preset-without-header-defaults",
         "preset-without-header-values",
         "option-without-its-schema",
+        "shadowed-by-rlexps-own",
         "misspelt-key-in-a-preset",
     ],
 )
