@@ -98,9 +98,12 @@ def entry_point() -> NoReturn:
     A process that imported TensorFlow skips the interpreter's teardown of its modules
     (~1 s, a seventh of a default run's process) once the atexit handlers have run and the
     output is flushed: a run's files are all written and closed before `main` returns.
-    Any other thread still running gets the ordinary exit, which waits for it."""
+    A non-daemon thread still running gets the ordinary exit, which waits for it; daemon
+    threads (an env's thread pool) it would not wait for, and their teardown can fail."""
     code = main()
-    if "tensorflow" in sys.modules and threading.active_count() == 1:
+    main_thread = threading.main_thread()
+    waited_for = [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
+    if "tensorflow" in sys.modules and not waited_for:
         atexit._run_exitfuncs()
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):

@@ -204,6 +204,22 @@ def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault,
     assert "Traceback" not in result.err and "Error executing job" not in result.err
 
 
+def test_a_failed_build_ends_without_a_teardown_traceback(run_cli, tmp_path):
+    # The env (a batched Python env: its thread pool) is built when the agent's build fails.
+    result = run_cli(
+        "train",
+        "plugins=[faulty_env]",
+        "env=faulty",
+        "agent=sac",
+        "network=actor_distribution_network",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=PLUGINS,
+    )
+    assert result.code == 1, result.describe()
+    assert "rlexp: training failed: building agent=sac" in result.err, result.describe()
+    assert "Exception ignored" not in result.err and "Traceback" not in result.err
+
+
 @pytest.mark.slow
 def test_eval_reports_mean_and_std_and_writes_a_gif(trained_run, cli):
     result = cli("eval", trained_run.run_dir, "episodes=3", "seed=1", "video=true")
