@@ -115,3 +115,19 @@ def test_closing_lines_of_an_unsolved_run_and_an_env_without_threshold():
 def test_duration():
     assert duration(3723.4) == "1:02:03"
     assert duration(float("nan")) == "-"
+
+
+def test_train_log_is_never_written_through_a_symbolic_link(tmp_path):
+    # A received run directory's train.log may link to any file of the user's.
+    victim = tmp_path / "notes.txt"
+    victim.write_text("keep me\n")
+    log = tmp_path / "run" / "train.log"
+    log.parent.mkdir()
+    log.symlink_to(victim)
+    out = io.StringIO()
+    progress = Progress(1000, bar=False, log_file=log, stream=out)
+    progress.write("a line")
+    progress.report(500)
+    assert victim.read_text() == "keep me\n"
+    assert "is a symbolic link; the log is not written through it" in out.getvalue()
+    assert "a line" in out.getvalue()

@@ -19,7 +19,9 @@ The runner calls, in order (see the module's tests for each):
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import shlex
 import sys
 import time
@@ -137,8 +139,22 @@ class Progress:
             else:
                 print(text, file=self.stream, flush=True)
         if self.log_file is not None:
-            with open(self.log_file, "a") as log:
-                log.write(text + "\n")
+            self._append_to_log(text)
+
+    def _append_to_log(self, text: str) -> None:
+        """Append to train.log, never through a symbolic link (a copied or received run
+        directory's link could point at any file): the log then stays on the terminal."""
+        try:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            fd = os.open(self.log_file, flags, 0o666)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            linked, self.log_file = self.log_file, None
+            note = f"rlexp: note: {linked} is a symbolic link; the log is not written through it"
+            return self.write(note)
+        with os.fdopen(fd, "a") as log:
+            log.write(text + "\n")
 
     def close(self) -> None:
         if self._bar is not None:
