@@ -418,3 +418,13 @@ def test_eval_video_of_an_env_that_cannot_render_is_refused_naming_it(tmp_path):
     assert "env=card_game cannot render frames" in str(raised.value)
     assert "without video=true" in str(raised.value)
     assert not list(run_dir.glob("*.gif"))
+
+
+def test_the_eval_video_never_goes_through_a_symbolic_link(tmp_path):
+    # A dangling link in a received run's videos/ would make the GIF appear anywhere.
+    from rlexp.policies.saved import video_path
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "eval_policy_best_seed0.gif").symlink_to(tmp_path / "elsewhere" / "x.gif")
+    assert video_path(tmp_path, "policy_best", 0) == videos / "eval_policy_best_seed0_2.gif"

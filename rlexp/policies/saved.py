@@ -216,11 +216,11 @@ def evaluate(
 def video_path(run_dir: Path, policy: str, seed: int) -> Path:
     """Where video=true's GIF of `policy` (its folder's name) goes: videos/eval_<policy>_
     seed<seed>.gif, replacing only a GIF that `rlexp eval` wrote; beside a file of the
-    user's, the first free `_<k>` name."""
+    user's (or a symbolic link, which could point anywhere), the first free `_<k>` name."""
     stem = rundir.EVAL_VIDEO.format(policy=policy, seed=seed)
     folder = run_dir / rundir.VIDEO_DIR
     path, k = folder / f"{stem}.gif", 1
-    while path.exists() and not _written_by_eval(path):
+    while path.is_symlink() or (path.exists() and not _written_by_eval(path)):
         k += 1
         path = folder / f"{stem}_{k}.gif"
     return path
