@@ -430,6 +430,21 @@ def test_each_configuration_has_the_optimality_gap_to_its_own_envs_threshold(tmp
     assert "each configuration's env's own: 300, 475" in out
 
 
+def test_a_link_in_the_report_folder_is_never_written_through(tmp_path, capsys):
+    # A received sweep's report/ (marked as the report's) may hold a link to any file.
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
+    out = sweep / "report"
+    out.mkdir()
+    (out / ".rlexp-report").touch()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (out / "report.md").symlink_to(victim)
+    code, _, err = in_process(capsys, sweep)
+    assert code == 2, err
+    assert "report.md in it: not a file the report wrote (a link or a folder)" in err
+    assert victim.read_text() == "precious"
+
+
 def test_a_folder_of_the_users_is_never_overwritten_but_its_own_is_rewritten(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
     mine = tmp_path / "notes"

@@ -35,7 +35,7 @@ from rlexp.rundir import (
 )
 from rlexp.sweeps import tables
 from rlexp.sweeps.drawing import Drawing, FigureError
-from rlexp.sweeps.plots import Figures, few_seeds_note
+from rlexp.sweeps.plots import TITLES, Figures, few_seeds_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
     Group,
@@ -60,6 +60,7 @@ USAGE = (
 )
 X_AXES = ("env_steps", "train_wall_time_s")
 MARKER = ".rlexp-report"  # in a folder `rlexp report` made: it may write there again
+TABLE_FILES = ("report.md", "report.csv", "runs.csv")
 FORMATS = ("png", "svg")
 
 
@@ -269,10 +270,17 @@ def report_dir(opts: Options) -> Path:
     return opts.out or (opts.paths[0] / "report" if len(opts.paths) == 1 else Path("report"))
 
 
-def foreign_files(out: Path) -> str | None:
+def foreign_files(out: Path, figure_format: str) -> str | None:
     """Why the report may not go into `out`: a folder that holds files and was not made by
-    `rlexp report` (no MARKER), whose files it could overwrite."""
-    if not out.is_dir() or (out / MARKER).exists():
+    `rlexp report` (no MARKER), whose files it could overwrite; or, in one it made, a link or
+    folder where a report file goes, which writing would follow."""
+    if not out.is_dir():
+        return None
+    if (out / MARKER).exists():
+        names = [*TABLE_FILES, *(f"{stem}.{figure_format}" for stem in TITLES)]
+        odd = [n for n in names if (out / n).is_symlink() or (out / n).is_dir()]
+        if odd:
+            return f"{', '.join(odd)} in it: not a file the report wrote (a link or a folder)"
         return None
     names = sorted(p.name for p in out.iterdir())
     if not names:
@@ -308,7 +316,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
         markdown = "\n".join(lines) + "\n"
         (out / "report.md").write_text(markdown)
         drawing.wait()
-    files = [out / "report.md", out / "report.csv", out / "runs.csv"]
+    files = [out / name for name in TABLE_FILES]
     files += [figures.path(name) for name in figures.titles()]
     return Report(runs, groups, results, partial, out, markdown, files)
 
@@ -371,7 +379,7 @@ def report_command(args: list[str]) -> int:
         )
         return 2
     out = report_dir(opts)
-    problem = unwritable_reason(str(out)) or foreign_files(out)
+    problem = unwritable_reason(str(out)) or foreign_files(out, opts.format)
     if problem is None:
         try:
             report = build_report(opts, runs)
