@@ -559,7 +559,7 @@ def test_report_default_output_is_inside_the_sweep(sweep_2x2, tmp_path):
 
 
 def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
-    """A sweep still running: one run alive (its process exists), one whose process died
+    """A sweep still running: one run alive (its process holds its lock), one whose process died
     without a word (SIGKILL of the whole job), the rest completed."""
     copy = tmp_path / "sweep"
     shutil.copytree(sweep_2x2.dir, copy, ignore=UNREAD_BY_REPORT)
@@ -574,7 +574,10 @@ def test_report_on_a_running_sweep_is_partial(sweep_2x2, tmp_path):
         job = json.loads((copy / name / "job.json").read_text())
         job.update(status="running", pid=pid, exit_code=None, end_time=None)
         (copy / name / "job.json").write_text(json.dumps(job))
-    result = report(copy, f"out={tmp_path / 'out'}")
+    from rlexp.rundir import RunLock
+
+    with RunLock(copy / JOB_NAMES[1]):  # as the process training it holds it
+        result = report(copy, f"out={tmp_path / 'out'}")
     assert result.code == 0, result.describe()
     assert "PARTIAL" in result.out and "1 failed" in result.out
     assert JOB_NAMES[3] in result.out and "gone without a result" in result.out
@@ -596,3 +599,30 @@ def test_report_reads_a_single_training_run(trained_run, tmp_path):
     assert result.code == 0, result.describe()
     assert "1 run in 1 configuration;" in result.out
     assert (tmp_path / "learning_curves.png").is_file()
+
+
+def test_a_single_run_killed_is_failed_not_running_and_one_killed_early_is_listed(
+    tmp_path, capsys
+):
+    # A single run has no job.json: its lock tells whether a process still trains it.
+    from rlexp.rundir import RunLock
+    from rlexp.sweeps.runs import find_runs
+
+    killed, alive, early = tmp_path / "killed", tmp_path / "alive", tmp_path / "early"
+    for run, seed in ((killed, 0), (alive, 1)):
+        write_run(run, 0.001, seed, [100.0, 200.0])
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**metrics, "status": "running"}))
+    (killed / ".rlexp.lock").write_text("999999\n")  # its holder is gone: no lock on it
+    (early / ".hydra").mkdir(parents=True)  # killed before its first evaluation
+    (early / ".hydra" / "config.yaml").write_text("seed: 2\n")
+    (early / ".rlexp.lock").write_text("999998\n")
+    with RunLock(alive):
+        status = {run.path.name: (run.status, run.error) for run in find_runs([tmp_path])}
+        code, out, _ = in_process(capsys, killed, alive, early, f"out={tmp_path / 'r'}")
+    assert status["alive"] == ("running", None)
+    for name in ("killed", "early"):
+        assert status[name][0] == "failed"
+        assert "gone without a result" in status[name][1] and "rlexp resume" in status[name][1]
+    assert code == 0
+    assert "## Failed runs" in out and "`early`" in out

@@ -8,6 +8,7 @@ TensorFlow or the training code.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -21,6 +22,7 @@ from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
 from rlexp.rundir import (
     HYDRA_DIR,
     JOB_FILE,
+    LOCK_FILE,
     METRICS_FILE,
     NOT_RUN_DIRS,
     SWEEP_FILE,
@@ -157,19 +159,42 @@ def short_reason(error: str | None) -> str:
     return f"{lines[0]} ... {lines[-1]}"
 
 
-def _status(metrics: dict[str, Any], job: dict[str, Any]) -> tuple[str, str | None]:
+def _status(path: Path, metrics: dict[str, Any], job: dict[str, Any]) -> tuple[str, str | None]:
     if metrics.get("status") in ENDED:
         return metrics["status"], metrics.get("error")
     if job.get("status") in ENDED:
         return job["status"], job.get("error")
+    held = _lock_held(path)
     pid = job.get("pid")
-    if pid and job.get("host") == socket.gethostname() and not _alive(int(pid)):
-        return "failed", "the training process is gone without a result (killed?)"
+    gone = pid and job.get("host") == socket.gethostname() and not _alive(int(pid))
+    if held is False or (held is None and gone):
+        return "failed", f"the training process is gone without a result (killed?); {RESUME_HINT}"
     return "running", None
 
 
+RESUME_HINT = "`rlexp resume <run dir>` continues it from its last checkpoint"
+
+
+def _lock_held(path: Path) -> bool | None:
+    """Whether a process holds the run's lock (`rlexp.rundir.RunLock`, on this host's file
+    system); None where the run has no lock file. Read only: a shared lock, released at once."""
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the shared lock
+
+
 def is_run_dir(path: Path) -> bool:
-    return (path / METRICS_FILE).is_file() or (path / JOB_FILE).is_file()
+    """A run's folder: its results, its sweep job record, or the lock of a run that began
+    (killed before its first evaluation, it has neither of the others)."""
+    return any((path / name).is_file() for name in (METRICS_FILE, JOB_FILE, LOCK_FILE))
 
 
 def load_run(path: Path, root: Path | None = None) -> Run:
@@ -187,7 +212,7 @@ def load_run(path: Path, root: Path | None = None) -> Run:
     if not metrics and job.get("status") in ENDED:  # a job that ended always wrote it
         lost = f"{METRICS_FILE}: missing, though {JOB_FILE} says the run {job['status']}"
         return Run(path, name, UNREADABLE, lost, {}, config, config.get("seed"))
-    status, error = _status(metrics, job)
+    status, error = _status(path, metrics, job)
     seed = config.get("seed", job.get("seed"))
     return Run(path, name, status, error, metrics, config, seed)
 
