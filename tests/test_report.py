@@ -626,3 +626,12 @@ def test_a_single_run_killed_is_failed_not_running_and_one_killed_early_is_liste
         assert "gone without a result" in status[name][1] and "rlexp resume" in status[name][1]
     assert code == 0
     assert "## Failed runs" in out and "`early`" in out
+
+
+def test_a_run_whose_config_cannot_be_read_is_named_when_no_run_has_the_metric(tmp_path, capsys):
+    run = tmp_path / "run"
+    write_run(run, 0.001, 0, [100.0, 200.0])
+    (run / ".hydra" / "config.yaml").write_text("seed: [unclosed")
+    code, _, err = in_process(capsys, run, f"out={tmp_path / 'r'}")
+    assert code == 2
+    assert "unreadable:" in err and str(run) in err and "config.yaml: not valid YAML" in err

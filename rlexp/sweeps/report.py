@@ -372,9 +372,11 @@ def report_command(args: list[str]) -> int:
         return 2
     keys = result_keys(runs)
     if opts.metric not in keys:
+        unreadable = [f"{r.path} ({r.error})" for r in runs if r.status == UNREADABLE]
         print(
             f"rlexp report: error: metric={opts.metric}: no run has it as a number; the "
-            f"results the runs have: {', '.join(keys) or 'none'}",
+            f"results the runs have: {', '.join(keys) or 'none'}"
+            + (f"; unreadable: {', '.join(unreadable)}" if unreadable else ""),
             file=sys.stderr,
         )
         return 2
