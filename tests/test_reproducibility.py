@@ -215,6 +215,14 @@ def test_resume_refuses_a_changed_config_with_a_diff(reference, cli):
     assert (reference / "metrics.json").read_bytes() == before
 
 
+def test_resume_may_set_what_only_the_terminal_shows(reference):
+    from rlexp.training.resume import config_for_resume
+
+    for progress in ("false", "true"):
+        cfg = config_for_resume(reference, [f"train.progress={progress}"], announce=False)
+        assert cfg.train.progress is (progress == "true")
+
+
 def test_resume_of_a_completed_run_does_nothing(reference, cli):
     result = cli("resume", reference)
     assert result.code == 0, result.describe()

@@ -42,7 +42,8 @@ def config_for_resume(
     `announce`: say which plugins it imports (a sweep's resume says it once).
 
     Refuses with a unified diff when the result differs from the config the run started
-    with, whether the difference comes from `overrides` or from changed defaults.
+    with (display-only settings aside), whether the difference comes from `overrides` or
+    from changed defaults.
     """
     from rlexp.saved_run import (
         SavedRunError,
@@ -67,11 +68,11 @@ def config_for_resume(
     problems = override_problems(list(overrides))
     if problems:
         raise ResumeError("overrides that rlexp resume cannot take:\n" + "\n".join(problems))
-    saved = OmegaConf.to_yaml(run.config)
+    saved = _comparable(run.config)
     if announce:
         announce_plugins(run, "resume")
     cfg = _recompose(run_dir, [*run.overrides, *overrides], config_dirs)
-    given = OmegaConf.to_yaml(cfg)
+    given = _comparable(cfg)
     if given != saved:
         diff = "".join(
             difflib.unified_diff(
@@ -86,6 +87,24 @@ def config_for_resume(
             f"{diff}Resume without those overrides, or start a new run with `rlexp train`."
         )
     return cfg
+
+
+# Settings that change what the terminal shows, never what a run computes: a resume may
+# set them anew.
+DISPLAY_ONLY = ("train.progress",)
+
+
+def _comparable(cfg: DictConfig) -> str:
+    """The config as YAML, with the display-only settings left out."""
+    copy = OmegaConf.to_container(cfg, enum_to_str=True)
+    for key in DISPLAY_ONLY:
+        *parents, leaf = key.split(".")
+        node = copy
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return OmegaConf.to_yaml(OmegaConf.create(copy))
 
 
 def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path]) -> DictConfig:
