@@ -23,8 +23,11 @@ from rlexp.registry import CONFIG_GROUPS
 GRAMMAR_URL = "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
 QUOTING_HINT = (
     "an override holding spaces, brackets or braces must reach rlexp as one word: quote it "
-    "for the shell, e.g. 'env.wrappers=[{name: TimeLimit, duration: 200}]'"
+    "for the shell, e.g. 'env.wrappers=[{name: TimeLimit, duration: 200}]'; a value "
+    "holding characters of the grammar (such as ; ~ = ,) also needs quotes of its own "
+    "inside: 'key=\"a;b\"'"
 )
+HOME_HINT = "`~` is not expanded in an override: give the path from / or as $HOME/..."
 
 # OmegaConf's reason a value is refused -> what the key takes.
 _TAKES = (
@@ -195,4 +198,5 @@ def _unparsable(exc: BaseException) -> str | None:
     if not isinstance(exc, OverrideParseException):
         return None
     reason = _one_line(exc).split(" See https://hydra.cc/")[0]
-    return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {QUOTING_HINT}"
+    hint = HOME_HINT if "=~/" in reason else QUOTING_HINT
+    return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {hint}"

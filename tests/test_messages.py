@@ -216,3 +216,16 @@ def test_a_sweep_directory_given_for_a_run_names_one_of_its_runs(cli, tmp_path, 
     assert result.code == 2, result.describe()
     assert f"it is a sweep directory: rlexp {command} takes one of its runs" in result.err
     assert f"rlexp {command} {shlex.quote(str(run))}" in result.err
+
+
+@pytest.mark.parametrize(
+    ("override", "hint"),
+    [
+        ("hydra.run.dir=~/runs/a", "`~` is not expanded in an override"),
+        ("hydra.job.env_set.OMP_NUM_THREADS=1;2", "also needs quotes of its own inside"),
+    ],
+)
+def test_an_override_the_grammar_refuses_gets_the_hint_that_fixes_it(cli, override, hint):
+    result = cli("train", override)
+    assert result.code == 2, result.describe()
+    assert "not an override in Hydra's grammar" in result.err and hint in result.err
