@@ -15,11 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
+    ROOT / "README.md",
     ROOT / "docs" / "index.md",
     *sorted((ROOT / "docs" / "concepts").glob("*.md")),
     *sorted((ROOT / "docs" / "how-to").glob("*.md")),
 ]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+PLUGIN_DIRS = ("examples", "tests/plugins")  # where the pages' plugin modules are
 EXTRA_REFUSAL = re.compile(r"needs the optional '(\w+)' extra")
 
 
@@ -49,7 +51,7 @@ def commands() -> list[Command]:
             lines = block.group(2).splitlines()
             if block.group(1) == "bash":
                 found += _bash_commands(name, first, lines)
-            elif block.group(1) == "text":
+            elif block.group(1) in ("text", "console"):
                 found += _shown_commands(name, first, lines)
     return found
 
@@ -128,6 +130,10 @@ def test_a_shown_command_composes_or_is_refused_as_shown(command, monkeypatch):
     monkeypatch.chdir(cwd)
     monkeypatch.syspath_prepend(str(cwd))  # plugins=[...] are imported from there
     absent = [m for m in plugin_modules(args) if importlib.util.find_spec(m) is None]
+    in_repo = [
+        f"{d}/{m}.py" for m in absent for d in PLUGIN_DIRS if (ROOT / d / f"{m}.py").is_file()
+    ]
+    assert not in_repo, f"{command}: run from the plugin's directory (cd ...): {in_repo}"
     if absent:
         pytest.skip(f"plugins {absent}: a module the page has the reader write")
     refused = command.shown is not None and command.shown.startswith("rlexp: error:")
