@@ -11,6 +11,7 @@ import pytest
 
 from rlexp import rundir
 from rlexp.rundir import RunDirError, RunLock
+from rlexp.training import claim
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -69,6 +70,63 @@ def test_a_new_run_or_sweep_inside_a_run_directory_is_refused(
     assert result.code == 2, result.describe()
     assert f"{key}={run_dir / inside} lies inside the run directory {run_dir}" in result.err
     assert snapshot(tmp_path) == before
+
+
+def fake_run(run_dir: Path) -> Path:
+    """A folder that holds a run (its .hydra/config.yaml)."""
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    return run_dir
+
+
+def test_the_inside_a_run_check_follows_dotdot(cli, tmp_path):
+    """`base/../sibling` is beside the run `base`; `nonexist/../base/sub` is inside it."""
+    base = fake_run(tmp_path / "base")
+    before = snapshot(tmp_path)
+    inside = tmp_path / "nonexist" / ".." / "base" / "sub"
+    result = cli("train", f"hydra.run.dir={inside}")
+    assert result.code == 2, result.describe()
+    assert f"hydra.run.dir={inside} lies inside the run directory {base}" in result.err
+    assert not (tmp_path / "nonexist").exists() and snapshot(tmp_path) == before
+
+    beside = tmp_path / "base" / ".." / "sibling"
+    result = cli("train", f"hydra.run.dir={beside}", "agent.gamma=2")  # refused by validation
+    assert result.code == 2, result.describe()
+    assert "lies inside" not in result.err and "agent.gamma" in result.err
+    assert snapshot(tmp_path) == before  # the sibling it created is removed again
+
+
+def test_a_dangling_symlink_as_run_directory_is_refused(cli, tmp_path):
+    (tmp_path / "ud").mkdir()
+    link = tmp_path / "ud" / "link"
+    link.symlink_to(tmp_path / "ud" / "missing")
+    result = cli("train", f"hydra.run.dir={link}")
+    assert result.code == 2, result.describe()
+    assert f"{link} is a symbolic link to {tmp_path / 'ud' / 'missing'}" in result.err
+    assert "mkdir -p" in result.err and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "ud").iterdir()) == ["link"]
+
+
+def test_a_run_directory_is_claimed_atomically(tmp_path, monkeypatch, capsys):
+    """The claim creates the lock file exclusively and holds it: a second claim, even one
+    whose checks ran before the first claim created anything, is refused."""
+    run_dir = tmp_path / "race"
+    claim.claim(run_dir, "run")
+    try:
+        with pytest.raises(SystemExit) as refused:
+            claim.claim(run_dir, "run")
+        assert refused.value.code == 2
+        assert f"{run_dir} is in use by another rlexp process (pid {os.getpid()})" in (
+            capsys.readouterr().err
+        )
+        monkeypatch.setattr(rundir, "foreign_entries", lambda _: [])  # its checks ran first
+        monkeypatch.setattr(rundir, "lock_holder", lambda _: None)
+        with pytest.raises(SystemExit) as refused:
+            claim.claim(run_dir, "run")
+        assert refused.value.code == 2 and "is in use" in capsys.readouterr().err
+    finally:
+        claim.discard_unstarted(run_dir)
+    assert not run_dir.exists()
 
 
 def test_a_sweep_into_a_directory_with_data_names_the_sweeps_key(cli, tmp_path):

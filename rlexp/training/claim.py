@@ -3,14 +3,19 @@
 `ClaimRunDir` is a Hydra callback (listed in rlexp/conf/config.yaml). `on_run_start` runs
 before Hydra creates the run directory: a directory that already holds anything is
 refused, so nothing of the user's is overwritten; `rlexp resume DIR` is the way to go on
-with an existing run. A sweep directory may be reused only by another rlexp sweep (its
-jobs get new folders). `discard_unstarted` undoes what this invocation created when a
-run fails or is stopped before it starts (an invalid config, a signal while TensorFlow
-loads), and nothing else; once the run has `started`, its directory is never discarded.
+with an existing run. The claim creates the directory and its lock file exclusively, so of
+two commands started at once into one new directory, one trains and the other is refused
+before it writes anything. A sweep directory may be reused only by another rlexp sweep, and
+no job may write into a folder that already holds anything (`on_multirun_start` checks
+every job's folder before the first job starts). `discard_unstarted` undoes what this
+invocation created when a run fails or is stopped before it starts (an invalid config, a
+signal while TensorFlow loads), and nothing else; once the run has `started`, its directory
+is never discarded.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +29,13 @@ from rlexp import rundir
 # Run directories this process claimed -> the outermost folder it created for them (None:
 # the directory existed, empty).
 _CLAIMED: dict[Path, Path | None] = {}
+# The lock file a claimed run directory's claim holds open (flocked) until the run starts.
+_LOCKS: dict[Path, int] = {}
+
+
+def _normal(path: Path) -> Path:
+    """`path` where the file system puts it: absolute, `..` and symbolic links resolved."""
+    return Path(path).resolve()
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -37,16 +49,22 @@ def _first_missing(path: Path) -> Path | None:
 
 
 def claim(run_dir: Path, what: str) -> None:
-    """Refuse (exit 2) a directory that holds anything, or lies inside a run directory;
-    remember what we create. `what`: run or sweep."""
-    run_dir = Path(run_dir).absolute()
+    """Refuse (exit 2) a directory that holds anything, is in use, or lies inside a run
+    directory; take a run's directory (`_take`) and remember what we create. `what`: run
+    or sweep."""
+    given = Path(run_dir).absolute()
     key = f"hydra.{what}.dir"
+    _refuse_dangling_link(given, key)
+    run_dir = _normal(given)
     host = next((p for p in run_dir.parents if rundir.config_path(p).is_file()), None)
     if host is not None:  # `rlexp report <host>` reads one run there and would miss it
         _refuse(
-            f"{key}={run_dir} lies inside the run directory {host}, which holds another "
+            f"{key}={given} lies inside the run directory {host}, which holds another "
             f"run's files; choose a directory outside it"
         )
+    holder = rundir.lock_holder(run_dir)
+    if holder is not None:
+        _refuse(_in_use(run_dir, holder))
     entries = rundir.foreign_entries(run_dir)
     if entries:
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
@@ -57,7 +75,51 @@ def claim(run_dir: Path, what: str) -> None:
             f"directory it did not create. {resume}To start a new {what}, choose a new "
             f"directory (or leave {key} unset for a fresh timestamped one)"
         )
-    _CLAIMED[run_dir] = _first_missing(run_dir)
+    if what == "run":
+        _take(run_dir)
+    else:
+        _CLAIMED[run_dir] = _first_missing(run_dir)
+
+
+def _take(run_dir: Path) -> None:
+    """Create `run_dir` and its lock file, the lock file exclusively (`O_EXCL`), and hold
+    the lock until the run starts: of two processes claiming one directory at once, one
+    gets it and the other is refused before Hydra writes into it."""
+    import fcntl
+
+    top = _first_missing(run_dir)
+    lock_file = run_dir / rundir.LOCK_FILE
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        if lock_file.exists():  # another process claimed it since the checks above
+            _refuse(_in_use(run_dir, rundir.lock_holder(run_dir) or "unknown"))
+        _refuse(f"cannot create {lock_file} ({exc.strerror}); choose a directory you can write")
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: no other process has it
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _CLAIMED[run_dir] = top
+    _LOCKS[run_dir] = fd
+
+
+def _in_use(run_dir: Path, holder: str) -> str:
+    return (
+        f"{run_dir} is in use by another rlexp process (pid {holder}), which writes a run "
+        f"there; choose another directory"
+    )
+
+
+def _refuse_dangling_link(path: Path, key: str) -> None:
+    """Refuse a path through a symbolic link whose target does not exist (Hydra could not
+    create the directory there)."""
+    link = next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+    if link is None:
+        return
+    target = link.parent / os.readlink(link)
+    _refuse(
+        f"{key}={path}: {link} is a symbolic link to {target}, which does not exist; create "
+        f"it (mkdir -p {_quote(target)}), or remove the link, or choose another {key}"
+    )
 
 
 def _refuse(reason: str) -> NoReturn:
@@ -65,10 +127,18 @@ def _refuse(reason: str) -> NoReturn:
     sys.exit(2)
 
 
+def _release(run_dir: Path) -> None:
+    """Close the claim's lock file (the flock goes; the pid stays for the trainer's lock)."""
+    fd = _LOCKS.pop(run_dir, None)
+    if fd is not None:
+        os.close(fd)
+
+
 def discard_unstarted(run_dir: Path) -> bool:
     """Remove what this process created for a run that never started, nothing more;
     whether there was any."""
-    run_dir = Path(run_dir).absolute()
+    run_dir = _normal(run_dir)
+    _release(run_dir)
     if run_dir not in _CLAIMED or not run_dir.is_dir():
         return False
     top = _CLAIMED.pop(run_dir)
@@ -85,8 +155,11 @@ def discard_unstarted(run_dir: Path) -> bool:
 
 
 def started(run_dir: Path) -> None:
-    """The run has begun: its directory holds the user's data from now on."""
-    _CLAIMED.pop(Path(run_dir).absolute(), None)
+    """The run has begun: its directory holds the user's data from now on (the trainer
+    takes the lock over)."""
+    run_dir = _normal(run_dir)
+    _CLAIMED.pop(run_dir, None)
+    _release(run_dir)
 
 
 def discard_unstarted_runs() -> list[Path]:
