@@ -3,6 +3,7 @@ a process trains it, and left untouched by a refused or failed start."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -183,3 +184,63 @@ def test_json_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------- sweep job folders
+
+# Refused before any job starts; were it not, two short runs.
+SMALL_SWEEP = ("seed=0,1", "train.env_steps=3000", "train.progress=false", "hydra/launcher=basic")
+
+
+def finished_sweep(sweep_dir: Path, record: str | None = None) -> Path:
+    """A sweep directory as one invocation of `rlexp -m seed=0,1` leaves it (its runs
+    reduced to a metrics.json); `record`: sweep.json's text instead of a sound record."""
+    sweep_dir.mkdir(parents=True)
+    sound = {"invocations": [{"overrides": ["seed=0,1"]}], "status": "finished"}
+    (sweep_dir / "sweep.json").write_text(record if record is not None else json.dumps(sound))
+    for job in ("0_seed=0", "1_seed=1"):
+        (sweep_dir / job).mkdir()
+        (sweep_dir / job / "metrics.json").write_text('{"status": "completed"}\n')
+    return sweep_dir
+
+
+def test_sweep_jobs_that_would_share_a_folder_are_refused(cli, tmp_path):
+    sweep_dir = tmp_path / "sw"
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=run")
+    assert result.code == 2, result.describe()
+    assert f"names one folder, {sweep_dir / 'run'}, for jobs 0 and 1" in result.err
+    assert "${hydra.job.num}" in result.err and "Traceback" not in result.output
+    assert not sweep_dir.exists()
+
+
+def test_a_sweep_into_existing_job_folders_is_refused(cli, tmp_path):
+    """The user's own subdir pattern names the folders of the sweep's earlier jobs: refused
+    before any job starts (rlexp's own pattern would have prefixed them c1-)."""
+    sweep_dir = finished_sweep(tmp_path / "sw")
+    before = snapshot(tmp_path)
+    subdir = "hydra.sweep.subdir=${hydra.job.num}_${hydra.job.override_dirname}"
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}", subdir)
+    assert result.code == 2, result.describe()
+    assert f"job 0's folder {sweep_dir / '0_seed=0'} already exists" in result.err
+    assert "(so do the folders of 1 more jobs)" in result.err
+    assert "leave hydra.sweep.subdir unset (its jobs then go to c1-<num>_<overrides>/)" in (
+        result.err
+    )
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "record", ["{", '{"status": "finished"}', '{"invocations": []}', "[1]"]
+)
+def test_a_sweep_into_a_directory_with_an_unreadable_sweep_record_is_refused(
+    cli, tmp_path, record
+):
+    """A damaged sweep.json, or a file of the user's of that name, tells nothing of which
+    folders hold runs: a new sweep there could overwrite them."""
+    sweep_dir = finished_sweep(tmp_path / "sw", record)
+    before = snapshot(tmp_path)
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}")
+    assert result.code == 2, result.describe()
+    assert f"{sweep_dir / 'sweep.json'} is not a sweep record rlexp can read" in result.err
+    assert "another hydra.sweep.dir" in result.err and "Traceback" not in result.output
+    assert snapshot(tmp_path) == before

@@ -67,7 +67,7 @@ def claim(run_dir: Path, what: str) -> None:
         _refuse(_in_use(run_dir, holder))
     entries = rundir.foreign_entries(run_dir)
     if entries:
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        shown = _shown(entries)
         ours = rundir.config_path(run_dir).is_file() or (run_dir / rundir.SWEEP_FILE).is_file()
         resume = f"To continue the {what} there: rlexp resume {_quote(run_dir)}; " if ours else ""
         _refuse(
@@ -100,6 +100,10 @@ def _take(run_dir: Path) -> None:
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _CLAIMED[run_dir] = top
     _LOCKS[run_dir] = fd
+
+
+def _shown(entries: list[str]) -> str:
+    return ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
 
 
 def _in_use(run_dir: Path, holder: str) -> str:
@@ -174,13 +178,93 @@ def _quote(path: Path) -> str:
     return shlex.quote(str(path))
 
 
+def _check_sweep_record(sweep_dir: Path) -> None:
+    """Refuse (exit 2) a sweep directory whose sweep.json is not an rlexp sweep record:
+    nothing then tells which of its folders earlier sweeps wrote."""
+    from rlexp.sweeps.multirun import recorded_invocations
+
+    if recorded_invocations(sweep_dir) is None:
+        _refuse(
+            f"{sweep_dir / rundir.SWEEP_FILE} is not a sweep record rlexp can read (damaged, "
+            f"or not written by rlexp), so nothing tells which folders of {sweep_dir} hold "
+            f"earlier runs; rlexp never writes into a directory it did not create. Choose "
+            f"another hydra.sweep.dir (or leave it unset for a fresh timestamped one)"
+        )
+
+
+def check_job_folders(config: DictConfig) -> None:
+    """Refuse (exit 2), before any job starts, a sweep two of whose jobs would write one
+    folder, or one of whose jobs would write into a folder that already holds anything.
+    `rlexp resume <sweep dir>` launches jobs into their own folders (it checks them)."""
+    import re
+
+    from omegaconf import OmegaConf
+
+    from rlexp.sweeps import resume
+    from rlexp.sweeps.multirun import job_folders
+
+    sweep_dir = Path(config.hydra.sweep.dir)
+    pattern = str(OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir"))
+    resuming = resume.resuming() is not None
+    numbered = re.search(r"job\.(num|id)\b", pattern) is not None  # unique in one sweep
+    if numbered and (resuming or not _names_may_exist(sweep_dir, pattern)):
+        return  # composing every job's config to name its folder takes ~0.2 s a job
+    folders = [Path(os.path.abspath(folder)) for folder in job_folders(config) or []]
+    first_job: dict[Path, int] = {}
+    for num, folder in enumerate(folders):
+        if folder in first_job:
+            _refuse(
+                f"hydra.sweep.subdir={pattern} names one folder, {folder}, for jobs "
+                f"{first_job[folder]} and {num}: each would overwrite the other's run; put "
+                f"${{hydra.job.num}} in it (rlexp's default is "
+                f"${{hydra.job.num}}_${{hydra.job.override_dirname}})"
+            )
+        first_job[folder] = num
+    taken = [(num, f) for num, f in enumerate(folders) if rundir.foreign_entries(f)]
+    if taken and not resuming:
+        num, folder = taken[0]
+        _refuse(
+            f"job {num}'s folder {folder} already exists and holds "
+            f"{_shown(rundir.foreign_entries(folder))}{_more(len(taken) - 1)}; rlexp never "
+            f"writes into a directory it did not create. {_new_folders_hint(sweep_dir)}"
+        )
+
+
+def _names_may_exist(sweep_dir: Path, pattern: str) -> bool:
+    """Whether a folder named by `pattern` may exist in `sweep_dir`: an entry of it starts
+    with the pattern's literal beginning (a continuation's `c2-`)."""
+    literal = pattern.split("${", 1)[0]
+    if "/" in literal or literal.startswith("."):
+        return True
+    return any(name.startswith(literal) for name in rundir.foreign_entries(sweep_dir))
+
+
+def _more(jobs: int) -> str:
+    return f" (so do the folders of {jobs} more jobs)" if jobs else ""
+
+
+def _new_folders_hint(sweep_dir: Path) -> str:
+    """How a sweep into `sweep_dir` gets job folders of its own."""
+    from rlexp.sweeps.multirun import invocation_prefix, recorded_invocations
+
+    k = recorded_invocations(sweep_dir)
+    folders = f"{invocation_prefix(k or 0)}<num>_<overrides>/"
+    unset = f"leave hydra.sweep.subdir unset (its jobs then go to {folders}), " if k else ""
+    return (
+        f"To continue the sweep, {unset}give hydra.sweep.subdir a pattern that names new "
+        f"folders, or choose another hydra.sweep.dir"
+    )
+
+
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         claim(Path(config.hydra.run.dir), "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        if (sweep_dir / rundir.SWEEP_FILE).is_file():
-            return  # another invocation of an rlexp sweep: its jobs get new folders
-        claim(sweep_dir, "sweep")
-        started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
+        if (sweep_dir / rundir.SWEEP_FILE).exists():
+            _check_sweep_record(sweep_dir)  # another invocation of an rlexp sweep
+        else:
+            claim(sweep_dir, "sweep")
+            started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
+        check_job_folders(config)
