@@ -170,6 +170,24 @@ def test_resume_of_a_locked_run_names_the_holder(cli, trained_run, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_resume_removes_the_temp_folder_of_a_killed_checkpoint_save(cli, trained_run, tmp_path):
+    """A kill during TensorFlow's save leaves `checkpoints/ckpt-<step>_temp/` with its part
+    files; the resume removes it (a folder of that name holding anything else stays)."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run_dir)
+    rundir.mark_status(run_dir, "interrupted", None)  # resumable
+    stale = run_dir / "checkpoints" / "ckpt-30274_temp"
+    stale.mkdir()
+    for name in ("part-00000-of-00001.index", "part-00000-of-00001.data-00000-of-00001"):
+        (stale / name).write_bytes(b"\0")
+    other = run_dir / "checkpoints" / "ckpt-7_temp"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine\n")
+    result = cli("resume", run_dir)
+    assert result.code == 0, result.describe()
+    assert not stale.exists() and (other / "notes.txt").read_text() == "mine\n"
+
+
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     (tmp_path / rundir.LOCK_FILE).write_text("999999999\n")  # no flock held: its holder died
     with RunLock(tmp_path) as lock:
