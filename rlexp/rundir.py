@@ -282,6 +282,25 @@ def foreign_entries(run_dir: Path) -> list[str]:
     return sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
 
 
+def lock_holder(run_dir: Path) -> str | None:
+    """The pid (as text; "unknown" when not written yet) of the live process that holds
+    `run_dir`'s lock, or None when no process holds it. Reads only: the lock file is
+    neither created nor written."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    finally:
+        os.close(fd)  # closing releases a flock taken here
+    return None
+
+
 class RunLock:
     """An advisory lock on a run directory, held by the process that trains it.
 

@@ -3,6 +3,7 @@ a process trains it, and left untouched by a refused or failed start."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from rlexp import rundir
 from rlexp.rundir import RunDirError, RunLock
+from rlexp.training import claim
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -71,6 +73,63 @@ def test_a_new_run_or_sweep_inside_a_run_directory_is_refused(
     assert snapshot(tmp_path) == before
 
 
+def fake_run(run_dir: Path) -> Path:
+    """A folder that holds a run (its .hydra/config.yaml)."""
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    return run_dir
+
+
+def test_the_inside_a_run_check_follows_dotdot(cli, tmp_path):
+    """`base/../sibling` is beside the run `base`; `nonexist/../base/sub` is inside it."""
+    base = fake_run(tmp_path / "base")
+    before = snapshot(tmp_path)
+    inside = tmp_path / "nonexist" / ".." / "base" / "sub"
+    result = cli("train", f"hydra.run.dir={inside}")
+    assert result.code == 2, result.describe()
+    assert f"hydra.run.dir={inside} lies inside the run directory {base}" in result.err
+    assert not (tmp_path / "nonexist").exists() and snapshot(tmp_path) == before
+
+    beside = tmp_path / "base" / ".." / "sibling"
+    result = cli("train", f"hydra.run.dir={beside}", "agent.gamma=2")  # refused by validation
+    assert result.code == 2, result.describe()
+    assert "lies inside" not in result.err and "agent.gamma" in result.err
+    assert snapshot(tmp_path) == before  # the sibling it created is removed again
+
+
+def test_a_dangling_symlink_as_run_directory_is_refused(cli, tmp_path):
+    (tmp_path / "ud").mkdir()
+    link = tmp_path / "ud" / "link"
+    link.symlink_to(tmp_path / "ud" / "missing")
+    result = cli("train", f"hydra.run.dir={link}")
+    assert result.code == 2, result.describe()
+    assert f"{link} is a symbolic link to {tmp_path / 'ud' / 'missing'}" in result.err
+    assert "mkdir -p" in result.err and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "ud").iterdir()) == ["link"]
+
+
+def test_a_run_directory_is_claimed_atomically(tmp_path, monkeypatch, capsys):
+    """The claim creates the lock file exclusively and holds it: a second claim, even one
+    whose checks ran before the first claim created anything, is refused."""
+    run_dir = tmp_path / "race"
+    claim.claim(run_dir, "run")
+    try:
+        with pytest.raises(SystemExit) as refused:
+            claim.claim(run_dir, "run")
+        assert refused.value.code == 2
+        assert f"{run_dir} is in use by another rlexp process (pid {os.getpid()})" in (
+            capsys.readouterr().err
+        )
+        monkeypatch.setattr(rundir, "foreign_entries", lambda _: [])  # its checks ran first
+        monkeypatch.setattr(rundir, "lock_holder", lambda _: None)
+        with pytest.raises(SystemExit) as refused:
+            claim.claim(run_dir, "run")
+        assert refused.value.code == 2 and "is in use" in capsys.readouterr().err
+    finally:
+        claim.discard_unstarted(run_dir)
+    assert not run_dir.exists()
+
+
 def test_a_sweep_into_a_directory_with_data_names_the_sweeps_key(cli, tmp_path):
     result = cli("-m", "seed=0,1", f"hydra.sweep.dir={foreign_dir(tmp_path)}")
     assert result.code == 2, result.describe()
@@ -111,6 +170,24 @@ def test_resume_of_a_locked_run_names_the_holder(cli, trained_run, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_resume_removes_the_temp_folder_of_a_killed_checkpoint_save(cli, trained_run, tmp_path):
+    """A kill during TensorFlow's save leaves `checkpoints/ckpt-<step>_temp/` with its part
+    files; the resume removes it (a folder of that name holding anything else stays)."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run.run_dir, run_dir)
+    rundir.mark_status(run_dir, "interrupted", None)  # resumable
+    stale = run_dir / "checkpoints" / "ckpt-30274_temp"
+    stale.mkdir()
+    for name in ("part-00000-of-00001.index", "part-00000-of-00001.data-00000-of-00001"):
+        (stale / name).write_bytes(b"\0")
+    other = run_dir / "checkpoints" / "ckpt-7_temp"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine\n")
+    result = cli("resume", run_dir)
+    assert result.code == 0, result.describe()
+    assert not stale.exists() and (other / "notes.txt").read_text() == "mine\n"
+
+
 def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
     (tmp_path / rundir.LOCK_FILE).write_text("999999999\n")  # no flock held: its holder died
     with RunLock(tmp_path) as lock:
@@ -125,3 +202,63 @@ def test_json_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------- sweep job folders
+
+# Refused before any job starts; were it not, two short runs.
+SMALL_SWEEP = ("seed=0,1", "train.env_steps=3000", "train.progress=false", "hydra/launcher=basic")
+
+
+def finished_sweep(sweep_dir: Path, record: str | None = None) -> Path:
+    """A sweep directory as one invocation of `rlexp -m seed=0,1` leaves it (its runs
+    reduced to a metrics.json); `record`: sweep.json's text instead of a sound record."""
+    sweep_dir.mkdir(parents=True)
+    sound = {"invocations": [{"overrides": ["seed=0,1"]}], "status": "finished"}
+    (sweep_dir / "sweep.json").write_text(record if record is not None else json.dumps(sound))
+    for job in ("0_seed=0", "1_seed=1"):
+        (sweep_dir / job).mkdir()
+        (sweep_dir / job / "metrics.json").write_text('{"status": "completed"}\n')
+    return sweep_dir
+
+
+def test_sweep_jobs_that_would_share_a_folder_are_refused(cli, tmp_path):
+    sweep_dir = tmp_path / "sw"
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=run")
+    assert result.code == 2, result.describe()
+    assert f"names one folder, {sweep_dir / 'run'}, for jobs 0 and 1" in result.err
+    assert "${hydra.job.num}" in result.err and "Traceback" not in result.output
+    assert not sweep_dir.exists()
+
+
+def test_a_sweep_into_existing_job_folders_is_refused(cli, tmp_path):
+    """The user's own subdir pattern names the folders of the sweep's earlier jobs: refused
+    before any job starts (rlexp's own pattern would have prefixed them c1-)."""
+    sweep_dir = finished_sweep(tmp_path / "sw")
+    before = snapshot(tmp_path)
+    subdir = "hydra.sweep.subdir=${hydra.job.num}_${hydra.job.override_dirname}"
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}", subdir)
+    assert result.code == 2, result.describe()
+    assert f"job 0's folder {sweep_dir / '0_seed=0'} already exists" in result.err
+    assert "(so do the folders of 1 more jobs)" in result.err
+    assert "leave hydra.sweep.subdir unset (its jobs then go to c1-<num>_<overrides>/)" in (
+        result.err
+    )
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "record", ["{", '{"status": "finished"}', '{"invocations": []}', "[1]"]
+)
+def test_a_sweep_into_a_directory_with_an_unreadable_sweep_record_is_refused(
+    cli, tmp_path, record
+):
+    """A damaged sweep.json, or a file of the user's of that name, tells nothing of which
+    folders hold runs: a new sweep there could overwrite them."""
+    sweep_dir = finished_sweep(tmp_path / "sw", record)
+    before = snapshot(tmp_path)
+    result = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={sweep_dir}")
+    assert result.code == 2, result.describe()
+    assert f"{sweep_dir / 'sweep.json'} is not a sweep record rlexp can read" in result.err
+    assert "another hydra.sweep.dir" in result.err and "Traceback" not in result.output
+    assert snapshot(tmp_path) == before

@@ -7,7 +7,10 @@ system's limit quickly), so they are excluded: the folder shows what varies
 
 **Continuing a sweep.** Run again with `hydra.sweep.dir=<an existing sweep>` (how an
 interrupted Optuna study continues), the jobs of the k-th continuation go to
-`c<k>-<num>_<overrides>/`, since Hydra numbers every invocation's jobs from 0 again.
+`c<k>-<num>_<overrides>/`, since Hydra numbers every invocation's jobs from 0 again. With
+a `hydra.sweep.subdir` of the user's, `job_folders` names a basic sweep's folders before it
+starts, and the claim (`rlexp.training.claim.check_job_folders`) refuses names that repeat
+or exist.
 
 **`repeat=N`.** A job whose config says `repeat=N` trains seeds seed..seed+N-1 itself, one
 after another (`rlexp.sweeps.job`); that is what the Optuna sweeper gets, so a trial's value
@@ -23,12 +26,14 @@ refused before it starts (`check_optuna_study`).
 
 from __future__ import annotations
 
+import json
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from omegaconf import ListConfig
 
-from rlexp.rundir import RESULT_METRICS
+from rlexp.rundir import RESULT_METRICS, SWEEP_FILE
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
@@ -170,23 +175,25 @@ def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
 
 def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
     """Into an existing sweep dir, prefix this invocation's job folders with `c<k>-`."""
-    import json
-    from pathlib import Path
-
-    from rlexp.rundir import SWEEP_FILE
-
     values = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}
     sweep_dir = values.get("hydra.sweep.dir")
     if not isinstance(sweep_dir, str) or "hydra.sweep.subdir" in values:
         return argv
+    k = recorded_invocations(Path(sweep_dir))
+    if not k:  # a new sweep; an unreadable sweep.json is refused by the claim (ClaimRunDir)
+        return argv
+    return [*argv, f"hydra.sweep.subdir={job_subdir(k)}"]
+
+
+def recorded_invocations(sweep_dir: Path) -> int | None:
+    """How many invocations the sweep record (sweep.json) in `sweep_dir` lists; None when
+    it has none, or one that is not an rlexp sweep record (unreadable, no `invocations`)."""
     try:
         record = json.loads((Path(sweep_dir) / SWEEP_FILE).read_text())
     except (OSError, ValueError):
-        return argv
-    k = len(record.get("invocations", []))
-    if k == 0:
-        return argv
-    return [*argv, f"hydra.sweep.subdir={job_subdir(k)}"]
+        return None
+    invocations = record.get("invocations") if isinstance(record, dict) else None
+    return len(invocations) if isinstance(invocations, list) and invocations else None
 
 
 def job_subdir(k: int) -> str:
@@ -196,3 +203,40 @@ def job_subdir(k: int) -> str:
 
 def invocation_prefix(k: int) -> str:
     return f"c{k}-" if k else ""
+
+
+def job_folders(config: Any) -> list[Path] | None:
+    """The folder of each job the sweep `config` launches, in job order, as Hydra's
+    launchers name them (`hydra.sweep.subdir` of each job's config, composed as the
+    launcher composes it); None with another sweeper than the basic one (its jobs are not
+    known before they start) or where a job's config cannot be composed (Hydra says why)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf, open_dict
+
+    from rlexp.sweeps.callbacks import sweep_overrides
+
+    if OmegaConf.select(config, "hydra.sweeper._target_") != BASIC_SWEEPER:
+        return None
+    loader = GlobalHydra.instance().config_loader()
+    joblib = "joblib" in str(OmegaConf.select(config, "hydra.launcher._target_"))
+    hydra_config, folders = HydraConfig.instance().cfg, []
+    try:
+        parsed = OverridesParser.create(config_loader=loader).parse_overrides(
+            sweep_overrides(config)
+        )
+        jobs = [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+        for num, overrides in enumerate(jobs):
+            job = loader.load_sweep_config(config, list(overrides))
+            with open_dict(job):
+                job.hydra.job.num = num
+                job.hydra.job.id = f"{job.hydra.job.name}_{num}" if joblib else num
+            HydraConfig.instance().set_config(job)  # for `${hydra:...}` in the subdir
+            folders.append(Path(config.hydra.sweep.dir, str(job.hydra.sweep.subdir)))
+    except Exception:  # noqa: BLE001 (the sweeper composes the same and reports it)
+        return None
+    finally:
+        HydraConfig.instance().cfg = hydra_config
+    return folders

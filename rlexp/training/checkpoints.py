@@ -9,6 +9,7 @@ so the index never names a checkpoint whose sidecar or data files are incomplete
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -20,6 +21,10 @@ from rlexp.rundir import CHECKPOINT_DIR, write_json_atomic
 from rlexp.training.state import TrainerState
 
 SIDECAR_PREFIX = "trainer_state-"
+# What TensorFlow's save of checkpoint `ckpt-<step>` writes before it merges the parts into
+# `ckpt-<step>.index` and `.data-*` and removes the folder.
+TF_TEMP_FOLDER = re.compile(r"ckpt-\d+_temp")
+TF_TEMP_PART = re.compile(r"part-\d+-of-\d+\.(index|data-\d+-of-\d+)")
 
 
 class CheckpointError(RuntimeError):
@@ -92,6 +97,7 @@ def restore(checkpoint, manager, run_dir: Path) -> TrainerState:
     A damaged newest checkpoint (data files or sidecar) gives way to the one before it,
     and the fallback is reported on stderr.
     """
+    remove_stale_temps(run_dir)
     candidates, notes = _candidates(manager, run_dir)
     if not candidates:
         raise CheckpointError(_no_checkpoint_text(Path(run_dir) / CHECKPOINT_DIR))
@@ -111,6 +117,24 @@ def restore(checkpoint, manager, run_dir: Path) -> TrainerState:
             )
         return state
     raise CheckpointError("no intact checkpoint to resume from: " + "; ".join(notes + problems))
+
+
+def remove_stale_temps(run_dir: Path) -> list[Path]:
+    """Remove the temporary folders of TensorFlow's saves that a kill left in the run's
+    checkpoints/ (`ckpt-<step>_temp/`); the ones removed. Called under the run's lock, so
+    no save of it is under way; a folder holding anything but TF's part files stays."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    stale = [
+        temp
+        for temp in (folder.iterdir() if folder.is_dir() else [])
+        if TF_TEMP_FOLDER.fullmatch(temp.name)
+        and temp.is_dir()
+        and not temp.is_symlink()
+        and all(p.is_file() and TF_TEMP_PART.fullmatch(p.name) for p in temp.iterdir())
+    ]
+    for temp in stale:
+        shutil.rmtree(temp, ignore_errors=True)
+    return stale
 
 
 def _no_checkpoint_text(folder: Path) -> str:

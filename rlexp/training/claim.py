@@ -3,14 +3,19 @@
 `ClaimRunDir` is a Hydra callback (listed in rlexp/conf/config.yaml). `on_run_start` runs
 before Hydra creates the run directory: a directory that already holds anything is
 refused, so nothing of the user's is overwritten; `rlexp resume DIR` is the way to go on
-with an existing run. A sweep directory may be reused only by another rlexp sweep (its
-jobs get new folders). `discard_unstarted` undoes what this invocation created when a
-run fails or is stopped before it starts (an invalid config, a signal while TensorFlow
-loads), and nothing else; once the run has `started`, its directory is never discarded.
+with an existing run. The claim creates the directory and its lock file exclusively, so of
+two commands started at once into one new directory, one trains and the other is refused
+before it writes anything. A sweep directory may be reused only by another rlexp sweep, and
+no job may write into a folder that already holds anything (`on_multirun_start` checks
+every job's folder before the first job starts). `discard_unstarted` undoes what this
+invocation created when a run fails or is stopped before it starts (an invalid config, a
+signal while TensorFlow loads), and nothing else; once the run has `started`, its directory
+is never discarded.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +29,13 @@ from rlexp import rundir
 # Run directories this process claimed -> the outermost folder it created for them (None:
 # the directory existed, empty).
 _CLAIMED: dict[Path, Path | None] = {}
+# The lock file a claimed run directory's claim holds open (flocked) until the run starts.
+_LOCKS: dict[Path, int] = {}
+
+
+def _normal(path: Path) -> Path:
+    """`path` where the file system puts it: absolute, `..` and symbolic links resolved."""
+    return Path(path).resolve()
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -37,19 +49,25 @@ def _first_missing(path: Path) -> Path | None:
 
 
 def claim(run_dir: Path, what: str) -> None:
-    """Refuse (exit 2) a directory that holds anything, or lies inside a run directory;
-    remember what we create. `what`: run or sweep."""
-    run_dir = Path(run_dir).absolute()
+    """Refuse (exit 2) a directory that holds anything, is in use, or lies inside a run
+    directory; take a run's directory (`_take`) and remember what we create. `what`: run
+    or sweep."""
+    given = Path(run_dir).absolute()
     key = f"hydra.{what}.dir"
+    _refuse_dangling_link(given, key)
+    run_dir = _normal(given)
     host = next((p for p in run_dir.parents if rundir.config_path(p).is_file()), None)
     if host is not None:  # `rlexp report <host>` reads one run there and would miss it
         _refuse(
-            f"{key}={run_dir} lies inside the run directory {host}, which holds another "
+            f"{key}={given} lies inside the run directory {host}, which holds another "
             f"run's files; choose a directory outside it"
         )
+    holder = rundir.lock_holder(run_dir)
+    if holder is not None:
+        _refuse(_in_use(run_dir, holder))
     entries = rundir.foreign_entries(run_dir)
     if entries:
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        shown = _shown(entries)
         ours = rundir.config_path(run_dir).is_file() or (run_dir / rundir.SWEEP_FILE).is_file()
         resume = f"To continue the {what} there: rlexp resume {_quote(run_dir)}; " if ours else ""
         _refuse(
@@ -57,7 +75,55 @@ def claim(run_dir: Path, what: str) -> None:
             f"directory it did not create. {resume}To start a new {what}, choose a new "
             f"directory (or leave {key} unset for a fresh timestamped one)"
         )
-    _CLAIMED[run_dir] = _first_missing(run_dir)
+    if what == "run":
+        _take(run_dir)
+    else:
+        _CLAIMED[run_dir] = _first_missing(run_dir)
+
+
+def _take(run_dir: Path) -> None:
+    """Create `run_dir` and its lock file, the lock file exclusively (`O_EXCL`), and hold
+    the lock until the run starts: of two processes claiming one directory at once, one
+    gets it and the other is refused before Hydra writes into it."""
+    import fcntl
+
+    top = _first_missing(run_dir)
+    lock_file = run_dir / rundir.LOCK_FILE
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        if lock_file.exists():  # another process claimed it since the checks above
+            _refuse(_in_use(run_dir, rundir.lock_holder(run_dir) or "unknown"))
+        _refuse(f"cannot create {lock_file} ({exc.strerror}); choose a directory you can write")
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: no other process has it
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _CLAIMED[run_dir] = top
+    _LOCKS[run_dir] = fd
+
+
+def _shown(entries: list[str]) -> str:
+    return ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+
+
+def _in_use(run_dir: Path, holder: str) -> str:
+    return (
+        f"{run_dir} is in use by another rlexp process (pid {holder}), which writes a run "
+        f"there; choose another directory"
+    )
+
+
+def _refuse_dangling_link(path: Path, key: str) -> None:
+    """Refuse a path through a symbolic link whose target does not exist (Hydra could not
+    create the directory there)."""
+    link = next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+    if link is None:
+        return
+    target = link.parent / os.readlink(link)
+    _refuse(
+        f"{key}={path}: {link} is a symbolic link to {target}, which does not exist; create "
+        f"it (mkdir -p {_quote(target)}), or remove the link, or choose another {key}"
+    )
 
 
 def _refuse(reason: str) -> NoReturn:
@@ -65,10 +131,18 @@ def _refuse(reason: str) -> NoReturn:
     sys.exit(2)
 
 
+def _release(run_dir: Path) -> None:
+    """Close the claim's lock file (the flock goes; the pid stays for the trainer's lock)."""
+    fd = _LOCKS.pop(run_dir, None)
+    if fd is not None:
+        os.close(fd)
+
+
 def discard_unstarted(run_dir: Path) -> bool:
     """Remove what this process created for a run that never started, nothing more;
     whether there was any."""
-    run_dir = Path(run_dir).absolute()
+    run_dir = _normal(run_dir)
+    _release(run_dir)
     if run_dir not in _CLAIMED or not run_dir.is_dir():
         return False
     top = _CLAIMED.pop(run_dir)
@@ -85,8 +159,11 @@ def discard_unstarted(run_dir: Path) -> bool:
 
 
 def started(run_dir: Path) -> None:
-    """The run has begun: its directory holds the user's data from now on."""
-    _CLAIMED.pop(Path(run_dir).absolute(), None)
+    """The run has begun: its directory holds the user's data from now on (the trainer
+    takes the lock over)."""
+    run_dir = _normal(run_dir)
+    _CLAIMED.pop(run_dir, None)
+    _release(run_dir)
 
 
 def discard_unstarted_runs() -> list[Path]:
@@ -101,13 +178,93 @@ def _quote(path: Path) -> str:
     return shlex.quote(str(path))
 
 
+def _check_sweep_record(sweep_dir: Path) -> None:
+    """Refuse (exit 2) a sweep directory whose sweep.json is not an rlexp sweep record:
+    nothing then tells which of its folders earlier sweeps wrote."""
+    from rlexp.sweeps.multirun import recorded_invocations
+
+    if recorded_invocations(sweep_dir) is None:
+        _refuse(
+            f"{sweep_dir / rundir.SWEEP_FILE} is not a sweep record rlexp can read (damaged, "
+            f"or not written by rlexp), so nothing tells which folders of {sweep_dir} hold "
+            f"earlier runs; rlexp never writes into a directory it did not create. Choose "
+            f"another hydra.sweep.dir (or leave it unset for a fresh timestamped one)"
+        )
+
+
+def check_job_folders(config: DictConfig) -> None:
+    """Refuse (exit 2), before any job starts, a sweep two of whose jobs would write one
+    folder, or one of whose jobs would write into a folder that already holds anything.
+    `rlexp resume <sweep dir>` launches jobs into their own folders (it checks them)."""
+    import re
+
+    from omegaconf import OmegaConf
+
+    from rlexp.sweeps import resume
+    from rlexp.sweeps.multirun import job_folders
+
+    sweep_dir = Path(config.hydra.sweep.dir)
+    pattern = str(OmegaConf.to_container(config.hydra.sweep, resolve=False).get("subdir"))
+    resuming = resume.resuming() is not None
+    numbered = re.search(r"job\.(num|id)\b", pattern) is not None  # unique in one sweep
+    if numbered and (resuming or not _names_may_exist(sweep_dir, pattern)):
+        return  # composing every job's config to name its folder takes ~0.2 s a job
+    folders = [Path(os.path.abspath(folder)) for folder in job_folders(config) or []]
+    first_job: dict[Path, int] = {}
+    for num, folder in enumerate(folders):
+        if folder in first_job:
+            _refuse(
+                f"hydra.sweep.subdir={pattern} names one folder, {folder}, for jobs "
+                f"{first_job[folder]} and {num}: each would overwrite the other's run; put "
+                f"${{hydra.job.num}} in it (rlexp's default is "
+                f"${{hydra.job.num}}_${{hydra.job.override_dirname}})"
+            )
+        first_job[folder] = num
+    taken = [(num, f) for num, f in enumerate(folders) if rundir.foreign_entries(f)]
+    if taken and not resuming:
+        num, folder = taken[0]
+        _refuse(
+            f"job {num}'s folder {folder} already exists and holds "
+            f"{_shown(rundir.foreign_entries(folder))}{_more(len(taken) - 1)}; rlexp never "
+            f"writes into a directory it did not create. {_new_folders_hint(sweep_dir)}"
+        )
+
+
+def _names_may_exist(sweep_dir: Path, pattern: str) -> bool:
+    """Whether a folder named by `pattern` may exist in `sweep_dir`: an entry of it starts
+    with the pattern's literal beginning (a continuation's `c2-`)."""
+    literal = pattern.split("${", 1)[0]
+    if "/" in literal or literal.startswith("."):
+        return True
+    return any(name.startswith(literal) for name in rundir.foreign_entries(sweep_dir))
+
+
+def _more(jobs: int) -> str:
+    return f" (so do the folders of {jobs} more jobs)" if jobs else ""
+
+
+def _new_folders_hint(sweep_dir: Path) -> str:
+    """How a sweep into `sweep_dir` gets job folders of its own."""
+    from rlexp.sweeps.multirun import invocation_prefix, recorded_invocations
+
+    k = recorded_invocations(sweep_dir)
+    folders = f"{invocation_prefix(k or 0)}<num>_<overrides>/"
+    unset = f"leave hydra.sweep.subdir unset (its jobs then go to {folders}), " if k else ""
+    return (
+        f"To continue the sweep, {unset}give hydra.sweep.subdir a pattern that names new "
+        f"folders, or choose another hydra.sweep.dir"
+    )
+
+
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         claim(Path(config.hydra.run.dir), "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        if (sweep_dir / rundir.SWEEP_FILE).is_file():
-            return  # another invocation of an rlexp sweep: its jobs get new folders
-        claim(sweep_dir, "sweep")
-        started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
+        if (sweep_dir / rundir.SWEEP_FILE).exists():
+            _check_sweep_record(sweep_dir)  # another invocation of an rlexp sweep
+        else:
+            claim(sweep_dir, "sweep")
+            started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
+        check_job_folders(config)
