@@ -8,7 +8,6 @@ TensorFlow or the training code.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from rlexp.rundir import (
     METRICS_FILE,
     NOT_RUN_DIRS,
     SWEEP_FILE,
+    lock_holder,
     never_solved,
 )
 
@@ -176,19 +176,11 @@ RESUME_HINT = "`rlexp resume <run dir>` continues it from its last checkpoint"
 
 
 def _lock_held(path: Path) -> bool | None:
-    """Whether a process holds the run's lock (`rlexp.rundir.RunLock`, on this host's file
-    system); None where the run has no lock file. Read only: a shared lock, released at once."""
-    try:
-        fd = os.open(path / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    """Whether a process holds the run's lock (`rlexp.rundir.RunLock`); None where the run
+    has no lock file."""
+    if not (path / LOCK_FILE).is_file():
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # releases the shared lock
+    return lock_holder(path) is not None
 
 
 def is_run_dir(path: Path) -> bool:
