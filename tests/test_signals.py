@@ -314,3 +314,29 @@ def test_a_sweep_stopped_while_it_starts_is_interrupted_not_crashed(tmp_path, wa
         record = read_json(metrics)
         stopped = "stopped by SIGTERM before the run began" in str(record.get("error"))
         assert record["status"] == "interrupted" or stopped, record
+
+
+def test_a_signal_during_the_final_phase_leaves_the_run_completed(tmp_path, monkeypatch):
+    """The signal comes once the run has trained its budget (here as its final evaluation
+    begins): the run said it was interrupted, exited 143 and recorded `interrupted:
+    SIGTERM` in provenance.json, though it completed and exported its policies."""
+    import os
+
+    from rlexp.training.runner import Runner
+
+    finish = Runner.finish
+
+    def signalled_finish(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return finish(self)
+
+    monkeypatch.setattr(Runner, "finish", signalled_finish)
+    run_dir = tmp_path / "run"
+    short = [*RUN[:2], "train.env_steps=600", *RUN[3:]]
+    result = invoke_main("train", *short, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    assert "SIGTERM came after the run had finished training" in result.err
+    assert "interrupted" not in result.err.replace("SIGTERM received", "")
+    assert read_json(run_dir / "metrics.json")["status"] == "completed"
+    assert read_json(run_dir / "provenance.json")["exit_status"] == "completed"
+

@@ -107,12 +107,24 @@ def _locked_run(
             if full:
                 raise DiskFullError(disk_full_text(run_dir, recorded)) from exc
             raise
-        if stop.signum is not None:
-            name = signal.Signals(stop.signum).name
-            provenance.finish_record(run_dir, record, f"interrupted: {name}")
-            raise Interrupted(stop.signum, metrics)
-        provenance.finish_record(run_dir, record, "completed")
-        return metrics.to_json()
+        return _finish(run_dir, record, metrics, stop)
+
+
+def _finish(run_dir: Path, record: dict, metrics: Metrics, stop: StopRequest) -> dict[str, Any]:
+    """Record how the run ended: interrupted (raises Interrupted) or completed, which a
+    signal that came during the final evaluation or export does not change."""
+    if metrics.status == "interrupted" and stop.signum is not None:
+        name = signal.Signals(stop.signum).name
+        provenance.finish_record(run_dir, record, f"interrupted: {name}")
+        raise Interrupted(stop.signum, metrics)
+    provenance.finish_record(run_dir, record, "completed")
+    if stop.signum is not None:
+        print(
+            f"rlexp: note: {signal.Signals(stop.signum).name} came after the run had "
+            f"finished training; it completed",
+            file=sys.stderr,
+        )
+    return metrics.to_json()
 
 
 def _record_failure(run_dir: Path, record: dict, reason: str) -> bool:
