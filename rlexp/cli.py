@@ -151,25 +151,25 @@ def _main(argv: list[str]) -> int:
     provenance.set_command(["rlexp", *argv])
     try:
         return _command(argv)
-    except KeyboardInterrupt:
-        return _aborted()
+    except KeyboardInterrupt as exc:
+        return _aborted(exc)
 
 
-def _aborted() -> int:
-    """Ctrl-C that no run handled cleanly (the second one): a run directory this command
-    created for a run that had not begun is removed; a run that had begun is marked failed
-    (by the trainer), and `rlexp resume` continues it."""
+def _aborted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C that no run handled cleanly: the second one in a run (the trainer marked it
+    failed and says how to continue it), or one before any run began (a run directory
+    this command created for it is removed: nothing to resume)."""
+    trainer = sys.modules.get("rlexp.training.trainer")
+    if trainer is not None and isinstance(exc, trainer.Aborted):
+        print(f"\nrlexp: {exc}", file=sys.stderr)
+        return 130
     claim = sys.modules.get("rlexp.training.claim")  # not imported: nothing was claimed
     removed = claim.discard_unstarted_runs() if claim else []
-    if removed:
-        shown = ", ".join(map(str, removed))
-        print(f"\nrlexp: aborted before the run began; removed {shown}", file=sys.stderr)
-    else:
-        print(
-            "\nrlexp: aborted (a run that had begun is marked failed; `rlexp resume` "
-            "continues it from its last checkpoint)",
-            file=sys.stderr,
-        )
+    gone = f"; removed {', '.join(map(str, removed))}" if removed else ""
+    print(
+        f"\nrlexp: stopped by Ctrl-C before any run began{gone} (nothing to resume)",
+        file=sys.stderr,
+    )
     return 130
 
 

@@ -7,45 +7,175 @@ Ctrl-C raises KeyboardInterrupt wherever the main thread is, which some librarie
 code swallows (the run then trains on to the end). Meanwhile these handlers only record
 the signal; the run or the sweep takes it when it installs its own handlers and stops
 before it begins. A second Ctrl-C aborts at once. A signal the parent process ignored
-stays ignored.
+stays ignored (SIGHUP under `nohup`).
+
+SIGHUP (the terminal closed, the ssh connection dropped) stops like SIGTERM; the output
+that went to the terminal goes to /dev/null from then on, as nothing reads it any more.
+
+Python runs signal handlers on the main thread between bytecodes, so while TensorFlow is
+busy in one long call a handler waits for it. `StopRequest.watched` closes that gap: a
+thread woken by the interpreter's wakeup fd says the first signal at once and acts on a
+second Ctrl-C at once.
 
 Imports nothing heavy.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+ABORT_EXIT_CODE = 128 + signal.SIGINT
 
 
 class StopRequest:
     """The signal that asked to stop, if any: the first is recorded and said, with what
-    happens next (`then`); a second Ctrl-C aborts at once."""
+    happens next (`then`); a second Ctrl-C aborts at once: KeyboardInterrupt, or, while
+    `watched`, `on_abort` and the process's exit, wherever the main thread is."""
 
     def __init__(self, then: str = "stopping after the current iteration with a checkpoint"):
         self.signum: int | None = None
         self.then = then
+        self.on_abort: Callable[[], None] | None = None  # says what the abort left
+        self._lock = threading.RLock()  # the watcher and the main thread both record
+        self._watching = False
 
     def __call__(self) -> bool:
         return self.signum is not None
 
     def handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None and signum == signal.SIGINT:
+        """The Python-level handler (main thread, between bytecodes)."""
+        if self._watching:
+            self.record(signum)  # the watcher has seen it already and acts on a second
+        elif self.signum is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt  # the second Ctrl-C: abort now
-        if self.signum is None:
+        else:
+            self.record(signum)
+
+    def record(self, signum: int) -> bool:
+        """Take `signum` as the stop if it is the first; whether it was."""
+        with self._lock:
+            if self.signum is not None:
+                return False
             self.signum = signum
-            print(
-                f"\nrlexp: {signal.Signals(signum).name} received: {self.then} (Ctrl-C again "
-                f"aborts at once)",
-                file=sys.stderr,
-                flush=True,
-            )
+        if signum == signal.SIGHUP:
+            _leave_the_terminal()
+        _say(
+            f"\nrlexp: {signal.Signals(signum).name} received: {self.then} (Ctrl-C again "
+            f"aborts at once)"
+        )
+        return True
+
+    @contextmanager
+    def watched(self) -> Iterator[None]:
+        """While the block runs, a thread sees stop signals as they arrive (through
+        `signal.set_wakeup_fd`), even while the main thread is in one long call: it
+        records the first and aborts on a later SIGINT (`abort`). Main thread only, with
+        this object's `handle` installed; where the wakeup fd is taken (an event loop),
+        the block runs unwatched."""
+        wake = _WakeupPipe.install()
+        if wake is None:
+            yield
+            return
+        self._watching = True
+        watcher = threading.Thread(
+            target=self._watch, args=(wake.read_fd,), name="rlexp-stop-signals", daemon=True
+        )
+        watcher.start()
+        try:
+            yield
+        finally:
+            wake.uninstall()
+            self._watching = False
+            watcher.join()
+            wake.close()
+
+    def _watch(self, read_fd: int) -> None:
+        seen = self.signum is not None
+        while True:
+            for signum in os.read(read_fd, 64):
+                if signum == _WakeupPipe.END:
+                    return
+                if signum not in STOP_SIGNALS:
+                    continue
+                if seen and signum == signal.SIGINT:
+                    self.abort()
+                seen = True
+                self.record(signum)
+
+    def abort(self) -> None:
+        """End the process now (exit 130), after `on_abort` has said (and recorded) what
+        it leaves; the kernel releases the run's lock with the process."""
+        try:
+            if self.on_abort is not None:
+                self.on_abort()
+            else:
+                _say("\nrlexp: aborted")
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(ABORT_EXIT_CODE)
+
+
+class _WakeupPipe:
+    """A pipe the interpreter's C-level signal handler writes each signal's number to."""
+
+    END = 0  # no signal has number 0: written to end the watcher
+
+    def __init__(self, read_fd: int, write_fd: int):
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    @classmethod
+    def install(cls) -> _WakeupPipe | None:
+        """The process's wakeup pipe, or None where another one is set (kept as it was)."""
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        if previous != -1:
+            signal.set_wakeup_fd(previous)
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
+        return cls(read_fd, write_fd)
+
+    def uninstall(self) -> None:
+        signal.set_wakeup_fd(-1)
+        os.write(self.write_fd, bytes([self.END]))
+
+    def close(self) -> None:
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+def _say(line: str) -> None:
+    """Print `line` to stderr; a terminal that is gone (EIO) is not an error."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _leave_the_terminal() -> None:
+    """Point stdout and stderr at /dev/null where they are a terminal: after SIGHUP it is
+    gone, and writing to it fails (EIO)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
 
 
 _EARLY = StopRequest("stopping before the run begins")  # recorded, not yet taken

@@ -70,7 +70,11 @@ def wait_for_evaluations(run_dir: Path, proc: subprocess.Popen, count: int) -> N
 
 @pytest.mark.parametrize(
     ("signum", "code"),
-    [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+    [
+        (signal.SIGTERM, 143),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+        pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),  # the terminal closed
+    ],
 )
 def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     tmp_path, run_cli, uninterrupted, signum, code
@@ -113,19 +117,36 @@ def test_a_second_sigint_aborts_at_once():
         stop.handle(signal.SIGINT, None)
 
 
-def test_an_abort_exits_130_with_one_line(cli, monkeypatch):
+def test_a_ctrl_c_before_any_run_began_says_there_is_nothing_to_resume(cli, monkeypatch):
+    """The first Ctrl-C while the command starts: it said "aborted (a run that had begun is
+    marked failed; `rlexp resume` continues it ...)", the second Ctrl-C's message."""
     import rlexp.cli
 
-    def abort(argv):
+    def interrupted(argv):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rlexp.cli, "_command", abort)
+    monkeypatch.setattr(rlexp.cli, "_command", interrupted)
     result = cli("train")
     assert result.code == 130, result.describe()
-    assert "aborted" in result.err and "Traceback" not in result.output
+    assert "stopped by Ctrl-C before any run began (nothing to resume)" in result.err
+    assert "resume " not in result.err and "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_abort_of_a_run_that_had_begun_says_how_to_continue_it(cli, monkeypatch, tmp_path):
+    import rlexp.cli
+    from rlexp.training.trainer import Aborted
+
+    def aborted(argv):
+        raise Aborted(tmp_path)
+
+    monkeypatch.setattr(rlexp.cli, "_command", aborted)
+    result = cli("train")
+    assert result.code == 130, result.describe()
+    assert "aborted: the run is marked failed" in result.err
+    assert f"rlexp resume {tmp_path}" in result.err and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(tmp_path, signum):
     """Hydra has written the run directory and the job imports TensorFlow (~2 s): SIGTERM
     killed the process there, and Ctrl-C's KeyboardInterrupt was swallowed by an import
@@ -314,3 +335,104 @@ def test_a_sweep_stopped_while_it_starts_is_interrupted_not_crashed(tmp_path, wa
         record = read_json(metrics)
         stopped = "stopped by SIGTERM before the run began" in str(record.get("error"))
         assert record["status"] == "interrupted" or stopped, record
+
+
+def test_a_signal_during_the_final_phase_leaves_the_run_completed(tmp_path, monkeypatch):
+    """The signal comes once the run has trained its budget (here as its final evaluation
+    begins): the run said it was interrupted, exited 143 and recorded `interrupted:
+    SIGTERM` in provenance.json, though it completed and exported its policies."""
+    import os
+
+    from rlexp.training.runner import Runner
+
+    finish = Runner.finish
+
+    def signalled_finish(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return finish(self)
+
+    monkeypatch.setattr(Runner, "finish", signalled_finish)
+    run_dir = tmp_path / "run"
+    short = [*RUN[:2], "train.env_steps=600", *RUN[3:]]
+    result = invoke_main("train", *short, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    assert "SIGTERM came after the run had finished training" in result.err
+    assert "interrupted" not in result.err.replace("SIGTERM received", "")
+    assert read_json(run_dir / "metrics.json")["status"] == "completed"
+    assert read_json(run_dir / "provenance.json")["exit_status"] == "completed"
+
+
+# The trainer's signal handling around a main thread blocked in one long call that no
+# signal interrupts, as TensorFlow's are: the stop signals are blocked in that thread.
+BLOCKED_IN_ONE_CALL = """
+import os, signal, sys
+from rlexp.stop_signals import StopRequest
+from rlexp.training.trainer import _signals_to
+
+stop = StopRequest()
+stop.on_abort = lambda: print("on_abort ran", file=sys.stderr, flush=True)
+read_end, _ = os.pipe()
+with _signals_to(stop):
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+    print("ready", flush=True)
+    os.read(read_end, 1)  # nothing ever comes
+"""
+
+
+def wait_for_text(stream, text: str, seconds: float) -> None:
+    """Until a child's output pipe has said `text` (read unbuffered); fails after
+    `seconds` without it."""
+    import os
+    import select
+
+    said, deadline = b"", time.monotonic() + seconds
+    while text.encode() not in said:
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([stream], [], [], left)[0], f"no {text!r}: {said}"
+        said += os.read(stream.fileno(), 4096)
+
+
+def test_a_second_sigint_aborts_while_the_main_thread_is_in_one_long_call():
+    """Python runs handlers only between bytecodes of the main thread: the second Ctrl-C
+    waited for TensorFlow's long call to end (minutes), and the run went on training."""
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BLOCKED_IN_ONE_CALL],
+        cwd=ROOT,
+        env=_subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline() == "ready\n", proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        wait_for_text(proc.stderr, "SIGINT received: stopping", 20)  # at once, too
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "on_abort ran" in err
+
+
+def test_sighup_stops_a_run_as_sigterm_does_unless_ignored():
+    """SIGHUP (a closed terminal, a dropped ssh connection) killed the run at once, with no
+    checkpoint and no record of how it ended; under `nohup` it stays ignored."""
+    import os
+
+    from rlexp.stop_signals import StopRequest
+    from rlexp.training.trainer import _signals_to
+
+    stop = StopRequest()
+    with _signals_to(stop):
+        assert signal.getsignal(signal.SIGHUP) == stop.handle  # else the kill ends pytest
+        os.kill(os.getpid(), signal.SIGHUP)
+    assert stop.signum == signal.SIGHUP
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        with _signals_to(StopRequest()):
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -1,9 +1,11 @@
 """`train(cfg, run_dir)`: one run, locked, recorded, and stoppable by signal.
 
 The run itself is `rlexp.training.runner.Runner`. Around it: the run-directory lock (one
-process per run), provenance, the failure record, and SIGTERM/SIGINT handling: the first
-signal lets the current loop call end, checkpoints and marks the run `interrupted`
-(`Interrupted` is raised for the CLI to exit 143 or 130); a second SIGINT aborts at once.
+process per run), provenance, the failure record, and stop-signal handling
+(`rlexp.stop_signals`): the first SIGTERM, SIGINT or SIGHUP lets the current loop call
+end, checkpoints and marks the run `interrupted` (`Interrupted` is raised for the CLI to
+exit 128 + the signal's number); one that comes once the run has completed changes
+nothing. A second SIGINT aborts at once: the run is marked failed and the process exits.
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ class Interrupted(StoppedBySignal):
     def __init__(self, signum: int, metrics: Metrics):
         self.metrics = metrics
         super().__init__(signum, f"interrupted by {signal.Signals(signum).name}")
+
+
+class Aborted(KeyboardInterrupt):
+    """A second Ctrl-C ended a run that had begun; it is marked failed."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        super().__init__(aborted_text(run_dir))
+
+
+def aborted_text(run_dir: Path) -> str:
+    """What a second Ctrl-C left of a run that had begun."""
+    return (
+        f"aborted: the run is marked failed; continue it from its last checkpoint with: "
+        f"rlexp resume {shlex.quote(str(run_dir))}"
+    )
 
 
 class StoppedBeforeStart(StoppedBySignal):
@@ -94,6 +112,7 @@ def _locked_run(
             if rundir.no_space_left(exc):
                 raise DiskFullError(disk_full_text(run_dir, recorded=False)) from exc
             raise
+        stop.on_abort = lambda: _abort_run(run_dir, record)
         try:
             metrics = _run(cfg, run_dir, resume, record, stop, label)
         except CheckpointError:  # a refused resume: the run directory stays as it was
@@ -106,13 +125,35 @@ def _locked_run(
             recorded = _record_failure(run_dir, record, reason)
             if full:
                 raise DiskFullError(disk_full_text(run_dir, recorded)) from exc
+            if isinstance(exc, KeyboardInterrupt):
+                raise Aborted(run_dir) from None
             raise
-        if stop.signum is not None:
-            name = signal.Signals(stop.signum).name
-            provenance.finish_record(run_dir, record, f"interrupted: {name}")
-            raise Interrupted(stop.signum, metrics)
-        provenance.finish_record(run_dir, record, "completed")
-        return metrics.to_json()
+        return _finish(run_dir, record, metrics, stop)
+
+
+def _finish(run_dir: Path, record: dict, metrics: Metrics, stop: StopRequest) -> dict[str, Any]:
+    """Record how the run ended: interrupted (raises Interrupted) or completed, which a
+    signal that came during the final evaluation or export does not change."""
+    if metrics.status == "interrupted" and stop.signum is not None:
+        name = signal.Signals(stop.signum).name
+        provenance.finish_record(run_dir, record, f"interrupted: {name}")
+        raise Interrupted(stop.signum, metrics)
+    stop.on_abort = None  # a second Ctrl-C from now on leaves the completed run as it is
+    provenance.finish_record(run_dir, record, "completed")
+    if stop.signum is not None:
+        print(
+            f"rlexp: note: {signal.Signals(stop.signum).name} came after the run had "
+            f"finished training; it completed",
+            file=sys.stderr,
+        )
+    return metrics.to_json()
+
+
+def _abort_run(run_dir: Path, record: dict) -> None:
+    """A second Ctrl-C while the run trains: mark it failed and say so (the process then
+    exits, `StopRequest.abort`)."""
+    _record_failure(run_dir, record, "aborted by a second Ctrl-C")
+    print(f"\nrlexp: {aborted_text(run_dir)}", file=sys.stderr)
 
 
 def _record_failure(run_dir: Path, record: dict, reason: str) -> bool:
@@ -183,15 +224,21 @@ def out_of_memory_text(message: str) -> str:
 
 @contextmanager
 def _signals_to(stop: StopRequest) -> Iterator[None]:
-    """Route SIGTERM and SIGINT to `stop` (main thread only; elsewhere leave them be)."""
+    """Route the stop signals to `stop`, watched (`StopRequest.watched`); main thread only
+    (elsewhere leave them be). SIGHUP stays ignored where it was (`nohup`)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, stop.handle) for s in stop_signals.STOP_SIGNALS}
+    previous = {
+        s: signal.signal(s, stop.handle)
+        for s in stop_signals.STOP_SIGNALS
+        if s != signal.SIGHUP or signal.getsignal(s) is not signal.SIG_IGN
+    }
     try:
-        yield
+        with stop.watched():
+            yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
