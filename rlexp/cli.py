@@ -575,6 +575,9 @@ def resume_run(args: list[str]) -> int:
         ours = isinstance(exc, ResumeError | ConfigError | EnvVarError)  # a diff, a list
         print(f"rlexp resume: error: {exc if ours else error_text(exc)}", file=sys.stderr)
         return 2
+    if is_completed(run_dir):  # overrides that left the config as it was
+        print(f"{run_dir} has already completed; nothing to resume")
+        return 0
     problem = _resume_write_problem(run_dir)
     if problem:
         print(f"rlexp resume: error: {problem}", file=sys.stderr)

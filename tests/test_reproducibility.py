@@ -224,9 +224,12 @@ def test_resume_may_set_what_only_the_terminal_shows(reference):
 
 
 def test_resume_of_a_completed_run_does_nothing(reference, cli):
-    result = cli("resume", reference)
-    assert result.code == 0, result.describe()
-    assert "already completed" in result.out
+    before = (reference / "metrics.json").read_bytes()
+    for overrides in ([], ["seed=0", "train.progress=false"]):  # the config as it was
+        result = cli("resume", reference, *overrides)
+        assert result.code == 0, result.describe()
+        assert "already completed" in result.out
+    assert (reference / "metrics.json").read_bytes() == before
 
 
 @pytest.mark.slow
