@@ -11,8 +11,9 @@ starts at every step and may run into the next episode (the agent masks what fol
 episode's end). TF-Agents' `ReverbAddTrajectoryObserver` drops its window at each episode
 end, so an episode's last `sequence_length - 1` steps, the terminal transition among them,
 never start an item: n-step DQN (4-step items) never trained the states before a failure,
-bootstrapped from them, and diverged. The
-prioritized variant samples in proportion to priority**priority_exponent, weights each
+bootstrapped from them, and diverged.
+
+The prioritized variant samples in proportion to priority**priority_exponent, weights each
 sample's loss by (1 / probability)**importance_sampling_exponent (normalized by the batch
 maximum) and sets the sampled items' priorities to |TD error| + priority_epsilon after each
 train step, through its own `reverb.TFClient`: `ReverbReplayBuffer.update_priorities` uses a
