@@ -67,6 +67,38 @@ def test_in_process_server_on_the_configured_port():
     assert ctx.buffer.local_server.port == port
 
 
+def test_reverb_items_start_at_every_step_episode_ends_included():
+    """As in `TFUniformReplayBuffer`, an item starts at every collected step. TF-Agents'
+    observer dropped each episode's last `sequence_length - 1` starts, the terminal
+    transition among them, and n-step DQN (4-step items) diverged on CartPole."""
+    import numpy as np
+    import tensorflow as tf
+    from tf_agents.trajectories import StepType
+
+    from rlexp import buffers
+
+    cfg, ctx, driver = build(["buffer=reverb_uniform", "env.num_parallel_envs=2"])
+    rows = tf.Variable(0, dtype=tf.int64)  # trajectory steps written, episode ends included
+    ctx.observers.append(lambda traj: rows.assign_add(tf.size(traj.step_type, tf.int64)))
+    collect_env_steps(ctx, driver, 300)
+    io_of(ctx.buffer).flush()
+    length = ctx.agent.train_sequence_length
+    assert length == 4, "DQN's 3-step update"
+    assert ctx.buffer.get_table_info().current_size == int(rows.numpy()) - 2 * (length - 1)
+    dataset = buffers.dataset(ctx.buffer, OmegaConf.to_object(cfg.buffer), length)
+    first_steps = [
+        (int(a), int(b))
+        for experience, _ in dataset.take(10)
+        for a, b in zip(
+            experience.step_type.numpy()[:, 0],
+            experience.next_step_type.numpy()[:, 0],
+            strict=True,
+        )
+    ]
+    terminal = (int(StepType.MID), int(StepType.LAST))
+    assert np.mean([pair == terminal for pair in first_steps]) > 0.01, "no terminal starts"
+
+
 def test_prioritized_replay_updates_priorities_from_td_errors():
     from rlexp import buffers
 

@@ -5,9 +5,15 @@ items (the agent's `train_sequence_length`). By default the builder starts an in
 Reverb server on a free localhost port (`buffer.port` picks one); with
 `buffer.server_address` it connects to a running server that holds `buffer.table_name`.
 
-Writes go through TF-Agents' `ReverbAddTrajectoryObserver`, one per env copy (it takes
-unbatched steps), called from the collect graph through `tf.numpy_function`. The
-prioritized variant samples in proportion to priority**priority_exponent, weights each
+Writes go through one `StepWindows` writer per env copy (unbatched steps), called from the
+collect graph through `tf.numpy_function`: like `TFUniformReplayBuffer`'s rows, an item
+starts at every step and may run into the next episode (the agent masks what follows an
+episode's end). TF-Agents' `ReverbAddTrajectoryObserver` drops its window at each episode
+end, so an episode's last `sequence_length - 1` steps, the terminal transition among them,
+never start an item: n-step DQN (4-step items) never trained the states before a failure,
+bootstrapped from them, and diverged.
+
+The prioritized variant samples in proportion to priority**priority_exponent, weights each
 sample's loss by (1 / probability)**importance_sampling_exponent (normalized by the batch
 maximum) and sets the sampled items' priorities to |TD error| + priority_epsilon after each
 train step, through its own `reverb.TFClient`: `ReverbReplayBuffer.update_priorities` uses a
@@ -58,21 +64,41 @@ class ReverbPrioritizedConfig(ReverbConfig):
     priority_epsilon: float = bounded(1e-6, ge=0.0, doc="added to |TD error| for priorities")
 
 
+class StepWindows:
+    """Writes one env copy's steps: an item of the last `length` steps at every step, once
+    `length` steps are in, whether or not an episode ended within them (see the module doc)."""
+
+    def __init__(self, client: Any, table: str, length: int, priority: float) -> None:
+        self._writer = client.trajectory_writer(num_keep_alive_refs=length, validate_items=False)
+        self._table = table
+        self._length = length
+        self._priority = priority
+        self._steps = 0  # appended so far, counted up to `length`
+
+    def __call__(self, step: Any) -> None:
+        """Append one unbatched trajectory step of NumPy arrays."""
+        import tensorflow as tf
+
+        self._writer.append(step)
+        self._steps = min(self._steps + 1, self._length)
+        if self._steps == self._length:
+            window = tf.nest.map_structure(lambda c: c[-self._length :], self._writer.history)
+            self._writer.create_item(self._table, self._priority, window)
+        if step.is_boundary():
+            # Sends the episode's items now; the history stays for the windows that follow.
+            self._writer.end_episode(clear_buffers=False)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+
 class ReverbIO(ReplayIO):
-    """One `ReverbAddTrajectoryObserver` per env copy; (experience, SampleInfo) samples."""
+    """One `StepWindows` writer per env copy; (experience, SampleInfo) samples."""
 
     def __init__(self, buffer: Any, copies: int, priority: float = 1.0) -> None:
         super().__init__()
-        from tf_agents.replay_buffers import reverb_utils
-
         self._writers = [
-            reverb_utils.ReverbAddTrajectoryObserver(
-                buffer.py_client,
-                buffer._table_name,
-                sequence_length=buffer._sequence_length,
-                stride_length=1,
-                priority=priority,
-            )
+            StepWindows(buffer.py_client, buffer._table_name, buffer._sequence_length, priority)
             for _ in range(copies)
         ]
 
