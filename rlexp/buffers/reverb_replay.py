@@ -10,8 +10,8 @@ collect graph through `tf.numpy_function`: like `TFUniformReplayBuffer`'s rows, 
 starts at every step and may run into the next episode (the agent masks what follows an
 episode's end). TF-Agents' `ReverbAddTrajectoryObserver` drops its window at each episode
 end, so an episode's last `sequence_length - 1` steps, the terminal transition among them,
-never start an item: n-step DQN (4-step items) never trained the states before a failure,
-bootstrapped from them, and diverged.
+never start an item: n-step DQN (4-step items) would bootstrap from the states before a
+failure without ever training them, and diverges.
 
 The prioritized variant samples in proportion to priority**priority_exponent, weights each
 sample's loss by (1 / probability)**importance_sampling_exponent (normalized by the batch
