@@ -262,3 +262,10 @@ def test_a_sweep_into_a_directory_with_an_unreadable_sweep_record_is_refused(
     assert f"{sweep_dir / 'sweep.json'} is not a sweep record rlexp can read" in result.err
     assert "another hydra.sweep.dir" in result.err and "Traceback" not in result.output
     assert snapshot(tmp_path) == before
+
+
+def test_a_run_directory_given_as_a_sweep_directory_names_the_run_to_resume(cli, tmp_path):
+    run = fake_run(tmp_path / "run")
+    result = cli("-m", "seed=0,1", f"hydra.sweep.dir={run}")
+    assert result.code == 2, result.describe()
+    assert f"To continue the run there: rlexp resume {run}" in result.err

@@ -68,8 +68,9 @@ def claim(run_dir: Path, what: str) -> None:
     entries = rundir.foreign_entries(run_dir)
     if entries:
         shown = _shown(entries)
-        ours = rundir.config_path(run_dir).is_file() or (run_dir / rundir.SWEEP_FILE).is_file()
-        resume = f"To continue the {what} there: rlexp resume {_quote(run_dir)}; " if ours else ""
+        held = "sweep" if (run_dir / rundir.SWEEP_FILE).is_file() else None
+        held = held or ("run" if rundir.config_path(run_dir).is_file() else None)
+        resume = f"To continue the {held} there: rlexp resume {_quote(run_dir)}; " if held else ""
         _refuse(
             f"{run_dir} already exists and holds {shown}; rlexp never writes into a "
             f"directory it did not create. {resume}To start a new {what}, choose a new "
