@@ -53,7 +53,8 @@ Commands:
                       for final_eval_return, best_eval_return; lower for
                       solved_at_env_steps, solved_at_wall_time_s (a run that never
                       solved counts as inf), train_wall_time_s, wall_time_s;
-                      x=env_steps|train_wall_time_s (the curves' axis), format=png|svg
+                      x=env_steps|train_wall_time_s (the curves' axis), format=png|svg,
+                      out=DIR (default: report/ in the one directory given, else ./report)
   help [command]      this text, or one command's (as rlexp <command> --help)
 
 Config groups (choose with group=option):
@@ -133,7 +134,7 @@ def _silence_stdout() -> None:
 
 
 def _main(argv: list[str]) -> int:
-    if argv[:1] == ["help"] and argv[1:2] and argv[1] not in COMMANDS:
+    if argv[:1] == ["help"] and argv[1:2] and argv[1] not in (*COMMANDS, "-h", "--help"):
         print(_unknown_command_text(argv[1]), file=sys.stderr)
         return 2
     asked = _help_asked(argv)

@@ -322,3 +322,9 @@ def test_hydra_mode_multirun_in_the_overrides_still_sweeps(tmp_path):
     assert result.code == 0, result.describe()
     jobs = [p.parent.name for p in sweep_dir.glob("*/metrics.json")]
     assert len(jobs) == 1 and jobs[0].startswith("0_")
+
+
+def test_help_of_help_is_the_help(run_cli):
+    result = run_cli("help", "--help")
+    assert result.code == 0, result.describe()
+    assert result.out.startswith("usage: rlexp")
