@@ -2,12 +2,15 @@
 
 Hydra turns some config keys into code: `_target_` nodes are imported and called
 (`hydra.callbacks`, the launcher, the sweeper and its sampler), logging configs go to
-`logging.config.dictConfig` (`class`, `()` and `ext://` import), `hydra.searchpath`
-entries `pkg://m` import `m`, launchers run setup commands, and `hydra.job.env_set` can
-set variables that make a process load code (`LD_PRELOAD`). rlexp checks the composed
-config (command line, presets, `--config-dir` files) before Hydra runs any of it, and
-refuses everything that is not rlexp's own or one of Hydra's shipped defaults, naming the
-key. User code enters only through `plugins:` (docs/concepts/security.md).
+`logging.config.dictConfig` (`class`, `()` and `ext://` import, `.` sets attributes),
+`hydra.searchpath` entries `pkg://m` import `m`, launchers run setup commands, and
+`hydra.job.env_set` can set variables that make a process load code (`LD_PRELOAD`,
+`GIT_CONFIG_*`, `OPENSSL_CONF`). Other settings decide where Hydra writes (`hydra.job.name`
+names the log file, `hydra.sweep.subdir` a job's folder, `hydra.output_subdir`). rlexp
+checks the composed config (command line, presets, `--config-dir` files, a resumed sweep's
+record) before Hydra runs any of it, and refuses everything that is not rlexp's own or one
+of Hydra's shipped defaults, naming the key. User code enters only through `plugins:`
+(docs/concepts/security.md).
 
 Imports nothing heavy; no TensorFlow.
 """
@@ -24,9 +27,16 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 from rlexp.override_errors import error_text
 from rlexp.rundir import HYDRA_DIR
 
-# Exactly these `_target_`s may appear under `hydra` (a regex per place; one class name each,
-# so no attribute walk like `pkg.module.os.system` can match).
-CALLBACKS = {"rlexp.sweeps.callbacks.SweepReview", "rlexp.training.claim.ClaimRunDir"}
+# rlexp's callbacks (rlexp/conf/config.yaml `hydra.callbacks`): Hydra instantiates every
+# entry, so none may be added, and each key keeps exactly its own target. None may be
+# removed or swapped either: ClaimRunDir is what refuses to write into a directory that
+# already holds anything.
+CALLBACKS = {
+    "claim_run_dir": "rlexp.training.claim.ClaimRunDir",
+    "sweep_review": "rlexp.sweeps.callbacks.SweepReview",
+}
+# Exactly these `_target_`s may appear elsewhere under `hydra` (a regex per place; one class
+# name each, so no attribute walk like `pkg.module.os.system` can match).
 PLUGIN_CLASS = re.compile(
     r"^(hydra_plugins\.\w+\.\w+|hydra\._internal\.core_plugins\.\w+)\.[A-Z]\w*(Launcher|Sweeper)$"
 )
@@ -51,6 +61,17 @@ LAUNCHER_COMMAND_KEYS = {
     "setup_hook",
     "worker_process_setup_hook",
 }
+# The parts of `hydra` that Hydra instantiates (recursively: a nested node with a
+# `_target_` is called too) or hands to `logging.config.dictConfig`.
+CODE_PARTS = ("launcher", "sweeper", "job_logging", "hydra_logging")
+# The interpolations those parts may hold: references to Hydra's own string (or number)
+# settings, and the time. Any other is resolved only when Hydra instantiates the part, past
+# these checks: `${oc.create:...}` or `${oc.decode:...}` make a node with a `_target_` out
+# of text, and a reference can bring in a node of the config these checks do not read.
+SAFE_INTERPOLATION = re.compile(
+    r"\$\{(?:hydra\.(?:sweep\.dir|run\.dir|runtime\.output_dir|job\.name|job\.num|job\.id)"
+    r"|now:[^${}]*)\}"
+)
 # The logging classes of Hydra's shipped logging configs (and the harmless NullHandler).
 LOGGING_CLASSES = {
     "handlers": {"logging.StreamHandler", "logging.FileHandler", "logging.NullHandler"},
@@ -58,13 +79,55 @@ LOGGING_CLASSES = {
 }
 EXT_STREAMS = {"ext://sys.stdout", "ext://sys.stderr"}
 LOG_FILE_PREFIX = "${hydra.runtime.output_dir}/"
-# Environment variables that make a process (or its children) load code.
-CODE_LOADING_ENV = re.compile(
-    r"^(LD_\w*|DYLD_\w*|PYTHON\w*|PATH|BASH_ENV|ENV|SHELLOPTS|PS4|PROMPT_COMMAND|GCONV_PATH"
-    r"|NODE_OPTIONS|PERL5\w*|RUBY\w*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|MALLOC_\w*|GLIBC_TUNABLES"
-    r"|TF_\w*PLUGIN\w*|HOME|XDG_CONFIG_HOME|SSL_CERT_\w*|REQUESTS_CA_BUNDLE)$"
+# What a log file's name may interpolate after LOG_FILE_PREFIX: the job's name (a plain
+# name, checked) and number.
+LOG_FILE_NAME_PARTS = re.compile(r"\$\{hydra\.job\.(?:name|num)\}")
+# The environment variables `hydra.job.env_set` may set: an allowlist, since the variables
+# that make some program load code or write files are too many to list (LD_PRELOAD, PATH,
+# PYTHON*, GIT_CONFIG_* for the provenance's `git status`, OPENSSL_CONF and
+# TF_PLUGGABLE_DEVICE_LIBRARY_PATH load a library, XLA_FLAGS --xla_dump_to writes files,
+# ...). Each of these only tunes how a run uses the machine; none names a file, a library
+# or a command, and each library reading one accepts a number or a word from a fixed set:
+#   thread pools (TF's are also set per sweep run, sweep.*_op_threads): OMP_NUM_THREADS,
+#     MKL_NUM_THREADS, OPENBLAS_NUM_THREADS, NUMEXPR_NUM_THREADS, TF_NUM_INTRAOP_THREADS,
+#     TF_NUM_INTEROP_THREADS;
+#   devices: CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, TF_FORCE_GPU_ALLOW_GROWTH;
+#   TensorFlow's behaviour: TF_CPP_MIN_LOG_LEVEL (its C++ log level), TF_DETERMINISTIC_OPS,
+#     TF_CUDNN_DETERMINISTIC, TF_ENABLE_ONEDNN_OPTS;
+#   headless rendering (rlexp sets the first three itself unless set): MUJOCO_GL (egl,
+#     osmesa or glfw), SDL_VIDEODRIVER and SDL_AUDIODRIVER (SDL's built-in drivers, e.g.
+#     dummy).
+# PYTHON* stay refused (PYTHONPATH, PYTHONSTARTUP, PYTHONHOME load code; the harmless
+# PYTHONHASHSEED is no run setting of rlexp's: `seed` is). Anything else: set it in the
+# shell that starts rlexp, which is the user's own decision.
+RUN_ENV = frozenset(
+    {
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "TF_FORCE_GPU_ALLOW_GROWTH",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "TF_DETERMINISTIC_OPS",
+        "TF_CUDNN_DETERMINISTIC",
+        "TF_ENABLE_ONEDNN_OPTS",
+        "MUJOCO_GL",
+        "SDL_VIDEODRIVER",
+        "SDL_AUDIODRIVER",
+    }
 )
 NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+# What a sweep job's folder name (`hydra.sweep.subdir`) may interpolate: Hydra's job
+# number, id, name and override_dirname (whose `..` segments are refused with the
+# overrides), and the time.
+SUBDIR_PARTS = re.compile(
+    r"\$\{(?:hydra\.job\.(?:num|id|name|override_dirname)|now:[^${}/]*)\}"
+)
+OVERRIDE_DIRNAME = "${hydra.job.override_dirname}"
 
 
 class TrustError(ValueError):
@@ -95,24 +158,37 @@ def name_problem(key: str, value: Any) -> str | None:
 
 
 def searchpath_problems(entries: Any, where: str) -> list[str]:
-    """`pkg://m` imports package `m`; `file://` dirs (YAML only) are fine."""
+    """`pkg://m` imports package `m`; `file://` dirs (YAML only) are fine. An interpolation
+    is resolved by Hydra after this check (into `pkg://...`, say): refused."""
+    if isinstance(entries, str) and "${" in entries:
+        entries = [entries]  # the whole list as an interpolation
     if not isinstance(entries, list | tuple | ListConfig):
         return []
-    return [
-        f"{where}: {entry!r} imports the Python package {entry[6:]!r} to read its configs; "
-        f"add a config directory with --config-dir <dir> (or file://<dir>) instead"
-        for entry in entries
-        if isinstance(entry, str) and entry.startswith("pkg://")
-    ]
+    problems = []
+    for entry in entries:
+        if isinstance(entry, str) and entry.startswith("pkg://"):
+            problems.append(
+                f"{where}: {entry!r} imports the Python package {entry[6:]!r} to read its "
+                f"configs; add a config directory with --config-dir <dir> (or file://<dir>) "
+                f"instead"
+            )
+        elif isinstance(entry, str) and "${" in entry:
+            problems.append(
+                f"{where}: {entry!r} is resolved by Hydra after rlexp's checks; write the "
+                f"directory itself (file://<dir>), or add it with --config-dir <dir>"
+            )
+    return problems
 
 
 def hydra_problems(cfg: DictConfig) -> list[str]:
-    """Everything under `cfg.hydra` that would import or run code (unresolved values)."""
+    """Everything under `cfg.hydra` that would import or run code, or write outside the
+    run directory (unresolved values)."""
     hydra = cfg.get("hydra") if isinstance(cfg, DictConfig) else None
     if not isinstance(hydra, DictConfig):
         return []
     node = OmegaConf.to_container(hydra, resolve=False)
-    problems = list(_target_problems(node))
+    problems = _callback_problems(node.get("callbacks"))
+    problems += _target_problems(node)
     problems += _launcher_problems(node.get("launcher") or {})
     custom = (node.get("sweeper") or {}).get("custom_search_space")
     if custom:
@@ -120,9 +196,13 @@ def hydra_problems(cfg: DictConfig) -> list[str]:
             f"hydra.sweeper.custom_search_space={custom}: Optuna would import and call it; "
             f"give the search space as hydra.sweeper.params instead"
         )
+    job = node.get("job") or {}
     for part in ("job_logging", "hydra_logging"):
-        problems += _logging_problems(node.get(part), f"hydra.{part}")
-    problems += _env_problems((node.get("job") or {}).get("env_set") or {})
+        problems += _logging_problems(node.get(part), f"hydra.{part}", job.get("name"))
+    problems += _interpolation_problems(node)
+    problems += _env_problems(job.get("env_set") or {}, job.get("env_copy") or [])
+    problems += _job_problems(job)
+    problems += _subdir_problems((node.get("sweep") or {}).get("subdir"))
     subdir = node.get("output_subdir", HYDRA_DIR)
     if subdir != HYDRA_DIR:
         problems.append(
@@ -148,22 +228,62 @@ def _dotted(path: tuple[str, ...], key: str) -> str:
     return ".".join((*path, key)).replace(".[", "[")
 
 
-def _target_problems(node: dict) -> Iterator[str]:
+def _callback_problems(callbacks: Any) -> list[str]:
+    """`hydra.callbacks` is rlexp's own: each key keeps exactly its own target (and nothing
+    else), none is removed, none added."""
+    own = "; ".join(f"{key}: {target}" for key, target in CALLBACKS.items())
+    keep = (
+        f"rlexp runs exactly its own callbacks ({own}; the first refuses to write into a "
+        f"directory that already holds anything); leave hydra.callbacks as it is"
+    )
+    if not isinstance(callbacks, dict):
+        return [f"hydra.callbacks={callbacks}: {keep}"]
+    problems = []
+    for key, node in callbacks.items():
+        where = f"hydra.callbacks.{key}"
+        target = node.get("_target_") if isinstance(node, dict) else None
+        shown = f"{where}._target_={target}" if target is not None else f"{where}={node}"
+        if key not in CALLBACKS:
+            problems.append(f"{shown}: Hydra would instantiate it as a callback; {keep}")
+        elif target != CALLBACKS[key]:
+            problems.append(f"{shown}: Hydra would instantiate it instead of rlexp's; {keep}")
+        elif set(node) != {"_target_"}:
+            extra = ", ".join(sorted(str(k) for k in node if k != "_target_"))
+            problems.append(f"{where}: {extra} would be passed to {target}; {keep}")
+    for key in CALLBACKS:
+        if key not in callbacks:
+            problems.append(f"hydra.callbacks.{key}: removed; {keep}")
+    return problems
+
+
+def _target_problems(node: dict) -> list[str]:
+    problems = []
     for path, key, value in _walk(node, ("hydra",)):
-        if key != "_target_":
+        if key != "_target_" or path[1:2] == ("callbacks",):  # callbacks: _callback_problems
             continue
         where = _dotted(path, key)
-        if len(path) == 3 and path[1] == "callbacks":
-            if value not in CALLBACKS:
-                yield (
-                    f"{where}={value}: Hydra would import and call it; the only callback "
-                    f"rlexp runs is its own ({', '.join(sorted(CALLBACKS))})"
-                )
-            continue
         rule = TARGET_RULES.get(path)
         if rule is None or not isinstance(value, str) or not rule.match(value):
             allowed = "nothing here" if rule is None else f"it must match {rule.pattern}"
-            yield f"{where}={value}: Hydra would import and call it ({allowed})"
+            problems.append(f"{where}={value}: Hydra would import and call it ({allowed})")
+    return problems
+
+
+def _interpolation_problems(node: dict) -> list[str]:
+    """Interpolations in the parts Hydra instantiates or gives to logging (a whole part
+    too): only SAFE_INTERPOLATION ones. A handler's log file is `_log_file_inside`'s."""
+    problems = []
+    for part in CODE_PARTS:
+        for path, key, value in _walk({part: node.get(part)}, ("hydra",)):
+            log_file = key == "filename" and path[2:3] == ("handlers",) and len(path) == 4
+            unsafe = isinstance(value, str) and "${" in SAFE_INTERPOLATION.sub("", value)
+            if unsafe and not log_file:
+                problems.append(
+                    f"{_dotted(path, key)}={value}: Hydra resolves this interpolation only when "
+                    f"it instantiates hydra.{part}, after rlexp's checks (it could make a "
+                    f"node to call, or bring one in); write the value itself"
+                )
+    return problems
 
 
 def _launcher_problems(launcher: dict) -> Iterator[str]:
@@ -175,15 +295,24 @@ def _launcher_problems(launcher: dict) -> Iterator[str]:
             )
 
 
-def _logging_problems(config: Any, prefix: str) -> list[str]:
-    """A `logging.config.dictConfig` config: shipped classes only, log files in the run dir."""
+def _logging_problems(config: Any, prefix: str, job_name: Any = None) -> list[str]:
+    """A `logging.config.dictConfig` config: shipped classes only, no attributes set past
+    the checked settings (`.`), log files in the run dir, appended to."""
     if not isinstance(config, dict):
         return []
     problems = []
     for path, key, value in _walk(config, (prefix,)):
         where = _dotted(path, key)
+        in_handler = len(path) == 3 and path[1] == "handlers"
         if key == "()":
             problems.append(f"{where}={value}: logging would import and call it")
+        elif key == ".":
+            names = ", ".join(map(str, value)) if isinstance(value, dict) else value
+            problems.append(
+                f"{_dotted(path, repr(key))}: logging would set these attributes ({names}) "
+                f"on the object it made, past the checks of its settings (a handler's file "
+                f"and mode); give the settings themselves (filename, mode, stream, level)"
+            )
         elif key == "class":
             section = path[1] if len(path) == 3 else None
             allowed = LOGGING_CLASSES.get(section or "", set())
@@ -197,27 +326,123 @@ def _logging_problems(config: Any, prefix: str) -> list[str]:
                 f"{where}={value}: logging would import it; "
                 f"streams: {', '.join(sorted(EXT_STREAMS))}"
             )
-        elif key == "filename" and len(path) == 3 and path[1] == "handlers":
-            rest = str(value)[len(LOG_FILE_PREFIX) :]
-            inside = str(value).startswith(LOG_FILE_PREFIX) and ".." not in rest.split("/")
-            if not inside:
+        elif key == "filename" and in_handler:
+            if not _log_file_inside(value, job_name):
                 problems.append(
                     f"{where}={value}: a log file must be inside the run directory "
-                    f"({LOG_FILE_PREFIX}<name>.log)"
+                    f"({LOG_FILE_PREFIX}<name>.log; the name may use ${{hydra.job.name}})"
                 )
-        elif key == "mode" and len(path) == 3 and path[1] == "handlers" and value != "a":
+        elif key == "mode" and in_handler and value != "a":
             problems.append(
                 f"{where}={value}: log files are appended to (mode: a), never truncated"
             )
     return problems
 
 
-def _env_problems(env_set: dict) -> list[str]:
+def _log_file_inside(value: Any, job_name: Any) -> bool:
+    """`${hydra.runtime.output_dir}/<name>`, a plain file name once the job's name and
+    number are put in, as Hydra resolves it (`../victim` as the job's name is a path out of
+    the run directory; a folder in the run directory would not exist yet)."""
+    if not isinstance(value, str) or not value.startswith(LOG_FILE_PREFIX):
+        return False
+    plain = isinstance(job_name, str) and NAME_SEGMENT.match(job_name)
+    name = job_name if plain else "job"  # a name that is not plain: `_job_problems`
+    rest = LOG_FILE_NAME_PARTS.sub(
+        lambda m: name if m.group(0).endswith("name}") else "0", value[len(LOG_FILE_PREFIX) :]
+    )
+    return bool(NAME_SEGMENT.match(rest))
+
+
+def _env_problems(env_set: dict, env_copy: Any) -> list[str]:
+    """Only RUN_ENV names. A name `hydra.job.env_copy` lists is exempt: Hydra sets it to the
+    value it has in rlexp's own environment, whatever the config says."""
+    if not isinstance(env_set, dict):
+        return [f"hydra.job.env_set={env_set}: give the variables one by one (a mapping)"]
+    copied = {str(n) for n in env_copy} if isinstance(env_copy, list) else set()
+    refused = [str(n) for n in env_set if str(n) not in RUN_ENV and str(n) not in copied]
+    allowed = f" (a config may set only {', '.join(sorted(RUN_ENV))})"
     return [
-        f"hydra.job.env_set.{name}: this variable makes processes load code; set it in "
-        f"your shell if you mean it"
-        for name in env_set
-        if CODE_LOADING_ENV.match(str(name))
+        f"hydra.job.env_set.{name}: a variable like this can make processes load code or "
+        f"write files; set {name} in your shell if you mean it" + ("" if i else allowed)
+        for i, name in enumerate(refused)
+    ]
+
+
+def _job_problems(job: dict) -> list[str]:
+    """`hydra.job.name` names the run's log file (<run dir>/<name>.log): a plain name.
+    `hydra.job.chdir`: rlexp runs in the directory it was started in."""
+    problems = []
+    name = job.get("name")
+    if name not in (None, "???") and not (isinstance(name, str) and NAME_SEGMENT.match(name)):
+        problems.append(
+            f"hydra.job.name={name}: a job's name is a plain name (letters, digits, _ . -): "
+            f"Hydra writes its log to <run dir>/<name>.log"
+        )
+    chdir = job.get("chdir")
+    if chdir not in (None, False):
+        problems.append(
+            f"hydra.job.chdir={str(chdir).lower()}: rlexp runs in the directory it was "
+            f"started in (its plugins are imported from there, a run's files are written by "
+            f"path, and a sweep's training processes must not start in a job's folder); "
+            f"leave it false"
+        )
+    separators = ((job.get("config") or {}).get("override_dirname") or {})
+    for key in ("kv_sep", "item_sep"):
+        value = separators.get(key)
+        if value is not None and (not isinstance(value, str) or "/" in value or "${" in value):
+            problems.append(
+                f"hydra.job.config.override_dirname.{key}={value}: it joins the overrides "
+                f"that name a sweep job's folder; a separator is text without '/'"
+            )
+    return problems
+
+
+def _subdir_problems(subdir: Any) -> list[str]:
+    """A sweep job's folder, `hydra.sweep.subdir`, is a relative path inside the sweep
+    directory: its unresolved text holds no `..` segment, and interpolates only Hydra's job
+    number, id, name (a plain name) and override_dirname (whose overrides are checked by
+    `dirname_problems`), and the time."""
+    if subdir is None:
+        return []
+    text = SUBDIR_PARTS.sub("x", subdir) if isinstance(subdir, str) else ""
+    if text and "${" not in text and not text.startswith("/") and ".." not in text.split("/"):
+        return []
+    return [
+        f"hydra.sweep.subdir={subdir}: a sweep job's folder is a relative path inside the "
+        f"sweep directory (no '..', not absolute; it may use ${{hydra.job.num}} and "
+        f"{OVERRIDE_DIRNAME}); leave it unset for <num>_<overrides>"
+    ]
+
+
+def dirname_problems(base: DictConfig, parsed: list) -> list[str]:
+    """In a sweep whose job folders are named after their overrides (`hydra.sweep.subdir`
+    uses `${hydra.job.override_dirname}`, as by default), an override in the name with a
+    `..` path segment (`key=a/../..`, in any swept value) would put a job's folder outside
+    the sweep directory. Not in the name: Hydra settings, the keys of
+    `override_dirname.exclude_keys`, and (unless the command sets those keys itself) the
+    values every job shares, which rlexp adds to them (`rlexp.sweeps.multirun`)."""
+    from rlexp.sweeps.multirun import DIRNAME_EXCLUDE
+
+    sweep = OmegaConf.to_container(base.hydra.sweep, resolve=False)
+    if OVERRIDE_DIRNAME not in str(sweep.get("subdir")):
+        return []
+    excluded = OmegaConf.select(base, DIRNAME_EXCLUDE, default=None) or []
+    own_excludes = any(o.key_or_group == DIRNAME_EXCLUDE for o in parsed)
+    params = OmegaConf.select(base, "hydra.sweeper.params", default=None)
+    params = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_dict(params) else {}
+    named = [(str(k), f"{k}={v}") for k, v in params.items()]
+    named += [
+        (o.key_or_group, o.input_line)
+        for o in parsed
+        if not o.is_hydra_override()
+        and (own_excludes or o.is_sweep_override() or o.key_or_group == "seed")
+    ]
+    return [
+        f"{text}: a sweep job's folder is named after its overrides (hydra.sweep.subdir "
+        f"uses {OVERRIDE_DIRNAME}), and a path with '..' in one would put the folder "
+        f"outside the sweep directory"
+        for key, text in named
+        if key not in excluded and ("/.." in text or "../" in text)
     ]
 
 
@@ -255,6 +480,14 @@ def check_command(argv: list[str]) -> DictConfig | None:
                 f"add your configs with --config-dir <dir>"
             ]
         )
+    if args.experimental_rerun is not None:
+        raise TrustError(
+            [
+                f"--experimental-rerun {args.experimental_rerun}: Hydra would unpickle that "
+                f"file, which can run any code; rerun a run with its command line (its "
+                f"provenance.json), or go on with it: rlexp resume <run dir>"
+            ]
+        )
     overrides = list(args.overrides)
     parsed = OverridesParser.create().parse_overrides(overrides)
     problems = _override_problems(parsed)
@@ -275,7 +508,10 @@ def check_command(argv: list[str]) -> DictConfig | None:
         problems = _config_problems(hydra, config_name, overrides, RunMode.MULTIRUN, base)
         failures: list[str] = []
         invalid: list[str] = []
-        if (args.multirun or base.hydra.mode == RunMode.MULTIRUN) and not problems:
+        multirun = args.multirun or base.hydra.mode == RunMode.MULTIRUN
+        if multirun:
+            problems += dirname_problems(base, parsed)
+        if multirun and not problems:
             problems, failures, invalid = _sweep_point_problems(hydra, config_name, base, parsed)
     if problems:
         raise TrustError(list(dict.fromkeys(problems)))
@@ -332,12 +568,13 @@ PLAIN_HYDRA_VALUES = ("hydra.run.dir",)
 
 def _only_rlexp_configs(args: Any, parsed: list) -> bool:
     """A single run whose config comes only from rlexp's own tree (and Hydra's) plus value
-    overrides: no --config-dir, no Hydra setting but its run directory, no sweep. Its option
-    names were checked."""
-    if args.config_dir is not None or args.multirun:
+    overrides: no --config-dir, no Hydra setting but its run directory, no sweep, no option
+    placed elsewhere (`+logger@hydra.callbacks.x=...`). Its option names were checked."""
+    if args.config_dir is not None or args.config_name is not None or args.multirun:
         return False
     return not any(
         o.is_sweep_override()
+        or o.package is not None
         or (
             o.key_or_group.lstrip("+~").startswith("hydra")
             and not (o.key_or_group in PLAIN_HYDRA_VALUES and isinstance(o.value(), str))
@@ -386,9 +623,10 @@ def _primary_config_problems(config_dir: str | None, config_name: str | None) ->
         loaded = OmegaConf.load(primary)
     except Exception:  # noqa: BLE001 (absent or broken: Hydra reports it)
         return []
+    hydra = loaded.get("hydra") if isinstance(loaded, DictConfig) else None
     entries = (
-        OmegaConf.select(loaded, "hydra.searchpath", default=None)
-        if isinstance(loaded, DictConfig)
+        OmegaConf.to_container(hydra, resolve=False).get("searchpath")
+        if isinstance(hydra, DictConfig)
         else None
     )
     return searchpath_problems(entries, f"{primary}: hydra.searchpath")

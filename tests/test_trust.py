@@ -1,10 +1,12 @@
-"""The trust boundary: nothing in a config (command line, presets, --config-dir files) makes
-Hydra import or run code, and option names are names. Each refusal: exit 2, the key named,
-no traceback, no module imported and no file written or changed."""
+"""The trust boundary: nothing in a config (command line, presets, --config-dir files, a
+resumed sweep's record) makes Hydra import or run code, or write outside the run directory,
+and option names are names. Each refusal: exit 2, the key named, no traceback, no module
+imported and no file written or changed."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import textwrap
 from pathlib import Path
 
@@ -124,6 +126,97 @@ CALLBACK_CASES = [
     pytest.param(
         lambda m: ["--config-path", "/tmp"], "--config-path", id="config-path-replaces-the-tree"
     ),
+    pytest.param(
+        lambda m: ["--experimental-rerun", "victim.txt"],
+        "--experimental-rerun victim.txt: Hydra would unpickle",
+        id="rerun-unpickles",
+    ),
+    # hydra.job.env_set: an allowlist (these load code: git's fsmonitor runs a command at the
+    # provenance's `git status`, TensorFlow and OpenSSL load a library)
+    pytest.param(
+        lambda m: [
+            "+hydra.job.env_set.GIT_CONFIG_COUNT=1",
+            "+hydra.job.env_set.GIT_CONFIG_KEY_0=core.fsmonitor",
+            "+hydra.job.env_set.GIT_CONFIG_VALUE_0=false",
+        ],
+        "hydra.job.env_set.GIT_CONFIG_KEY_0",
+        id="env-set-git-config",
+    ),
+    pytest.param(
+        lambda m: ["+hydra.job.env_set.TF_PLUGGABLE_DEVICE_LIBRARY_PATH=x.so"],
+        "set TF_PLUGGABLE_DEVICE_LIBRARY_PATH in your shell if you mean it",
+        id="env-set-tf-plugin",
+    ),
+    pytest.param(
+        lambda m: ["-m", "seed=0,1", "+hydra.job.env_set.OPENSSL_CONF=x.cnf"],
+        "hydra.job.env_set.OPENSSL_CONF",
+        id="env-set-openssl-in-a-sweep",
+    ),
+    pytest.param(
+        lambda m: ["+hydra.job.env_set.PYTHONHASHSEED=0"],
+        "hydra.job.env_set.PYTHONHASHSEED",
+        id="env-set-python",
+    ),
+    pytest.param(
+        lambda m: ["hydra.job.name=../victim"],
+        "hydra.job.name=../victim: a job's name is a plain name",
+        id="job-name-path",
+    ),
+    pytest.param(
+        lambda m: ["~hydra.callbacks.claim_run_dir"],
+        "hydra.callbacks.claim_run_dir: removed",
+        id="claim-callback-removed",
+    ),
+    pytest.param(
+        lambda m: ["hydra.callbacks.claim_run_dir._target_=rlexp.sweeps.callbacks.SweepReview"],
+        "hydra.callbacks.claim_run_dir._target_=rlexp.sweeps.callbacks.SweepReview",
+        id="claim-callback-swapped",
+    ),
+    pytest.param(
+        lambda m: ["+hydra.callbacks.claim_run_dir.x=1"],
+        "hydra.callbacks.claim_run_dir: x would be passed",
+        id="claim-callback-argument",
+    ),
+    pytest.param(
+        lambda m: ["+logger@hydra.callbacks.x=tensorboard"],
+        "hydra.callbacks.x=",
+        id="option-packaged-under-hydra",
+    ),
+    pytest.param(
+        lambda m: ["-m", "seed=0,1", "hydra.job.chdir=true"],
+        "hydra.job.chdir=true",
+        id="chdir",
+    ),
+    pytest.param(
+        lambda m: ["-m", "seed=0,1", "hydra.sweep.subdir=../important_${hydra.job.num}"],
+        "hydra.sweep.subdir=../important_${hydra.job.num}: a sweep job's folder is a relative",
+        id="sweep-subdir-up",
+    ),
+    pytest.param(
+        lambda m: ["-m", "seed=0,1", "hydra.sweep.subdir=${now:../x}_${hydra.job.num}"],
+        "hydra.sweep.subdir=${now:../x}_${hydra.job.num}: a sweep job's folder is a relative",
+        id="sweep-subdir-interpolated",
+    ),
+    pytest.param(
+        lambda m: ["-m", "sweep.objective=final_eval_return,a/../../../x"],
+        "sweep.objective=final_eval_return,a/../../../x: a sweep job's folder is named",
+        id="sweep-value-up",
+    ),
+    pytest.param(
+        lambda m: ["-m", "seed=0,1", "hydra.job.config.override_dirname.kv_sep=/"],
+        "override_dirname.kv_sep=/",
+        id="sweep-dirname-separator",
+    ),
+    pytest.param(
+        lambda m: ["hydra.job_logging.handlers.console.stream=${seed}"],
+        "hydra.job_logging.handlers.console.stream=${seed}: Hydra resolves this interpolation",
+        id="logging-interpolation",
+    ),
+    pytest.param(
+        lambda m: ["hydra.searchpath=[${hydra.job.name}]"],
+        "is resolved by Hydra after rlexp's checks",
+        id="searchpath-interpolation",
+    ),
 ]
 
 
@@ -240,6 +333,74 @@ def write_config_dir(root: Path, files: dict[str, str]) -> Path:
             "imports the Python package",
             id="primary-config-searchpath",
         ),
+        pytest.param(
+            {
+                "hydra/job_logging/quiet.yaml": """\
+                version: 1
+                handlers:
+                  file:
+                    class: logging.FileHandler
+                    filename: ${hydra.runtime.output_dir}/quiet.log
+                    ".": {baseFilename: victim.txt, mode: w}
+                root:
+                  handlers: [file]
+                """
+            },
+            ["hydra/job_logging=quiet"],
+            "hydra.job_logging.handlers.file.'.': logging would set these attributes "
+            "(baseFilename, mode)",
+            id="logging-handler-attributes",
+        ),
+        pytest.param(
+            {
+                "experiment/evil.yaml": """\
+                # @package _global_
+                hydra:
+                  job:
+                    env_set:
+                      GIT_CONFIG_COUNT: "1"
+                      GIT_CONFIG_KEY_0: core.fsmonitor
+                      GIT_CONFIG_VALUE_0: "false"
+                """
+            },
+            ["experiment=evil"],
+            "hydra.job.env_set.GIT_CONFIG_VALUE_0",
+            id="preset-env-set",
+        ),
+        pytest.param(
+            {
+                "experiment/evil.yaml": """\
+                # @package _global_
+                hydra:
+                  callbacks:
+                    claim_run_dir:
+                      _target_: rlexp.sweeps.callbacks.SweepReview
+                """
+            },
+            ["experiment=evil"],
+            "hydra.callbacks.claim_run_dir._target_=rlexp.sweeps.callbacks.SweepReview",
+            id="preset-swaps-the-claim",
+        ),
+        pytest.param(
+            {
+                "experiment/evil.yaml": """\
+                # @package _global_
+                hydra:
+                  job_logging:
+                    handlers:
+                      file: "${oc.create:'{class: MODULE.X}'}"
+                """
+            },
+            ["experiment=evil"],
+            "hydra.job_logging.handlers.file=${oc.create:",
+            id="preset-logging-node-from-an-interpolation",
+        ),
+        pytest.param(
+            {"experiment/evil.yaml": "# @package _global_\nhydra:\n  job:\n    chdir: true\n"},
+            ["-m", "experiment=evil", "seed=0,1"],
+            "hydra.job.chdir=true",
+            id="preset-chdir",
+        ),
     ],
 )
 def test_config_dir_files_are_checked_too(cli, sandbox, files, overrides, phrase):
@@ -261,6 +422,22 @@ def test_config_dir_files_are_checked_too(cli, sandbox, files, overrides, phrase
         pytest.param(["-m", "agent=dqn,ddqn", "seed=0,1"], id="basic-sweep"),
         pytest.param(["-m", "repeat=2", "experiment=seed_notebook"], id="preset-sweep"),
         pytest.param(["+hydra.job.env_set.CUDA_VISIBLE_DEVICES=0"], id="env-set-harmless"),
+        pytest.param(
+            ["+hydra.job.env_set.OMP_NUM_THREADS=2", "+hydra.job.env_set.MUJOCO_GL=osmesa"],
+            id="env-set-run-settings",
+        ),
+        pytest.param(["hydra.job.env_copy=[HOME]"], id="env-copy"),
+        pytest.param(["hydra.job.name=my_job", "hydra.job.chdir=false"], id="job-settings"),
+        pytest.param(["-m", "seed=0,1", "hydra.sweep.subdir=run${hydra.job.num}"], id="subdir"),
+        pytest.param(
+            [
+                "-m",
+                "seed=0,1",
+                "hydra.sweep.subdir=c1-${hydra.job.num}_${hydra.job.override_dirname}",
+            ],
+            id="continuation-subdir",
+        ),
+        pytest.param(["-m", "env=gym", "driver=step", "env.gym_id=CartPole-v1,CartPole-v0"]),
     ],
 )
 def test_rlexp_and_hydra_defaults_pass(overrides):
@@ -340,3 +517,145 @@ def test_gym_id_with_a_module_prefix_imports_nothing(cli, sandbox):
     before = snapshot(root)
     result = cli("train", "env=gym", f"env.gym_id={module}:Foo-v0", "driver=step")
     assert_refused(result, root, before, f"plugins=[{module}]", f"env.gym_id={module}:Foo-v0")
+
+
+def test_rlexp_callbacks_are_the_ones_the_check_keeps():
+    from omegaconf import OmegaConf
+
+    from rlexp import registry
+    from rlexp.trust import CALLBACKS
+
+    config = OmegaConf.load(registry.CONF_DIR / "config.yaml")
+    callbacks = OmegaConf.to_container(config.hydra.callbacks)
+    assert callbacks == {key: {"_target_": target} for key, target in CALLBACKS.items()}
+
+
+def test_sweep_runs_start_without_the_working_directory_on_sys_path(tmp_path, monkeypatch):
+    """`python -m` would put the working directory first on sys.path: a `rlexp/` there
+    (a job folder's, with hydra.job.chdir) was imported by the run's process. Started as
+    the sweep starts them, the processes import the installed rlexp."""
+    import subprocess
+    import sys
+
+    from omegaconf import OmegaConf
+
+    from rlexp.sweeps import forkserver, job
+
+    started: list[list[str]] = []
+
+    class Recorded:
+        def __init__(self, argv, **kwargs):
+            started.append(argv)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    cfg = OmegaConf.create({"plugins": [], "sweep": {"fork_server": False}})
+    job._start_training_process(cfg, {})
+    forkserver._Server({}).socket.close()
+    monkeypatch.undo()
+    assert [argv[1:4] for argv in started] == [
+        ["-P", "-m", "rlexp.sweeps.child"],
+        ["-P", "-m", "rlexp.sweeps.forkserver"],
+    ]
+    (tmp_path / "rlexp").mkdir()
+    (tmp_path / "rlexp" / "__init__.py").write_text("raise SystemExit('the working dir')\n")
+    for argv in started:
+        flags = argv[1 : argv.index("-m")]
+        shown = subprocess.run(
+            [sys.executable, *flags, "-c", "import rlexp; print(rlexp.__file__)"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert Path(shown.stdout.strip()).parent.parent != tmp_path
+
+
+# `rlexp resume <sweep dir>` replays sweep.json's command line: it gets the checks a typed
+# one does, and announces its plugins before importing them.
+
+SWEEP_OVERRIDES = ["seed=0,1", "train.env_steps=2000"]
+
+
+def fake_sweep(sweep_dir: Path, overrides=(), hydra_overrides=(), plugins=()) -> Path:
+    """A sweep directory as a stopped `rlexp -m` leaves it: its record, and job 0's folder
+    with the run's saved config (no training)."""
+    import json
+
+    from omegaconf import OmegaConf
+
+    from rlexp.composition import compose_config
+    from rlexp.sweeps.multirun import BASIC_SWEEPER
+
+    job_overrides = ["seed=0", "train.env_steps=2000"]
+    job_overrides += [f"plugins=[{','.join(plugins)}]"] if plugins else []
+    cfg = compose_config(job_overrides)
+    job = sweep_dir / "0_seed=0" / ".hydra"
+    job.mkdir(parents=True)
+    OmegaConf.save(cfg, job / "config.yaml")
+    OmegaConf.save(OmegaConf.create(job_overrides), job / "overrides.yaml")
+    invocation = {
+        "overrides": [*SWEEP_OVERRIDES, *overrides],
+        "hydra_overrides": [f"hydra.sweep.dir={sweep_dir}", *hydra_overrides],
+        "sweeper": BASIC_SWEEPER,
+    }
+    record = {"invocations": [invocation], "status": "interrupted"}
+    (sweep_dir / "sweep.json").write_text(json.dumps(record))
+    return sweep_dir
+
+
+@pytest.mark.parametrize(
+    ("overrides", "hydra_overrides", "phrase"),
+    [
+        pytest.param(
+            [],
+            [
+                "+hydra.job.env_set.GIT_CONFIG_COUNT=1",
+                "+hydra.job.env_set.GIT_CONFIG_KEY_0=core.fsmonitor",
+                "+hydra.job.env_set.GIT_CONFIG_VALUE_0=false",
+            ],
+            "hydra.job.env_set.GIT_CONFIG_COUNT",
+            id="env-set",
+        ),
+        pytest.param(
+            [], ["hydra.sweep.subdir=../important_${hydra.job.num}"], "hydra.sweep.subdir",
+            id="subdir",
+        ),
+        pytest.param(
+            [], ["+hydra.callbacks.x._target_=MODULE.X"], "hydra.callbacks.x._target_=MODULE.X",
+            id="callback",
+        ),
+        pytest.param(["plugins=[MODULE]"], [], "names the plugins []", id="plugin-of-no-job"),
+        pytest.param(
+            ["--experimental-rerun=victim.txt"], [], "a command-line flag", id="hydra-flag"
+        ),
+        pytest.param(["+train.x=${oc.env:HOME}"], [], "an environment variable", id="env-var"),
+        pytest.param([["seed=0"]], [], "not an override", id="not-text"),
+    ],
+)
+def test_a_tampered_sweep_record_is_refused_before_anything_runs(
+    cli, sandbox, overrides, hydra_overrides, phrase
+):
+    root, module = sandbox
+    sweep_dir = fake_sweep(
+        root / "sweep",
+        [o.replace("MODULE", module) if isinstance(o, str) else o for o in overrides],
+        [o.replace("MODULE", module) for o in hydra_overrides],
+    )
+    before = snapshot(root)
+    result = cli("resume", sweep_dir)
+    assert_refused(result, root, before, phrase.replace("MODULE", module))
+    assert "sweep.json" in result.err
+
+
+def test_a_resumed_sweep_announces_its_plugins_before_importing_them(sandbox, capsys):
+    from rlexp.sweeps.resume import sweep_argv
+
+    root, module = sandbox
+    sweep_dir = fake_sweep(root / "sweep", [f"plugins=[{module}]"], plugins=[module])
+    argv, invocation = sweep_argv(sweep_dir)
+    err = capsys.readouterr().err
+    assert f"rlexp resume: importing the plugins {sweep_dir / 'sweep.json'} names: {module}" in err
+    assert "use only sweep directories you trust" in err
+    assert (root / "IMPORTED").exists() and invocation == 0
+    assert argv[0] == "-m" and f"plugins=[{module}]" in argv

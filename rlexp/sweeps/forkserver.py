@@ -61,7 +61,9 @@ class _Server:
     def __init__(self, env: dict[str, str]):
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "rlexp.sweeps.forkserver", str(theirs.fileno())],
+            # -P: the working directory is not put first on sys.path (as `-m` would); the
+            # runs find listed plugins there, searched last (`registry.load_plugins`).
+            [sys.executable, "-P", "-m", "rlexp.sweeps.forkserver", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,

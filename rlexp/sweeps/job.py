@@ -251,7 +251,10 @@ def _start_training_process(cfg: DictConfig, env: dict[str, str]) -> Any:
         except OSError as exc:
             print(f"rlexp: {exc}; this run starts as a new process", file=sys.stderr)
     return subprocess.Popen(
-        [sys.executable, "-m", "rlexp.sweeps.child", *plugins],
+        # -P: the working directory is not put first on sys.path (as `-m` would), so no file
+        # there stands in for rlexp or a dependency; listed plugins are still found there,
+        # searched last (`registry.load_plugins`).
+        [sys.executable, "-P", "-m", "rlexp.sweeps.child", *plugins],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +76,7 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
         for o in _hydra_overrides(sweep_dir, invocation, latest)
         if not o.startswith("hydra.sweep.dir=")
     ]
+    _check_recorded(sweep_dir, [*invocation["overrides"], *hydra_overrides])
     subdirs = [o.split("=", 1)[1] for o in hydra_overrides if o.startswith("hydra.sweep.subdir=")]
     if not subdirs:
         hydra_overrides.append(f"hydra.sweep.subdir={job_subdir(k)}")
@@ -81,10 +84,12 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
     if record.get("status") == "finished" and all(_completed(job) for job in jobs):
         raise NothingToResume(f"{sweep_dir} has finished and all its runs completed")
     dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
-    _check_jobs(jobs, dirs)
     flags = [f"--config-dir={d}" for d in dirs]
     argv = ["-m", *flags, *invocation["overrides"], *hydra_overrides]
-    return [*argv, f"hydra.sweep.dir={sweep_dir}"], k
+    argv = [*argv, f"hydra.sweep.dir={sweep_dir}"]
+    _check_command_line(sweep_dir, argv, jobs, dirs)
+    _check_jobs(jobs, dirs)
+    return argv, k
 
 
 def _resumable_invocation(record: dict[str, Any], sweep_dir: Path) -> tuple[int, dict[str, Any]]:
@@ -153,6 +158,91 @@ def _hydra_overrides(sweep_dir: Path, invocation: dict[str, Any], latest: bool) 
         return [str(o) for o in OmegaConf.to_container(saved.hydra.overrides.hydra)]
     except Exception:  # noqa: BLE001 (absent or damaged: the defaults apply)
         return []
+
+
+def _check_recorded(sweep_dir: Path, overrides: list[Any]) -> None:
+    """The recorded overrides as data, before anything is imported: each one an override
+    as rlexp records it (no flag, no `${oc.env:...}`, which rlexp expands before Hydra
+    sees a command line). The trust checks of a typed command line follow
+    (`_check_command_line`)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    problems = []
+    for text in overrides:
+        if not isinstance(text, str):
+            problems.append(f"{text!r}: not an override (text)")
+        elif text.startswith("-"):
+            problems.append(f"{text}: a command-line flag, which a sweep's overrides never hold")
+        elif "${oc.env:" in text:
+            problems.append(
+                f"{text}: an environment variable, which rlexp expands before it records a "
+                f"sweep's overrides"
+            )
+        else:
+            try:
+                OverridesParser.create().parse_overrides([text])
+            except Exception as exc:  # noqa: BLE001 (Hydra's parser raises several types)
+                problems.append(f"{text!r}: not an override ({' '.join(str(exc).split())})")
+    if problems:
+        raise SweepResumeError(
+            f"{Path(sweep_dir) / SWEEP_FILE} is not what rlexp wrote (edited?); nothing was "
+            f"imported or started:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def _check_command_line(sweep_dir: Path, argv: list[str], jobs: list[Path], dirs: list[Path]):
+    """The sweep's command line, replayed from its record, passes the checks a typed one
+    gets (`rlexp.trust.check_command`) before any job is recomposed or started. Its plugins
+    are announced before they are imported, as `rlexp resume <run dir>` does, and every
+    job's saved config must name the same ones (checked as data first)."""
+    from rlexp.composition import plugin_modules, prepare_registry
+    from rlexp.registry import RegistryError
+    from rlexp.saved_run import SavedRunError, read_saved_run, recorded_cwd
+    from rlexp.trust import SweepPointError, TrustError, check_command
+
+    record = Path(sweep_dir) / SWEEP_FILE
+    try:
+        plugins = list(plugin_modules(argv))  # reads presets, imports nothing
+    except RegistryError as exc:
+        raise SweepResumeError(f"{record}: {exc}; nothing was imported") from None
+    for job in jobs:
+        if not rundir.config_path(job).is_file():
+            continue
+        try:
+            saved = read_saved_run(job, dirs)
+        except SavedRunError as exc:
+            raise SweepResumeError(f"job {job.name}: {exc}") from None
+        if saved.plugins != plugins:
+            raise SweepResumeError(
+                f"job {job.name}: its saved config names the plugins {saved.plugins}, the "
+                f"sweep's record {record} {plugins}; they were edited, or a preset changed "
+                f"or moved (rlexp resume {sweep_dir} --config-dir <its folder>); nothing was "
+                f"imported"
+            )
+    if plugins:
+        print(
+            f"rlexp resume: importing the plugins {record} names: {', '.join(plugins)} (a "
+            f"plugin is Python code: use only sweep directories you trust)",
+            file=sys.stderr,
+        )
+    try:
+        prepare_registry(argv)
+    except RegistryError as exc:
+        started_in = recorded_cwd(jobs[0]) if jobs else None
+        if started_in is None or started_in == Path.cwd():
+            raise
+        raise SweepResumeError(
+            f"{exc}\nThe sweep was started in {started_in}, where its plugins were "
+            f"importable: resume it from there (cd {shlex.quote(str(started_in))}), or put "
+            f"their modules on PYTHONPATH"
+        ) from exc
+    try:
+        check_command(argv)
+    except (TrustError, SweepPointError) as exc:
+        raise SweepResumeError(
+            f"{record} replays a command line that rlexp refuses (edited?); nothing was "
+            f"started:\n{exc}"
+        ) from None
 
 
 def _check_jobs(jobs: list[Path], config_dirs: list[Path]) -> None:
