@@ -436,3 +436,21 @@ def test_sighup_stops_a_run_as_sigterm_does_unless_ignored():
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_fork_servers_run_records_every_stop_signal_until_the_trainers_handlers():
+    """The server's do-nothing handlers (a stop waits in the fork for the run's) must not
+    stay in the run: a SIGHUP before the trainer's handlers was lost."""
+    from rlexp import stop_signals
+    from rlexp.sweeps import forkserver
+
+    saved = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
+    try:
+        for s in stop_signals.STOP_SIGNALS:
+            signal.signal(s, forkserver._ignore)  # as the server sets them
+        forkserver.record_stop_signals()
+        handlers = {s: signal.getsignal(s) for s in stop_signals.STOP_SIGNALS}
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert all(h == stop_signals._EARLY.handle for h in handlers.values()), handlers

@@ -127,7 +127,12 @@ def serve(sock: socket.socket) -> None:
     """The server: import once, then fork one run per request until the worker goes."""
     # Stop signals go to the runs, not to the server: a handler that does nothing, not
     # SIG_IGN, so that one sent to a fork before its own handlers waits for them (below).
-    for s in stop_signals.STOP_SIGNALS:
+    # One the worker ignored (SIGHUP under nohup) stays ignored, in the runs too.
+    global _IGNORED
+    _IGNORED = frozenset(
+        s for s in stop_signals.STOP_SIGNALS if signal.getsignal(s) is signal.SIG_IGN
+    )
+    for s in set(stop_signals.STOP_SIGNALS) - _IGNORED:
         signal.signal(s, _ignore)
     from rlexp.sweeps import child
 
@@ -160,6 +165,17 @@ def _ignore(signum: int, frame: object) -> None:
     pass
 
 
+_IGNORED: frozenset[int] = frozenset()  # stop signals the server's worker ignored
+
+
+def record_stop_signals() -> None:
+    """In a run's fork: every stop signal the worker did not ignore back to Python's
+    default, then recorded until the trainer's own handlers (`stop_signals`)."""
+    for s in set(stop_signals.STOP_SIGNALS) - _IGNORED:
+        signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+    stop_signals.start_recording()
+
+
 def _reply(sock: socket.socket, message: dict[str, Any]) -> bool:
     """Send `message` to the worker; False when the worker is gone (the server ends)."""
     try:
@@ -171,9 +187,7 @@ def _reply(sock: socket.socket, message: dict[str, Any]) -> bool:
 
 def _run(request: dict[str, Any], fds: list[int]) -> None:
     """In the fork: become the run's process, as `python -m rlexp.sweeps.child` would be."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    stop_signals.start_recording()  # until the trainer's own handlers
+    record_stop_signals()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals.STOP_SIGNALS)
     if request["new_session"]:
         os.setsid()
