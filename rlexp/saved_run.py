@@ -9,6 +9,7 @@ imported. (The two files are written together by Hydra; files that disagree were
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,20 @@ def recorded_cwd(run_dir: Path) -> Path | None:
         return Path(_recorded_runtime(run_dir)["cwd"])
     except Exception:  # noqa: BLE001 (absent or damaged)
         return None
+
+
+def started_elsewhere_hint(run_dir: Path, what: str) -> str | None:
+    """For plugins that cannot be imported here: where the run (`what`: run or sweep) was
+    started, where they were importable, and how to resume from there; None when it was
+    started here or the record does not say."""
+    started_in = recorded_cwd(run_dir)
+    if started_in is None or started_in == Path.cwd():
+        return None
+    return (
+        f"The {what} was started in {started_in}, where its plugins were importable: resume "
+        f"it from there (cd {shlex.quote(str(started_in))}), or put their modules on "
+        f"PYTHONPATH"
+    )
 
 
 def _recorded_runtime(run_dir: Path) -> dict[str, Any]:

@@ -459,20 +459,8 @@ def choice_problems(defaults: Any) -> list[str]:
     return problems
 
 
-def check_command(argv: list[str]) -> DictConfig | None:
-    """Refuse `rlexp train` argv whose config (or any sweep point's) would run code, or whose
-    sweep points cannot be composed, before Hydra runs anything. Raises TrustError or
-    SweepPointError; a command line Hydra cannot compose at all raises Hydra's own error.
-    Returns the composed config (sweep overrides left out), with its `hydra` node, or None
-    when there is nothing to compose for (a single run of rlexp's own configs, values only).
-    """
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.types import RunMode
-
-    from rlexp.composition import command_composer
-
-    args, _ = get_args_parser().parse_known_args(argv)
+def _check_flags(args: Any) -> None:
+    """Hydra's flags that read code or config from outside rlexp's tree."""
     if args.config_path is not None:
         raise TrustError(
             [
@@ -488,6 +476,23 @@ def check_command(argv: list[str]) -> DictConfig | None:
                 f"provenance.json), or go on with it: rlexp resume <run dir>"
             ]
         )
+
+
+def check_command(argv: list[str]) -> DictConfig | None:
+    """Refuse `rlexp train` argv whose config (or any sweep point's) would run code, or whose
+    sweep points cannot be composed, before Hydra runs anything. Raises TrustError or
+    SweepPointError; a command line Hydra cannot compose at all raises Hydra's own error.
+    Returns the composed config (sweep overrides left out), with its `hydra` node, or None
+    when there is nothing to compose for (a single run of rlexp's own configs, values only).
+    """
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
+
+    from rlexp.composition import command_composer
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    _check_flags(args)
     overrides = list(args.overrides)
     parsed = OverridesParser.create().parse_overrides(overrides)
     problems = _override_problems(parsed)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -197,7 +196,7 @@ def _check_command_line(sweep_dir: Path, argv: list[str], jobs: list[Path], dirs
     job's saved config must name the same ones (checked as data first)."""
     from rlexp.composition import plugin_modules, prepare_registry
     from rlexp.registry import RegistryError
-    from rlexp.saved_run import SavedRunError, read_saved_run, recorded_cwd
+    from rlexp.saved_run import SavedRunError, read_saved_run, started_elsewhere_hint
     from rlexp.trust import SweepPointError, TrustError, check_command
 
     record = Path(sweep_dir) / SWEEP_FILE
@@ -228,14 +227,10 @@ def _check_command_line(sweep_dir: Path, argv: list[str], jobs: list[Path], dirs
     try:
         prepare_registry(argv)
     except RegistryError as exc:
-        started_in = recorded_cwd(jobs[0]) if jobs else None
-        if started_in is None or started_in == Path.cwd():
+        hint = started_elsewhere_hint(jobs[0], "sweep") if jobs else None
+        if hint is None:
             raise
-        raise SweepResumeError(
-            f"{exc}\nThe sweep was started in {started_in}, where its plugins were "
-            f"importable: resume it from there (cd {shlex.quote(str(started_in))}), or put "
-            f"their modules on PYTHONPATH"
-        ) from exc
+        raise SweepResumeError(f"{exc}\n{hint}") from exc
     try:
         check_command(argv)
     except (TrustError, SweepPointError) as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -113,7 +112,7 @@ def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path])
 
     from rlexp.composition import compose_config
     from rlexp.registry import RegistryError
-    from rlexp.saved_run import recorded_config_dirs, recorded_cwd
+    from rlexp.saved_run import recorded_config_dirs, started_elsewhere_hint
 
     missing = [d for d in config_dirs if not Path(d).is_dir()]
     if missing:
@@ -122,14 +121,10 @@ def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path])
     try:
         return compose_config(overrides, config_dirs=[d for d in dirs if d.is_dir()])
     except RegistryError as exc:  # a plugin that cannot be imported from here
-        started_in = recorded_cwd(run_dir)
-        if started_in is None or started_in == Path.cwd():
+        hint = started_elsewhere_hint(run_dir, "run")
+        if hint is None:
             raise
-        raise ResumeError(
-            f"{exc}\nThe run was started in {started_in}, where its plugins were importable: "
-            f"resume it from there (cd {shlex.quote(str(started_in))}), or put their modules "
-            f"on PYTHONPATH"
-        ) from exc
+        raise ResumeError(f"{exc}\n{hint}") from exc
     except MissingConfigException as exc:
         where = ", ".join(f"{d}{'' if d.is_dir() else ' (gone)'}" for d in dirs) or "none"
         raise ResumeError(
