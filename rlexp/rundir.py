@@ -229,6 +229,19 @@ def mark_status(run_dir: Path, status: str, error: str | None) -> None:
     write_json_atomic(Path(run_dir) / METRICS_FILE, metrics)
 
 
+def yaml_aliases(text: str) -> bool:
+    """Whether YAML `text` uses aliases (`*name`), which Hydra and OmegaConf never write in a
+    run's files: a few hundred bytes of nested aliases expand to gigabytes once loaded, so a
+    received run's file that has them is refused before it is loaded."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, loader))
+    except yaml.YAMLError:
+        return False  # not YAML: the load that follows says so
+
+
 def unwritable_reason(path_text: str) -> str | None:
     """Why runs cannot be written under `path_text`, or None when they can.
 

@@ -79,7 +79,8 @@ def started_elsewhere_hint(run_dir: Path, what: str) -> str | None:
 
 def _recorded_runtime(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)["hydra"]["runtime"]
+    settings = _load(path, DictConfig, "Hydra's settings")
+    return OmegaConf.to_container(settings, resolve=False)["hydra"]["runtime"]
 
 
 def read_saved_run(run_dir: Path, config_dirs: Sequence[Path] = ()) -> SavedRun:
@@ -160,7 +161,14 @@ def announce_plugins(saved: SavedRun, command: str) -> None:
 
 def _load(path: Path, kind: type, what: str):
     try:
+        if rundir.yaml_aliases(Path(path).read_text()):
+            raise SavedRunError(
+                f"{path} uses YAML aliases, which Hydra never writes in a run's files: it was "
+                f"edited (nested aliases can expand to gigabytes when loaded)"
+            )
         loaded = OmegaConf.load(path)
+    except SavedRunError:
+        raise
     except Exception as exc:  # noqa: BLE001 (YAML and OmegaConf raise many types)
         raise SavedRunError(
             f"cannot read {path}: {' '.join(str(exc).split())}; it is damaged or not a file "

@@ -60,14 +60,21 @@ def assert_clean_refusal(result, root: Path, before: dict, *phrases: str) -> Non
     assert snapshot(root) == before
 
 
+# ~400 bytes that expand to 10**9 strings when loaded: never in a file Hydra wrote.
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
 @pytest.mark.parametrize("command", ["resume", "eval"])
 @pytest.mark.parametrize(
     ("damage", "phrase"),
     [
         ("config: [unclosed", "cannot read"),
         ("- just\n- a list\n", "does not hold a mapping"),
+        (ALIAS_BOMB, "uses YAML aliases"),
     ],
-    ids=["not-yaml", "not-a-mapping"],
+    ids=["not-yaml", "not-a-mapping", "alias-bomb"],
 )
 def test_damaged_saved_config_is_named(cli, tmp_path, marker, command, damage, phrase):
     run_dir = fake_run(tmp_path / "run", status="running")

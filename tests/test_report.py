@@ -635,3 +635,18 @@ def test_a_run_whose_config_cannot_be_read_is_named_when_no_run_has_the_metric(t
     code, _, err = in_process(capsys, run, f"out={tmp_path / 'r'}")
     assert code == 2
     assert "unreadable:" in err and str(run) in err and "config.yaml: not valid YAML" in err
+
+
+def test_a_run_config_with_yaml_aliases_is_unreadable_not_expanded(tmp_path, capsys):
+    # A received run's config.yaml of a few hundred bytes could expand to gigabytes.
+    from test_foreign_runs import ALIAS_BOMB
+
+    from rlexp.sweeps.runs import find_runs
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    write_run(good, 0.001, 0, [100.0, 200.0])
+    write_run(bad, 0.001, 1, [100.0, 200.0])
+    (bad / ".hydra" / "config.yaml").write_text(ALIAS_BOMB)
+    runs = {run.path.name: run for run in find_runs([tmp_path])}
+    assert runs["bad"].status == "unreadable" and "YAML aliases" in runs["bad"].error
+    assert runs["good"].status == "completed"

@@ -27,6 +27,7 @@ from rlexp.rundir import (
     SWEEP_FILE,
     lock_holder,
     never_solved,
+    yaml_aliases,
 )
 
 CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
@@ -126,6 +127,8 @@ def _load_config(run_dir: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise Unreadable(f"{CONFIG_FILE}: {exc.strerror}") from exc
+    if yaml_aliases(text):
+        raise Unreadable(f"{CONFIG_FILE}: uses YAML aliases, which Hydra never writes (edited?)")
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
