@@ -105,14 +105,11 @@ def entry_point() -> NoReturn:
     main_thread = threading.main_thread()
     waited_for = [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
     if "tensorflow" in sys.modules and not waited_for:
+        from rlexp import stop_signals
+
         atexit._run_exitfuncs()
         logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code)
+        stop_signals.exit_now(code)
     sys.exit(code)
 
 
