@@ -426,12 +426,13 @@ def test_sighup_stops_a_run_as_sigterm_does_unless_ignored():
     from rlexp.training.trainer import _signals_to
 
     stop = StopRequest()
-    with _signals_to(stop):
-        assert signal.getsignal(signal.SIGHUP) == stop.handle  # else the kill ends pytest
-        os.kill(os.getpid(), signal.SIGHUP)
-    assert stop.signum == signal.SIGHUP
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # whatever pytest inherited
     try:
+        with _signals_to(stop):
+            assert signal.getsignal(signal.SIGHUP) == stop.handle  # else the kill ends pytest
+            os.kill(os.getpid(), signal.SIGHUP)
+        assert stop.signum == signal.SIGHUP
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
         with _signals_to(StopRequest()):
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
