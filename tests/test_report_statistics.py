@@ -132,3 +132,26 @@ def test_intervals_with_infinite_values_are_not_nan():
         assert not any(map(math.isnan, (e.value, e.low, e.high)))
         assert e.has_interval and 1000 <= e.low <= e.value <= e.high == math.inf
     assert s.n == 6 and s.iqm.value == math.inf
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_complete_separation_with_few_seeds_is_not_best(n):
+    """Every resample of a complete separation gives P = 1, so the interval is [1, 1] for
+    any n; with 3 seeds against 3 an exact Mann-Whitney test gives only p = 0.1."""
+    separated = [[300.0 + i for i in range(n)], [100.0 + i for i in range(n)]]
+    ranking = st.rank(separated, [st.summarize(v) for v in separated])
+    assert ranking.leader == 0 and ranking.tied == []
+    assert ranking.improvement[1].low == 1.0
+    assert ranking.best is None and ranking.few == [0, 1]
+
+
+def test_few_seeds_in_one_compared_configuration_is_enough_to_call_none_best():
+    groups = [[300, 310, 320, 330, 340], [100, 110, 120]]
+    ranking = st.rank(groups, [st.summarize(v) for v in groups])
+    assert ranking.best is None and ranking.few == [1]
+
+
+def test_a_single_configuration_is_never_best():
+    only = [[300, 310, 320, 330, 340]]
+    ranking = st.rank(only, [st.summarize(v) for v in only])
+    assert ranking.leader == 0 and ranking.best is None

@@ -31,7 +31,7 @@ import numpy as np
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
-MIN_SEEDS = 5  # fewer per configuration and the report warns (rliable's advice)
+MIN_SEEDS = 5  # fewer per configuration: the report warns and calls none best (rliable's advice)
 
 
 @dataclass(frozen=True)
@@ -176,19 +176,26 @@ class Ranking:
     leader: int | None
     improvement: dict[int, Estimate]
     tied: list[int]  # configurations whose P(leader better) interval holds 0.5 (+ the leader)
+    few: list[int]  # compared configurations (the leader too) with fewer than MIN_SEEDS seeds
 
     @property
     def best(self) -> int | None:
-        """The leader only when it beats every other configuration with confidence."""
-        return self.leader if self.leader is not None and not self.tied else None
+        """The leader only when it was compared with another configuration, it and each of
+        them have MIN_SEEDS seeds, and it beats each with confidence. With fewer seeds a
+        complete separation (every leader seed better) makes every resample 1 and the
+        interval [1, 1] whatever the evidence: 3 against 3 seeds is p = 0.1 in an exact
+        Mann-Whitney test."""
+        if self.leader is None or not self.improvement or self.tied or self.few:
+            return None
+        return self.leader
 
 
 def rank(groups: list, summaries: list[Summary], seed: int = 0, lower: bool = False) -> Ranking:
-    """Rank configurations (`groups`: each a sequence of seed values) by IQM: the highest
-    leads, or with `lower` the lowest, and P(leader better) is then P(X < Y)."""
+    """Rank configurations (`groups`: each a sequence of seed values, one per seed) by IQM:
+    the highest leads, or with `lower` the lowest, and P(leader better) is then P(X < Y)."""
     scored = [i for i, s in enumerate(summaries) if not math.isnan(s.iqm.value)]
     if not scored:
-        return Ranking(None, {}, [])
+        return Ranking(None, {}, [], [])
     sign = -1.0 if lower else 1.0
     leader = max(scored, key=lambda i: sign * summaries[i].iqm.value)
     poi = {
@@ -201,7 +208,8 @@ def rank(groups: list, summaries: list[Summary], seed: int = 0, lower: bool = Fa
         if i != leader
     }
     tied = [i for i, p in poi.items() if not p.excludes(0.5)]
-    return Ranking(leader, poi, [leader, *tied] if tied else [])
+    few = [i for i in [leader, *poi] if summaries[i].n < MIN_SEEDS]
+    return Ranking(leader, poi, [leader, *tied] if tied else [], few)
 
 
 def band(matrix: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
