@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import signal
@@ -601,9 +602,7 @@ def test_report_reads_a_single_training_run(trained_run, tmp_path):
     assert (tmp_path / "learning_curves.png").is_file()
 
 
-def test_a_single_run_killed_is_failed_not_running_and_one_killed_early_is_listed(
-    tmp_path, capsys
-):
+def test_a_single_run_killed_is_failed_not_running_and_one_killed_early_is_listed(tmp_path, capsys):
     # A single run has no job.json: its lock tells whether a process still trains it.
     from rlexp.rundir import RunLock
     from rlexp.sweeps.runs import find_runs
@@ -650,3 +649,128 @@ def test_a_run_config_with_yaml_aliases_is_unreadable_not_expanded(tmp_path, cap
     runs = {run.path.name: run for run in find_runs([tmp_path])}
     assert runs["bad"].status == "unreadable" and "YAML aliases" in runs["bad"].error
     assert runs["good"].status == "completed"
+
+
+# ---------------------------------------------------------------- what a report may claim
+
+
+def test_a_clear_separation_with_three_seeds_is_not_called_best(tmp_path, capsys):
+    """Every resample of 3 seeds all better than 3 others gives P = 1: the interval [1, 1]
+    is no evidence (an exact Mann-Whitney test: p = 0.1)."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420], 0.0001: [100, 110, 120]})
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert rows["agent.learning_rate=0.0001"]["P(leader better) [95% CI]"] == "1.00 [1.00, 1.00]"
+    assert [r[""] for r in rows.values()] == ["", ""]
+    assert "Best:" not in out
+    assert (
+        "No best configuration: fewer than 5 seeds with a result in "
+        "`agent.learning_rate=0.001`, `agent.learning_rate=0.0001`; P(leader better) with so "
+        "few seeds is not evidence." in out
+    )
+    with open(tmp_path / "r" / "report.csv") as f:
+        assert [r["mark"] for r in csv.DictReader(f)] == ["", ""]
+
+
+def test_a_single_configuration_is_never_best(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420, 430, 440]})
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert [r[""] for r in table(out, "seeds")] == [""]
+    with open(tmp_path / "r" / "report.csv") as f:
+        assert [r["mark"] for r in csv.DictReader(f)] == [""]
+
+
+def test_configurations_of_different_envs_are_ranked_within_their_env(tmp_path, capsys):
+    cartpole = write_sweep(tmp_path / "c", {0.001: [400, 410, 420, 430, 440], 0.0001: [100] * 5})
+    acrobot = write_sweep(tmp_path / "a", {0.001: [-80, -82, -84, -86, -88], 0.0001: [-500] * 5})
+    for config in acrobot.glob("*/.hydra/config.yaml"):
+        config.write_text(config.read_text().replace("CartPole-v1", "Acrobot-v1"))
+    code, out, err = in_process(capsys, cartpole, acrobot, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert "NOTE: the configurations train on 2 envs (Acrobot-v1; CartPole-v1)" in out
+    assert "Best on CartPole-v1: **agent.learning_rate=0.001,env.gym_id=CartPole-v1**" in out
+    assert "Best on Acrobot-v1: **agent.learning_rate=0.001,env.gym_id=Acrobot-v1**" in out
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    leaders = [k for k, r in rows.items() if r["P(leader better) [95% CI]"] == "leader"]
+    assert leaders == [
+        "agent.learning_rate=0.001,env.gym_id=Acrobot-v1",
+        "agent.learning_rate=0.001,env.gym_id=CartPole-v1",
+    ]
+
+
+def set_train_keys(run: Path, **keys) -> None:
+    config = run / ".hydra" / "config.yaml"
+    lines = "".join(f"  {k}: {v}\n" for k, v in keys.items())
+    config.write_text(config.read_text() + "train:\n" + lines)
+
+
+def test_a_key_that_changes_only_what_a_run_writes_does_not_split_a_configuration(tmp_path, capsys):
+    """train.summary_interval leaves the results bit-equal (test_report_config_keys.py);
+    train.checkpoint_interval does not (each checkpoint reseeds), so it still splits."""
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420]})
+    set_train_keys(next(sweep.glob("0_*")), summary_interval=512, checkpoints_to_keep=5)
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert "3 runs in 1 configuration" in out
+    set_train_keys(next(sweep.glob("1_*")), checkpoint_interval=1000)
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert "3 runs in 2 configurations" in out, err
+
+
+def test_runs_without_a_finite_result_are_listed_and_not_counted(tmp_path, capsys):
+    sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420, 430, 440, 450]})
+    for job, value in (("0_", math.nan), ("1_", math.inf)):
+        path = next(sweep.glob(f"{job}*")) / "metrics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "final_eval_return": value}))
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert out.startswith("WARNING: only 4 seed(s) with a result in the smallest configuration")
+    assert "6 runs completed (2 left out of the statistics, listed below)" in out
+    assert [r["seeds"] for r in table(out, "seeds")] == ["4"]
+    assert "`0_lr=0.001,seed=0`" in out and "no finite final_eval_return (NaN)" in out
+    assert "`1_lr=0.001,seed=1`" in out and "no finite final_eval_return (Infinity)" in out
+    from rlexp.sweeps.runs import find_runs, group_runs
+
+    groups = group_runs(find_runs([sweep]))
+    assert plots.few_seeds_note(groups, "final_eval_return").startswith("only 4 seed(s)")
+
+
+def test_a_repeated_seed_is_counted_once_and_the_repeat_named(tmp_path, capsys):
+    """A sweep given twice (or a copied run): its seeds are not new samples."""
+    once = write_sweep(tmp_path / "a", {0.001: [100, 410, 420, 430, 900]})
+    shutil.copytree(once, tmp_path / "copy")
+    code, single, _ = in_process(capsys, once, f"out={tmp_path / 'r1'}")
+    code, out, err = in_process(capsys, once, tmp_path / "copy", f"out={tmp_path / 'r2'}")
+    assert code == 0, err
+    ((row,),) = [table(out, "seeds")]
+    assert row["seeds"] == "5" and out.startswith("WARNING: in configuration")
+    iqm = "IQM final_eval_return [95% CI]"
+    assert row[iqm] == table(single, "seeds")[0][iqm]
+    assert "repeats seed 0 of `0_lr=0.001,seed=0`" in out
+    assert "(5 left out of the statistics, listed below)" in out
+
+
+def test_a_missing_iqm_curve_is_explained(tmp_path, capsys):
+    """Seeds whose training times do not overlap (one started warm) share no x range."""
+    write_run(tmp_path / "s" / "0", 0.001, 0, [10.0, 20.0, 30.0], [500, 1000, 1500])
+    write_run(tmp_path / "s" / "1", 0.001, 1, [10.0, 20.0, 30.0], [3000, 3500, 4000])
+    out_dir = tmp_path / "r"
+    code, out, err = in_process(
+        capsys, tmp_path / "s", "x=train_wall_time_s", "format=svg", f"out={out_dir}"
+    )
+    assert code == 0, err
+    note = "no IQM curve for `all runs`: the seeds share no training time (s) range"
+    assert f"NOTE: learning curves: {note}" in out and "x=env_steps aligns them" in out
+    assert note in (out_dir / "learning_curves.svg").read_text()
+
+
+def test_per_run_returns_are_rounded_by_their_own_spread(tmp_path, capsys):
+    for seed in range(5):
+        run = tmp_path / "s" / f"{seed}"
+        write_run(run, 0.001, seed, [100, 300, 480 + 3.3 * seed], [1000, 3000, 5000], 1000 + seed)
+    code, out, err = in_process(capsys, tmp_path / "s", "metric=solved_at_wall_time_s")
+    assert code == 0, err
+    finals = [r["final_eval_return"] for r in table(out, "run")]
+    assert finals == ["480", "483", "487", "490", "493"]

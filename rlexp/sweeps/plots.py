@@ -21,7 +21,7 @@ import numpy as np
 
 from rlexp.rundir import lower_is_better
 from rlexp.sweeps.drawing import Drawing
-from rlexp.sweeps.runs import Group, number, varying_keys
+from rlexp.sweeps.runs import Group, fewest_seeds, number, varying_keys
 from rlexp.sweeps.statistics import MIN_SEEDS, band, iqm
 
 X_LABELS = {"env_steps": "env steps", "train_wall_time_s": "training time (s)"}
@@ -56,11 +56,32 @@ def on_grid(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> np.nda
     return np.vstack([np.interp(grid, [p[0] for p in c], [p[1] for p in c]) for c in curves])
 
 
-def few_seeds_note(groups: list[Group]) -> str:
-    fewest = min((len(g.done()) for g in groups), default=0)
+def few_seeds_note(groups: list[Group], metric: str) -> str:
+    fewest = fewest_seeds(groups, metric)
     if fewest >= MIN_SEEDS:
         return ""
     return f"only {fewest} seed(s) in a configuration: intervals are unreliable (< {MIN_SEEDS})"
+
+
+def seed_curves(group: Group, x: str, metric: str) -> list[list[tuple[float, float]]]:
+    """The evaluation curves of the runs the statistics of `metric` count."""
+    return [c for c in (r.curve(x) for r in group.counted(metric)) if c]
+
+
+def no_common_range_note(groups: list[Group], x: str, metric: str) -> str:
+    """Why a configuration's IQM curve is missing: the seeds share no x range (training times
+    of seeds that ran one after another, with and without warm-ups, need not overlap)."""
+    missing = [
+        g.label for g in groups if (c := seed_curves(g, x, metric)) and not common_grid(c).size
+    ]
+    if not missing:
+        return ""
+    fix = "; x=env_steps aligns them" if x != "env_steps" else ""
+    named = ", ".join(f"`{label}`" for label in missing)
+    return (
+        f"no IQM curve for {named}: the seeds share no {X_LABELS.get(x, x)} range, so only "
+        f"the seeds' lines are drawn{fix}"
+    )
 
 
 def _finish(fig, ax, path: Path, title: str, note: str) -> None:
@@ -81,12 +102,20 @@ def _save(fig, path: Path) -> None:
 
 
 def plot_curves(
-    path: Path, groups: list[Group], x: str, threshold: float, best: set[int], note: str
+    path: Path,
+    groups: list[Group],
+    x: str,
+    metric: str,
+    threshold: float,
+    best: set[int],
+    note: str,
 ) -> None:
+    """Per configuration, its seeds' curves and their IQM with its band over the x range
+    every seed reached; the title names a configuration whose seeds share no range."""
     fig, (ax,) = _figure()
     low, high = math.inf, -math.inf
     for index, g in enumerate(groups):
-        curves = [c for c in (r.curve(x) for r in g.done()) if c]
+        curves = seed_curves(g, x, metric)
         if not curves:
             continue
         color = f"C{index % 10}"
@@ -119,6 +148,7 @@ def plot_curves(
         ax.set_ylim(low - margin, high + margin)
     ax.set_xlabel(X_LABELS.get(x, x))
     ax.set_ylabel("eval average return")
+    note = "; ".join(filter(None, [note, no_common_range_note(groups, x, metric)]))
     _finish(fig, ax, path, "eval return: IQM and 95% bootstrap band; thin lines: seeds", note)
 
 
@@ -248,7 +278,8 @@ class Figures:
 
         g, note = self.groups, self.note
         path = self.path("learning_curves")
-        with Drawing(lambda: plot_curves(path, g, self.x, self.threshold, self.best, note)) as c:
+        curves = (path, g, self.x, self.metric, self.threshold, self.best, note)
+        with Drawing(lambda: plot_curves(*curves)) as c:
             plot_profile(self.path("profile"), g, self.metric, note)
             plot_sensitivity(self.path("sensitivity"), g, self.metric, note)
             c.wait()

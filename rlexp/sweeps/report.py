@@ -4,12 +4,15 @@
 The metric is a result (`rlexp.rundir.RESULT_METRICS`): a return, where higher is better,
 or a time or env steps to solve, where lower is better. A completed run that never solved
 counts as solving at +inf. Runs are grouped by configuration (the whole config minus the
-seed). Per configuration: mean, median, IQM and optimality gap of the metric with 95%
-bootstrap intervals (`rlexp.sweeps.statistics`), and the probability that the leader (the
-best IQM: highest, or lowest) beats it. The leader is called best only when every such
-interval excludes 0.5; else the leaders are tied. Figures (`rlexp.sweeps.plots`, drawn in
-a second process while the rest is written), tables and CSV (`rlexp.sweeps.tables`) go to
-`out`.
+seed and the keys that change no result, `runs.NOT_CONFIG`); each seed counts once, and a
+completed run without a finite result is left out and listed. Per configuration: mean,
+median, IQM and optimality gap of the metric with 95% bootstrap intervals
+(`rlexp.sweeps.statistics`), and the probability that the leader (the best IQM: highest, or
+lowest) of its env beats it: configurations of different envs are ranked apart. The leader
+is called best only when it and each configuration it is compared with have MIN_SEEDS seeds
+and every such interval excludes 0.5; else the report says why none is. Figures
+(`rlexp.sweeps.plots`, drawn in a second process while the rest is written), tables and CSV
+(`rlexp.sweeps.tables`) go to `out`.
 
 Reads only run directories (metrics.json with its evaluations, job.json, .hydra/config.yaml);
 never imports TensorFlow or the training code. A run that cannot be read is listed with its
@@ -35,11 +38,12 @@ from rlexp.rundir import (
 )
 from rlexp.sweeps import tables
 from rlexp.sweeps.drawing import Drawing, FigureError
-from rlexp.sweeps.plots import TITLES, Figures, few_seeds_note
+from rlexp.sweeps.plots import TITLES, Figures, few_seeds_note, no_common_range_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
     Group,
     Run,
+    fewest_seeds,
     find_runs,
     group_runs,
     short_reason,
@@ -133,18 +137,33 @@ class Report:
 
 def analyse(groups: list[Group], metric: str) -> list[ConfigResult]:
     """Each configuration's statistics (the optimality gap to its own env's threshold) and
-    the ranking."""
+    the ranking of each env's configurations among themselves: returns of different tasks
+    are not comparable."""
     samples = [g.results(metric) for g in groups]
     summaries = [
         summarize(v, _threshold(g.runs) if "return" in metric else None)
         for g, v in zip(groups, samples, strict=True)
     ]
-    ranking = rank(samples, summaries, lower=lower_is_better(metric))
-    results = []
-    for i, (g, s) in enumerate(zip(groups, summaries, strict=True)):
-        mark = "best" if i == ranking.best else ("tied" if i in ranking.tied else "")
-        results.append(ConfigResult(g, s, ranking.improvement.get(i), mark))
-    return results
+    results: dict[int, ConfigResult] = {}
+    for env, members in by_env(groups).items():
+        ranking = rank(
+            [samples[i] for i in members],
+            [summaries[i] for i in members],
+            lower=lower_is_better(metric),
+        )
+        for local, i in enumerate(members):
+            mark = "best" if local == ranking.best else ("tied" if local in ranking.tied else "")
+            p = ranking.improvement.get(local)
+            results[i] = ConfigResult(groups[i], summaries[i], p, mark, env, local in ranking.few)
+    return [results[i] for i in range(len(groups))]
+
+
+def by_env(groups: list[Group]) -> dict[str, list[int]]:
+    """The indices of the configurations of each env (`Group.env`), in order."""
+    envs: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        envs.setdefault(g.env, []).append(i)
+    return envs
 
 
 def _threshold(runs: list[Run]) -> float:
@@ -173,40 +192,70 @@ def _extreme(metric: str) -> str:
 
 
 def _verdict(results: list[ConfigResult], metric: str) -> str:
-    if len(results) < 2:
-        return ""
-    best = [r for r in results if r.mark == "best"]
-    if best:
-        return (
-            f"Best: **{best[0].group.label}** ({_extreme(metric)} IQM {metric}; P(it beats "
-            f"each other configuration) has a 95% interval above 0.5)."
-        )
-    tied = [r.group.label for r in results if r.mark == "tied"]
-    return (
-        f"No best configuration: the leaders {', '.join(tied)} are tied (the 95% interval "
-        f"of P(leader beats it) holds 0.5)."
-        if tied
-        else ""
-    )
+    """Per env with two or more configurations: the best one, or why none is called best."""
+    envs: dict[str, list[ConfigResult]] = {}
+    for r in results:
+        envs.setdefault(r.env, []).append(r)
+    lines = []
+    for env, members in envs.items():
+        on = f" on {env}" if len(envs) > 1 else ""
+        best = [r.group.label for r in members if r.mark == "best"]
+        if len(members) < 2:
+            continue
+        if best:
+            lines.append(
+                f"Best{on}: **{best[0]}** ({_extreme(metric)} IQM {metric}; P(it beats each "
+                f"other configuration) has a 95% interval above 0.5, with {MIN_SEEDS}+ seeds "
+                f"in each)."
+            )
+            continue
+        few = [f"`{r.group.label}`" for r in members if r.few]
+        tied = [r.group.label for r in members if r.mark == "tied"]
+        why = []
+        if few:
+            why.append(
+                f"fewer than {MIN_SEEDS} seeds with a result in {', '.join(few)}; "
+                f"P(leader better) with so few seeds is not evidence"
+            )
+        if tied:
+            why.append(
+                f"the leaders {', '.join(tied)} are tied (the 95% interval of P(leader beats "
+                f"it) holds 0.5)"
+            )
+        if why:
+            lines.append(f"No best configuration{on}: {'; '.join(why)}.")
+    return "\n\n".join(lines)
 
 
 def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) -> list[str]:
-    fewest = min((len(g.done()) for g in groups), default=0)
+    fewest = fewest_seeds(groups, opts.metric)
     lines = []
     if fewest < MIN_SEEDS:
         lines += [
-            f"WARNING: only {fewest} seed(s) in the smallest configuration (fewer than "
-            f"{MIN_SEEDS}): intervals are wide or missing and rankings unreliable.",
+            f"WARNING: only {fewest} seed(s) with a result in the smallest configuration "
+            f"(fewer than {MIN_SEEDS}): intervals are wide or missing, rankings unreliable, "
+            f"and no configuration is called best.",
             "",
         ]
     for group, seeds in _repeated_seeds(groups):
         lines += [
             f"WARNING: in configuration `{group.label}`, seed(s) {', '.join(map(str, seeds))} "
             f"appear in more than one completed run: runs of one seed and config repeat one "
-            f"sample (a run is repeatable), so pooling them narrows the intervals falsely; "
-            f"report one of each.",
+            f"sample (a run is repeatable), so pooling them would narrow the intervals "
+            f"falsely; the statistics count one run of each seed (the others are listed "
+            f'under "Left out of the statistics").',
             "",
         ]
+    envs = by_env(groups)
+    if len(envs) > 1:
+        lines += [
+            f"NOTE: the configurations train on {len(envs)} envs ({'; '.join(envs)}): "
+            f"returns of different tasks are not comparable, so each env's configurations "
+            f"are ranked among themselves (P(leader better): against its own env's leader).",
+            "",
+        ]
+    unaligned = no_common_range_note(groups, opts.x, opts.metric)
+    lines += [f"NOTE: learning curves: {unaligned}.", ""] if unaligned else []
     counts = {
         s: sum(r.status == s for r in runs)
         for s in ("completed", "failed", "running", "interrupted")
@@ -228,6 +277,9 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
         )
     else:
         status = f"complete: {counts['completed']} runs completed"
+    left_out = sum(len(g.left_out(opts.metric)) for g in groups)
+    if left_out:
+        status += f" ({left_out} left out of the statistics, listed below)"
     lines += [
         f"# rlexp report: {', '.join(map(str, opts.paths))}",
         "",
@@ -251,8 +303,11 @@ def _repeated_seeds(groups: list[Group]) -> list[tuple[Group, list[int]]]:
     return found
 
 
-def _problems(runs: list[Run]) -> list[str]:
+def _problems(runs: list[Run], groups: list[Group], metric: str) -> list[str]:
     lines = []
+    left_out = [f"- `{r.name}` ({r.path}): {why}" for g in groups for r, why in g.left_out(metric)]
+    if left_out:
+        lines += ["", "## Left out of the statistics (completed)", "", *left_out]
     for status, title in ((UNREADABLE, "Unreadable runs"), ("failed", "Failed runs")):
         bad = [r for r in runs if r.status == status]
         if bad:
@@ -301,7 +356,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).touch()
     best = {i for i, r in enumerate(results) if r.mark == "best"}
-    note = few_seeds_note(groups)
+    note = few_seeds_note(groups, opts.metric)
     figures = Figures(out, opts.format, groups, opts.x, opts.metric, threshold, best, note)
     with Drawing(figures.draw) as drawing:
         run_frame = tables.run_frame(groups, opts.metric)
@@ -311,7 +366,7 @@ def build_report(opts: Options, runs: list[Run] | None = None) -> Report:
         verdict = _verdict(results, opts.metric)
         lines += [verdict, ""] if verdict else []
         lines += _tables(opts.metric, results, run_frame)
-        lines += _problems(runs)
+        lines += _problems(runs, groups, opts.metric)
         lines += [""] + [f"![{t}]({figures.path(n).name})" for n, t in figures.titles().items()]
         markdown = "\n".join(lines) + "\n"
         (out / "report.md").write_text(markdown)

@@ -32,8 +32,19 @@ from rlexp.rundir import (
 
 CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
 SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
-# Config keys that do not make a different configuration.
-NOT_CONFIG = {"seed", "repeat", "sweep", "train.progress", "logger"}
+# Config keys that do not make a different configuration: the seed, and what changes
+# only what a run writes beside its results (tests/test_report_config_keys.py shows each
+# leaves them bit-equal). train.checkpoint_interval is not one: each checkpoint reseeds.
+NOT_CONFIG = {
+    "seed",
+    "repeat",
+    "sweep",
+    "logger",
+    "train.progress",
+    "train.summary_interval",
+    "train.checkpoints_to_keep",
+    "train.video_interval",
+}
 UNREADABLE = "unreadable"
 ENDED = ("completed", "failed", "interrupted")  # statuses of a run that is over
 
@@ -70,6 +81,10 @@ class Run:
         return sorted(latest.items())
 
 
+# The config keys that name an env's task: the env option, and the task within it.
+ENV_KEYS = ("env.name", "env.gym_id", "env.domain", "env.task", "env.game")
+
+
 @dataclass
 class Group:
     key: str
@@ -80,12 +95,48 @@ class Group:
     def done(self) -> list[Run]:
         return [r for r in self.runs if r.status == "completed"]
 
-    def values(self, key: str) -> list[float]:
-        return [v for r in self.done() if math.isfinite(v := r.value(key))]
+    def counted(self, key: str) -> list[Run]:
+        """The completed runs the statistics of `key` use: those with a result
+        (`Run.result`, not NaN), one per seed (the first found): a run is repeatable, so a
+        second run of a seed and configuration repeats its sample instead of adding one."""
+        return [run for run, why in self._triage(key) if not why]
+
+    def left_out(self, key: str) -> list[tuple[Run, str]]:
+        """The completed runs `counted` leaves out, each with why."""
+        return [(run, why) for run, why in self._triage(key) if why]
+
+    def _triage(self, key: str) -> list[tuple[Run, str]]:
+        """Each completed run with why the statistics of `key` leave it out ("": they don't)."""
+        first: dict[str, Run] = {}
+        triaged = []
+        for run in self.done():
+            seed = None if run.seed is None else repr(run.seed)
+            why = ""
+            if math.isnan(run.result(key)):
+                raw = json.dumps(run.metrics[key], default=str) if key in run.metrics else "none"
+                why = f"no finite {key} ({raw})"
+            elif seed in first:
+                why = f"repeats seed {run.seed} of `{first[seed].name}`"
+            elif seed is not None:
+                first[seed] = run
+            triaged.append((run, why))
+        return triaged
 
     def results(self, key: str) -> list[float]:
-        """The completed runs' `Run.result`s: +inf for a solve that never came."""
-        return [v for r in self.done() if not math.isnan(v := r.result(key))]
+        """The counted runs' `Run.result`s: +inf for a solve that never came."""
+        return [r.result(key) for r in self.counted(key)]
+
+    @property
+    def env(self) -> str:
+        """The env the configuration trains on: its option name and task (ENV_KEYS)."""
+        name, *task = (self.config.get(k) for k in ENV_KEYS)
+        shown = ", ".join(str(t) for t in task if t is not None)
+        return f"{name} ({shown})" if shown and name is not None else str(shown or name)
+
+
+def fewest_seeds(groups: list[Group], key: str) -> int:
+    """The fewest seeds with a result for `key` in any configuration."""
+    return min((len(g.counted(key)) for g in groups), default=0)
 
 
 def number(value: Any) -> float:

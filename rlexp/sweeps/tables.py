@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rlexp.sweeps.runs import Group, short_reason
+from rlexp.sweeps.runs import Group, Run, short_reason
 from rlexp.sweeps.statistics import Estimate, Summary
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ class ConfigResult:
     summary: Summary
     improvement: Estimate | None  # P(leader better than this one); None for the leader
     mark: str  # "best", "tied" or ""
+    env: str = ""  # the env it trains on (`Group.env`): it is ranked among that env's
+    few: bool = False  # compared, with fewer than MIN_SEEDS seeds: no leader is called best
 
 
 def decimals(e: Estimate, default: int = 1) -> int:
@@ -76,7 +78,7 @@ def configuration_frame(results: list[ConfigResult], metric: str) -> pd.DataFram
             "p_leader_better": p.value if p else math.nan,
             "p_leader_better_ci95_low": p.low if p else math.nan,
             "p_leader_better_ci95_high": p.high if p else math.nan,
-            "solved": len(g.values("solved_at_env_steps")),
+            "solved": len(_finite(g.counted(metric), "solved_at_env_steps")),
             "failed": sum(run.status == "failed" for run in g.runs),
             "running": sum(run.status == "running" for run in g.runs),
             "runs": " ".join(run.name for run in g.runs),
@@ -92,9 +94,10 @@ def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
     rows = []
     for r in results:
         s, g = r.summary, r.group
-        solve = g.values("solved_at_env_steps")
-        to_solve = g.results("solved_at_env_steps")
-        wall = g.values("wall_time_s")
+        counted = g.counted(metric)
+        solve = _finite(counted, "solved_at_env_steps")
+        to_solve = [v for r in counted if not math.isnan(v := r.result("solved_at_env_steps"))]
+        wall = _finite(counted, "wall_time_s")
         p = r.improvement
         rows.append(
             {
@@ -114,6 +117,11 @@ def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
             }
         )
     return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+
+
+def _finite(runs: list[Run], key: str) -> list[float]:
+    """The runs' finite values of `key`."""
+    return [v for r in runs if math.isfinite(v := r.value(key))]
 
 
 def _median(values: list[float]) -> float:
@@ -146,13 +154,26 @@ def run_frame(groups: list[Group], metric: str) -> pd.DataFrame:
 
 
 def run_markdown(frame: pd.DataFrame, results: list[ConfigResult], metric: str) -> str:
-    """The per-seed table, each configuration's returns rounded as its mean interval."""
+    """The per-seed table: env steps in whole steps, the metric rounded as its
+    configuration's mean interval, every other column to two significant digits of its own
+    spread over the configuration's runs."""
     digits = {r.group.label: decimals(r.summary.mean) for r in results}
     shown = frame.drop(columns=["error"]).astype(object)
-    for index, row in frame.iterrows():
-        d = digits.get(row["configuration"], 1)
+    for label, rows in frame.groupby("configuration", sort=False):
         for key in shown.columns[4:]:
-            places = 0 if "steps" in key else (d if "return" in key or key == metric else 1)
-            shown.at[index, key] = _round(float(row[key]), places)
-        shown.at[index, "seed"] = "-" if row["seed"] is None else str(row["seed"])
+            if "steps" in key:
+                places = 0
+            elif key == metric:
+                places = digits.get(label, 1)
+            else:
+                places = _spread_decimals(rows[key].astype(float).tolist())
+            for index in rows.index:
+                shown.at[index, key] = _round(float(frame.at[index, key]), places)
+    shown["seed"] = ["-" if seed is None or seed != seed else str(seed) for seed in frame["seed"]]
     return shown.to_markdown(index=False, disable_numparse=True)
+
+
+def _spread_decimals(values: list[float]) -> int:
+    """`decimals` of the range of the finite values."""
+    finite = [v for v in values if math.isfinite(v)]
+    return decimals(Estimate(math.nan, min(finite), max(finite))) if finite else 1
