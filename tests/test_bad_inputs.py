@@ -119,24 +119,24 @@ def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli
     transitions: tens of terabytes); the error names the key to lower, not TF's OOM."""
     run_dir = tmp_path / "run"
     result = cli("train", "buffer.max_length=1000000000000", f"hydra.run.dir={run_dir}")
-    assert result.code == 1, result.describe()
+    assert result.code == 2, result.describe()
     assert re.search(
         r"would allocate [\d.]+ GiB at once \(buffer\.max_length=1000000000000 x 16 ", result.err
     ), result.describe()
     assert "lower buffer.max_length" in result.err
     assert "ResourceExhausted" not in result.err
-    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
+    assert not run_dir.exists()  # nothing of the run was made: the corrected command may use it
 
 
 def test_tensorflow_out_of_memory_names_the_tensor_and_the_settings(cli, tmp_path):
     run_dir = tmp_path / "run"
     big = "network.fc_layer_params=[1000000,1000000]"  # a 4 TB kernel
     result = cli("train", big, f"hydra.run.dir={run_dir}")
-    assert result.code == 1, result.describe()
+    assert result.code == 2, result.describe()  # while building: refused, nothing kept
     assert "out of memory" in result.err and "shape [1000000,1000000] (float)" in result.err
     assert "network.fc_layer_params" in result.err
     assert "ResourceExhausted" not in result.err
-    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
+    assert not run_dir.exists()  # nothing of the run was made: the corrected command may use it
 
 
 @pytest.mark.slow
@@ -198,9 +198,9 @@ def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault,
         f"hydra.run.dir={run_dir}",
         cwd=PLUGINS,
     )
-    assert result.code == 1, result.describe()
-    assert f"rlexp: training failed: {message}" in result.err, result.describe()
-    assert f"run directory: {run_dir}" in result.err
+    assert result.code == 2, result.describe()
+    assert f"rlexp: error: {message}" in result.err, result.describe()
+    assert f"removed {run_dir}, which held nothing of the run yet" in result.err
     assert "Traceback" not in result.err and "Error executing job" not in result.err
 
 
@@ -215,8 +215,8 @@ def test_a_failed_build_ends_without_a_teardown_traceback(run_cli, tmp_path):
         f"hydra.run.dir={tmp_path / 'run'}",
         cwd=PLUGINS,
     )
-    assert result.code == 1, result.describe()
-    assert "rlexp: training failed: building agent=sac" in result.err, result.describe()
+    assert result.code == 2, result.describe()
+    assert "rlexp: error: building agent=sac" in result.err, result.describe()
     assert "Exception ignored" not in result.err and "Traceback" not in result.err
 
 

@@ -1,6 +1,8 @@
 """Every `rlexp train ...` command the concept and how-to pages show composes and validates
 as `rlexp train` would (in this process, nothing trains), or, where the page shows it
-refused, is refused with the text the page shows (`...` there stands for any text)."""
+refused, is refused with the text the page shows (`...` there stands for any text): by
+composition, or else by the real command, into a temporary run directory (a refusal while
+building the run's components)."""
 
 from __future__ import annotations
 
@@ -116,8 +118,17 @@ def test_the_pages_show_commands():
     assert sum(c.shown is not None for c in COMMANDS) >= 5
 
 
+def _refusal_when_built(command: Command, run_cli, run_dir: Path) -> str:
+    """What the real `rlexp train` prints on stderr for a command that composes, run into
+    `run_dir`; it must exit 2 and leave nothing there."""
+    result = run_cli("train", *command.args, f"hydra.run.dir={run_dir}", cwd=ROOT / command.cwd)
+    assert result.code == 2, f"{command}: {result.describe()}"
+    assert not run_dir.exists(), f"{command}: the refused run left {sorted(run_dir.iterdir())}"
+    return result.err.strip()
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=str)
-def test_a_shown_command_composes_or_is_refused_as_shown(command, monkeypatch):
+def test_a_shown_command_composes_or_is_refused_as_shown(command, monkeypatch, run_cli, tmp_path):
     from rlexp.composition import plugin_modules
     from rlexp.extras import EXTRAS
 
@@ -147,7 +158,9 @@ def test_a_shown_command_composes_or_is_refused_as_shown(command, monkeypatch):
             pytest.skip(f"needs the {needed.group(1)} extra, not installed")
     where = f"{command} `rlexp train {shlex.join(command.args)}`"
     if refused:
-        assert printed is not None, f"{where} composes, but the page shows it refused"
+        if printed is None:
+            assert not any(a.startswith("hydra.run.dir=") for a in args), where
+            printed = _refusal_when_built(command, run_cli, tmp_path / "run")
         assert _matches(command.shown, printed), f"{where} prints:\n{printed}"
     else:
         assert printed is None, f"{where} is refused:\n{printed}"

@@ -292,8 +292,9 @@ def test_spec_error_through_the_cli(cli, tmp_path, monkeypatch):
     result = cli(
         "train", "plugins=[spec_violating_env]", "env=spec_violating", f"hydra.run.dir={run_dir}"
     )
-    assert result.code == 1, result.describe()
+    assert result.code == 2, result.describe()
     assert "violates its spec" in result.err and "observation: expected" in result.err
+    assert not run_dir.exists()
     assert "Traceback" not in result.err
 
 

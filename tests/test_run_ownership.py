@@ -149,6 +149,24 @@ def test_failed_validation_removes_only_what_it_created(cli, tmp_path):
     assert empty.is_dir() and not any(empty.iterdir())  # it existed: it stays, empty
 
 
+def test_a_run_whose_components_cannot_be_built_removes_only_what_it_created(cli, tmp_path):
+    """A setting refused while building (a replay buffer larger than memory) leaves nothing
+    that would block the corrected command; a directory that existed stays, empty."""
+    huge = "buffer.max_length=10000000000"
+    new = tmp_path / "new" / "run"
+    result = cli("train", f"hydra.run.dir={new}", "train.env_steps=2000", huge)
+    assert result.code == 2, result.describe()
+    assert "lower buffer.max_length" in result.err
+    assert f"removed {new}, which held nothing of the run yet" in result.err
+    assert not (tmp_path / "new").exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("train", f"hydra.run.dir={empty}", "train.env_steps=2000", huge)
+    assert result.code == 2, result.describe()
+    assert empty.is_dir() and not any(empty.iterdir())
+
+
 def test_a_locked_run_refuses_a_second_process(tmp_path):
     with RunLock(tmp_path):
         with pytest.raises(RunDirError, match=f"pid {os.getpid()}"):

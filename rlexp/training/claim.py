@@ -9,8 +9,9 @@ before it writes anything. A sweep directory may be reused only by another rlexp
 no job may write into a folder that already holds anything (`on_multirun_start` checks
 every job's folder before the first job starts). `discard_unstarted` undoes what this
 invocation created when a run fails or is stopped before it starts (an invalid config, a
-signal while TensorFlow loads), and nothing else; once the run has `started`, its directory
-is never discarded.
+signal while TensorFlow loads), and nothing else; `discard_unbuilt` does the same when its
+components fail to build (a setting their library refuses), before anything of the run is
+made. Once the run is `built`, its directory is never discarded.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from rlexp import rundir
 _CLAIMED: dict[Path, Path | None] = {}
 # The lock file a claimed run directory's claim holds open (flocked) until the run starts.
 _LOCKS: dict[Path, int] = {}
+# Claimed run directories whose run started (the trainer holds their lock) but has not
+# built its components yet -> as in _CLAIMED.
+_UNBUILT: dict[Path, Path | None] = {}
 
 
 def _normal(path: Path) -> Path:
@@ -144,10 +148,22 @@ def discard_unstarted(run_dir: Path) -> bool:
     whether there was any."""
     run_dir = _normal(run_dir)
     _release(run_dir)
-    if run_dir not in _CLAIMED or not run_dir.is_dir():
+    return run_dir in _CLAIMED and _remove_created(run_dir, _CLAIMED.pop(run_dir))
+
+
+def discard_unbuilt(run_dir: Path) -> bool:
+    """Remove what this process created for a run whose components failed to build (the
+    trainer has released its lock), nothing more; whether there was any."""
+    run_dir = _normal(run_dir)
+    return run_dir in _UNBUILT and _remove_created(run_dir, _UNBUILT.pop(run_dir))
+
+
+def _remove_created(run_dir: Path, top: Path | None) -> bool:
+    """Remove `run_dir`'s contents, and the folders up to `top` that we created for it
+    (None: the directory existed, empty: empty it again)."""
+    if not run_dir.is_dir():
         return False
-    top = _CLAIMED.pop(run_dir)
-    if top is None:  # it existed, empty: empty it again
+    if top is None:
         for entry in run_dir.iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         return True
@@ -160,11 +176,17 @@ def discard_unstarted(run_dir: Path) -> bool:
 
 
 def started(run_dir: Path) -> None:
-    """The run has begun: its directory holds the user's data from now on (the trainer
-    takes the lock over)."""
+    """The run has begun: the trainer takes the lock over. Until it is `built`, a failure
+    to build its components may still discard what this process created."""
     run_dir = _normal(run_dir)
-    _CLAIMED.pop(run_dir, None)
+    if run_dir in _CLAIMED:
+        _UNBUILT[run_dir] = _CLAIMED.pop(run_dir)
     _release(run_dir)
+
+
+def built(run_dir: Path) -> None:
+    """The run's components are built: its directory holds the user's data from now on."""
+    _UNBUILT.pop(_normal(run_dir), None)
 
 
 def discard_unstarted_runs() -> list[Path]:

@@ -63,7 +63,7 @@ def train_and_report(
 
     quiet_tensorflow()  # before the runner's module imports TensorFlow
     from rlexp.context import BuildError
-    from rlexp.training.claim import discard_unstarted
+    from rlexp.training.claim import discard_unbuilt, discard_unstarted
     from rlexp.training.runner import TrainingError
     from rlexp.training.trainer import Interrupted, StoppedBeforeStart, train
 
@@ -92,6 +92,10 @@ def train_and_report(
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(1)
     except (TrainingError, BuildError) as exc:
+        if discard_unbuilt(run_dir):  # a new run whose components could not be built
+            print(f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
+                  file=sys.stderr)
+            sys.exit(2)
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
     return metrics

@@ -203,6 +203,7 @@ def _run(
 
     try:
         runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
+        claim.built(run_dir)
         return runner.run(record)
     except tf.errors.ResourceExhaustedError as exc:
         raise TrainingError(out_of_memory_text(str(exc))) from None
