@@ -173,22 +173,26 @@ def test_non_finite_loss_stops_with_the_train_step_and_keeps_the_last_checkpoint
 
 
 @pytest.mark.parametrize(
-    ("fault", "message"),
+    ("fault", "built", "message"),
     [
         (
             "raise",
+            False,
             "building env=faulty (faulty_env.build_faulty) failed: RuntimeError: faulty env "
             "raised on purpose; check its settings (env.*: rlexp list env)",
         ),
-        ("py_env", "env=faulty's builder returned Faulty, not a TF-Agents TFEnvironment"),
+        ("py_env", False, "env=faulty's builder returned Faulty, not a TF-Agents TFEnvironment"),
         (
             "reset_dtype",
+            True,
             "env=faulty returned an observation of dtype int64; its spec says float32 in "
             "reset() after 0 steps",
         ),
     ],
 )
-def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault, message):
+def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault, built, message):
+    """A build that fails is refused and removes the new run directory; an env that fails
+    once built (here at its first reset) fails the run, which keeps its record."""
     run_dir = tmp_path / "run"
     result = run_cli(
         "train",
@@ -198,9 +202,15 @@ def test_a_builder_that_fails_is_named_with_its_option(run_cli, tmp_path, fault,
         f"hydra.run.dir={run_dir}",
         cwd=PLUGINS,
     )
-    assert result.code == 2, result.describe()
-    assert f"rlexp: error: {message}" in result.err, result.describe()
-    assert f"removed {run_dir}, which held nothing of the run yet" in result.err
+    if built:
+        assert result.code == 1, result.describe()
+        assert f"rlexp: training failed: {message}" in result.err, result.describe()
+        assert f"run directory: {run_dir}" in result.err
+    else:
+        assert result.code == 2, result.describe()
+        assert f"rlexp: error: {message}" in result.err, result.describe()
+        assert f"removed {run_dir}, which held nothing of the run yet" in result.err
+        assert not run_dir.exists()
     assert "Traceback" not in result.err and "Error executing job" not in result.err
 
 
