@@ -17,6 +17,10 @@ busy in one long call a handler waits for it. `StopRequest.watched` closes that 
 thread woken by the interpreter's wakeup fd says the first signal at once and acts on a
 second Ctrl-C at once.
 
+A SIGINT within DUPLICATE_WINDOW_S of the first stop signal is the same stop delivered
+twice, not a second Ctrl-C: GNU `timeout -s INT` signals the command and then its whole
+process group, and a scheduler may signal every process of a job.
+
 Imports nothing heavy.
 """
 
@@ -26,12 +30,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 ABORT_EXIT_CODE = 128 + signal.SIGINT
+DUPLICATE_WINDOW_S = 0.5  # a SIGINT this soon after the first stop repeats it (above)
 
 
 class StopRequest:
@@ -45,6 +51,7 @@ class StopRequest:
         self.on_abort: Callable[[], None] | None = None  # says what the abort left
         self._lock = threading.RLock()  # the watcher and the main thread both record
         self._watching = False
+        self._recorded_at = 0.0  # time.monotonic() of the first stop signal
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -53,17 +60,25 @@ class StopRequest:
         """The Python-level handler (main thread, between bytecodes)."""
         if self._watching:
             self.record(signum)  # the watcher has seen it already and acts on a second
-        elif self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: abort now
+        elif self.is_second_ctrl_c(signum):
+            raise KeyboardInterrupt  # abort now
         else:
             self.record(signum)
+
+    def is_second_ctrl_c(self, signum: int) -> bool:
+        """A SIGINT after the first stop signal, and not its duplicate (DUPLICATE_WINDOW_S)."""
+        return (
+            signum == signal.SIGINT
+            and self.signum is not None
+            and time.monotonic() - self._recorded_at >= DUPLICATE_WINDOW_S
+        )
 
     def record(self, signum: int) -> bool:
         """Take `signum` as the stop if it is the first; whether it was."""
         with self._lock:
             if self.signum is not None:
                 return False
-            self.signum = signum
+            self.signum, self._recorded_at = signum, time.monotonic()
         if signum == signal.SIGHUP:
             _leave_the_terminal()
         _say(
@@ -97,14 +112,14 @@ class StopRequest:
             wake.close()
 
     def _watch(self, read_fd: int) -> None:
-        seen = self.signum is not None
+        seen = self.signum is not None  # the main thread's handler may record one first
         while True:
             for signum in os.read(read_fd, 64):
                 if signum == _WakeupPipe.END:
                     return
                 if signum not in STOP_SIGNALS:
                     continue
-                if seen and signum == signal.SIGINT:
+                if seen and self.is_second_ctrl_c(signum):
                     self.abort()
                 seen = True
                 self.record(signum)

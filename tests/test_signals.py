@@ -14,6 +14,8 @@ import pytest
 from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
 from test_reproducibility import comparable
 
+from rlexp.stop_signals import DUPLICATE_WINDOW_S
+
 # A Python env with the step driver: iterations are short, so the stop is prompt.
 RUN = (
     "env=cartpole",
@@ -105,14 +107,19 @@ def test_a_signal_checkpoints_marks_interrupted_and_resume_completes(
     assert (run_dir / "policy_best" / "saved_model.pb").is_file()
 
 
-def test_a_second_sigint_aborts_at_once():
-    from rlexp.stop_signals import StopRequest
+def test_a_second_sigint_aborts_at_once(monkeypatch):
+    from rlexp import stop_signals
 
-    stop = StopRequest()
+    now = [100.0]
+    monkeypatch.setattr(stop_signals.time, "monotonic", lambda: now[0])
+    stop = stop_signals.StopRequest()
     stop.handle(signal.SIGINT, None)
     assert stop() and stop.signum == signal.SIGINT
     stop.handle(signal.SIGTERM, None)  # a later SIGTERM changes nothing
+    now[0] += stop_signals.DUPLICATE_WINDOW_S / 2
+    stop.handle(signal.SIGINT, None)  # the first one again (timeout -s INT: to the group)
     assert stop.signum == signal.SIGINT
+    now[0] += stop_signals.DUPLICATE_WINDOW_S / 2
     with pytest.raises(KeyboardInterrupt):
         stop.handle(signal.SIGINT, None)
 
@@ -409,6 +416,9 @@ def test_a_second_sigint_aborts_while_the_main_thread_is_in_one_long_call():
         assert proc.stdout.readline() == "ready\n", proc.communicate()
         proc.send_signal(signal.SIGINT)
         wait_for_text(proc.stderr, "SIGINT received: stopping", 20)  # at once, too
+        proc.send_signal(signal.SIGINT)  # the same stop delivered twice: not an abort
+        time.sleep(DUPLICATE_WINDOW_S * 2)
+        assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     finally:
