@@ -700,6 +700,26 @@ def test_configurations_of_different_envs_are_ranked_within_their_env(tmp_path, 
     ]
 
 
+def test_labels_of_different_envs_leave_out_the_settings_each_env_schema_has(tmp_path, capsys):
+    """Each env option has its own keys and defaults; labelled by every one that differs,
+    a configuration's label ran to hundreds of characters."""
+    cartpole = write_sweep(tmp_path / "c", {0.001: [400, 410], 0.0001: [100, 110]})
+    acrobot = write_sweep(tmp_path / "a", {0.001: [-80, -82]})
+    for config in cartpole.glob("*/.hydra/config.yaml"):
+        text = config.read_text().replace("gym_id: CartPole-v1", "name: cartpole_tf")
+        config.write_text(text.replace("env:\n", "env:\n  num_parallel_envs: 16\n"))
+    for config in acrobot.glob("*/.hydra/config.yaml"):
+        text = config.read_text().replace("gym_id: CartPole-v1", "name: acrobot")
+        config.write_text(text.replace("env:\n", "env:\n  gym_id: Acrobot-v1\n"))
+    code, out, err = in_process(capsys, cartpole, acrobot, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    assert sorted(r["configuration"] for r in table(out, "seeds")) == [
+        "agent.learning_rate=0.0001,env.name=cartpole_tf",
+        "agent.learning_rate=0.001,env.name=acrobot",
+        "agent.learning_rate=0.001,env.name=cartpole_tf",
+    ]
+
+
 def set_train_keys(run: Path, **keys) -> None:
     config = run / ".hydra" / "config.yaml"
     lines = "".join(f"  {k}: {v}\n" for k, v in keys.items())

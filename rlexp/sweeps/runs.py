@@ -328,8 +328,9 @@ def group_runs(runs: list[Run]) -> list[Group]:
         key = json.dumps(config, sort_keys=True, default=str)
         groups.setdefault(key, Group(key, config)).runs.append(run)
     ordered = list(groups.values())
+    keys = label_keys(ordered)
     for index, group in enumerate(ordered):
-        parts = [f"{k}={show(group.config.get(k))}" for k in varying_keys(ordered)]
+        parts = [f"{k}={show(group.config.get(k))}" for k in keys]
         group.label = (
             ",".join(parts) if parts else ("all runs" if len(ordered) == 1 else str(index))
         )
@@ -340,6 +341,23 @@ def varying_keys(groups: list[Group]) -> list[str]:
     """Config keys whose value differs between the groups (the swept ones)."""
     keys = {k for g in groups for k in g.config}
     return sorted(k for k in keys if len({repr(g.config.get(k)) for g in groups}) > 1)
+
+
+def label_keys(groups: list[Group]) -> list[str]:
+    """The varying keys that tell the groups apart in a label: where the env option
+    differs, its other settings only where they differ within one option (each env's
+    schema has its own keys and defaults, which would otherwise all differ)."""
+    keys = varying_keys(groups)
+    if "env.name" not in keys:
+        return keys
+    by_env: dict[str, list[Group]] = {}
+    for g in groups:
+        by_env.setdefault(repr(g.config.get("env.name")), []).append(g)
+
+    def within_an_env(key: str) -> bool:
+        return any(len({repr(g.config.get(key)) for g in same}) > 1 for same in by_env.values())
+
+    return [k for k in keys if not k.startswith("env.") or k == "env.name" or within_an_env(k)]
 
 
 def show(value: Any) -> str:
