@@ -58,6 +58,17 @@ class DqnConfig(AgentConfig):
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
 
+    def replay_steps(self) -> int:
+        """Steps in each sample it replays: its sequence length, or the n-step target's
+        n_step_update + 1 (TF-Agents' DqnAgent.train_sequence_length)."""
+        return self.train_sequence_length or self.n_step_update + 1
+
+    def reports_td_errors(self) -> bool:
+        """Whether train() reports one TD error per sample (LossInfo.extra.td_error), as a
+        prioritized buffer needs: DqnAgent does, except with sequences (a recurrent Q
+        network), where it reports one per step."""
+        return self.train_sequence_length is None
+
     def problems(self) -> list[str]:
         if self.train_sequence_length is not None and self.n_step_update != 1:
             return [
@@ -77,6 +88,10 @@ class C51Config(DqnConfig):
     )
 
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_distributions,)
+
+    def reports_td_errors(self) -> bool:
+        """CategoricalDqnAgent reports no TD errors (its LossInfo.extra.td_error is empty)."""
+        return False
 
     def problems(self) -> list[str]:
         problems = super().problems()

@@ -41,6 +41,11 @@ class SacConfig(AgentConfig):
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.continuous,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.actor,)
 
+    def replay_steps(self) -> int:
+        """Steps in each sample it replays: a transition's two (TF-Agents' SacAgent
+        trains on sequences of 2)."""
+        return 2
+
 
 @register(
     "agent",
