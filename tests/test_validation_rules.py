@@ -181,3 +181,12 @@ def test_suggested_options_are_accepted(overrides):
         kept = [o for o in overrides if o.split("=")[0] not in changed]
         assert problems(kept + choice.split()) == [], (choice, found[0])
     assert "null" not in found[0]
+
+
+@pytest.mark.parametrize("preset", [[], ["experiment=sac_pendulum"]], ids=["dqn", "sac"])
+def test_a_reward_scale_factor_beyond_float32_is_refused(preset):
+    """1e300 passed as finite, became inf as float32, and the run stopped on an inf loss
+    blaming the learning rate."""
+    found = problems(preset + ["agent.reward_scale_factor=1e300"])
+    assert found == ["agent.reward_scale_factor=1e+300: must be >= -3.4e+38 and <= 3.4e+38"]
+    assert problems(preset + ["agent.reward_scale_factor=3e38"]) == []
