@@ -190,3 +190,13 @@ def test_a_reward_scale_factor_beyond_float32_is_refused(preset):
     found = problems(preset + ["agent.reward_scale_factor=1e300"])
     assert found == ["agent.reward_scale_factor=1e+300: must be >= -3.4e+38 and <= 3.4e+38"]
     assert problems(preset + ["agent.reward_scale_factor=3e38"]) == []
+
+
+def test_a_recurrent_network_without_lstm_cells_is_refused():
+    """`network.lstm_size=[]` passed validation and failed building with an IndexError."""
+    overrides = ["agent=ppo", "network=actor_distribution_rnn_network"]
+    found = problems(overrides + ["network.lstm_size=[]"])
+    assert found == [
+        "network.lstm_size=[]: a recurrent network needs at least one LSTM cell, e.g. [64]"
+    ]
+    assert problems(overrides + ["network.lstm_size=[64]"]) == []
