@@ -234,6 +234,7 @@ class SweepConfig:
 
 
 SEED_MAX = 2**32 - 1  # NumPy's and gym's seed range
+FLOAT32_MAX = 3.4e38  # bound of a setting TensorFlow uses as float32 (above: inf)
 
 
 @dataclass

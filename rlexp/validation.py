@@ -142,14 +142,6 @@ def _combinations(cfg: DictConfig) -> list[str]:
             f"sweep.objective={cfg.sweep.objective}: not a metrics.json result; choose one "
             f"of: {result_choices()}"
         )
-    buffer = cfg.buffer
-    if "max_length" in buffer and "sample_batch_size" in buffer:
-        if buffer.max_length < buffer.sample_batch_size:
-            problems.append(
-                f"buffer.max_length={buffer.max_length} is smaller than "
-                f"buffer.sample_batch_size={buffer.sample_batch_size}: a batch cannot be sampled; "
-                f"raise buffer.max_length or lower buffer.sample_batch_size"
-            )
     return problems
 
 
@@ -175,11 +167,11 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
     if kind not in (None, ActionKind.unknown) and kind not in kinds:
         wanted = " or ".join(str(k) for k in kinds)
         envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
-        agents = _options("agent", lambda schema: kind in schema.action_kinds)
+        agents = _agent_choices(env, network, lambda other: True)
         fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
         if kind == ActionKind.continuous and ActionKind.discrete in kinds:
             fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
-        fix += f", or an agent for {kind} actions ({_choices('agent', agents)})"
+        fix += f", or an agent for {kind} actions ({', '.join(agents) or 'none is registered'})"
         problems.append(
             f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
             f"actions; {fix}"
@@ -196,10 +188,13 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
         )
 
     problems += _fused_rules(env, buffer, driver)
+    problems += _priority_rules(env, network, agent, buffer, driver)
     problems += _network_rules(env, network, agent, buffer, driver, kind)
     problems += _image_rules(env, network, agent)
     problems += _video_rules(cfg.train, env)
-    problems += _budget_rules(cfg.train, agent, driver)
+    schedule = _Schedule.of(cfg.train, env, agent, buffer, driver)
+    problems += _budget_rules(schedule)
+    problems += _first_sample_rules(schedule, agent)
 
     limit = buffer.max_env_batch_size
     copies = getattr(env, "num_parallel_envs", 1)
@@ -236,12 +231,78 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
     return problems
 
 
+def _priority_rules(env: Any, network: Any, agent: Any, buffer: Any, driver: Any) -> list[str]:
+    """A buffer prioritized by TD errors needs an agent that reports one per sample."""
+    needs = getattr(buffer, "needs_td_errors", None)
+    if needs is None or not needs() or _reports_td_errors(agent):
+        return []
+    copies = getattr(env, "num_parallel_envs", 1)
+
+    def fits(b: Any) -> bool:
+        return (
+            b is not None
+            and not (getattr(b, "needs_td_errors", None) and b.needs_td_errors())
+            and (b.max_env_batch_size is None or copies <= b.max_env_batch_size)
+            and (b.in_graph_replay or not driver.needs_in_graph_replay)
+        )
+
+    buffers = [n for n in registry.names("buffer") if fits(_option("buffer", n))]
+    agents = [] if network.recurrent else _agent_choices(env, network, _reports_td_errors)
+    fix = f"use {_choices('buffer', buffers, ' or ')} with agent={agent.name}"
+    if agents:
+        fix += f", or an agent that reports them ({', '.join(agents)})"
+    return [
+        f"buffer={buffer.name} sets its priorities from the agent's TD error of each sample, "
+        f"but agent={agent.name} reports none; {fix}"
+    ]
+
+
+def _agent_choices(env: Any, network: Any, test) -> list[str]:
+    """The agent options whose preset passes `test` and acts in the env's action kind, as
+    `agent=X` where network fits it, else `agent=X network=Y` with a network that does."""
+    kind, choices = _action_kind(env), []
+    for name in registry.names("agent"):
+        other = _option("agent", name)
+        if other is None or not test(other):
+            continue
+        if kind not in (None, ActionKind.unknown) and kind not in other.action_kinds:
+            continue
+        fits = network.role in other.network_roles and _acts(network, kind)
+        if fits and (other.on_policy or not network.recurrent):
+            choices.append(f"agent={name}")
+        elif nets := _plain_networks(other.network_roles, env.image_observations, kind):
+            choices.append(f"agent={name} network={nets[0]}")
+    return choices
+
+
+def _acts(network: Any, kind: ActionKind | None) -> bool:
+    """Whether `network` (a config or a schema) outputs `kind` actions (None: unknown)."""
+    return kind in (None, ActionKind.unknown) or kind in network.action_kinds
+
+
+def _plain_networks(roles: Any, images: bool, kind: ActionKind | None) -> list[str]:
+    """Feed-forward network options of `roles` for `kind` actions whose presets fit the
+    observations: conv layers for images, none for vectors."""
+    return [
+        n
+        for n in _networks(roles)
+        if not _recurrent(n)
+        and _acts(registry.get("network", n).schema, kind)
+        and _has_conv_layers(_option("network", n)) == images
+    ]
+
+
+def _reports_td_errors(agent: Any) -> bool:
+    reports = getattr(agent, "reports_td_errors", None)
+    return bool(reports and reports())
+
+
 def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:
     """Agent/network fit, recurrent networks' training data, on-policy collection."""
     return (
         _fit_rules(env, network, agent, kind)
         + _sequence_rules(network, agent, buffer)
-        + (_on_policy_rules(env, agent, buffer, driver) if agent.on_policy else [])
+        + (_on_policy_rules(env, network, agent, buffer, driver) if agent.on_policy else [])
     )
 
 
@@ -249,7 +310,11 @@ def _fit_rules(env, network, agent, kind) -> list[str]:
     """The network computes what the agent needs, for the actions the env takes."""
     problems = []
     role, roles, on_policy = network.role, agent.network_roles, agent.on_policy
-    fits = [n for n in _networks(roles) if on_policy or not _recurrent(n)]
+    fits = [
+        n
+        for n in _networks(roles)
+        if (on_policy or not _recurrent(n)) and _acts(registry.get("network", n).schema, kind)
+    ]
     if role is not None and role not in roles:
         wanted = " or ".join(_ROLE_TEXT[r] for r in roles)
         problems.append(
@@ -317,27 +382,31 @@ def _sequence_rules(network, agent, buffer) -> list[str]:
     return problems
 
 
-def _on_policy_rules(env, agent, buffer, driver) -> list[str]:
+def _on_policy_rules(env, network, agent, buffer, driver) -> list[str]:
     """An on-policy agent collects whole episodes and trains on all of them at once."""
     problems = []
     episodes, copies = getattr(driver, "num_episodes", None), getattr(env, "num_parallel_envs", 1)
-    if episodes is not None and episodes < copies:
+    if driver.whole_episodes and episodes is not None and episodes < copies:
         # The driver stops at the Nth episode end over all copies; with fewer than one per
         # copy, an iteration can end on its first step, holding no whole episode.
+        nullable = any(
+            f.name == "num_episodes" and "None" in str(f.type) for f in dataclasses.fields(driver)
+        )
         problems.append(
             f"driver.num_episodes={episodes} is fewer than env.num_parallel_envs={copies}: "
             f"an iteration of agent={agent.name} could end before any episode in it does; "
-            f"set driver.num_episodes to at least {copies}, or null (one per env copy)"
+            f"set driver.num_episodes to at least {copies}"
+            + (", or null (one per env copy)" if nullable else "")
         )
     drivers = _options("driver", lambda schema: schema.whole_episodes)
     if not driver.whole_episodes:
-        off_policy = [n for n in registry.names("agent") if n not in _on_policy_agents()]
+        off_policy = _agent_choices(env, network, lambda a: not a.on_policy)
         problems.append(
             f"agent={agent.name} is on-policy and trains on whole episodes, but "
             f"driver={driver.name} collects a fixed number of steps that cut episodes; "
             f"use {_choices('driver', drivers, ' or ')} with agent={agent.name}, or an "
             f"off-policy agent with driver={driver.name} "
-            f"({_choices('agent', off_policy)})"
+            f"({', '.join(off_policy) or 'none is registered'})"
         )
     if not buffer.gathers_all:
         buffers = _options("buffer", lambda schema: schema.gathers_all)
@@ -392,27 +461,185 @@ def _conv_networks(role: Any) -> list[str]:
     )
 
 
-def _budget_rules(train: Any, agent: Any, driver: Any) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class _Schedule:
+    """How a run spends its env steps, as the trainer orders them: a random-policy prefill
+    of `prefill` env steps (off-policy agents only), then iterations of one collect (the
+    driver's) and `train.train_steps_per_iteration` train steps, the first of which samples
+    the buffer right after the first collect. A driver steps all `copies` env copies at
+    once until its count reaches its number, so each phase takes whole batches."""
+
+    env_steps: int
+    prefill: int  # 0 for on-policy agents, which skip it
+    copies: int
+    num_steps: int | None  # env steps per collect iteration; None = counted in episodes
+    ends_at_episodes: bool  # an iteration may stop at an episode end
+    sampled: int | None  # steps in one replayed sample; None = nothing sampled
+    capacity: int | None  # buffer.max_length
+
+    @classmethod
+    def of(cls, train: Any, env: Any, agent: Any, buffer: Any, driver: Any) -> _Schedule:
+        num_steps = getattr(driver, "num_steps", None)
+        replay_steps = getattr(agent, "replay_steps", None)
+        samples = not agent.on_policy and replay_steps and train.train_steps_per_iteration > 0
+        return cls(
+            env_steps=train.env_steps,
+            prefill=0 if agent.on_policy else train.prefill_steps,
+            copies=getattr(env, "num_parallel_envs", 1),
+            num_steps=num_steps if isinstance(num_steps, int) else None,
+            ends_at_episodes=driver.whole_episodes or bool(getattr(driver, "num_episodes", 0)),
+            sampled=replay_steps() if samples else None,
+            capacity=getattr(buffer, "max_length", None),
+        )
+
+    def batched(self, steps: int) -> int:
+        """The env steps a driver takes to count `steps`: whole batches of every copy."""
+        return -(-steps // self.copies) * self.copies
+
+    def collect_frames(self) -> int:
+        """Steps each copy surely takes in one collect iteration: one where the iteration
+        can stop at an episode end (which can come on the first step)."""
+        if self.ends_at_episodes or self.num_steps is None:
+            return 1
+        return self.batched(self.num_steps) // self.copies
+
+    def first_sample_frames(self) -> int:
+        """Steps each env copy holds when the first train step samples the buffer."""
+        return self.batched(self.prefill) // self.copies + self.collect_frames()
+
+    def faults(self) -> set[str]:
+        """Which of the rules below this schedule breaks."""
+        found = set()
+        if self.batched(self.prefill) >= self.env_steps:
+            found.add("prefill")
+        if self.num_steps is not None and self.batched(self.num_steps) > self.env_steps:
+            found.add("collect")
+        fits = self.capacity is None or (self.sampled or 0) <= self.capacity
+        if self.sampled and fits and self.sampled > self.first_sample_frames():
+            found.add("first_sample")
+        return found
+
+    def fixes(self, fault: str, candidates: list[tuple[str, dict[str, int]]]) -> list[str]:
+        """The candidates (text, changed fields) that clear `fault` and break nothing new."""
+        before, passing = self.faults(), []
+        for text, changes in candidates:
+            after = dataclasses.replace(self, **changes).faults()
+            if fault not in after and after <= before and text not in dict(passing):
+                passing.append((text, len(after)))
+        return [text for text, _ in sorted(passing, key=lambda p: p[1])]  # clears all first
+
+    def budget_fix(self) -> int:
+        """The lowest train.env_steps that holds the prefill and one collect iteration."""
+        return max(self.batched(self.prefill) + 1, self.batched(self.num_steps or 1))
+
+    def fewer_copies(self) -> list[tuple[str, dict[str, int]]]:
+        """Halvings of env.num_parallel_envs, as candidate fixes (the first that passes is
+        the largest)."""
+        counts = [self.copies >> k for k in range(1, self.copies.bit_length())]
+        return [(f"lower env.num_parallel_envs to {n}", {"copies": n}) for n in counts]
+
+
+def _first_of(fixes: list[str], *, keep: int = 1) -> list[str]:
+    """`fixes` with only the first `keep` of the env.num_parallel_envs candidates."""
+    copies = [f for f in fixes if f.startswith("lower env.num_parallel_envs")]
+    return [f for f in fixes if f not in copies[keep:]]
+
+
+def _budget_rules(schedule: _Schedule) -> list[str]:
     """An off-policy run's budget must outlast its random-policy prefill, or it ends
     "completed" without a single train step; and one collect iteration must fit in the
-    budget, or the run overshoots it by up to that iteration."""
-    if train.env_steps <= 0:
+    budget, or the run overshoots it by up to that iteration. Both count whole batches of
+    env.num_parallel_envs steps, as the drivers take them."""
+    s = schedule
+    if s.env_steps <= 0:
         return []  # (a budget out of its own range is reported as such)
-    problems = []
-    if not agent.on_policy and train.prefill_steps >= train.env_steps:
-        problems.append(
-            f"train.env_steps={train.env_steps} is not above train.prefill_steps="
-            f"{train.prefill_steps}: the run would end after the random-policy prefill "
-            f"without training; raise train.env_steps or lower train.prefill_steps"
+    problems, faults = [], s.faults()
+    raise_budget = (f"raise train.env_steps to {s.budget_fix()}", {"env_steps": s.budget_fix()})
+    if "prefill" in faults:
+        lower = (s.env_steps - 1) // s.copies * s.copies
+        fixes = s.fixes(
+            "prefill",
+            [raise_budget, (f"lower train.prefill_steps to {lower}", {"prefill": lower})]
+            + s.fewer_copies(),
         )
-    num_steps = getattr(driver, "num_steps", None)
-    if isinstance(num_steps, int) and num_steps > train.env_steps:
         problems.append(
-            f"driver.num_steps={num_steps} is above train.env_steps={train.env_steps}: one "
-            f"collect iteration would take more env steps than the whole budget; lower "
-            f"driver.num_steps or raise train.env_steps"
+            f"train.env_steps={s.env_steps} is not above train.prefill_steps={s.prefill}"
+            f"{_in_batches(s, s.prefill)}: the run would end after the random-policy prefill "
+            f"without training; {_or(_first_of(fixes))}"
+        )
+    if "collect" in faults:
+        lower = s.env_steps // s.copies * s.copies
+        fewer = [(f"lower driver.num_steps to {lower}", {"num_steps": lower})] if lower else []
+        fixes = s.fixes("collect", fewer + [raise_budget] + s.fewer_copies())
+        problems.append(
+            f"driver.num_steps={s.num_steps}{_in_batches(s, s.num_steps)} is above "
+            f"train.env_steps={s.env_steps}: one collect iteration would take more env steps "
+            f"than the whole budget; {_or(_first_of(fixes))}"
         )
     return problems
+
+
+def _in_batches(s: _Schedule, steps: int) -> str:
+    """How `steps` grows to whole batches of the env copies, where it does."""
+    if s.batched(steps) == steps:
+        return ""
+    return (
+        f" (in whole batches of env.num_parallel_envs={s.copies} env copies: "
+        f"{s.batched(steps)} env steps)"
+    )
+
+
+def _first_sample_rules(schedule: _Schedule, agent: Any) -> list[str]:
+    """The first train step samples sequences of `sampled` steps from each env copy's
+    replay; a copy must hold that many by then, or TF-Agents samples an empty id range
+    (XLA drops its assert: the run trains on invalid samples) or fails."""
+    s = schedule
+    if "first_sample" not in s.faults():
+        return []
+    frames, prefill_frames = s.first_sample_frames(), s.batched(s.prefill) // s.copies
+    length = getattr(agent, "train_sequence_length", None)
+    key = "train_sequence_length" if length else "n_step_update"
+    value = getattr(agent, key, None)
+    what = (
+        f"agent.{key}={value} samples sequences of {s.sampled} steps"
+        if value
+        else f"agent={agent.name} samples sequences of {s.sampled} steps"
+    )
+    need_prefill = (s.sampled - s.collect_frames()) * s.copies
+    candidates = [(f"raise train.prefill_steps to {need_prefill}", {"prefill": need_prefill})]
+    if need_prefill >= s.env_steps:  # and the budget past it
+        budget = dataclasses.replace(s, prefill=need_prefill).budget_fix()
+        candidates = [
+            (
+                f"{candidates[0][0]} and train.env_steps to {budget}",
+                {"prefill": need_prefill, "env_steps": budget},
+            )
+        ]
+    need_steps = (s.sampled - prefill_frames) * s.copies
+    if s.num_steps is not None and not s.ends_at_episodes and need_steps <= s.env_steps:
+        candidates.append((f"raise driver.num_steps to {need_steps}", {"num_steps": need_steps}))
+    fixes = _first_of(s.fixes("first_sample", candidates + s.fewer_copies()))
+    shorter = frames - 1 if key == "n_step_update" else frames
+    if value and shorter >= (1 if key == "n_step_update" else 2):
+        fixes.append(f"lower agent.{key} to {shorter}")
+    collect = (
+        f"one collect iteration of driver.num_steps={s.num_steps}: {s.collect_frames()}"
+        if s.num_steps is not None and not s.ends_at_episodes
+        else "one collect iteration, which can stop at an episode end: at least 1"
+    )
+    return [
+        f"{what}, but each env copy may hold as few as {_steps(frames)} when the first "
+        f"train step samples it (train.prefill_steps={s.prefill}: {prefill_frames}, then "
+        f"{collect}, over env.num_parallel_envs={s.copies} copies); {_or(fixes)}"
+    ]
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
+def _or(fixes: list[str]) -> str:
+    return ", or ".join(fixes) if fixes else "no single setting fixes it; see the other problems"
 
 
 def _video_rules(train: Any, env: Any) -> list[str]:

@@ -86,11 +86,6 @@ BAD_CONFIGS = [
         [r"train\.eval_episodes=1000000000\b", r"<= 1048576\b"],
         id="too-many-eval-episodes",
     ),
-    pytest.param(
-        ["buffer.max_length=10", "buffer.sample_batch_size=64"],
-        [r"buffer\.max_length=10\b", r"buffer\.sample_batch_size=64\b"],
-        id="buffer-smaller-than-batch",
-    ),
     # Combinations that cannot work: both choices named, and what would fit.
     pytest.param(
         ["env=pendulum"],
@@ -292,7 +287,6 @@ def test_compose_config_lists_every_problem():
         "train.env_steps",
         "agent.gamma",
         "agent.learning_rate",
-        "buffer.max_length",
         "network.dropout_layer_params",
     ]
     for key in expected_keys:

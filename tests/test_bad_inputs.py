@@ -128,6 +128,27 @@ def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli
     assert not run_dir.exists()  # nothing of the run was made: the corrected command may use it
 
 
+def test_a_numpy_replay_buffer_larger_than_the_memory_is_refused_the_same_way(cli, tmp_path):
+    """PyUniformReplayBuffer's arrays are allocated whole too; it got a generic OOM message."""
+    run_dir = tmp_path / "run"
+    result = cli(
+        "train",
+        "env=cartpole",
+        "driver=py",
+        "buffer=py_uniform",
+        "train.env_steps=2000",
+        "buffer.max_length=10000000000",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert result.code == 1, result.describe()
+    assert re.search(
+        r"buffer=py_uniform would allocate [\d.]+ GiB at once \(buffer\.max_length=10000000000 "
+        r"x 1 env copies",
+        result.err,
+    ), result.describe()
+    assert re.search(r"lower buffer\.max_length \(\d+ would take about half", result.err)
+
+
 def test_tensorflow_out_of_memory_names_the_tensor_and_the_settings(cli, tmp_path):
     run_dir = tmp_path / "run"
     big = "network.fc_layer_params=[1000000,1000000]"  # a 4 TB kernel

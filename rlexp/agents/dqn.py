@@ -10,7 +10,14 @@ from typing import ClassVar
 from rlexp.agents.optimizers import Optimizer, build_optimizer, build_slots
 from rlexp.context import BuildContext
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import (
+    FLOAT32_MAX,
+    ActionKind,
+    AgentConfig,
+    NetworkRole,
+    bounded,
+    documented,
+)
 
 
 class TdLoss(StrEnum):
@@ -49,7 +56,9 @@ class DqnConfig(AgentConfig):
     target_update_tau: float = bounded(1.0, gt=0.0, le=1.0, doc="target soft-update factor")
     gradient_clipping: float | None = bounded(10.0, gt=0.0, doc="gradient norm clip; null = off")
     n_step_update: int = bounded(3, gt=0, doc="steps of the n-step TD target")
-    reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+    reward_scale_factor: float = bounded(
+        1.0, ge=-FLOAT32_MAX, le=FLOAT32_MAX, doc="multiplier applied to rewards (a float32)"
+    )
     train_sequence_length: int | None = bounded(
         None, ge=2, doc="steps per replayed sequence, for a recurrent Q network; null = n-step"
     )
@@ -57,6 +66,17 @@ class DqnConfig(AgentConfig):
     # A Q-network scores each of a finite set of actions: one discrete action.
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.discrete,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_values,)
+
+    def replay_steps(self) -> int:
+        """Steps in each sample it replays: its sequence length, or the n-step target's
+        n_step_update + 1 (TF-Agents' DqnAgent.train_sequence_length)."""
+        return self.train_sequence_length or self.n_step_update + 1
+
+    def reports_td_errors(self) -> bool:
+        """Whether train() reports one TD error per sample (LossInfo.extra.td_error), as a
+        prioritized buffer needs: DqnAgent does, except with sequences (a recurrent Q
+        network), where it reports one per step."""
+        return self.train_sequence_length is None
 
     def problems(self) -> list[str]:
         if self.train_sequence_length is not None and self.n_step_update != 1:
@@ -77,6 +97,10 @@ class C51Config(DqnConfig):
     )
 
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.q_distributions,)
+
+    def reports_td_errors(self) -> bool:
+        """CategoricalDqnAgent reports no TD errors (its LossInfo.extra.td_error is empty)."""
+        return False
 
     def problems(self) -> list[str]:
         problems = super().problems()

@@ -15,7 +15,14 @@ from rlexp.context import BuildContext
 from rlexp.networks.layers import build_network
 from rlexp.networks.value_networks import CriticNetworkConfig
 from rlexp.registry import register
-from rlexp.schemas import ActionKind, AgentConfig, NetworkRole, bounded, documented
+from rlexp.schemas import (
+    FLOAT32_MAX,
+    ActionKind,
+    AgentConfig,
+    NetworkRole,
+    bounded,
+    documented,
+)
 
 
 @dataclass
@@ -27,7 +34,9 @@ class SacConfig(AgentConfig):
     target_update_tau: float = bounded(0.005, gt=0.0, le=1.0, doc="target soft-update factor")
     target_update_period: int = bounded(1, gt=0, doc="train steps between target updates")
     gamma: float = bounded(0.99, ge=0.0, le=1.0, doc="discount of future rewards")
-    reward_scale_factor: float = documented(1.0, "multiplier applied to rewards")
+    reward_scale_factor: float = bounded(
+        1.0, ge=-FLOAT32_MAX, le=FLOAT32_MAX, doc="multiplier applied to rewards (a float32)"
+    )
     initial_log_alpha: float = documented(0.0, "initial log of the entropy temperature")
     target_entropy: float | None = documented(None, "null = -(action dimensions)")
     actor_loss_weight: float = bounded(1.0, ge=0.0, doc="weight of the actor loss")
@@ -40,6 +49,11 @@ class SacConfig(AgentConfig):
 
     action_kinds: ClassVar[tuple[ActionKind, ...]] = (ActionKind.continuous,)
     network_roles: ClassVar[tuple[NetworkRole, ...]] = (NetworkRole.actor,)
+
+    def replay_steps(self) -> int:
+        """Steps in each sample it replays: a transition's two (TF-Agents' SacAgent
+        trains on sequences of 2)."""
+        return 2
 
 
 @register(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rlexp.buffers.replay_io import ReplayIO, attach, numpy_observer
-from rlexp.buffers.tf_uniform import ReplayConfig
+from rlexp.buffers.tf_uniform import ReplayConfig, check_fits
 from rlexp.context import BuildContext
 from rlexp.registry import register
 from rlexp.schemas import bounded
@@ -48,6 +48,8 @@ def build_py_uniform(cfg: PyUniformConfig, context: BuildContext):
     from tf_agents.replay_buffers import py_uniform_replay_buffer
     from tf_agents.specs import tensor_spec
 
+    # NumpyStorage allocates its arrays whole, at the first write (in the prefill).
+    check_fits(cfg, context.agent.collect_data_spec, copies=1)
     buffer = py_uniform_replay_buffer.PyUniformReplayBuffer(
         data_spec=tensor_spec.to_nest_array_spec(context.agent.collect_data_spec),
         capacity=cfg.max_length,

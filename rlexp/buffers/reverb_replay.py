@@ -63,6 +63,11 @@ class ReverbPrioritizedConfig(ReverbConfig):
     initial_priority: float = bounded(1.0, gt=0.0, doc="priority of newly written items")
     priority_epsilon: float = bounded(1e-6, ge=0.0, doc="added to |TD error| for priorities")
 
+    def needs_td_errors(self) -> bool:
+        """Its priorities are the agent's per-sample TD errors: validation refuses an agent
+        config whose `reports_td_errors()` is not true."""
+        return True
+
 
 class StepWindows:
     """Writes one env copy's steps: an item of the last `length` steps at every step, once
@@ -149,10 +154,11 @@ class PrioritizedReverbIO(ReverbIO):
         weights = tf.pow(1.0 / probability, self._beta)
         loss_info = agent.train(experience, weights=weights / tf.reduce_max(weights))
         td_error = getattr(loss_info.extra, "td_error", None)
-        if td_error is None:
+        if td_error is None or not tf.nest.flatten(td_error):  # C51's is ()
             raise BuildError(
                 f"buffer=reverb_prioritized needs an agent that reports TD errors "
-                f"(LossInfo.extra.td_error, as DQN does); {type(agent).__name__} does not"
+                f"(LossInfo.extra.td_error, as DQN does); {type(agent).__name__} does not; "
+                f"use buffer=reverb_uniform or buffer=tf_uniform with it"
             )
         priorities = tf.cast(tf.abs(td_error), tf.float64) + self._epsilon
         self._tf_client.update_priorities(self._table, info.key[:, 0], priorities)

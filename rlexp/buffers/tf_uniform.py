@@ -33,7 +33,7 @@ class TFUniformConfig(ReplayConfig):
 def build_tf_uniform(cfg: TFUniformConfig, context: BuildContext):
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
-    _check_fits(cfg, context.agent.collect_data_spec, context.env.batch_size or 1)
+    check_fits(cfg, context.agent.collect_data_spec, context.env.batch_size or 1)
     return tf_uniform_replay_buffer.TFUniformReplayBuffer(
         data_spec=context.agent.collect_data_spec,
         batch_size=context.env.batch_size,
@@ -41,9 +41,10 @@ def build_tf_uniform(cfg: TFUniformConfig, context: BuildContext):
     )
 
 
-def _check_fits(cfg: TFUniformConfig, data_spec, copies: int) -> None:
-    """The buffer allocates its whole capacity at once: refuse one larger than the memory
-    available, with the key to lower, instead of TensorFlow's out-of-memory error."""
+def check_fits(cfg: ReplayConfig, data_spec, copies: int) -> None:
+    """A buffer that allocates its whole capacity (`cfg.max_length` steps per env copy) at
+    once: refuse one larger than the memory available, with the key to lower, instead of
+    an out-of-memory error that cannot say which setting sized it."""
     import numpy as np
     import tensorflow as tf
 
@@ -54,7 +55,7 @@ def _check_fits(cfg: TFUniformConfig, data_spec, copies: int) -> None:
     half = available // (2 * item * copies)
     half = max(1, round(half, 1 - len(str(half))))  # to 2 significant digits
     raise BuildError(
-        f"buffer=tf_uniform would allocate {need / 2**30:.1f} GiB at once (buffer.max_length="
+        f"buffer={cfg.name} would allocate {need / 2**30:.1f} GiB at once (buffer.max_length="
         f"{cfg.max_length} x {copies} env copies x {item:,} bytes per transition), more than "
         f"the {available / 2**30:.1f} GiB of memory available; lower buffer.max_length "
         f"({half} would take about half of it)"

@@ -77,6 +77,11 @@ class RnnConfig(NetworkConfig):
 
     recurrent: ClassVar[bool] = True
 
+    def problems(self) -> list[str]:
+        if not self.lstm_size:
+            return ["lstm_size=[]: a recurrent network needs at least one LSTM cell, e.g. [64]"]
+        return []
+
 
 def activation_fn(activation: Activation):
     import tensorflow as tf
