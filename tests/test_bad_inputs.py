@@ -140,7 +140,8 @@ def test_a_numpy_replay_buffer_larger_than_the_memory_is_refused_the_same_way(cl
         "buffer.max_length=10000000000",
         f"hydra.run.dir={run_dir}",
     )
-    assert result.code == 1, result.describe()
+    assert result.code == 2, result.describe()
+    assert not run_dir.exists()
     assert re.search(
         r"buffer=py_uniform would allocate [\d.]+ GiB at once \(buffer\.max_length=10000000000 "
         r"x 1 env copies",
