@@ -444,6 +444,10 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
             hydra_main()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
+    except sweep_signals.SweepStopped:  # a sequential launcher's loop ended by a stop
+        from rlexp.sweeps.callbacks import end_stopped_sweeps
+
+        end_stopped_sweeps()
     except Exception as exc:
         from rlexp.override_errors import error_text, is_input_error
 
@@ -453,6 +457,10 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
             print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
             return 2
         reason = f"{type(exc).__name__}: {error_text(exc)}"
+        stopped_by = sweep_signals.take_received()
+        if stopped_by is not None:  # what the stop cut short, not why the command failed
+            print(f"rlexp: the stopped sweep ended with {reason}", file=sys.stderr)
+            return 128 + stopped_by
         if "optuna" in sys.modules and str(exc) == "Record does not exist.":
             reason = (  # the Optuna sweeper asks its study for the best of no trials
                 "no trial of the Optuna study completed (each one's failure is above), so it "

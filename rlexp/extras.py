@@ -40,7 +40,18 @@ EXTRAS = {
         Extra("dm_control", "dm_control", "dm-control==1.0.50 mujoco==3.17.0"),
         Extra("minatar", "minatar", "minatar==1.0.15"),
         Extra("video", "imageio_ffmpeg", "imageio==2.38.1 imageio-ffmpeg==0.8.1"),
+        Extra("optuna", "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper==1.3.0"),
+        Extra("ray", "hydra_plugins.hydra_ray_launcher", "hydra-ray-launcher==1.2.2"),
+        Extra(
+            "submitit", "hydra_plugins.hydra_submitit_launcher", "hydra-submitit-launcher==1.2.0"
+        ),
     )
+}
+# Hydra plugin configs (`hydra/<group>/<name>`) by the extra that provides them.
+PLUGIN_CONFIGS = {
+    "hydra/sweeper/optuna": "optuna",
+    "hydra/launcher/ray": "ray",
+    "hydra/launcher/submitit": "submitit",
 }
 
 
@@ -52,3 +63,12 @@ def require(name: str) -> None:
             f"the optional '{name}' extra ({extra.requirement}) is not installed; "
             f"install it with: {extra.install_command()}"
         )
+
+
+def missing_plugin_hint(text: str) -> str:
+    """For Hydra's "Could not load 'hydra/launcher/ray...'" (a plugin whose extra is not
+    installed): the install command; else ''."""
+    for config, name in PLUGIN_CONFIGS.items():
+        if f"Could not load '{config}" in text and not EXTRAS[name].installed():
+            return f" (the '{name}' extra is not installed: {EXTRAS[name].install_command()})"
+    return ""

@@ -77,7 +77,10 @@ def error_text(exc: BaseException) -> str:
     cause = exc.__cause__
     if cause is not None and str(cause).strip():
         parts.append(_one_line(cause))
-    return "\n    ".join(parts) + _preset_header_hint(parts[0]) + _own_option_hint(parts[0])
+    from rlexp.extras import missing_plugin_hint
+
+    hints = _preset_header_hint(parts[0]) + _own_option_hint(parts[0])
+    return "\n    ".join(parts) + hints + missing_plugin_hint(parts[0])
 
 
 def _preset_header_hint(text: str) -> str:

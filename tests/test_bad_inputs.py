@@ -365,3 +365,19 @@ def test_no_code_path_loads_pickles_from_files():
         text = path.read_text().replace(allowed, "")
         for loader in ("pickle.load", "allow_pickle=True", "joblib.load", "dill.load"):
             assert loader not in text, f"{path}: {loader}"
+
+
+@pytest.mark.parametrize(
+    "message, extra",
+    [
+        ("In 'hydra/sweeper/optuna_study': Could not load 'hydra/sweeper/optuna'.", "optuna"),
+        ("In 'hydra/launcher/ray_local': Could not load 'hydra/launcher/ray'.", "ray"),
+        ("In 'hydra/launcher/slurm': Could not load 'hydra/launcher/submitit_slurm'.", "submitit"),
+    ],
+)
+def test_a_plugin_config_hydra_cannot_load_names_its_missing_extra(monkeypatch, message, extra):
+    from rlexp import extras
+    from rlexp.override_errors import error_text
+
+    monkeypatch.setattr(extras.Extra, "installed", lambda self: False)
+    assert f"pip install 'rlexp[{extra}]'" in error_text(RuntimeError(message))

@@ -5,11 +5,14 @@ sweep folder, and running the command again on that folder continues it."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import pytest
 from conftest import SWEEP_RUN_OVERRIDES, run_sweep
 from tensorboard.plugins.hparams import metadata
 from test_report import report
+from test_signals import RUN, read_json, start, wait_for_evaluations
 from test_sweeps import hparams_data
 
 optuna = pytest.importorskip("optuna", reason="the optuna extra is not installed")
@@ -90,3 +93,40 @@ def test_running_again_continues_the_study(study):
     new = {p.name for p in study.iterdir() if p.is_dir()} - before
     assert len(new) == 1 and next(iter(new)).startswith("c1-0_"), new
     assert not list(study.glob("events.out.tfevents.*"))  # the sweep folder is no run (".")
+
+
+def test_a_stopped_study_asks_for_no_more_trials_and_runs_the_unstarted_one_when_continued(
+    tmp_path,
+):
+    """One SIGINT while trial 0 trains: trial 0 is interrupted (a FAIL, it has no value),
+    no later trial starts nor leaves a folder, the one the study had asked for goes back to
+    its queue (not FAIL), the command exits 130; the continued study runs it first."""
+    sweep_dir = tmp_path / "study"
+    command = (
+        "hydra/sweeper=optuna_study",
+        "hydra.sweeper.n_jobs=1",
+        "hydra.launcher.n_jobs=1",
+        *RUN,
+        f"hydra.sweep.dir={sweep_dir}",
+    )
+    proc = start("-m", *command, "hydra.sweeper.n_trials=15")
+    deadline = time.monotonic() + 120
+    while not list(sweep_dir.glob("0_*/metrics.json")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    wait_for_evaluations(next(sweep_dir.glob("0_*")), proc, 1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert read_json(sweep_dir / "sweep.json")["status"] == "interrupted"
+    assert [p.name[:2] for p in sweep_dir.iterdir() if p.is_dir()] == ["0_"]
+    assert f"the same command again, with hydra.sweep.dir={sweep_dir}" in out
+    states = [t.state for t in load(sweep_dir).trials]
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]
+    asked = load(sweep_dir).trials[1].params
+
+    result = run_sweep(*command, "hydra.sweeper.n_trials=1")
+    assert result.code == 0, result.describe()
+    trials = load(sweep_dir).trials
+    assert len(trials) == 2 and trials[1].state == optuna.trial.TrialState.COMPLETE
+    assert trials[1].params == asked

@@ -21,6 +21,7 @@ from conftest import RLEXP, _run
 from test_sweeps import JOB_NAMES
 
 from rlexp.sweeps import drawing, plots
+from rlexp.sweeps.multirun import BASIC_SWEEPER, OPTUNA_SWEEPER
 from rlexp.sweeps.plots import common_grid, on_grid
 from rlexp.sweeps.report import report_command
 
@@ -247,15 +248,26 @@ def test_bad_options_are_explained(tmp_path, capsys, arg, message):
 
 
 @pytest.mark.parametrize("status", ["interrupted", "aborted"])
-def test_a_stopped_sweep_is_reported_incomplete_with_how_to_finish_it(tmp_path, capsys, status):
+@pytest.mark.parametrize(
+    "sweeper, how",
+    [
+        (BASIC_SWEEPER, "rlexp resume {sweep}"),
+        (OPTUNA_SWEEPER, "the same command again, with hydra.sweep.dir={sweep} (the study"),
+    ],
+)
+def test_a_stopped_sweep_is_reported_incomplete_with_how_to_finish_it(
+    tmp_path, capsys, status, sweeper, how
+):
     """Jobs that never started leave no run: the runs there are all completed, yet the
-    sweep is not."""
+    sweep is not; what finishes it depends on its sweeper (`rlexp resume` refuses a study)."""
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410]})
-    (sweep / "sweep.json").write_text(json.dumps({"status": status}))
+    record = {"status": status, "invocations": [{"sweeper": sweeper}]}
+    (sweep / "sweep.json").write_text(json.dumps(record))
     code, out, _ = in_process(capsys, sweep)
     assert code == 0
-    assert f"INCOMPLETE: the sweep {sweep} was {status} before all its jobs ran (rlexp " in out
-    assert f"resume {sweep} finishes it); statistics cover the 2 completed runs" in out
+    assert f"INCOMPLETE: the sweep {sweep} was {status} before all its jobs ran (to finish " in out
+    assert f"(to finish it: {how.format(sweep=sweep)}" in out
+    assert "; statistics cover the 2 completed runs" in out
     assert "complete: 2 runs completed" not in out
 
 

@@ -308,17 +308,19 @@ time.sleep(30)
 )
 def test_a_sequential_sweep_stops_after_the_run_the_signal_interrupts(tmp_path, launcher):
     """A sequential launcher runs the jobs in the `rlexp -m` process itself: the signal it
-    passed to the running run also stops the sweep, so the next job does not start."""
+    passed to the running run also stops the sweep, so the next job does not start, leaves
+    no folder, and no job after it is set up (`rlexp resume` starts them)."""
     sweep_dir = tmp_path / "sweep"
-    proc = start("-m", "seed=0,1", *RUN, launcher, f"hydra.sweep.dir={sweep_dir}")
+    proc = start("-m", "seed=0,1,2", *RUN, launcher, f"hydra.sweep.dir={sweep_dir}")
     wait_for_evaluations(sweep_dir / "0_seed=0", proc, 1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 143, err
     assert read_json(sweep_dir / "sweep.json")["status"] == "interrupted"
     assert read_json(sweep_dir / "0_seed=0" / "metrics.json")["status"] == "interrupted"
-    assert not (sweep_dir / "1_seed=1" / "metrics.json").exists()
+    assert [p.name for p in sweep_dir.iterdir() if p.is_dir()] == ["0_seed=0"]
     assert "[job 1 seed 1] not started: the sweep was stopped" in err
+    assert "[job 2 " not in out + err  # the launcher set up no job after the stop
 
 
 @pytest.mark.parametrize("wait_for", ["sweep.json", "job.json"])

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
 from rlexp.sweeps import resume, signals
-from rlexp.sweeps.multirun import BASIC_SWEEPER
+from rlexp.sweeps.multirun import OPTUNA_SWEEPER, how_to_continue
 
 RAY_LAUNCHER = "RayLauncher"  # hydra_ray_launcher's (ray_local, ray_cluster)
 
@@ -73,7 +73,11 @@ class SweepReview(Callback):
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         on_ray = _start_ray(config)  # before the stop handlers, which ray.init replaces
         signals.stop_sweep_on_signals(sweep_dir, forward=not on_ray)
-        _OPEN.add(sweep_dir)
+        if OmegaConf.select(config, "hydra.sweeper._target_") == OPTUNA_SWEEPER:
+            from rlexp.sweeps import optuna_stop
+
+            optuna_stop.install()  # before Hydra makes the sweeper, next
+        _OPEN[sweep_dir] = config
         if len(_OPEN) == 1:
             atexit.register(close_unfinished)
 
@@ -89,7 +93,7 @@ class SweepReview(Callback):
         write_json_atomic(sweep_dir / SWEEP_FILE, record)
         (sweep_dir / SWEEP_STOP_FILE).unlink(missing_ok=True)
         signals.sweep_ended()
-        _OPEN.discard(sweep_dir)
+        _OPEN.pop(sweep_dir, None)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
         if record.get(PARENT_KEY) and OmegaConf.select(config, "logger.name") == "mlflow":
@@ -103,10 +107,9 @@ class SweepReview(Callback):
             f"{stopped_runs} interrupted, {len(failed)} failed"
         )
         quoted = shlex.quote(str(sweep_dir))
-        if stopped and OmegaConf.select(config, "hydra.sweeper._target_") == BASIC_SWEEPER:
-            print(f"continue it with: rlexp resume {quoted}")
-        elif stopped:
-            print("continue it with: rlexp resume <run dir> for each interrupted run")
+        if stopped:
+            sweeper = OmegaConf.select(config, "hydra.sweeper._target_")
+            print(f"continue it with: {how_to_continue(sweeper, sweep_dir)}")
         for run in failed:
             print(f"  failed: {run.name}: {short_reason(run.error)}", file=sys.stderr)
         if failed and not done and not stopped:
@@ -115,9 +118,17 @@ class SweepReview(Callback):
         print(f"        tensorboard --logdir {quoted} --host 127.0.0.1")
 
 
-# Sweeps whose start was recorded and whose end was not yet: the parent stamps them
-# `aborted` when it leaves without Hydra's end callback (the launcher raised, Ctrl-C).
-_OPEN: set[Path] = set()
+def end_stopped_sweeps() -> None:
+    """End each sweep of this process that a signal stopped before Hydra's end callback
+    (its launcher's loop ended by `signals.SweepStopped`) as that callback would."""
+    for sweep_dir, config in list(_OPEN.items()):
+        if signals.stop_requested(sweep_dir):
+            SweepReview().on_multirun_end(config)
+
+
+# Sweeps whose start was recorded and whose end was not yet, with their config: the parent
+# stamps them `aborted` when it leaves without Hydra's end callback (the launcher raised).
+_OPEN: dict[Path, DictConfig] = {}
 # Sweeps that ended, unstopped, with failed runs and not one completed: the command fails.
 _FRUITLESS: list[Path] = []
 

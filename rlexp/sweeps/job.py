@@ -93,6 +93,8 @@ def _run_sweep_job(cfg: DictConfig) -> float:
     overrides = list(hydra_cfg.overrides.task)
     objective = cfg.sweep.objective
     label = f"job {hydra_cfg.job.num}"
+    if signals.stop_requested(sweep_dir):
+        return _not_started(job_dir, sweep_dir, [f"{label} seed {s}" for s in seeds_of(cfg)])
     try:
         validate(cfg)
     except ConfigError as exc:
@@ -139,6 +141,36 @@ def _run_sweep_job(cfg: DictConfig) -> float:
             },
         )
     return result
+
+
+def _not_started(job_dir: Path, sweep_dir: Path, labels: list[str]) -> float:
+    """A job the sweep's stop keeps from starting: the folder Hydra just made for it goes
+    again (so `rlexp resume` later starts the job afresh), and in the sweep's parent no
+    later job starts either (`signals.SweepStopped`)."""
+    if not is_resumed(rundir.read_json(sweep_dir / SWEEP_FILE)):
+        _remove_if_hydra_only(job_dir)
+    for label in labels:
+        print(f"[{label}] not started: the sweep was stopped", file=sys.stderr)
+    if signals.is_sweep_parent():
+        raise signals.SweepStopped(labels[0])
+    return math.nan
+
+
+def _remove_if_hydra_only(job_dir: Path) -> None:
+    """Remove `job_dir` if it holds only what Hydra writes before a job runs (`.hydra/`, an
+    empty train.log): a new sweep's job folders are new (`check_job_folders`)."""
+    hydra_dir, log = job_dir / rundir.HYDRA_DIR, job_dir / rundir.TRAIN_LOG
+    hydra_files = {rundir.CONFIG_FILE, rundir.OVERRIDES_FILE, rundir.HYDRA_SETTINGS_FILE}
+    try:
+        if {p.name for p in job_dir.iterdir()} - {hydra_dir.name, log.name}:
+            return
+        if hydra_dir.is_dir() and {p.name for p in hydra_dir.iterdir()} - hydra_files:
+            return
+        if log.is_file() and log.stat().st_size:
+            return
+    except OSError:
+        return
+    shutil.rmtree(job_dir, ignore_errors=True)
 
 
 def _say_how_it_ended(

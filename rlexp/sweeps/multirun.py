@@ -173,6 +173,21 @@ def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
     return [a for a in argv if a not in dropped] + ["repeat=1", f"seed={seeds}"]
 
 
+def how_to_continue(sweeper: str | None, sweep_dir: Path) -> str:
+    """What continues the stopped sweep in `sweep_dir`, swept by `sweeper` (a `_target_`)."""
+    import shlex
+
+    quoted = shlex.quote(str(sweep_dir))
+    if sweeper == BASIC_SWEEPER:
+        return f"rlexp resume {quoted}"
+    if sweeper == OPTUNA_SWEEPER:
+        return (
+            f"the same command again, with hydra.sweep.dir={quoted} (the study goes on, the "
+            f"trials it asked for and did not start first)"
+        )
+    return "rlexp resume <run dir> for each interrupted run"
+
+
 def continuation_subdir(argv: list[str], parsed: list) -> list[str]:
     """Into an existing sweep dir, prefix this invocation's job folders with `c<k>-`."""
     values = {o.key_or_group: o.value() for o in parsed if not o.is_sweep_override()}

@@ -22,7 +22,6 @@ reason; a sweep still running gives a partial report and says so.
 from __future__ import annotations
 
 import math
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from rlexp.rundir import (
 )
 from rlexp.sweeps import tables
 from rlexp.sweeps.drawing import Drawing, FigureError
+from rlexp.sweeps.multirun import how_to_continue
 from rlexp.sweeps.plots import TITLES, Figures, few_seeds_note, no_common_range_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
@@ -49,6 +49,7 @@ from rlexp.sweeps.runs import (
     short_reason,
     sweep_running,
     sweep_status,
+    sweep_sweeper,
 )
 from rlexp.sweeps.statistics import MIN_SEEDS, rank, summarize
 from rlexp.sweeps.tables import ConfigResult
@@ -271,8 +272,8 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
     elif stopped:
         path, how = stopped[0]
         status = (
-            f"INCOMPLETE: the sweep {path} was {how} before all its jobs ran (rlexp resume "
-            f"{shlex.quote(str(path))} finishes it); statistics cover the "
+            f"INCOMPLETE: the sweep {path} was {how} before all its jobs ran (to finish it: "
+            f"{how_to_continue(sweep_sweeper(path), path)}); statistics cover the "
             f"{counts['completed']} completed runs"
         )
     else:

@@ -308,6 +308,16 @@ def sweep_status(path: Path) -> str | None:
         return None
 
 
+def sweep_sweeper(path: Path) -> str | None:
+    """The sweeper (`_target_`) of the latest invocation sweep.json records in `path`."""
+    try:
+        invocations = _read_json(Path(path) / SWEEP_FILE).get("invocations") or [{}]
+    except Unreadable:
+        return None
+    last = invocations[-1] if isinstance(invocations, list) else {}
+    return last.get("sweeper") if isinstance(last, dict) else None
+
+
 # ---------------------------------------------------------------- grouping
 
 

@@ -15,6 +15,12 @@ the parent itself: there the handler that passes a signal to a run also stops th
 Ray's workers are not the parent's children (and may be on other nodes): there each job
 watches for the mark, which lies in the sweep directory every node shares, and passes it
 on to its run as SIGTERM.
+
+A job that the mark keeps from starting leaves no folder. In the parent (a sequential
+launcher) it raises `SweepStopped`, which ends the launcher's loop over the jobs left (Hydra
+records an `Exception` of a job as a failed job and goes on; this is not one); `rlexp`
+then ends the sweep `interrupted`. An Optuna study asks for no trial once the mark exists
+(`rlexp.sweeps.optuna_stop`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,11 @@ _received: list[int] = []  # the signal that stopped this process's sweep, if an
 _parent_of: list[Path] = []  # the sweep this process is the parent of, if any
 
 
+class SweepStopped(BaseException):
+    """A job of a stopped sweep, not started, in the sweep's parent process: no job after it
+    starts either."""
+
+
 def take_received() -> int | None:
     """The signal that stopped the sweep this process ran, if one did; forgotten after."""
     signum = _received[0] if _received else None
@@ -46,6 +57,12 @@ def take_received() -> int | None:
 def sweep_ended() -> None:
     """In the parent, once its sweep has ended: a later signal stops no sweep."""
     _parent_of.clear()
+
+
+def is_sweep_parent() -> bool:
+    """Whether this process is the parent of a running sweep (a sequential launcher runs the
+    jobs there)."""
+    return bool(_parent_of)
 
 
 def in_main_thread() -> bool:
