@@ -21,9 +21,9 @@ from conftest import RLEXP, _run
 from test_sweeps import JOB_NAMES
 
 from rlexp.sweeps import drawing, plots
-from rlexp.sweeps.multirun import BASIC_SWEEPER, OPTUNA_SWEEPER
 from rlexp.sweeps.plots import common_grid, on_grid
 from rlexp.sweeps.report import report_command
+from rlexp.sweeps.sweepers import BASIC_SWEEPER, OPTUNA_SWEEPER
 
 REPORT_NO_TF = textwrap.dedent(
     """

@@ -217,7 +217,7 @@ def test_job_folders_of_the_users_own_names_are_checked_too(stopped_sweep, tmp_p
 
 
 def test_an_optuna_study_is_continued_by_its_own_command(stopped_sweep, tmp_path):
-    from rlexp.sweeps.multirun import OPTUNA_SWEEPER
+    from rlexp.sweeps.sweepers import OPTUNA_SWEEPER
 
     sweep_dir = copy_of(stopped_sweep, tmp_path)
     record = read_json(sweep_dir / "sweep.json")

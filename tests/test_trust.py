@@ -585,7 +585,7 @@ def fake_sweep(sweep_dir: Path, overrides=(), hydra_overrides=(), plugins=()) ->
     from omegaconf import OmegaConf
 
     from rlexp.composition import compose_config
-    from rlexp.sweeps.multirun import BASIC_SWEEPER
+    from rlexp.sweeps.sweepers import BASIC_SWEEPER
 
     job_overrides = ["seed=0", "train.env_steps=2000"]
     job_overrides += [f"plugins=[{','.join(plugins)}]"] if plugins else []

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, SWEEP_STOP_FILE, write_json_atomic
 from rlexp.sweeps import resume, signals
-from rlexp.sweeps.multirun import OPTUNA_SWEEPER, how_to_continue
+from rlexp.sweeps.sweepers import OPTUNA_SWEEPER, how_to_continue
 
 RAY_LAUNCHER = "RayLauncher"  # hydra_ray_launcher's (ray_local, ray_cluster)
 

@@ -72,7 +72,7 @@ def run_sweep_job(cfg: DictConfig) -> float:
     `TrialFailed` in an Optuna study)."""
     from hydra.core.hydra_config import HydraConfig
 
-    from rlexp.sweeps.multirun import OPTUNA_SWEEPER
+    from rlexp.sweeps.sweepers import OPTUNA_SWEEPER
 
     value = _run_sweep_job(cfg)
     if math.isnan(value) and HydraConfig.get().sweeper.get("_target_") == OPTUNA_SWEEPER:

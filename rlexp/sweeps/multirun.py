@@ -34,9 +34,8 @@ from typing import Any
 from omegaconf import ListConfig
 
 from rlexp.rundir import RESULT_METRICS, SWEEP_FILE
+from rlexp.sweeps.sweepers import BASIC_SWEEPER, OPTUNA_SWEEPER
 
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
 DIRNAME_EXCLUDE = "hydra.job.config.override_dirname.exclude_keys"
 ALWAYS_EXCLUDED = ("experiment", "repeat")
 MAX_REPEAT = 10_000
@@ -171,21 +170,6 @@ def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
     seeds = ",".join(str(int(cfg.seed) + i) for i in range(repeat))
     dropped = {o.input_line for o in parsed if o.key_or_group in ("seed", "repeat")}
     return [a for a in argv if a not in dropped] + ["repeat=1", f"seed={seeds}"]
-
-
-def how_to_continue(sweeper: str | None, sweep_dir: Path) -> str:
-    """What continues the stopped sweep in `sweep_dir`, swept by `sweeper` (a `_target_`)."""
-    import shlex
-
-    quoted = shlex.quote(str(sweep_dir))
-    if sweeper == BASIC_SWEEPER:
-        return f"rlexp resume {quoted}"
-    if sweeper == OPTUNA_SWEEPER:
-        return (
-            f"the same command again, with hydra.sweep.dir={quoted} (the study goes on, the "
-            f"trials it asked for and did not start first)"
-        )
-    return "rlexp resume <run dir> for each interrupted run"
 
 
 def continuation_subdir(argv: list[str], parsed: list) -> list[str]:

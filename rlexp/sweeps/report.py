@@ -37,7 +37,6 @@ from rlexp.rundir import (
 )
 from rlexp.sweeps import tables
 from rlexp.sweeps.drawing import Drawing, FigureError
-from rlexp.sweeps.multirun import how_to_continue
 from rlexp.sweeps.plots import TITLES, Figures, few_seeds_note, no_common_range_note
 from rlexp.sweeps.runs import (
     UNREADABLE,
@@ -52,6 +51,7 @@ from rlexp.sweeps.runs import (
     sweep_sweeper,
 )
 from rlexp.sweeps.statistics import MIN_SEEDS, rank, summarize
+from rlexp.sweeps.sweepers import how_to_continue
 from rlexp.sweeps.tables import ConfigResult
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from typing import Any
 
 from rlexp import rundir
 from rlexp.rundir import SWEEP_FILE
-from rlexp.sweeps.multirun import BASIC_SWEEPER, invocation_prefix, job_subdir
+from rlexp.sweeps.multirun import invocation_prefix, job_subdir
+from rlexp.sweeps.sweepers import BASIC_SWEEPER
 
 RESUMES_KEY = "resumes"  # sweep.json: an invocation that resumes the k-th one
 _resuming: list[int] = []  # in `rlexp resume`: the invocation this process launches again
