@@ -159,6 +159,11 @@ BAD_CONFIGS = [
     pytest.param(
         ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
     ),
+    pytest.param(  # accepted, it changed nothing: the runner evaluates the mode action
+        ["experiment=ppo_cartpole", "agent.greedy_eval=false"],
+        [r"agent\.greedy_eval=false: rlexp evaluates and exports every agent's greedy policy"],
+        id="sampled-evaluation",
+    ),
 ]
 
 # Options that need an optional extra, and what validation must say when it is missing.

@@ -49,10 +49,22 @@ class PpoConfig(PolicyGradientConfig):
     value_pred_loss_coef: float = bounded(0.5, ge=0.0, doc="weight of the value loss")
     normalize_observations: bool = documented(True, "running mean/std of observations")
     normalize_rewards: bool = documented(False, "running std of rewards")
-    greedy_eval: bool = documented(True, "agent.policy (evaluation) takes the mode action")
+    greedy_eval: bool = documented(
+        True, "agent.policy takes the mode action; must stay true (rlexp evaluates the mode)"
+    )
     value_network: ValueNetworkConfig = field(
         default_factory=lambda: ValueNetworkConfig(name="value_network")
     )
+
+    def problems(self) -> list[str]:
+        if not self.greedy_eval:  # the runner evaluates and exports the mode of any agent
+            return [
+                "greedy_eval=false: rlexp evaluates and exports every agent's greedy policy "
+                "(the mode action), so that evaluations repeat bit for bit and a resumed run "
+                "evaluates as one that never stopped; remove the override (a sampled action is "
+                "the collect policy's)"
+            ]
+        return []
 
 
 @register(
