@@ -31,15 +31,14 @@ class Schedule:
     @classmethod
     def of(cls, train: Any, env: Any, agent: Any, buffer: Any, driver: Any) -> Schedule:
         num_steps = getattr(driver, "num_steps", None)
-        replay_steps = getattr(agent, "replay_steps", None)
-        samples = not agent.on_policy and replay_steps and train.train_steps_per_iteration > 0
+        samples = not agent.on_policy and train.train_steps_per_iteration > 0
         return cls(
             env_steps=train.env_steps,
             prefill=0 if agent.on_policy else train.prefill_steps,
             copies=getattr(env, "num_parallel_envs", 1),
             num_steps=num_steps if isinstance(num_steps, int) else None,
             ends_at_episodes=driver.whole_episodes or bool(getattr(driver, "num_episodes", 0)),
-            sampled=replay_steps() if samples else None,
+            sampled=agent.replay_steps() if samples else None,
             capacity=getattr(buffer, "max_length", None),
         )
 

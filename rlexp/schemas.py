@@ -117,16 +117,28 @@ class AgentConfig(ComponentConfig):
     network_roles: ClassVar[tuple[NetworkRole, ...]] = tuple(NetworkRole)
     on_policy: ClassVar[bool] = False
 
+    def replay_steps(self) -> int | None:
+        """Steps in each sample it replays from its buffer, with these settings (None: it
+        replays none)."""
+        return None
+
+    def reports_td_errors(self) -> bool:
+        """Whether its train() reports one TD error per sample (LossInfo.extra.td_error),
+        with these settings, as a buffer with `needs_td_errors` needs."""
+        return False
+
 
 @dataclass
 class BufferConfig(ComponentConfig):
     """Base of `buffer` schemas. Facts: `max_env_batch_size` (the most env copies one buffer
     can be fed from; None = any), `gathers_all` (can hand over everything it holds, as
-    on-policy agents need) and `in_graph_replay` (sampled inside a tf.function)."""
+    on-policy agents need), `in_graph_replay` (sampled inside a tf.function) and
+    `needs_td_errors` (its priorities are the agent's TD error of each sample)."""
 
     max_env_batch_size: ClassVar[int | None] = None
     gathers_all: ClassVar[bool] = False
     in_graph_replay: ClassVar[bool] = False
+    needs_td_errors: ClassVar[bool] = False
 
 
 @dataclass

@@ -234,28 +234,31 @@ def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:
 
 def _priority_rules(env: Any, network: Any, agent: Any, buffer: Any, driver: Any) -> list[str]:
     """A buffer prioritized by TD errors needs an agent that reports one per sample."""
-    needs = getattr(buffer, "needs_td_errors", None)
-    if needs is None or not needs() or _reports_td_errors(agent):
+    if not buffer.needs_td_errors or agent.reports_td_errors():
         return []
     copies = getattr(env, "num_parallel_envs", 1)
 
     def fits(b: Any) -> bool:
         return (
             b is not None
-            and not (getattr(b, "needs_td_errors", None) and b.needs_td_errors())
+            and not b.needs_td_errors
             and (b.max_env_batch_size is None or copies <= b.max_env_batch_size)
             and (b.in_graph_replay or not driver.needs_in_graph_replay)
         )
 
     buffers = [n for n in registry.names("buffer") if fits(_option("buffer", n))]
-    agents = [] if network.recurrent else _agent_choices(env, network, _reports_td_errors)
+    reporting = [] if network.recurrent else _agent_choices(env, network, _reports_td_errors)
     fix = f"use {_choices('buffer', buffers, ' or ')} with agent={agent.name}"
-    if agents:
-        fix += f", or an agent that reports them ({', '.join(agents)})"
+    if reporting:
+        fix += f", or an agent that reports them ({', '.join(reporting)})"
     return [
         f"buffer={buffer.name} sets its priorities from the agent's TD error of each sample, "
         f"but agent={agent.name} reports none; {fix}"
     ]
+
+
+def _reports_td_errors(agent: Any) -> bool:
+    return agent.reports_td_errors()
 
 
 def _agent_choices(env: Any, network: Any, test) -> list[str]:
@@ -291,11 +294,6 @@ def _plain_networks(roles: Any, images: bool, kind: ActionKind | None) -> list[s
         and _acts(registry.get("network", n).schema, kind)
         and _has_conv_layers(_option("network", n)) == images
     ]
-
-
-def _reports_td_errors(agent: Any) -> bool:
-    reports = getattr(agent, "reports_td_errors", None)
-    return bool(reports and reports())
 
 
 def _network_rules(env, network, agent, buffer, driver, kind) -> list[str]:

@@ -63,10 +63,7 @@ class ReverbPrioritizedConfig(ReverbConfig):
     initial_priority: float = bounded(1.0, gt=0.0, doc="priority of newly written items")
     priority_epsilon: float = bounded(1e-6, ge=0.0, doc="added to |TD error| for priorities")
 
-    def needs_td_errors(self) -> bool:
-        """Its priorities are the agent's per-sample TD errors: validation refuses an agent
-        config whose `reports_td_errors()` is not true."""
-        return True
+    needs_td_errors: ClassVar[bool] = True
 
 
 class StepWindows:
