@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rlexp.rundir import unwritable_reason
 from rlexp.schemas import documented
@@ -13,6 +13,23 @@ from rlexp.schemas import documented
 @dataclass
 class LoggerConfig:
     name: str = documented("tensorboard", "logger: tensorboard (default) or mlflow")
+
+    # The optional extra (`rlexp.extras`) the logger needs, as component schemas declare it.
+    requires_extra: ClassVar[str | None] = None
+
+    def problems(self) -> list[str]:
+        """The logger's extra, when it is not installed, with the command that installs it
+        (validation prefixes `logger.`)."""
+        from rlexp.extras import EXTRAS
+
+        extra = EXTRAS.get(self.requires_extra or "")
+        if extra is None or extra.installed():
+            return []
+        return [
+            f"name={self.name} needs the optional '{extra.name}' extra "
+            f"({extra.requirement}), which is not installed; install it with: "
+            f"{extra.install_command()}; or choose logger=tensorboard"
+        ]
 
 
 @dataclass
@@ -32,8 +49,10 @@ class MlflowLoggerConfig(LoggerConfig):
     )
     experiment_name: str = documented("rlexp", "MLflow experiment the runs go to")
 
+    requires_extra: ClassVar[str | None] = "mlflow"
+
     def problems(self) -> list[str]:
-        problems = []
+        problems = super().problems()
         if not self.experiment_name.strip():
             problems.append(
                 f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "

@@ -182,14 +182,17 @@ def _read(sweep_dir: Path) -> dict[str, Any]:
 
 
 def _mlflow_parent_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str | None:
-    """The sweep's MLflow parent run; None, said once here, where MLflow cannot be used at
-    the tracking URI: each job then stops with the same error (Hydra would only turn it
-    into a warning here and go on)."""
+    """The sweep's MLflow parent run; None, said once here, where MLflow cannot be used
+    (at the tracking URI, or not installed): each job then stops with its own error. Any
+    error is caught: raised here, Hydra would turn it into a warning and go on with the
+    sweep unrecorded in sweep.json and without its stop handlers."""
     from rlexp.context import BuildError
-    from rlexp.loggers.mlflow_logger import start_sweep_run
 
     try:
+        from rlexp.loggers.mlflow_logger import start_sweep_run
+
         return start_sweep_run(cfg, sweep_dir, overrides)
-    except BuildError as exc:
-        print(f"rlexp: the sweep has no MLflow parent run: {exc}", file=sys.stderr)
+    except Exception as exc:
+        reason = exc if isinstance(exc, BuildError) else f"{type(exc).__name__}: {exc}"
+        print(f"rlexp: the sweep has no MLflow parent run: {reason}", file=sys.stderr)
         return None
