@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -219,6 +220,32 @@ def test_a_sqlite_file_that_cannot_be_written_is_refused_before_training(uri, ph
         compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
     with pytest.raises(ConfigError, match=phrase):
         compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
+
+
+@pytest.mark.parametrize(
+    ("uri", "phrase"),
+    [
+        ("http://127.0.0.1:99999", "its port is not a number from 0 to 65535"),
+        ("http://h:abc", "its port is not a number from 0 to 65535"),
+        ("http://", "it names no host"),  # MLflow retried host "api" for two minutes
+        ("https://:5000", "it names no host"),
+    ],
+)
+def test_a_server_uri_without_a_host_or_with_a_bad_port_is_refused(tmp_path, uri, phrase):
+    """Before training (a bare ValueError, exit 1, was raised after the run folder was
+    made), and by the logger itself, at once."""
+    from rlexp.composition import compose_config
+    from rlexp.context import BuildError
+    from rlexp.validation import ConfigError
+
+    named = rf"logger\.tracking_uri={re.escape(uri)}: {phrase}"
+    with pytest.raises(ConfigError, match=named):
+        compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": uri})
+    started = time.monotonic()
+    with pytest.raises(BuildError, match=named):
+        build_logger(cfg, tmp_path / "run", CONFIG)
+    assert time.monotonic() - started < 5
 
 
 def test_a_relative_sqlite_path_is_the_working_directorys(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from typing import Any
 
 from rlexp.context import BuildError
 from rlexp.dotted import flatten
-from rlexp.loggers.schemas import MlflowLoggerConfig, sqlite_folder
+from rlexp.loggers.schemas import MlflowLoggerConfig, server_uri_problem, sqlite_folder
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, sweep_of
 
@@ -80,8 +80,14 @@ def _client(cfg: MlflowLoggerConfig, run_dir: Path):
 def _check_reachable(uri: str) -> None:
     """Fail at once where an http(s) tracking server does not answer on its port: MLflow's
     own client retries such a request for minutes before it gives up."""
+    why = server_uri_problem(uri)
+    if why:
+        raise BuildError(
+            f"logger.tracking_uri={uri}: {why}; give the server as http://HOST:PORT, or set "
+            f"logger.tracking_uri=null for a local SQLite file"
+        )
     parts = urllib.parse.urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https"):
         return
     if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
         parts.hostname

@@ -58,6 +58,12 @@ class MlflowLoggerConfig(LoggerConfig):
                 f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "
                 f"(the default is rlexp)"
             )
+        why = server_uri_problem(self.tracking_uri)
+        if why:
+            problems.append(
+                f"tracking_uri={self.tracking_uri}: {why}; give the server as "
+                f"http://HOST:PORT, or set logger.tracking_uri=null for outputs/mlflow.db"
+            )
         folder = sqlite_folder(self.tracking_uri)
         if folder is None:
             return problems
@@ -74,6 +80,24 @@ class MlflowLoggerConfig(LoggerConfig):
     def from_cfg(cls, cfg: Any) -> MlflowLoggerConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in dict(cfg).items() if k in names})
+
+
+def server_uri_problem(uri: str | None) -> str | None:
+    """What is wrong with an http(s) tracking URI's host or port (None: nothing, or not
+    http(s)). MLflow raises a bare ValueError for a bad port, and retries for minutes a
+    URI with no host."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri or "")
+    if parts.scheme not in ("http", "https"):
+        return None
+    if not parts.hostname:
+        return "it names no host"
+    try:
+        _ = parts.port  # raises ValueError when out of range or not a number
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    return None
 
 
 def sqlite_folder(uri: str | None) -> Path | None:
