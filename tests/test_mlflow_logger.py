@@ -259,6 +259,29 @@ def test_a_relative_sqlite_path_is_the_working_directorys(tmp_path, monkeypatch)
     assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()
 
 
+def test_a_resume_from_another_directory_finds_a_relative_sqlite_paths_database(
+    tmp_path, monkeypatch
+):
+    """Resolved against the directory the run was started in (its .hydra/hydra.yaml), not
+    the resuming command's: that made a new database there and a second MLflow run."""
+    started, elsewhere = tmp_path / "started", tmp_path / "elsewhere"
+    run_dir = started / "outputs" / "run"
+    fake_run(run_dir)
+    (run_dir / ".hydra").mkdir()
+    (run_dir / ".hydra" / "hydra.yaml").write_text(f"hydra:\n  runtime:\n    cwd: {started}\n")
+    elsewhere.mkdir()
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": "sqlite:///rel.db"})
+    monkeypatch.chdir(started)
+    first = build_logger(cfg, run_dir, CONFIG)
+    first.close("interrupted")
+    monkeypatch.chdir(elsewhere)
+    resumed = build_logger(cfg, run_dir, CONFIG, resume=True)
+    assert resumed.tracking_uri == f"sqlite:///{started / 'rel.db'}"
+    assert resumed.run_id == first.run_id
+    resumed.close("completed")
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_path):
     from conftest import run_sweep
 

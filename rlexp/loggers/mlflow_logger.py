@@ -53,12 +53,25 @@ def default_tracking_uri(run_dir: Path) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
+def _absolute(uri: str | None, run_dir: Path) -> str | None:
+    """A relative `sqlite:///<path>` made absolute against the directory the run was started
+    in (its .hydra/hydra.yaml records it; else the current one): `rlexp resume` from
+    another directory then finds the run's database, not a new one there."""
+    from rlexp.saved_run import recorded_cwd
+
+    folder = sqlite_folder(uri)
+    path = uri.removeprefix("sqlite:///") if folder else ""
+    if not path or Path(path).is_absolute():
+        return uri
+    return f"sqlite:///{(recorded_cwd(run_dir) or Path.cwd()) / path}"
+
+
 def _client(cfg: MlflowLoggerConfig, run_dir: Path):
     """An MLflow client at the configured tracking URI, and the experiment's id (created if
     new). Raises BuildError naming the logger's keys when MLflow cannot be reached there."""
     from mlflow.tracking import MlflowClient
 
-    uri = cfg.tracking_uri or default_tracking_uri(run_dir)
+    uri = _absolute(cfg.tracking_uri, run_dir) or default_tracking_uri(run_dir)
     _check_reachable(uri)
     try:
         client = MlflowClient(tracking_uri=uri)
