@@ -136,6 +136,23 @@ def test_a_resumed_run_goes_on_in_its_own_mlflow_run(server, tmp_path):
     assert copy.run_id != first.run_id
 
 
+@pytest.mark.parametrize("name", ["o'q", 'd"q', "both'\"_%"])
+def test_a_resumed_run_with_quotes_in_its_folder_name_goes_on_in_its_mlflow_run(tmp_path, name):
+    """`_run_of` gave up on a `'` (MLflow's filter takes a double-quoted value), and the
+    resume started a second MLflow run."""
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": f"sqlite:///{tmp_path}/m.db"})
+    run_dir = tmp_path / name
+    fake_run(run_dir)
+    first = build_logger(cfg, run_dir, CONFIG)
+    first.close("interrupted")
+    newer = tmp_path / name.replace("'", "x").replace('"', "x")  # LIKE `name` finds it first
+    build_logger(cfg, newer, CONFIG).close("interrupted")
+    resumed = build_logger(cfg, run_dir, CONFIG, resume=True)
+    assert resumed.run_id == first.run_id
+    experiment = resumed.client.get_experiment_by_name("rlexp")
+    assert len(resumed.client.search_runs([experiment.experiment_id])) == 2
+
+
 def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
     from mlflow.tracking import MlflowClient
 

@@ -31,16 +31,24 @@ RUN_DIR_TAG = "rlexp.run_dir"  # an MLflow run's tag: the rlexp run directory it
 
 
 def _run_of(client, experiment_id: str, run_dir: str) -> str | None:
-    """The id of the newest MLflow run of the rlexp run in `run_dir`, if there is one."""
-    if "'" in run_dir:  # not expressible in MLflow's filter syntax
-        return None
+    """The id of the newest MLflow run of the rlexp run in `run_dir`, if there is one.
+
+    MLflow's filter syntax has no escapes: a value is quoted with whichever quote it lacks;
+    one holding both is matched with LIKE, each quote a `_` wildcard, and the runs found
+    are kept only where their tag equals `run_dir`."""
+    if "'" not in run_dir or '"' not in run_dir:
+        quote = '"' if "'" in run_dir else "'"
+        condition, most = f"= {quote}{run_dir}{quote}", 1
+    else:
+        pattern = run_dir.replace("'", "_").replace('"', "_")
+        condition, most = f"LIKE '{pattern}'", 1000
     found = client.search_runs(
         [experiment_id],
-        f"tags.`{RUN_DIR_TAG}` = '{run_dir}'",
+        f"tags.`{RUN_DIR_TAG}` {condition}",
         order_by=["attributes.start_time DESC"],
-        max_results=1,
+        max_results=most,
     )
-    return found[0].info.run_id if found else None
+    return next((r.info.run_id for r in found if r.data.tags.get(RUN_DIR_TAG) == run_dir), None)
 
 
 def default_tracking_uri(run_dir: Path) -> str:
