@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
@@ -173,6 +174,43 @@ def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
     found = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
     assert sorted(r.info.run_id for r in found) == sorted(children)
     assert sorted(r.info.status for r in found) == ["FAILED", "FINISHED"]
+
+
+def sweep_config(sweep: Path) -> Any:
+    """What the sweep callback reads of a basic sweep's config."""
+    return OmegaConf.create(
+        {
+            "logger": {"name": "mlflow", "tracking_uri": f"sqlite:///{sweep.parent}/m.db"},
+            "hydra": {
+                "sweep": {"dir": str(sweep)},
+                "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("end", ["interrupted", "aborted"])
+def test_a_stopped_or_aborted_sweeps_parent_run_is_killed_or_failed(tmp_path, end):
+    """Like its children, not FINISHED."""
+    from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps import callbacks
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    config = sweep_config(sweep)
+    parent = start_sweep_run(config.logger, sweep, ["repeat=2"])
+    record = {"status": "running", "invocations": [{}], "mlflow_parent_run_id": parent}
+    (sweep / "sweep.json").write_text(json.dumps(record))
+    if end == "interrupted":
+        (sweep / SWEEP_STOP_FILE).write_text("")
+        callbacks.SweepReview().on_multirun_end(config)
+    else:
+        callbacks._OPEN[sweep] = config
+        callbacks.close_unfinished("the launcher raised")
+    assert json.loads((sweep / "sweep.json").read_text())["status"] == end
+    client = build_logger(config.logger, sweep / "0_seed=0", CONFIG).client
+    expected = "KILLED" if end == "interrupted" else "FAILED"
+    assert client.get_run(parent).info.status == expected
 
 
 def test_the_default_tracking_uri_is_sqlite_in_the_outputs_folder(tmp_path):

@@ -202,6 +202,7 @@ def start_sweep_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str:
     return run.info.run_id
 
 
-def end_sweep_run(cfg: Any, sweep_dir: Path, run_id: str, failed: bool) -> None:
+def mark_sweep_run(cfg: Any, sweep_dir: Path, run_id: str, status: str) -> None:
+    """Set the sweep's parent run to `status` (RUNNING, FINISHED, FAILED or KILLED)."""
     client, _ = _client(MlflowLoggerConfig.from_cfg(cfg), Path(sweep_dir))
-    client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+    client.set_terminated(run_id, status)
