@@ -40,6 +40,7 @@ EXTRAS = {
         Extra("dm_control", "dm_control", "dm-control==1.0.50 mujoco==3.17.0"),
         Extra("minatar", "minatar", "minatar==1.0.15"),
         Extra("video", "imageio_ffmpeg", "imageio==2.38.1 imageio-ffmpeg==0.8.1"),
+        Extra("mlflow", "mlflow", "mlflow==1.26.1 'sqlalchemy>=1.4,<2' 'alembic<1.13'"),
         Extra("optuna", "hydra_plugins.hydra_optuna_sweeper", "hydra-optuna-sweeper==1.3.0"),
         Extra("ray", "hydra_plugins.hydra_ray_launcher", "hydra-ray-launcher==1.2.2"),
         Extra(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
@@ -135,6 +137,23 @@ def test_a_resumed_run_goes_on_in_its_own_mlflow_run(server, tmp_path):
     assert copy.run_id != first.run_id
 
 
+@pytest.mark.parametrize("name", ["o'q", 'd"q', "both'\"_%"])
+def test_a_resumed_run_with_quotes_in_its_folder_name_goes_on_in_its_mlflow_run(tmp_path, name):
+    """`_run_of` gave up on a `'` (MLflow's filter takes a double-quoted value), and the
+    resume started a second MLflow run."""
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": f"sqlite:///{tmp_path}/m.db"})
+    run_dir = tmp_path / name
+    fake_run(run_dir)
+    first = build_logger(cfg, run_dir, CONFIG)
+    first.close("interrupted")
+    newer = tmp_path / name.replace("'", "x").replace('"', "x")  # LIKE `name` finds it first
+    build_logger(cfg, newer, CONFIG).close("interrupted")
+    resumed = build_logger(cfg, run_dir, CONFIG, resume=True)
+    assert resumed.run_id == first.run_id
+    experiment = resumed.client.get_experiment_by_name("rlexp")
+    assert len(resumed.client.search_runs([experiment.experiment_id])) == 2
+
+
 def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
     from mlflow.tracking import MlflowClient
 
@@ -155,6 +174,43 @@ def test_a_sweep_is_a_parent_run_with_a_child_per_job(server, tmp_path):
     found = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent}'")
     assert sorted(r.info.run_id for r in found) == sorted(children)
     assert sorted(r.info.status for r in found) == ["FAILED", "FINISHED"]
+
+
+def sweep_config(sweep: Path) -> Any:
+    """What the sweep callback reads of a basic sweep's config."""
+    return OmegaConf.create(
+        {
+            "logger": {"name": "mlflow", "tracking_uri": f"sqlite:///{sweep.parent}/m.db"},
+            "hydra": {
+                "sweep": {"dir": str(sweep)},
+                "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("end", ["interrupted", "aborted"])
+def test_a_stopped_or_aborted_sweeps_parent_run_is_killed_or_failed(tmp_path, end):
+    """Like its children, not FINISHED."""
+    from rlexp.rundir import SWEEP_STOP_FILE
+    from rlexp.sweeps import callbacks
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    config = sweep_config(sweep)
+    parent = start_sweep_run(config.logger, sweep, ["repeat=2"])
+    record = {"status": "running", "invocations": [{}], "mlflow_parent_run_id": parent}
+    (sweep / "sweep.json").write_text(json.dumps(record))
+    if end == "interrupted":
+        (sweep / SWEEP_STOP_FILE).write_text("")
+        callbacks.SweepReview().on_multirun_end(config)
+    else:
+        callbacks._OPEN[sweep] = config
+        callbacks.close_unfinished("the launcher raised")
+    assert json.loads((sweep / "sweep.json").read_text())["status"] == end
+    client = build_logger(config.logger, sweep / "0_seed=0", CONFIG).client
+    expected = "KILLED" if end == "interrupted" else "FAILED"
+    assert client.get_run(parent).info.status == expected
 
 
 def test_the_default_tracking_uri_is_sqlite_in_the_outputs_folder(tmp_path):
@@ -221,6 +277,32 @@ def test_a_sqlite_file_that_cannot_be_written_is_refused_before_training(uri, ph
         compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
 
 
+@pytest.mark.parametrize(
+    ("uri", "phrase"),
+    [
+        ("http://127.0.0.1:99999", "its port is not a number from 0 to 65535"),
+        ("http://h:abc", "its port is not a number from 0 to 65535"),
+        ("http://", "it names no host"),  # MLflow retried host "api" for two minutes
+        ("https://:5000", "it names no host"),
+    ],
+)
+def test_a_server_uri_without_a_host_or_with_a_bad_port_is_refused(tmp_path, uri, phrase):
+    """Before training (a bare ValueError, exit 1, was raised after the run folder was
+    made), and by the logger itself, at once."""
+    from rlexp.composition import compose_config
+    from rlexp.context import BuildError
+    from rlexp.validation import ConfigError
+
+    named = rf"logger\.tracking_uri={re.escape(uri)}: {phrase}"
+    with pytest.raises(ConfigError, match=named):
+        compose_config(["logger=mlflow", f"logger.tracking_uri={uri}"])
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": uri})
+    started = time.monotonic()
+    with pytest.raises(BuildError, match=named):
+        build_logger(cfg, tmp_path / "run", CONFIG)
+    assert time.monotonic() - started < 5
+
+
 def test_a_relative_sqlite_path_is_the_working_directorys(tmp_path, monkeypatch):
     """Its artifact folder beside it (a relative path raised "can't be expressed as a file
     URI")."""
@@ -230,6 +312,29 @@ def test_a_relative_sqlite_path_is_the_working_directorys(tmp_path, monkeypatch)
     assert (tmp_path / "mine.db").is_file()
     experiment = logger.client.get_experiment_by_name("rlexp")
     assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()
+
+
+def test_a_resume_from_another_directory_finds_a_relative_sqlite_paths_database(
+    tmp_path, monkeypatch
+):
+    """Resolved against the directory the run was started in (its .hydra/hydra.yaml), not
+    the resuming command's: that made a new database there and a second MLflow run."""
+    started, elsewhere = tmp_path / "started", tmp_path / "elsewhere"
+    run_dir = started / "outputs" / "run"
+    fake_run(run_dir)
+    (run_dir / ".hydra").mkdir()
+    (run_dir / ".hydra" / "hydra.yaml").write_text(f"hydra:\n  runtime:\n    cwd: {started}\n")
+    elsewhere.mkdir()
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": "sqlite:///rel.db"})
+    monkeypatch.chdir(started)
+    first = build_logger(cfg, run_dir, CONFIG)
+    first.close("interrupted")
+    monkeypatch.chdir(elsewhere)
+    resumed = build_logger(cfg, run_dir, CONFIG, resume=True)
+    assert resumed.tracking_uri == f"sqlite:///{started / 'rel.db'}"
+    assert resumed.run_id == first.run_id
+    resumed.close("completed")
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_path):

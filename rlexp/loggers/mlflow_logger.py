@@ -19,7 +19,7 @@ from typing import Any
 
 from rlexp.context import BuildError
 from rlexp.dotted import flatten
-from rlexp.loggers.schemas import MlflowLoggerConfig, sqlite_folder
+from rlexp.loggers.schemas import MlflowLoggerConfig, server_uri_problem, sqlite_folder
 from rlexp.rundir import MLFLOW_PARENT_KEY as PARENT_KEY
 from rlexp.rundir import SWEEP_FILE, sweep_of
 
@@ -31,16 +31,24 @@ RUN_DIR_TAG = "rlexp.run_dir"  # an MLflow run's tag: the rlexp run directory it
 
 
 def _run_of(client, experiment_id: str, run_dir: str) -> str | None:
-    """The id of the newest MLflow run of the rlexp run in `run_dir`, if there is one."""
-    if "'" in run_dir:  # not expressible in MLflow's filter syntax
-        return None
+    """The id of the newest MLflow run of the rlexp run in `run_dir`, if there is one.
+
+    MLflow's filter syntax has no escapes: a value is quoted with whichever quote it lacks;
+    one holding both is matched with LIKE, each quote a `_` wildcard, and the runs found
+    are kept only where their tag equals `run_dir`."""
+    if "'" not in run_dir or '"' not in run_dir:
+        quote = '"' if "'" in run_dir else "'"
+        condition, most = f"= {quote}{run_dir}{quote}", 1
+    else:
+        pattern = run_dir.replace("'", "_").replace('"', "_")
+        condition, most = f"LIKE '{pattern}'", 1000
     found = client.search_runs(
         [experiment_id],
-        f"tags.`{RUN_DIR_TAG}` = '{run_dir}'",
+        f"tags.`{RUN_DIR_TAG}` {condition}",
         order_by=["attributes.start_time DESC"],
-        max_results=1,
+        max_results=most,
     )
-    return found[0].info.run_id if found else None
+    return next((r.info.run_id for r in found if r.data.tags.get(RUN_DIR_TAG) == run_dir), None)
 
 
 def default_tracking_uri(run_dir: Path) -> str:
@@ -53,12 +61,25 @@ def default_tracking_uri(run_dir: Path) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
+def _absolute(uri: str | None, run_dir: Path) -> str | None:
+    """A relative `sqlite:///<path>` made absolute against the directory the run was started
+    in (its .hydra/hydra.yaml records it; else the current one): `rlexp resume` from
+    another directory then finds the run's database, not a new one there."""
+    from rlexp.saved_run import recorded_cwd
+
+    folder = sqlite_folder(uri)
+    path = uri.removeprefix("sqlite:///") if folder else ""
+    if not path or Path(path).is_absolute():
+        return uri
+    return f"sqlite:///{(recorded_cwd(run_dir) or Path.cwd()) / path}"
+
+
 def _client(cfg: MlflowLoggerConfig, run_dir: Path):
     """An MLflow client at the configured tracking URI, and the experiment's id (created if
     new). Raises BuildError naming the logger's keys when MLflow cannot be reached there."""
     from mlflow.tracking import MlflowClient
 
-    uri = cfg.tracking_uri or default_tracking_uri(run_dir)
+    uri = _absolute(cfg.tracking_uri, run_dir) or default_tracking_uri(run_dir)
     _check_reachable(uri)
     try:
         client = MlflowClient(tracking_uri=uri)
@@ -80,8 +101,14 @@ def _client(cfg: MlflowLoggerConfig, run_dir: Path):
 def _check_reachable(uri: str) -> None:
     """Fail at once where an http(s) tracking server does not answer on its port: MLflow's
     own client retries such a request for minutes before it gives up."""
+    why = server_uri_problem(uri)
+    if why:
+        raise BuildError(
+            f"logger.tracking_uri={uri}: {why}; give the server as http://HOST:PORT, or set "
+            f"logger.tracking_uri=null for a local SQLite file"
+        )
     parts = urllib.parse.urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https"):
         return
     if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(
         parts.hostname
@@ -175,6 +202,7 @@ def start_sweep_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str:
     return run.info.run_id
 
 
-def end_sweep_run(cfg: Any, sweep_dir: Path, run_id: str, failed: bool) -> None:
+def mark_sweep_run(cfg: Any, sweep_dir: Path, run_id: str, status: str) -> None:
+    """Set the sweep's parent run to `status` (RUNNING, FINISHED, FAILED or KILLED)."""
     client, _ = _client(MlflowLoggerConfig.from_cfg(cfg), Path(sweep_dir))
-    client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+    client.set_terminated(run_id, status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rlexp.rundir import unwritable_reason
 from rlexp.schemas import documented
@@ -13,6 +13,23 @@ from rlexp.schemas import documented
 @dataclass
 class LoggerConfig:
     name: str = documented("tensorboard", "logger: tensorboard (default) or mlflow")
+
+    # The optional extra (`rlexp.extras`) the logger needs, as component schemas declare it.
+    requires_extra: ClassVar[str | None] = None
+
+    def problems(self) -> list[str]:
+        """The logger's extra, when it is not installed, with the command that installs it
+        (validation prefixes `logger.`)."""
+        from rlexp.extras import EXTRAS
+
+        extra = EXTRAS.get(self.requires_extra or "")
+        if extra is None or extra.installed():
+            return []
+        return [
+            f"name={self.name} needs the optional '{extra.name}' extra "
+            f"({extra.requirement}), which is not installed; install it with: "
+            f"{extra.install_command()}; or choose logger=tensorboard"
+        ]
 
 
 @dataclass
@@ -32,12 +49,20 @@ class MlflowLoggerConfig(LoggerConfig):
     )
     experiment_name: str = documented("rlexp", "MLflow experiment the runs go to")
 
+    requires_extra: ClassVar[str | None] = "mlflow"
+
     def problems(self) -> list[str]:
-        problems = []
+        problems = super().problems()
         if not self.experiment_name.strip():
             problems.append(
                 f"experiment_name={self.experiment_name!r}: must name an MLflow experiment "
                 f"(the default is rlexp)"
+            )
+        why = server_uri_problem(self.tracking_uri)
+        if why:
+            problems.append(
+                f"tracking_uri={self.tracking_uri}: {why}; give the server as "
+                f"http://HOST:PORT, or set logger.tracking_uri=null for outputs/mlflow.db"
             )
         folder = sqlite_folder(self.tracking_uri)
         if folder is None:
@@ -55,6 +80,24 @@ class MlflowLoggerConfig(LoggerConfig):
     def from_cfg(cls, cfg: Any) -> MlflowLoggerConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in dict(cfg).items() if k in names})
+
+
+def server_uri_problem(uri: str | None) -> str | None:
+    """What is wrong with an http(s) tracking URI's host or port (None: nothing, or not
+    http(s)). MLflow raises a bare ValueError for a bad port, and retries for minutes a
+    URI with no host."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri or "")
+    if parts.scheme not in ("http", "https"):
+        return None
+    if not parts.hostname:
+        return "it names no host"
+    try:
+        _ = parts.port  # raises ValueError when out of range or not a number
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    return None
 
 
 def sqlite_folder(uri: str | None) -> Path | None:

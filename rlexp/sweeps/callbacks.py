@@ -96,10 +96,8 @@ class SweepReview(Callback):
         _OPEN.pop(sweep_dir, None)
         runs = find_runs([sweep_dir])
         failed = [r for r in runs if r.status == "failed"]
-        if record.get(PARENT_KEY) and OmegaConf.select(config, "logger.name") == "mlflow":
-            from rlexp.loggers.mlflow_logger import end_sweep_run
-
-            end_sweep_run(config.logger, sweep_dir, record[PARENT_KEY], bool(failed))
+        ended = "KILLED" if stopped else "FAILED" if failed else "FINISHED"
+        _mark_mlflow_parent(config, sweep_dir, record, ended)
         done = sum(r.status == "completed" for r in runs)
         stopped_runs = sum(r.status == "interrupted" for r in runs)
         print(
@@ -156,6 +154,7 @@ def close_unfinished(reason: str = "the sweep's parent process ended before it f
                 write_json_atomic(sweep_dir / SWEEP_FILE, record)
             except OSError:
                 pass
+            _mark_mlflow_parent(_OPEN[sweep_dir], sweep_dir, record, "FAILED")
     _OPEN.clear()
     signals.sweep_ended()
 
@@ -182,14 +181,36 @@ def _read(sweep_dir: Path) -> dict[str, Any]:
 
 
 def _mlflow_parent_run(cfg: Any, sweep_dir: Path, overrides: list[str]) -> str | None:
-    """The sweep's MLflow parent run; None, said once here, where MLflow cannot be used at
-    the tracking URI: each job then stops with the same error (Hydra would only turn it
-    into a warning here and go on)."""
+    """The sweep's MLflow parent run; None, said once here, where MLflow cannot be used
+    (at the tracking URI, or not installed): each job then stops with its own error. Any
+    error is caught: raised here, Hydra would turn it into a warning and go on with the
+    sweep unrecorded in sweep.json and without its stop handlers."""
     from rlexp.context import BuildError
-    from rlexp.loggers.mlflow_logger import start_sweep_run
 
     try:
+        from rlexp.loggers.mlflow_logger import start_sweep_run
+
         return start_sweep_run(cfg, sweep_dir, overrides)
-    except BuildError as exc:
-        print(f"rlexp: the sweep has no MLflow parent run: {exc}", file=sys.stderr)
+    except Exception as exc:
+        reason = exc if isinstance(exc, BuildError) else f"{type(exc).__name__}: {exc}"
+        print(f"rlexp: the sweep has no MLflow parent run: {reason}", file=sys.stderr)
         return None
+
+
+def _mark_mlflow_parent(
+    config: DictConfig, sweep_dir: Path, record: dict[str, Any], status: str
+) -> None:
+    """Set the sweep's MLflow parent run, if it has one, to `status` (an MLflow status);
+    MLflow failing is said, never raised: the sweep's own record matters more."""
+    if not record.get(PARENT_KEY) or OmegaConf.select(config, "logger.name") != "mlflow":
+        return
+    try:
+        from rlexp.loggers.mlflow_logger import mark_sweep_run
+
+        mark_sweep_run(config.logger, sweep_dir, record[PARENT_KEY], status)
+    except Exception as exc:
+        print(
+            f"rlexp: the sweep's MLflow parent run could not be marked {status}: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
