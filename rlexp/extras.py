@@ -56,6 +56,18 @@ PLUGIN_CONFIGS = {
 }
 
 
+def missing_problem(name: str | None, option: str, instead: str) -> str | None:
+    """Why `option` (as `group=name`) cannot be used, when extra `name` is not installed:
+    the install command, or `instead` (None: nothing is missing)."""
+    extra = EXTRAS.get(name or "")
+    if extra is None or extra.installed():
+        return None
+    return (
+        f"{option} needs the optional '{extra.name}' extra ({extra.requirement}), which is "
+        f"not installed; install it with: {extra.install_command()}; or {instead}"
+    )
+
+
 def require(name: str) -> None:
     """Raise ImportError with the install command when extra `name` is not installed."""
     extra = EXTRAS[name]

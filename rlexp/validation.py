@@ -108,22 +108,20 @@ def _own_problems(group: str, node: DictConfig) -> list[str]:
 
 def _extra_problems(group: str, node: DictConfig) -> list[str]:
     """An option whose optional extra is not installed, with the command that installs it."""
-    from rlexp.extras import EXTRAS
+    from rlexp.extras import missing_problem
 
-    schema = registry.get(group, node.name).schema
-    extra = EXTRAS.get(schema.requires_extra or "")
-    if extra is None or extra.installed():
-        return []
     alternatives = [
-        name
+        f"{group}={name}"
         for name in registry.names(group)
         if not registry.get(group, name).schema.requires_extra
     ]
-    return [
-        f"{group}={node.name} needs the optional '{extra.name}' extra ({extra.requirement}), "
-        f"which is not installed; install it with: {extra.install_command()}; or choose "
-        f"an option that needs no extra: {', '.join(f'{group}={n}' for n in alternatives)}"
-    ]
+    schema = registry.get(group, node.name).schema
+    problem = missing_problem(
+        schema.requires_extra,
+        f"{group}={node.name}",
+        f"choose an option that needs no extra: {', '.join(alternatives)}",
+    )
+    return [problem] if problem else []
 
 
 def _combinations(cfg: DictConfig) -> list[str]:

@@ -20,16 +20,11 @@ class LoggerConfig:
     def problems(self) -> list[str]:
         """The logger's extra, when it is not installed, with the command that installs it
         (validation prefixes `logger.`)."""
-        from rlexp.extras import EXTRAS
+        from rlexp.extras import missing_problem
 
-        extra = EXTRAS.get(self.requires_extra or "")
-        if extra is None or extra.installed():
-            return []
-        return [
-            f"name={self.name} needs the optional '{extra.name}' extra "
-            f"({extra.requirement}), which is not installed; install it with: "
-            f"{extra.install_command()}; or choose logger=tensorboard"
-        ]
+        instead = "use logger=tensorboard"
+        problem = missing_problem(self.requires_extra, f"name={self.name}", instead)
+        return [problem] if problem else []
 
 
 @dataclass
