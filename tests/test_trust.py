@@ -659,3 +659,40 @@ def test_a_resumed_sweep_announces_its_plugins_before_importing_them(sandbox, ca
     assert "use only sweep directories you trust" in err
     assert (root / "IMPORTED").exists() and invocation == 0
     assert argv[0] == "-m" and f"plugins=[{module}]" in argv
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["-m", "agent=ppo,reinforce", "agent.entropy_regularization=0.01"],
+        ["agent=ppo", "agent.entropy_regularization=0.01", "hydra.job.name=x"],
+    ],
+    ids=["swept-options", "single-run"],
+)
+def test_a_key_that_every_chosen_option_has_passes(overrides):
+    """The default option (dqn) lacks it, but no point of the sweep uses that option."""
+    prepare_registry(overrides)
+    assert check_command(overrides) is not None
+
+
+def test_a_key_some_swept_options_lack_names_them():
+    from rlexp.trust import SweepPointError
+
+    overrides = ["-m", "agent=dqn,c51", "agent.num_atoms=21", "seed=0,1"]
+    prepare_registry(overrides)
+    with pytest.raises(SweepPointError) as info:
+        check_command(overrides)
+    text = str(info.value)
+    assert "2 sweep point(s) cannot be composed" in text
+    assert text.count("agent.num_atoms: agent=dqn has no such key") == 1
+    assert "c51" not in text
+
+
+def test_a_key_every_swept_option_lacks_keeps_its_suggestion():
+    from rlexp.trust import SweepPointError
+
+    overrides = ["-m", "agent=ppo,reinforce", "agent.gama=0.9"]
+    prepare_registry(overrides)
+    with pytest.raises(SweepPointError) as info:
+        check_command(overrides)
+    assert "agent.gama=0.9: unknown key; did you mean agent.gamma?" in str(info.value)
