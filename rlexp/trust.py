@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -511,6 +512,8 @@ def check_command(argv: list[str]) -> DictConfig | None:
         if multirun:
             problems += dirname_problems(base, parsed)
         if multirun and not problems:
+            invalid = _unswept_problems(base, parsed)
+        if multirun and not problems and not invalid:
             problems, failures, invalid = _sweep_point_problems(hydra, config_name, base, parsed)
     if problems:
         raise TrustError(list(dict.fromkeys(problems)))
@@ -556,6 +559,33 @@ def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: li
         raise
 
 
+# A sweep with more points than this says on stderr that it checks them (~0.15 s each).
+NOTICE_POINTS = 100
+
+
+def _unswept_problems(base: DictConfig, parsed: list) -> list[str]:
+    """The validation problems of the base config (sweep values left out) that name no
+    swept key: every sweep point has them, so the sweep is refused before its points are
+    composed. None when a group option is swept: the base's default option is no point's."""
+    from rlexp.validation import ConfigError, validate
+
+    params = OmegaConf.select(base, "hydra.sweeper.params", default=None)
+    swept = [str(k) for k in params] if OmegaConf.is_dict(params) else []
+    swept += [o.key_or_group.lstrip("+~") for o in parsed if o.is_sweep_override()]
+    groups = set(base.hydra.runtime.choices)
+    if any(key in groups or "/" in key for key in swept):
+        return []
+    cfg = base.copy()
+    with open_dict(cfg):
+        del cfg["hydra"]
+    try:
+        validate(cfg)
+        return []
+    except ConfigError as exc:
+        names = [re.compile(rf"(?<![\w.]){re.escape(key)}(?!\w)") for key in swept]
+        return [p for p in exc.problems if not any(name.search(p) for name in names)]
+
+
 def _sweep_point_problems(
     hydra: Any, config_name: str, base: DictConfig, parsed: list
 ) -> tuple[list[str], list[str], list[str]]:
@@ -572,6 +602,8 @@ def _sweep_point_problems(
     shared: set[str] | None = None  # the validation problems of every point so far
     groups = set(base.hydra.runtime.choices)
     points = sweep_points(base, parsed)
+    if len(points) > NOTICE_POINTS:
+        print(f"rlexp: checking {len(points)} sweep points ...", file=sys.stderr, flush=True)
     for point in points:
         try:
             cfg = hydra.compose_config(
