@@ -529,7 +529,8 @@ def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: li
     composition). A swept group (`agent=ppo,reinforce`) is then at its default option, which
     may lack a key the command sets under it (`agent.entropy_regularization=0.01`): if that
     is why the config cannot be composed, compose it without the values set under swept
-    groups, which each sweep point checks against its own option."""
+    groups, which each sweep point checks against its own option (and which the sweep hands
+    Hydra as `++key=value`: `rlexp.sweeps.multirun.prepare_argv`)."""
     from hydra.types import RunMode
 
     def compose(chosen: list[str]) -> DictConfig:
@@ -541,15 +542,12 @@ def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: li
             validate_sweep_overrides=False,
         )
 
+    from rlexp.sweeps.multirun import values_under_swept_groups
+
     try:
         return compose(overrides)
     except Exception:
-        under = tuple(f"{o.key_or_group.lstrip('+~')}." for o in parsed if o.is_sweep_override())
-        deferred = {
-            o.input_line
-            for o in parsed
-            if under and not o.is_sweep_override() and o.key_or_group.lstrip("+~").startswith(under)
-        }
+        deferred = {o.input_line for o in values_under_swept_groups(parsed)}
         if not deferred:
             raise
         try:
