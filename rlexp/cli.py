@@ -518,7 +518,8 @@ def _close_unfinished_sweeps(reason: str | None) -> None:
 
 
 def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str | None:
-    """Report an output directory that cannot be written before Hydra or training starts.
+    """Report an output directory that cannot be written before Hydra or training starts,
+    or one given under the key the mode ignores (`hydra.run.dir` with -m).
 
     The directory is the composed config's (`base`, whatever set it: `hydra.run.dir=`,
     `++hydra.run.dir=`, a preset), else the command line's."""
@@ -530,6 +531,14 @@ def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str 
         base is not None and str(OmegaConf.select(base, "hydra.mode")) == "RunMode.MULTIRUN"
     )
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    other = "hydra.run.dir" if multirun else "hydra.sweep.dir"
+    ignored = next((a for a in argv if a.lstrip("+").startswith(f"{other}=")), None)
+    if ignored is not None:
+        what = "a sweep (-m) writes" if multirun else "a single run (without -m) writes"
+        return (
+            f"{ignored}: {what} to {key}, and Hydra would ignore {other}; give "
+            f"{key}=<dir> instead"
+        )
     value = None
     if base is not None:
         value = OmegaConf.to_container(base.hydra, resolve=False)[key.split(".")[1]]["dir"]

@@ -117,7 +117,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()).split(" Config search path:")[0]
 
 
-def _unknown_key(exc: BaseException) -> str | None:
+def unknown_key_of(exc: BaseException) -> str | None:
+    """The full key (`agent.num_atoms`) a typed config lacks, when that is why Hydra
+    refused to compose it."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
     cause = exc.__cause__ or exc.__context__  # a config file's key: raised while handling
@@ -130,6 +132,15 @@ def _unknown_key(exc: BaseException) -> str | None:
         return None
     if full_key.split(".")[0] == "experiment":
         return None  # a preset's keys under `experiment.`: it lacks its header (below)
+    return full_key
+
+
+def _unknown_key(exc: BaseException) -> str | None:
+    full_key = unknown_key_of(exc)
+    if full_key is None:
+        return None
+    cause = exc.__cause__ or exc.__context__
+    schema, key = cause.object_type, cause.key
     # Hydra's message ends with the override itself: "... use +<key>=<value>".
     _, advice, override = _one_line(exc).rpartition(" use +")
     shown = override if advice and override.startswith(f"{full_key}=") else full_key

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf, open_dict
 
-from rlexp.override_errors import error_text
+from rlexp.override_errors import error_text, unknown_key_of
 from rlexp.rundir import HYDRA_DIR
 
 # rlexp's callbacks (rlexp/conf/config.yaml `hydra.callbacks`): Hydra instantiates every
@@ -503,13 +504,7 @@ def check_command(argv: list[str]) -> DictConfig | None:
         return None  # nothing from outside rlexp's own config tree can reach `hydra`
     config_name = args.config_name or "config"
     with command_composer(args.config_dir) as hydra:
-        base = hydra.compose_config(
-            config_name,
-            overrides,
-            run_mode=RunMode.MULTIRUN,
-            with_log_configuration=False,
-            validate_sweep_overrides=False,
-        )
+        base = _compose_base(hydra, config_name, overrides, parsed)
         problems = _config_problems(hydra, config_name, overrides, RunMode.MULTIRUN, base)
         failures: list[str] = []
         invalid: list[str] = []
@@ -517,6 +512,8 @@ def check_command(argv: list[str]) -> DictConfig | None:
         if multirun:
             problems += dirname_problems(base, parsed)
         if multirun and not problems:
+            invalid = _unswept_problems(base, parsed)
+        if multirun and not problems and not invalid:
             problems, failures, invalid = _sweep_point_problems(hydra, config_name, base, parsed)
     if problems:
         raise TrustError(list(dict.fromkeys(problems)))
@@ -525,6 +522,66 @@ def check_command(argv: list[str]) -> DictConfig | None:
     if invalid:
         raise SweepPointError(invalid, "setting(s) make every sweep point invalid")
     return base
+
+
+def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: list) -> DictConfig:
+    """The command's config with its sweep overrides left out (Hydra's MULTIRUN
+    composition). A swept group (`agent=ppo,reinforce`) is then at its default option, which
+    may lack a key the command sets under it (`agent.entropy_regularization=0.01`): if that
+    is why the config cannot be composed, compose it without the values set under swept
+    groups, which each sweep point checks against its own option (and which the sweep hands
+    Hydra as `++key=value`: `rlexp.sweeps.multirun.prepare_argv`)."""
+    from hydra.types import RunMode
+
+    def compose(chosen: list[str]) -> DictConfig:
+        return hydra.compose_config(
+            config_name,
+            chosen,
+            run_mode=RunMode.MULTIRUN,
+            with_log_configuration=False,
+            validate_sweep_overrides=False,
+        )
+
+    from rlexp.sweeps.multirun import values_under_swept_groups
+
+    try:
+        return compose(overrides)
+    except Exception:
+        deferred = {o.input_line for o in values_under_swept_groups(parsed)}
+        if not deferred:
+            raise
+        try:
+            return compose([o for o in overrides if o not in deferred])
+        except Exception:  # noqa: BLE001 (not the swept groups' doing: Hydra's first error)
+            pass
+        raise
+
+
+# A sweep with more points than this says on stderr that it checks them (~0.15 s each).
+NOTICE_POINTS = 100
+
+
+def _unswept_problems(base: DictConfig, parsed: list) -> list[str]:
+    """The validation problems of the base config (sweep values left out) that name no
+    swept key: every sweep point has them, so the sweep is refused before its points are
+    composed. None when a group option is swept: the base's default option is no point's."""
+    from rlexp.validation import ConfigError, validate
+
+    params = OmegaConf.select(base, "hydra.sweeper.params", default=None)
+    swept = [str(k) for k in params] if OmegaConf.is_dict(params) else []
+    swept += [o.key_or_group.lstrip("+~") for o in parsed if o.is_sweep_override()]
+    groups = set(base.hydra.runtime.choices)
+    if any(key in groups or "/" in key for key in swept):
+        return []
+    cfg = base.copy()
+    with open_dict(cfg):
+        del cfg["hydra"]
+    try:
+        validate(cfg)
+        return []
+    except ConfigError as exc:
+        names = [re.compile(rf"(?<![\w.]){re.escape(key)}(?!\w)") for key in swept]
+        return [p for p in exc.problems if not any(name.search(p) for name in names)]
 
 
 def _sweep_point_problems(
@@ -539,9 +596,13 @@ def _sweep_point_problems(
 
     problems: list[str] = []
     failures: list[str] = []
+    lacking: dict[str, list[str]] = {}  # a key a point's option lacks -> those options
     shared: set[str] | None = None  # the validation problems of every point so far
     groups = set(base.hydra.runtime.choices)
-    for point in sweep_points(base, parsed):
+    points = sweep_points(base, parsed)
+    if len(points) > NOTICE_POINTS:
+        print(f"rlexp: checking {len(points)} sweep points ...", file=sys.stderr, flush=True)
+    for point in points:
         try:
             cfg = hydra.compose_config(
                 config_name, point, run_mode=RunMode.RUN, with_log_configuration=False
@@ -550,6 +611,10 @@ def _sweep_point_problems(
             text = error_text(exc)
             named = any(text.startswith(f"{o}:") for o in point)  # the override it names
             failures.append(text if named else f"{' '.join(point)}: {text}")
+            option = _option_lacking(unknown_key_of(exc), point, groups)
+            if option is not None:
+                lacking.setdefault(option[0], []).append(option[1])
+                failures[-1] = (option[0], failures[-1])
             continue
         problems += hydra_problems(cfg)
         if any(_structural(o.split("=", 1)[0], groups) for o in point):
@@ -563,7 +628,35 @@ def _sweep_point_problems(
         except ConfigError as exc:
             found = set(exc.problems)
         shared = found if shared is None else shared & found
-    return problems, failures, sorted(shared or [])
+    return problems, _named_options(failures, lacking, len(points)), sorted(shared or [])
+
+
+def _option_lacking(key: str | None, point: list[str], groups: set[str]) -> tuple | None:
+    """(`agent.num_atoms`, `agent=dqn`): the key a point's config lacks and the point's
+    option of the group it belongs to, when the point chooses that option itself."""
+    for override in point:
+        group = override.split("=", 1)[0].lstrip("+~")
+        if key is not None and group in groups and key.startswith(f"{group}."):
+            return key, override.lstrip("+~")
+    return None
+
+
+def _named_options(failures: list, lacking: dict[str, list[str]], points: int) -> list[str]:
+    """A key that only some points' options lack is refused naming those options (each
+    `(key, text)` entry of `failures`); one that every point lacks keeps its own message,
+    with the nearest valid key."""
+    named = []
+    for failure in failures:
+        if isinstance(failure, str):
+            named.append(failure)
+            continue
+        key, text = failure
+        if len(lacking[key]) == points:
+            named.append(text)
+        else:
+            option = lacking[key].pop(0)
+            named.append(f"{key}: {option} has no such key; sweep only the options that have it")
+    return named
 
 
 # Hydra settings a single run may set to a string that nothing reads as code: composing the
@@ -596,7 +689,7 @@ class SweepPointError(ValueError):
         self.failures = failures
         super().__init__(
             f"{len(failures)} {what}; no job was started. Fix or drop these values:\n"
-            + "\n".join(f"  - {f}" for f in failures)
+            + "\n".join(f"  - {f}" for f in dict.fromkeys(failures))
         )
 
 

@@ -328,3 +328,32 @@ def test_help_of_help_is_the_help(run_cli):
     result = run_cli("help", "--help")
     assert result.code == 0, result.describe()
     assert result.out.startswith("usage: rlexp")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["-m", "seed=0,1", "hydra.run.dir={dir}"],
+            "hydra.run.dir={dir}: a sweep (-m) writes to hydra.sweep.dir, and Hydra would "
+            "ignore hydra.run.dir; give hydra.sweep.dir=<dir> instead",
+        ),
+        (
+            ["hydra.sweep.dir={dir}"],
+            "hydra.sweep.dir={dir}: a single run (without -m) writes to hydra.run.dir, and "
+            "Hydra would ignore hydra.sweep.dir; give hydra.run.dir=<dir> instead",
+        ),
+    ],
+    ids=["run-dir-of-a-sweep", "sweep-dir-of-a-run"],
+)
+def test_an_output_directory_the_mode_ignores_is_refused(argv, message, tmp_path, monkeypatch):
+    """Hydra wrote the sweep to outputs/multirun/... (or the run to outputs/...) instead."""
+    from conftest import SWEEP_RUN_OVERRIDES, invoke_main
+
+    monkeypatch.chdir(tmp_path)
+    wanted = tmp_path / "mine"
+    argv = [a.format(dir=wanted) for a in argv]
+    result = invoke_main("train", *SWEEP_RUN_OVERRIDES, *argv)
+    assert result.code == 2, result.describe()
+    assert f"rlexp: error: {message.format(dir=wanted)}" in result.err
+    assert list(tmp_path.iterdir()) == []

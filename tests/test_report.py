@@ -685,6 +685,26 @@ def test_a_clear_separation_with_three_seeds_is_not_called_best(tmp_path, capsys
         assert [r["mark"] for r in csv.DictReader(f)] == ["", ""]
 
 
+def test_a_configuration_without_a_result_blocks_best_and_has_no_p(tmp_path, capsys):
+    """Its runs were interrupted (or failed): nothing says the leader beats it."""
+    sweep = write_sweep(
+        tmp_path / "s", {0.001: [400, 410, 420, 430, 440], 0.0001: [100, 110, 120, 130, 140]}
+    )
+    write_run(sweep / "10_lr=0.01,seed=0", 0.01, 0, [0.0, 50.0])
+    metrics = sweep / "10_lr=0.01,seed=0" / "metrics.json"
+    metrics.write_text(json.dumps({**json.loads(metrics.read_text()), "status": "interrupted"}))
+    code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")
+    assert code == 0, err
+    rows = {r["configuration"]: r for r in table(out, "seeds")}
+    assert rows["agent.learning_rate=0.01"]["seeds"] == "0"
+    assert rows["agent.learning_rate=0.01"]["P(leader better) [95% CI]"] == "-"
+    assert rows["agent.learning_rate=0.001"]["P(leader better) [95% CI]"] == "leader"
+    assert [r[""] for r in rows.values()] == ["", "", ""]
+    assert "Best:" not in out
+    assert "No best configuration: fewer than 5 seeds with a result in " in out
+    assert "`agent.learning_rate=0.01`" in out
+
+
 def test_a_single_configuration_is_never_best(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [400, 410, 420, 430, 440]})
     code, out, err = in_process(capsys, sweep, f"out={tmp_path / 'r'}")

@@ -111,6 +111,21 @@ def test_repeat_expansion_is_seeds_from_the_base_seed():
         prepare_argv(["-m", "seed=0,1", "repeat=2"])
 
 
+def test_a_key_the_default_option_lacks_reaches_hydra_as_a_forced_value():
+    """Hydra composes the sweep's shared config at the default agent (dqn), which has no
+    entropy_regularization: as a plain override Hydra refused the sweep, and the repeat was
+    not expanded. A key the default option has stays as given."""
+    from rlexp.composition import prepare_registry
+    from rlexp.sweeps.multirun import prepare_argv
+
+    prepare_registry([])
+    ppo = ["-m", "agent=ppo,reinforce", "agent.entropy_regularization=0.01", "repeat=2"]
+    argv = prepare_argv(ppo)
+    assert "++agent.entropy_regularization=0.01" in argv and "seed=0,1" in argv
+    argv = prepare_argv(["-m", "agent=dqn,ddqn", "agent.gamma=0.9"])
+    assert "agent.gamma=0.9" in argv and "++agent.gamma=0.9" not in argv
+
+
 def test_sweep_runs_are_limited_to_one_tf_thread(sweep_2x2):
     for job in sweep_2x2.job_dirs():
         record = json.loads((job / "job.json").read_text())

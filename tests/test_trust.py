@@ -659,3 +659,79 @@ def test_a_resumed_sweep_announces_its_plugins_before_importing_them(sandbox, ca
     assert "use only sweep directories you trust" in err
     assert (root / "IMPORTED").exists() and invocation == 0
     assert argv[0] == "-m" and f"plugins=[{module}]" in argv
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["-m", "agent=ppo,reinforce", "agent.entropy_regularization=0.01"],
+        ["agent=ppo", "agent.entropy_regularization=0.01", "hydra.job.name=x"],
+    ],
+    ids=["swept-options", "single-run"],
+)
+def test_a_key_that_every_chosen_option_has_passes(overrides):
+    """The default option (dqn) lacks it, but no point of the sweep uses that option."""
+    prepare_registry(overrides)
+    assert check_command(overrides) is not None
+
+
+def test_a_key_some_swept_options_lack_names_them():
+    from rlexp.trust import SweepPointError
+
+    overrides = ["-m", "agent=dqn,c51", "agent.num_atoms=21", "seed=0,1"]
+    prepare_registry(overrides)
+    with pytest.raises(SweepPointError) as info:
+        check_command(overrides)
+    text = str(info.value)
+    assert "2 sweep point(s) cannot be composed" in text
+    assert text.count("agent.num_atoms: agent=dqn has no such key") == 1
+    assert "c51" not in text
+
+
+def test_a_key_every_swept_option_lacks_keeps_its_suggestion():
+    from rlexp.trust import SweepPointError
+
+    overrides = ["-m", "agent=ppo,reinforce", "agent.gama=0.9"]
+    prepare_registry(overrides)
+    with pytest.raises(SweepPointError) as info:
+        check_command(overrides)
+    assert "agent.gama=0.9: unknown key; did you mean agent.gamma?" in str(info.value)
+
+
+def test_a_problem_of_every_point_is_found_without_composing_the_points(monkeypatch):
+    """`seed=0,...,199 sweep.intra_op_threads=-1` took 30 s to refuse: the base config has
+    the problem, and no swept value touches its key."""
+    from rlexp import trust
+
+    overrides = ["-m", "seed=0,1,2", "sweep.intra_op_threads=-1"]
+    prepare_registry(overrides)
+    monkeypatch.setattr(trust, "sweep_points", lambda *a: pytest.fail("composed the points"))
+    with pytest.raises(trust.SweepPointError, match="sweep.intra_op_threads=-1: must be >= 0"):
+        check_command(overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["-m", "train.prefill_steps=100,200", "train.env_steps=1000"],  # swept key named
+        ["-m", "agent=sac,ppo", "env=pendulum", "network=actor_distribution_network"],  # group
+    ],
+    ids=["swept-key", "swept-group"],
+)
+def test_a_base_problem_a_swept_value_may_fix_is_left_to_the_points(overrides):
+    """The base config (prefill_steps 1000; agent=dqn, which pendulum does not fit) is
+    invalid, but no sweep point is."""
+    prepare_registry(overrides)
+    assert check_command(overrides) is not None
+
+
+def test_checking_many_sweep_points_is_announced(monkeypatch, capsys):
+    from rlexp import trust
+
+    monkeypatch.setattr(trust, "NOTICE_POINTS", 2, raising=False)
+    for seeds, shown in (("0,1", False), ("0,1,2", True)):
+        overrides = ["-m", f"seed={seeds}"]
+        prepare_registry(overrides)
+        check_command(overrides)
+        err = capsys.readouterr().err
+        assert ("rlexp: checking 3 sweep points ..." in err) == shown, err

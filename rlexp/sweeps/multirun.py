@@ -58,6 +58,11 @@ def prepare_argv(argv: list[str]) -> list[str]:
     except Exception:  # noqa: BLE001 (Hydra itself reports a bad command line next)
         return argv
     cfg = _compose(args.config_name, args.config_dir, parsed)
+    if cfg is None and values_under_swept_groups(parsed):
+        argv = _forced(argv, values_under_swept_groups(parsed))
+        args, _ = get_args_parser().parse_known_args(argv)
+        parsed = OverridesParser.create().parse_overrides(list(args.overrides))
+        cfg = _compose(args.config_name, args.config_dir, parsed)
     if cfg is not None:  # else Hydra itself reports a bad command line next
         check_optuna_study(cfg.hydra.sweeper, cfg.sweep.objective)
         if cfg.hydra.launcher.get("n_jobs") == 0:  # joblib refuses it only once jobs start
@@ -78,6 +83,30 @@ def prepare_argv(argv: list[str]) -> list[str]:
         keys = ",".join(dict.fromkeys([*ALWAYS_EXCLUDED, *shared]))
         argv = [*argv, f"{DIRNAME_EXCLUDE}=[{keys}]"]
     return argv
+
+
+def values_under_swept_groups(parsed: list) -> list:
+    """The overrides that set a value under a group the command sweeps
+    (`agent.entropy_regularization=0.01` with `agent=ppo,reinforce`). Hydra composes a
+    sweep's shared config with its swept groups at their default option, which may lack
+    such a key although every swept option has it (the trust check checks each point's)."""
+    under = tuple(
+        f"{o.key_or_group.lstrip('+~')}." for o in parsed if o.is_sweep_override()
+    )
+    return [
+        o
+        for o in parsed
+        if under and not o.is_sweep_override() and o.key_or_group.lstrip("+~").startswith(under)
+    ]
+
+
+def _forced(argv: list[str], values: list) -> list[str]:
+    """argv with the plain `key=value` among `values` as `++key=value`, which Hydra adds to
+    the shared config where its default option lacks the key; each job's option has it
+    (the trust check composed every sweep point with the plain override)."""
+    plain = [o for o in values if not (o.is_delete() or o.is_add() or o.is_force_add())]
+    forced = {o.input_line: f"++{o.input_line}" for o in plain}
+    return [forced.get(a, a) for a in argv]
 
 
 def _compose(config_name: str | None, config_dir: str | None, parsed: list) -> Any:

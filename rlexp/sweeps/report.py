@@ -9,10 +9,10 @@ completed run without a finite result is left out and listed. Per configuration:
 median, IQM and optimality gap of the metric with 95% bootstrap intervals
 (`rlexp.sweeps.statistics`), and the probability that the leader (the best IQM: highest, or
 lowest) of its env beats it: configurations of different envs are ranked apart. The leader
-is called best only when it and each configuration it is compared with have MIN_SEEDS seeds
-and every such interval excludes 0.5; else the report says why none is. Figures
-(`rlexp.sweeps.plots`, drawn in a second process while the rest is written), tables and CSV
-(`rlexp.sweeps.tables`) go to `out`.
+is called best only when it and each other configuration of its env (one without a result
+too) have MIN_SEEDS seeds and every such interval excludes 0.5; else the report says why
+none is. Figures (`rlexp.sweeps.plots`, drawn in a second process while the rest is
+written), tables and CSV (`rlexp.sweeps.tables`) go to `out`.
 
 Reads only run directories (metrics.json with its evaluations, job.json, .hydra/config.yaml);
 never imports TensorFlow or the training code. A run that cannot be read is listed with its
@@ -155,7 +155,8 @@ def analyse(groups: list[Group], metric: str) -> list[ConfigResult]:
         for local, i in enumerate(members):
             mark = "best" if local == ranking.best else ("tied" if local in ranking.tied else "")
             p = ranking.improvement.get(local)
-            results[i] = ConfigResult(groups[i], summaries[i], p, mark, env, local in ranking.few)
+            few, leader = local in ranking.few, local == ranking.leader
+            results[i] = ConfigResult(groups[i], summaries[i], p, mark, env, few, leader)
     return [results[i] for i in range(len(groups))]
 
 

@@ -176,13 +176,14 @@ class Ranking:
     leader: int | None
     improvement: dict[int, Estimate]
     tied: list[int]  # configurations whose P(leader better) interval holds 0.5 (+ the leader)
-    few: list[int]  # compared configurations (the leader too) with fewer than MIN_SEEDS seeds
+    few: list[int]  # configurations (the leader too) with fewer than MIN_SEEDS seeds: a
+    # configuration without a result (0 seeds) is one, since nothing says the leader beats it
 
     @property
     def best(self) -> int | None:
-        """The leader only when it was compared with another configuration, it and each of
-        them have MIN_SEEDS seeds, and it beats each with confidence. With fewer seeds a
-        complete separation (every leader seed better) makes every resample 1 and the
+        """The leader only when it was compared with another configuration, every
+        configuration (it too) has MIN_SEEDS seeds, and it beats each with confidence. With
+        fewer seeds a complete separation (every leader seed better) makes every resample 1 and the
         interval [1, 1] whatever the evidence: 3 against 3 seeds is p = 0.1 in an exact
         Mann-Whitney test."""
         if self.leader is None or not self.improvement or self.tied or self.few:
@@ -208,7 +209,7 @@ def rank(groups: list, summaries: list[Summary], seed: int = 0, lower: bool = Fa
         if i != leader
     }
     tied = [i for i, p in poi.items() if not p.excludes(0.5)]
-    few = [i for i in [leader, *poi] if summaries[i].n < MIN_SEEDS]
+    few = [i for i, s in enumerate(summaries) if s.n < MIN_SEEDS]
     return Ranking(leader, poi, [leader, *tied] if tied else [], few)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rlexp.sweeps.runs import Group, Run, short_reason
-from rlexp.sweeps.statistics import Estimate, Summary
+from rlexp.sweeps.statistics import NO_ESTIMATE, Estimate, Summary
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +36,8 @@ class ConfigResult:
     improvement: Estimate | None  # P(leader better than this one); None for the leader
     mark: str  # "best", "tied" or ""
     env: str = ""  # the env it trains on (`Group.env`): it is ranked among that env's
-    few: bool = False  # compared, with fewer than MIN_SEEDS seeds: no leader is called best
+    few: bool = False  # fewer than MIN_SEEDS seeds (none: no result): no leader is called best
+    leader: bool = False  # the best IQM of its env, against which P(leader better) is given
 
 
 def decimals(e: Estimate, default: int = 1) -> int:
@@ -108,7 +109,7 @@ def configuration_markdown(results: list[ConfigResult], metric: str) -> str:
                 "mean [95% CI]": show(s.mean, decimals(s.mean)),
                 "median [95% CI]": show(s.median, decimals(s.median)),
                 "optimality gap [95% CI]": show(s.optimality_gap, decimals(s.optimality_gap)),
-                "P(leader better) [95% CI]": show(p, 2) if p else "leader",
+                "P(leader better) [95% CI]": "leader" if r.leader else show(p or NO_ESTIMATE, 2),
                 "solved": f"{len(solve)}/{s.n}",
                 "median env steps to solve": _round(_median(to_solve), 0),
                 "mean wall time (s)": _round(sum(wall) / len(wall) if wall else math.nan, 0),
