@@ -449,25 +449,10 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
 
         end_stopped_sweeps()
     except Exception as exc:
-        from rlexp.override_errors import error_text, is_input_error
-
         if debug():
             raise
-        if is_input_error(exc):  # Hydra composes a single run's config here
-            print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
-            return 2
-        reason = f"{type(exc).__name__}: {error_text(exc)}"
-        stopped_by = sweep_signals.take_received()
-        if stopped_by is not None:  # what the stop cut short, not why the command failed
-            print(f"rlexp: the stopped sweep ended with {reason}", file=sys.stderr)
-            return 128 + stopped_by
-        if "optuna" in sys.modules and str(exc) == "Record does not exist.":
-            reason = (  # the Optuna sweeper asks its study for the best of no trials
-                "no trial of the Optuna study completed (each one's failure is above), so it "
-                "has no best parameters"
-            )
-        print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
-        return 1
+        code, reason = _hydra_failure(exc)
+        return code
     finally:
         sys.argv = saved
         _restore_env("HYDRA_FULL_ERROR", full_error)
@@ -476,6 +461,29 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     if stopped_by is not None:
         return 128 + stopped_by
     return 1 if _fruitless_sweeps() else 0
+
+
+def _hydra_failure(exc: Exception) -> tuple[int, str | None]:
+    """What Hydra's `exc` ends the command with, said on stderr: the exit code, and the
+    reason a sweep it cut short is stamped `aborted` with (None: an input error)."""
+    from rlexp.override_errors import error_text, is_input_error
+    from rlexp.sweeps import signals as sweep_signals
+
+    if is_input_error(exc):  # Hydra composes a single run's config here
+        print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
+        return 2, None
+    reason = f"{type(exc).__name__}: {error_text(exc)}"
+    stopped_by = sweep_signals.take_received()
+    if stopped_by is not None:  # what the stop cut short, not why the command failed
+        print(f"rlexp: the stopped sweep ended with {reason}", file=sys.stderr)
+        return 128 + stopped_by, reason
+    if "optuna" in sys.modules and str(exc) == "Record does not exist.":
+        reason = (  # the Optuna sweeper asks its study for the best of no trials
+            "no trial of the Optuna study completed (each one's failure is above), so it "
+            "has no best parameters"
+        )
+    print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
+    return 1, reason
 
 
 @contextlib.contextmanager

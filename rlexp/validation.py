@@ -160,22 +160,8 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
         )
     except Exception:  # a group already reported as broken; its facts are unknown
         return []
-    problems = []
-
-    kind, kinds = _action_kind(env), agent.action_kinds
-    if kind not in (None, ActionKind.unknown) and kind not in kinds:
-        wanted = " or ".join(str(k) for k in kinds)
-        envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
-        agents = _agent_choices(env, network, lambda other: True)
-        fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
-        if kind == ActionKind.continuous and ActionKind.discrete in kinds:
-            fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
-        fix += f", or an agent for {kind} actions ({', '.join(agents) or 'none is registered'})"
-        problems.append(
-            f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
-            f"actions; {fix}"
-        )
-
+    kind = _action_kind(env)
+    problems = _action_rules(env, network, agent, kind)
     if driver.needs_python_env and not env.python_env:
         drivers = _options("driver", lambda schema: not schema.needs_python_env)
         envs = _options("env", lambda schema: schema.python_env)
@@ -205,6 +191,24 @@ def _fact_rules(cfg: DictConfig) -> list[str]:
             f"buffer={buffer.name}, or a buffer for batched envs ({_choices('buffer', buffers)})"
         )
     return problems
+
+
+def _action_rules(env: Any, network: Any, agent: Any, kind: ActionKind | None) -> list[str]:
+    """The agent acts in the kind of actions the env takes."""
+    kinds = agent.action_kinds
+    if kind in (None, ActionKind.unknown) or kind in kinds:
+        return []
+    wanted = " or ".join(str(k) for k in kinds)
+    envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
+    agents = _agent_choices(env, network, lambda other: True)
+    fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
+    if kind == ActionKind.continuous and ActionKind.discrete in kinds:
+        fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
+    fix += f", or an agent for {kind} actions ({', '.join(agents) or 'none is registered'})"
+    return [
+        f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
+        f"actions; {fix}"
+    ]
 
 
 def _fused_rules(env: Any, buffer: Any, driver: Any) -> list[str]:

@@ -138,20 +138,23 @@ def _plugins_stay_in_their_test() -> Any:
 
     before = set(registry._REGISTRY)
     yield
-    added = {
-        key: registry._REGISTRY[key].module
-        for key in set(registry._REGISTRY) - before
-        if not registry._REGISTRY[key].module.startswith("rlexp.")
-    }
+    added = {}  # -> the plugin's modules: it may register a built-in builder or schema
+    for key in set(registry._REGISTRY) - before:
+        component = registry._REGISTRY[key]
+        modules = {component.module, component.schema.__module__}
+        plugin = [m for m in modules if not m.startswith("rlexp.")]
+        if plugin:
+            added[key] = plugin
     if not added:
         return
     from hydra.core.config_store import ConfigStore
 
     repo = ConfigStore.instance().repo
-    for (group, name), module in added.items():
+    for (group, name), modules in added.items():
         for folder in (repo.get("schema", {}).get(group, {}), repo.get(group, {})):
             folder.pop(f"{name}.yaml", None)
-        sys.modules.pop(module, None)  # imported again, it registers again
+        for module in modules:
+            sys.modules.pop(module, None)  # imported again, it registers again
         del registry._REGISTRY[(group, name)]
 
 

@@ -229,7 +229,9 @@ def _verdict(results: list[ConfigResult], metric: str) -> str:
     return "\n\n".join(lines)
 
 
-def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) -> list[str]:
+def _warnings(opts: Options, groups: list[Group]) -> list[str]:
+    """What the reader must know before the numbers: too few seeds, repeated seeds, several
+    envs, curves without a common range."""
     fewest = fewest_seeds(groups, opts.metric)
     lines = []
     if fewest < MIN_SEEDS:
@@ -258,6 +260,11 @@ def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) 
         ]
     unaligned = no_common_range_note(groups, opts.x, opts.metric)
     lines += [f"NOTE: learning curves: {unaligned}.", ""] if unaligned else []
+    return lines
+
+
+def _header(opts: Options, runs: list[Run], groups: list[Group], partial: bool) -> list[str]:
+    lines = _warnings(opts, groups)
     counts = {
         s: sum(r.status == s for r in runs)
         for s in ("completed", "failed", "running", "interrupted")
