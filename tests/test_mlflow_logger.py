@@ -352,3 +352,48 @@ def test_a_sweep_without_a_reachable_server_says_so_once_and_fails_its_jobs(tmp_
     assert "UserWarning" not in result.output and "Traceback" not in result.output
     metrics = json.loads((sweep / "0_seed=0" / "metrics.json").read_text())
     assert metrics["status"] == "failed" and "no MLflow server answers" in metrics["error"]
+
+
+def test_a_failed_runs_mlflow_run_records_why(server, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    run_dir = tmp_path / "run"
+    fake_run(run_dir)
+    cfg = OmegaConf.create({"name": "mlflow", "tracking_uri": server, "experiment_name": "f"})
+    logger = build_logger(cfg, run_dir, CONFIG)
+    logger.close("failed", "TrainingError: loss is inf at train step 120" + "." * 6000)
+    run = MlflowClient(server).get_run(logger.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags["rlexp.error"].startswith("TrainingError: loss is inf at train step 120")
+    assert len(run.data.tags["rlexp.error"]) == 5000  # MLflow's longest tag value
+
+
+def test_the_runner_hands_the_logger_why_the_run_failed(cli, tmp_path, monkeypatch):
+    """The error metrics.json records reaches the logger's close (MLflow's FAILED run
+    showed no reason)."""
+    import rlexp.training.runner as runner
+
+    closed = []
+
+    class Recording:
+        def log_scalars(self, step, values):
+            pass
+
+        def log_artifacts(self, paths):
+            pass
+
+        def close(self, status, error=None):
+            closed.append((status, error))
+
+    monkeypatch.setattr(runner, "build_logger", lambda *args: Recording())
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins"))
+    run_dir = tmp_path / "run"
+    result = cli(
+        "train", "plugins=[exploding_reward]", "env=exploding_reward", "env.explode_after=600",
+        "agent.td_errors_loss_fn=mse", "train.env_steps=3000", "train.prefill_steps=500",
+        "driver.num_steps=100", "train.train_steps_per_iteration=20", "train.eval_interval=500",
+        "train.eval_episodes=1", "train.progress=false", f"hydra.run.dir={run_dir}",
+    )  # fmt: skip
+    assert result.code == 1, result.describe()
+    error = json.loads((run_dir / "metrics.json").read_text())["error"]
+    assert closed == [("failed", error)] and "loss is" in error

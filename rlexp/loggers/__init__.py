@@ -8,7 +8,7 @@ The runner's calls (nothing else):
     logger = build_logger(cfg.logger, run_dir, resolved_config)
     logger.log_scalars(env_steps, {"eval/average_return": 187.0, ...})  # each summary/eval
     logger.log_artifacts([run_dir / "metrics.json", run_dir / "policy"])   # at the end
-    logger.close(metrics["status"])                                        # always (finally)
+    logger.close(metrics["status"], error)            # always (finally); error: a failure's
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Logger(Protocol):
 
     def log_artifacts(self, paths: Iterable[Path]) -> None: ...
 
-    def close(self, status: str) -> None: ...
+    def close(self, status: str, error: str | None = None) -> None: ...
 
 
 class TensorBoardLogger:
@@ -45,7 +45,7 @@ class TensorBoardLogger:
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         pass
 
-    def close(self, status: str) -> None:
+    def close(self, status: str, error: str | None = None) -> None:
         pass
 
 

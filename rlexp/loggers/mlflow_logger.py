@@ -28,6 +28,8 @@ PARAM_VALUE_LIMIT = 250  # MLflow 1.x's parameter value length limit
 CONNECT_TIMEOUT_S = 10  # a tracking server's first answer
 STATUSES = {"completed": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
 RUN_DIR_TAG = "rlexp.run_dir"  # an MLflow run's tag: the rlexp run directory it records
+ERROR_TAG = "rlexp.error"  # a failed run's tag: why it failed, as metrics.json's `error`
+TAG_VALUE_LIMIT = 5000  # MLflow's longest tag value
 
 
 def _run_of(client, experiment_id: str, run_dir: str) -> str | None:
@@ -188,7 +190,10 @@ class MlflowLogger:
             elif path.is_file():
                 self.client.log_artifact(self.run_id, str(path))
 
-    def close(self, status: str) -> None:
+    def close(self, status: str, error: str | None = None) -> None:
+        """End the MLflow run with `status`; a failed run's `error` becomes its ERROR_TAG."""
+        if error is not None:
+            self.client.set_tag(self.run_id, ERROR_TAG, error[:TAG_VALUE_LIMIT])
         self.client.set_terminated(self.run_id, STATUSES.get(status, "FAILED"))
 
 

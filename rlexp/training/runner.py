@@ -116,14 +116,18 @@ class Runner:
 
     def run(self, record: dict[str, Any]) -> Metrics:
         """Train to the budget (or a stop request, or solving with `stop_when_solved`)."""
+        error = None
         try:
             with _env_failures_named():  # the prefill and the first reset step the env too
                 return self.phases(record)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"  # as metrics.json records it
+            raise
         finally:
             self.wait_for_warm_ups()  # before the process can tear TensorFlow down
             self.progress.close()
             status = self.state.metrics.status
-            self.logger.close("failed" if status == "running" else status)
+            self.logger.close("failed" if status == "running" else status, error)
 
     def phases(self, record: dict[str, Any]) -> Metrics:
         if not self.resumed:
