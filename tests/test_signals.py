@@ -153,6 +153,13 @@ def test_an_abort_of_a_run_that_had_begun_says_how_to_continue_it(cli, monkeypat
     assert f"rlexp resume {tmp_path}" in result.err and "Traceback" not in result.output
 
 
+def _default_stop_signals() -> None:
+    """A child's stop signals at their defaults, as a terminal's command has them: a test
+    run under nohup (SIGHUP ignored) or in the background (SIGINT ignored) passes it on."""
+    for s in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(tmp_path, signum):
     """Hydra has written the run directory and the job imports TensorFlow (~2 s): SIGTERM
@@ -166,7 +173,7 @@ def test_a_signal_while_tensorflow_loads_stops_before_the_run_and_keeps_nothing(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_default_stop_signals,
     )
     deadline = time.monotonic() + 60
     while not (run_dir / ".hydra" / "config.yaml").exists() and proc.poll() is None:
