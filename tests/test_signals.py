@@ -53,7 +53,15 @@ def start(*args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_stop_signals,
     )
+
+
+def _default_stop_signals() -> None:
+    """A child's stop signals at their defaults, as a terminal's command has them: a test
+    run under nohup (SIGHUP ignored) or in the background (SIGINT ignored) passes it on."""
+    for s in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
 
 
 def wait_for_evaluations(run_dir: Path, proc: subprocess.Popen, count: int) -> None:
@@ -151,13 +159,6 @@ def test_an_abort_of_a_run_that_had_begun_says_how_to_continue_it(cli, monkeypat
     assert result.code == 130, result.describe()
     assert "aborted: the run is marked failed" in result.err
     assert f"rlexp resume {tmp_path}" in result.err and "Traceback" not in result.output
-
-
-def _default_stop_signals() -> None:
-    """A child's stop signals at their defaults, as a terminal's command has them: a test
-    run under nohup (SIGHUP ignored) or in the background (SIGINT ignored) passes it on."""
-    for s in (signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
