@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -533,6 +534,8 @@ def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: li
     Hydra as `++key=value`: `rlexp.sweeps.multirun.prepare_argv`)."""
     from hydra.types import RunMode
 
+    from rlexp.sweeps.multirun import values_under_swept_groups
+
     def compose(chosen: list[str]) -> DictConfig:
         return hydra.compose_config(
             config_name,
@@ -542,19 +545,16 @@ def _compose_base(hydra: Any, config_name: str, overrides: list[str], parsed: li
             validate_sweep_overrides=False,
         )
 
-    from rlexp.sweeps.multirun import values_under_swept_groups
-
     try:
         return compose(overrides)
-    except Exception:
+    except Exception as first:
         deferred = {o.input_line for o in values_under_swept_groups(parsed)}
-        if not deferred:
-            raise
         try:
-            return compose([o for o in overrides if o not in deferred])
+            if deferred:
+                return compose([o for o in overrides if o not in deferred])
         except Exception:  # noqa: BLE001 (not the swept groups' doing: Hydra's first error)
             pass
-        raise
+        raise first
 
 
 # A sweep with more points than this says on stderr that it checks them (~0.15 s each).
@@ -595,8 +595,7 @@ def _sweep_point_problems(
     from rlexp.validation import ConfigError, validate
 
     problems: list[str] = []
-    failures: list[str] = []
-    lacking: dict[str, list[str]] = {}  # a key a point's option lacks -> those options
+    failures: list[tuple[str | None, str | None, str]] = []  # (key it lacks, option, text)
     shared: set[str] | None = None  # the validation problems of every point so far
     groups = set(base.hydra.runtime.choices)
     points = sweep_points(base, parsed)
@@ -610,11 +609,8 @@ def _sweep_point_problems(
         except Exception as exc:  # noqa: BLE001 (Hydra's composition errors vary)
             text = error_text(exc)
             named = any(text.startswith(f"{o}:") for o in point)  # the override it names
-            failures.append(text if named else f"{' '.join(point)}: {text}")
-            option = _option_lacking(unknown_key_of(exc), point, groups)
-            if option is not None:
-                lacking.setdefault(option[0], []).append(option[1])
-                failures[-1] = (option[0], failures[-1])
+            key, option = _option_lacking(unknown_key_of(exc), point, groups) or (None, None)
+            failures.append((key, option, text if named else f"{' '.join(point)}: {text}"))
             continue
         problems += hydra_problems(cfg)
         if any(_structural(o.split("=", 1)[0], groups) for o in point):
@@ -628,7 +624,7 @@ def _sweep_point_problems(
         except ConfigError as exc:
             found = set(exc.problems)
         shared = found if shared is None else shared & found
-    return problems, _named_options(failures, lacking, len(points)), sorted(shared or [])
+    return problems, _named_options(failures, len(points)), sorted(shared or [])
 
 
 def _option_lacking(key: str | None, point: list[str], groups: set[str]) -> tuple | None:
@@ -641,22 +637,17 @@ def _option_lacking(key: str | None, point: list[str], groups: set[str]) -> tupl
     return None
 
 
-def _named_options(failures: list, lacking: dict[str, list[str]], points: int) -> list[str]:
-    """A key that only some points' options lack is refused naming those options (each
-    `(key, text)` entry of `failures`); one that every point lacks keeps its own message,
-    with the nearest valid key."""
-    named = []
-    for failure in failures:
-        if isinstance(failure, str):
-            named.append(failure)
-            continue
-        key, text = failure
-        if len(lacking[key]) == points:
-            named.append(text)
-        else:
-            option = lacking[key].pop(0)
-            named.append(f"{key}: {option} has no such key; sweep only the options that have it")
-    return named
+def _named_options(failures: list[tuple[str | None, str | None, str]], points: int) -> list[str]:
+    """Each point that cannot be composed, said: one whose option lacks a key that only
+    some points' options lack names that option; a key every point lacks keeps Hydra's
+    message, with the nearest valid key."""
+    lacked = Counter(key for key, _, _ in failures if key is not None)
+    return [
+        text
+        if key is None or lacked[key] == points
+        else f"{key}: {option} has no such key; sweep only the options that have it"
+        for key, option, text in failures
+    ]
 
 
 # Hydra settings a single run may set to a string that nothing reads as code: composing the
