@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tensorboard.plugins.hparams import api_pb2
 
-from rlexp.sweeps.hparams import METRICS, metric_curves, write_session
+from rlexp.sweeps.hparams import METRICS, experiment_summary, metric_curves, write_session
 
 BEST = METRICS["best_eval_return"][0]
 WALL = METRICS["train_wall_time_s"][0]
@@ -114,3 +114,55 @@ def test_training_time_curve_without_a_total_ends_at_the_last_evaluation():
     del metrics["train_wall_time_s"]
     points = [(step, value) for tag, step, value in metric_curves(metrics, "x") if tag == WALL]
     assert points == [(1000, 2.0), (2000, 6.14)]
+
+
+def experiment(logdir: Path) -> api_pb2.Experiment:
+    """The experiment TensorBoard's HParams tab takes its columns from."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context, get_experiment
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    tb_context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider)
+    handler = get_experiment.Handler(
+        context.RequestContext(),
+        backend_context.Context(tb_context),
+        "",
+        api_pb2.GetExperimentRequest(),
+    )
+    return handler.run()
+
+
+@pytest.mark.parametrize(
+    "domain", [{"values": [32, 64]}, {"interval": [16.0, 128.0]}], ids=["values", "interval"]
+)
+def test_swept_parameters_are_among_the_columns_shown(tmp_path, domain):
+    """TensorBoard's HParams tab shows the experiment's first five hparams (differing ones
+    first, then by name); a swept key that sorts late by name is one of them."""
+    domains = {"train.batch_size": domain}
+    fixed = key_values_of_a_run()
+    summary = experiment_summary(domains, "final_eval_return", fixed)
+    hparams = {**fixed, "train.batch_size": "32"}
+    write_session(
+        tmp_path / "0", hparams, run_metrics(20.0, 6.0), "final_eval_return", 1.0, summary
+    )
+
+    shown = [info.name for info in experiment(tmp_path).hparam_infos][:5]
+
+    assert shown[0] == "train.batch_size"
+
+
+def key_values_of_a_run() -> dict:
+    return {
+        "seed": "0",
+        "env.gym_id": "CartPole-v1",
+        "agent.name": "dqn",
+        "agent.learning_rate": 0.001,
+        "agent.gamma": 0.99,
+        "network.fc_layer_params": "[64, 64]",
+        "train.env_steps": "2000",
+    }

@@ -169,7 +169,11 @@ def experiment_summary(
     domains: Mapping[str, Domain], objective: str, fixed: Mapping[str, HParamValue]
 ) -> summary_pb2.Summary:
     """The sweep's `hparams_config`: swept parameters with their domains, then the key
-    config values every run records (a column each, typed by the sweep's value)."""
+    config values every run records (a column each, typed by the sweep's value).
+
+    The swept parameters are marked as differing: TensorBoard lists those first and its
+    HParams tab shows only the first five columns until the user ticks more.
+    """
     hparams = [_hparam(name, domain) for name, domain in domains.items()]
     hparams += [hp.HParam(name) for name in fixed if name not in domains]
     metrics = [
@@ -181,7 +185,9 @@ def experiment_summary(
     data = plugin_data_pb2.HParamsPluginData.FromString(content.content)
     types = {bool: api_pb2.DATA_TYPE_BOOL, float: api_pb2.DATA_TYPE_FLOAT64}
     for info in data.experiment.hparam_infos:
-        if info.name in fixed and info.name not in domains:
+        if info.name in domains:
+            info.differs = len(info.domain_discrete.values) != 1
+        elif info.name in fixed:
             info.type = types.get(type(fixed[info.name]), api_pb2.DATA_TYPE_STRING)
     content.content = data.SerializeToString()
     return summary
