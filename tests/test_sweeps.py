@@ -190,8 +190,9 @@ def test_each_run_records_its_hparams_and_real_metrics(sweep_2x2):
         assert curves["eval/average_return"][-1][1] == pytest.approx(
             metrics["final_eval_return"], rel=1e-6
         )
-        assert curves["perf/train_wall_time_s"][-1][1] == pytest.approx(
-            evaluations[-1]["train_wall_time_s"], rel=1e-6
+        assert curves["perf/train_wall_time_s"][-1] == (
+            metrics["env_steps"],
+            pytest.approx(metrics["train_wall_time_s"], rel=1e-6),
         )
         assert not [tag for tag in curves if tag.startswith("hparams/")]  # no one-point cards
 
@@ -208,6 +209,8 @@ def test_runs_carry_the_experiment_and_the_sweep_root_has_no_events(sweep_2x2):
         assert {v.number_value for v in lr.domain_discrete.values} == LEARNING_RATES
         assert [v.string_value for v in infos["seed"].domain_discrete.values] == ["0", "1"]
         assert infos["env.gym_id"].type == api_pb2.DATA_TYPE_STRING
+        differing = {name for name, info in infos.items() if info.differs}
+        assert differing == {"agent.learning_rate", "seed"}  # the columns TensorBoard shows first
         tags = [m.name.tag for m in experiment.experiment.metric_infos]
         assert tags == ["eval/average_return", "eval/best_average_return", "perf/train_wall_time_s"]
 

@@ -141,8 +141,9 @@ def test_hparams_experiment_and_session_groups_with_metrics(tensorboard, sweep_2
         assert values["eval/average_return"] == pytest.approx(metrics["final_eval_return"])
         assert values["eval/best_average_return"] == pytest.approx(metrics["best_eval_return"])
         assert values["perf/train_wall_time_s"] == pytest.approx(
-            metrics["evaluations"][-1]["train_wall_time_s"], rel=1e-5
+            metrics["train_wall_time_s"], rel=1e-5
         )
+        assert group["name"] == session["name"]  # its Trial ID: the run's folder
         assert group["hparams"]["agent.learning_rate"] in (0.001, 0.0001)
         assert group["hparams"]["seed"] in ("0", "1")
         assert session["status"] == "STATUS_SUCCESS"

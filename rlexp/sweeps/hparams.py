@@ -5,10 +5,12 @@ Each run directory gets one extra event file (`*.hparams.v2`) holding
 - the experiment: the swept parameters with their domains, the key config values and the
   metric list. TensorBoard takes it from whichever run has it, so the sweep folder itself
   holds no event file and does not show up as an extra run ".";
-- the session: the run's hyperparameters, start time and end status (`SESSION_STATUS`);
-- two curves from metrics.json's evaluations, `eval/best_average_return` (the running best)
-  and `perf/train_wall_time_s`, beside the training's own `eval/average_return`. The HParams
-  metrics are these curves' last values, so Scalars shows curves, not one-point cards.
+- the session: the run's hyperparameters, start time and end status (`SESSION_STATUS`),
+  in a group of its own, named by TensorBoard after the run's directory;
+- two curves from metrics.json, `eval/best_average_return` (the running best of the
+  evaluations) and `perf/train_wall_time_s` (at each evaluation, then the run's total),
+  beside the training's own `eval/average_return`. The HParams metrics are these curves'
+  last values, so Scalars shows curves, not one-point cards.
 
 Integer values (the seed, a swept batch size) are recorded as strings: TensorBoard prints
 every number with five significant digits (seed 0 as "0.0000"). A key whose domain holds
@@ -167,7 +169,11 @@ def experiment_summary(
     domains: Mapping[str, Domain], objective: str, fixed: Mapping[str, HParamValue]
 ) -> summary_pb2.Summary:
     """The sweep's `hparams_config`: swept parameters with their domains, then the key
-    config values every run records (a column each, typed by the sweep's value)."""
+    config values every run records (a column each, typed by the sweep's value).
+
+    The swept parameters are marked as differing: TensorBoard lists those first and its
+    HParams tab shows only the first five columns until the user ticks more.
+    """
     hparams = [_hparam(name, domain) for name, domain in domains.items()]
     hparams += [hp.HParam(name) for name in fixed if name not in domains]
     metrics = [
@@ -179,7 +185,9 @@ def experiment_summary(
     data = plugin_data_pb2.HParamsPluginData.FromString(content.content)
     types = {bool: api_pb2.DATA_TYPE_BOOL, float: api_pb2.DATA_TYPE_FLOAT64}
     for info in data.experiment.hparam_infos:
-        if info.name in fixed and info.name not in domains:
+        if info.name in domains:
+            info.differs = len(info.domain_discrete.values) != 1
+        elif info.name in fixed:
             info.type = types.get(type(fixed[info.name]), api_pb2.DATA_TYPE_STRING)
     content.content = data.SerializeToString()
     return summary
@@ -203,19 +211,34 @@ def _session_end(status: str) -> summary_pb2.Summary:
 
 
 def metric_curves(metrics: Mapping[str, Any], objective: str) -> list[tuple[str, int, float]]:
-    """(tag, env step, value) points written beside the training's own summaries."""
+    """(tag, env step, value) points written beside the training's own summaries.
+
+    The training time curve ends at the run's last env step with metrics.json's total, so
+    its last value, the HParams metric, equals `train_wall_time_s` (the time at the last
+    evaluation leaves out what ran after it).
+    """
     points = []
     best = -math.inf
+    end = int(metrics.get("env_steps") or 0)
+    wall_tag = metric_tag("train_wall_time_s")
+    total = metrics.get("train_wall_time_s")
+    has_total = isinstance(total, int | float) and not isinstance(total, bool)
     for e in metrics.get("evaluations") or []:
         step, ret, wall = e.get("env_steps"), e.get("average_return"), e.get("train_wall_time_s")
         if isinstance(step, int) and isinstance(ret, int | float) and math.isfinite(ret):
             best = max(best, ret)
-            points.append((METRICS["best_eval_return"][0], step, best))
-        if isinstance(step, int) and isinstance(wall, int | float):
-            points.append((METRICS["train_wall_time_s"][0], step, float(wall)))
+            points.append((metric_tag("best_eval_return"), step, best))
+        if (
+            isinstance(step, int)
+            and isinstance(wall, int | float)
+            and not (has_total and step >= end)
+        ):
+            points.append((wall_tag, step, float(wall)))
+    if has_total:
+        points.append((wall_tag, end, float(total)))
     value = metrics.get(objective)
     if objective not in METRICS and isinstance(value, int | float) and math.isfinite(value):
-        points.append((metric_tag(objective), int(metrics.get("env_steps") or 0), float(value)))
+        points.append((metric_tag(objective), end, float(value)))
     return points
 
 
@@ -228,14 +251,19 @@ def write_session(
     experiment: summary_pb2.Summary | None = None,
 ) -> Path:
     """Write the run's HParams records into its own directory (a separate event file),
-    in place of the ones written before it was resumed: a run is one session."""
+    in place of the ones written before it was resumed: a run is one session.
+
+    The session has no group name (an empty trial id), so TensorBoard makes it a group of
+    its own named by its run (the run directory relative to `--logdir`): two runs with equal
+    hyperparameters are two rows, never one row of averaged metrics.
+    """
     step = int(metrics.get("env_steps") or 0)
     for earlier in Path(run_dir).glob(HPARAMS_SESSION_GLOB):
         earlier.unlink()
     with EventWriter(run_dir, suffix=HPARAMS_SUFFIX) as writer:
         if experiment is not None:
             writer.summary(experiment)
-        writer.summary(hp.hparams_pb(dict(hparams), start_time_secs=start_time))
+        writer.summary(hp.hparams_pb(dict(hparams), trial_id="", start_time_secs=start_time))
         for tag, at, value in metric_curves(metrics, objective):
             writer.summary(scalar_pb(tag, value), at)
         writer.summary(_session_end(str(metrics.get("status"))), step)

@@ -122,9 +122,30 @@ def finish_record(run_dir: Path, record: dict[str, Any], exit_status: str) -> No
     write_json_atomic(run_dir / PROVENANCE_FILE, record)
 
 
+# Facts of the record and of each of its resumes shown in the Text tab, in this order.
+MARKDOWN_FACTS = ("git_commit", "git_dirty", "cpu_count", "start_time", "end_time", "exit_status")
+RESUME_FACTS = ("start_time", "git_commit", "end_time", "exit_status")
+
+
 def as_markdown(record: dict[str, Any]) -> str:
-    """The record as a Markdown table, for TensorBoard's Text tab."""
-    rows = [("command", f"`{record['command']}`")]
-    rows += [(k, str(record[k])) for k in ("git_commit", "git_dirty", "cpu_count", "start_time")]
-    rows += [(f"version: {k}", str(v)) for k, v in record["versions"].items()]
+    """The record as a Markdown table, for TensorBoard's Text tab: the run's facts, its
+    library versions, then each resume's command, start, commit, end and exit status.
+
+    An end time or exit status not yet recorded shows as `running`.
+    """
+    rows = [("command", _code(record.get("command")))]
+    rows += [(k, _shown(record.get(k))) for k in MARKDOWN_FACTS]
+    rows += [(f"version: {k}", str(v)) for k, v in (record.get("versions") or {}).items()]
+    for n, resume in enumerate(record.get("resumes") or [], start=1):
+        rows.append((f"resume {n}: command", _code(resume.get("command"))))
+        rows += [(f"resume {n}: {k}", _shown(resume.get(k))) for k in RESUME_FACTS]
     return "| fact | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def _code(command: str | None) -> str:
+    """A command as inline code (TensorBoard's Markdown keeps a `|` in it inside the cell)."""
+    return f"`{command or ''}`"
+
+
+def _shown(value: Any) -> str:
+    return "running" if value is None else str(value)
