@@ -70,7 +70,13 @@ def error_text(exc: BaseException) -> str:
     say why they refused it; otherwise the error and its direct cause, as Hydra prints them.
     A key the schema lacks gets the nearest valid keys instead of Hydra's advice to add it
     with '+', which a typed config refuses too."""
-    known = _unknown_key(exc) or _wrong_value(exc) or _unparsable(exc) or _bad_yaml(exc)
+    known = (
+        _unknown_key(exc)
+        or _wrong_value(exc)
+        or _undeletable(exc)
+        or _unparsable(exc)
+        or _bad_yaml(exc)
+    )
     if known:
         return known
     parts = [_one_line(exc)]
@@ -168,6 +174,24 @@ def _wrong_value(exc: BaseException) -> str | None:
         node = cause.object_type
         takes = "must be a list: {key}=[...]" if node is list else _settings_of(node, key)
     return f"{override}: {key} {takes.format(key=key)}" if takes else None
+
+
+def deletion_refused(key: str) -> str:
+    """Why `~key` is refused: every key of rlexp's typed config has a value that is read."""
+    return (
+        f"~{key}: {key} cannot be deleted, rlexp reads it; set a value instead ({key}=...), "
+        f"or leave it out of the command for its default"
+    )
+
+
+def _undeletable(exc: BaseException) -> str | None:
+    """`~train.env_steps`: OmegaConf's "TrainConfig (DictConfig) does not support deletion"."""
+    from omegaconf.errors import ConfigTypeError
+
+    cause = exc.__cause__
+    if isinstance(cause, ConfigTypeError) and "does not support deletion" in str(cause.msg):
+        return deletion_refused(str(cause.full_key))
+    return None
 
 
 def _field_type(schema: object, field: str) -> object:
