@@ -20,7 +20,7 @@ import typing
 from rlexp.bounds import unknown_key
 from rlexp.registry import CONFIG_GROUPS
 
-GRAMMAR_URL = "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
+GRAMMAR_URL = "https://hydra.cc/docs/1.3/advanced/override_grammar/basic"
 QUOTING_HINT = (
     "an override holding spaces, brackets or braces must reach rlexp as one word: quote it "
     "for the shell, e.g. 'env.wrappers=[{name: TimeLimit, duration: 200}]'; a value "
@@ -237,4 +237,13 @@ def _unparsable(exc: BaseException) -> str | None:
         return None
     reason = _one_line(exc).split(" See https://hydra.cc/")[0]
     hint = HOME_HINT if "=~/" in reason else QUOTING_HINT
+    outside = sorted({c for c in exc.override if ord(c) > 127})
+    if outside:  # the lexer's reason ("LexerNoViableAltException: ...") says nothing more
+        reason = exc.override
+        hint = (
+            f"an unquoted value holds ASCII characters only; {' '.join(outside)} needs quotes "
+            f"of its own inside the override (besides the shell's): "
+            f"'hydra.run.dir=\"my runs/{outside[0]}\"'"
+        )
     return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {hint}"
+

@@ -228,6 +228,12 @@ WRONG_VALUES = [
     (["train.env_steps=${nope}"], "train.env_steps: Interpolation key 'nope' not found"),
     # The shell split an unquoted override at its space.
     (["env=cartpole", "env.wrappers=[{name:", "TimeLimit}]"], "quote it for the shell, e.g. '"),
+    (
+        ["hydra.run.dir=ü"],
+        "hydra.run.dir=ü: not an override in Hydra's grammar (https://hydra.cc/docs/1.3/advanced/"
+        "override_grammar/basic); an unquoted value holds ASCII characters only; ü needs quotes "
+        "of its own inside the override (besides the shell's): 'hydra.run.dir=\"my runs/ü\"'",
+    ),
 ]
 
 
