@@ -246,4 +246,3 @@ def _unparsable(exc: BaseException) -> str | None:
             f"'hydra.run.dir=\"my runs/{outside[0]}\"'"
         )
     return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {hint}"
-
