@@ -309,7 +309,8 @@ def _action_rules(env: Any, network: Any, agent: Any, kind: ActionKind | None) -
         fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
     fix += f", or an agent for {kind} actions ({', '.join(agents) or 'none is registered'})"
     return [
-        f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} actions; {fix}"
+        f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
+        f"actions; {fix}"
     ]
 
 
