@@ -20,7 +20,7 @@ import typing
 from rlexp.bounds import unknown_key
 from rlexp.registry import CONFIG_GROUPS
 
-GRAMMAR_URL = "https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
+GRAMMAR_URL = "https://hydra.cc/docs/1.3/advanced/override_grammar/basic"
 QUOTING_HINT = (
     "an override holding spaces, brackets or braces must reach rlexp as one word: quote it "
     "for the shell, e.g. 'env.wrappers=[{name: TimeLimit, duration: 200}]'; a value "
@@ -70,7 +70,13 @@ def error_text(exc: BaseException) -> str:
     say why they refused it; otherwise the error and its direct cause, as Hydra prints them.
     A key the schema lacks gets the nearest valid keys instead of Hydra's advice to add it
     with '+', which a typed config refuses too."""
-    known = _unknown_key(exc) or _wrong_value(exc) or _unparsable(exc) or _bad_yaml(exc)
+    known = (
+        _unknown_key(exc)
+        or _wrong_value(exc)
+        or _undeletable(exc)
+        or _unparsable(exc)
+        or _bad_yaml(exc)
+    )
     if known:
         return known
     parts = [_one_line(exc)]
@@ -170,6 +176,24 @@ def _wrong_value(exc: BaseException) -> str | None:
     return f"{override}: {key} {takes.format(key=key)}" if takes else None
 
 
+def deletion_refused(key: str) -> str:
+    """Why `~key` is refused: every key of rlexp's typed config has a value that is read."""
+    return (
+        f"~{key}: {key} cannot be deleted, rlexp reads it; set a value instead ({key}=...), "
+        f"or leave it out of the command for its default"
+    )
+
+
+def _undeletable(exc: BaseException) -> str | None:
+    """`~train.env_steps`: OmegaConf's "TrainConfig (DictConfig) does not support deletion"."""
+    from omegaconf.errors import ConfigTypeError
+
+    cause = exc.__cause__
+    if isinstance(cause, ConfigTypeError) and "does not support deletion" in str(cause.msg):
+        return deletion_refused(str(cause.full_key))
+    return None
+
+
 def _field_type(schema: object, field: str) -> object:
     try:
         return typing.get_type_hints(schema).get(field)
@@ -213,4 +237,12 @@ def _unparsable(exc: BaseException) -> str | None:
         return None
     reason = _one_line(exc).split(" See https://hydra.cc/")[0]
     hint = HOME_HINT if "=~/" in reason else QUOTING_HINT
+    outside = sorted({c for c in exc.override if ord(c) > 127})
+    if outside:  # the lexer's reason ("LexerNoViableAltException: ...") says nothing more
+        reason = exc.override
+        hint = (
+            f"an unquoted value holds ASCII characters only; {' '.join(outside)} needs quotes "
+            f"of its own inside the override (besides the shell's): "
+            f"'hydra.run.dir=\"my runs/{outside[0]}\"'"
+        )
     return f"{reason}: not an override in Hydra's grammar ({GRAMMAR_URL}); {hint}"

@@ -236,8 +236,15 @@ def store_schemas(has_yaml: Callable[[str, str], bool]) -> None:
             continue
         store.store(group=f"schema/{component.group}", name=component.name, node=component.schema)
         if not has_yaml(component.group, component.name):
-            store.store(
-                group=component.group,
-                name=component.name,
-                node=component.schema(name=component.name),
-            )
+            store.store(group=component.group, name=component.name, node=_option_node(component))
+
+
+def _option_node(component: Component) -> Any:
+    """The option of an entry with no YAML file: its schema's defaults and its name. Built by
+    OmegaConf, not by calling the dataclass, so a field without a default (`size: int`) is a
+    required value (???) that validation names, as a `size: int = MISSING` field is."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(component.schema)
+    node.name = component.name
+    return node

@@ -575,9 +575,9 @@ def _unswept_problems(base: DictConfig, parsed: list) -> list[str]:
         return []
     cfg = base.copy()
     with open_dict(cfg):
-        del cfg["hydra"]
+        settings = cfg.pop("hydra")
     try:
-        validate(cfg)
+        validate(cfg, settings)
         return []
     except ConfigError as exc:
         names = [re.compile(rf"(?<![\w.]){re.escape(key)}(?!\w)") for key in swept]
@@ -617,9 +617,9 @@ def _sweep_point_problems(
             defaults = hydra.config_loader.compute_defaults_list(config_name, point, RunMode.RUN)
             problems += choice_problems(defaults)
         with open_dict(cfg):
-            del cfg["hydra"]  # a job validates its own config, without Hydra's settings
+            settings = cfg.pop("hydra")  # a job validates its own config, Hydra's node aside
         try:
-            validate(cfg)
+            validate(cfg, settings)
             found: set[str] = set()
         except ConfigError as exc:
             found = set(exc.problems)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rlexp import registry
 from rlexp.bounds import bound_problems
@@ -26,36 +26,19 @@ class ConfigError(ValueError):
         super().__init__("invalid config:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def validate(cfg: DictConfig) -> None:
-    """Raise ConfigError listing every problem in `cfg`; return quietly when it is sound."""
-    problems = _interpolation_problems(cfg)
+def validate(cfg: DictConfig, hydra: DictConfig | None = None) -> None:
+    """Raise ConfigError listing every problem in `cfg`; return quietly when it is sound.
+
+    `hydra`: Hydra's node of the command that composed `cfg` (its overrides and the options
+    it chose), so that a problem the command line made is said as such; by default the
+    running job's (HydraConfig), none outside a job."""
+    problems = _deleted_problems(cfg) + _interpolation_problems(cfg)
     if problems:
         raise ConfigError(problems)  # every other check reads the values
+    command = _Command.of(hydra)
+    problems += _bool_problems(cfg, command.overrides)
     for group in registry.CONFIG_GROUPS:
-        node = cfg.get(group)
-        if not isinstance(node, DictConfig) or "name" not in node:
-            problems.append(
-                f"{group}: no option selected; choose one of: {', '.join(registry.names(group))}"
-            )
-            continue
-        try:
-            component = registry.get(group, node.name)
-        except registry.RegistryError as exc:
-            problems.append(f"{group}.name={node.name}: {exc}{_name_hint(group, node)}")
-            continue
-        if not _typed(node, component.schema):
-            problems.append(_untyped_problem(group, node.name))
-            continue
-        missing = sorted(OmegaConf.missing_keys(node))
-        if missing:
-            problems += [
-                f"{key}: {group}={node.name} needs a value (it is ???); set it with {key}=..."
-                for key in (k if k.startswith(f"{group}.") else f"{group}.{k}" for k in missing)
-            ]
-            continue
-        problems += bound_problems(node, group)
-        problems += _extra_problems(group, node)
-        problems += _own_problems(group, node)
+        problems += _group_problems(group, cfg.get(group), command)
     if isinstance(cfg.get("logger"), DictConfig):
         problems += _own_problems("logger", cfg.logger)
     problems += bound_problems(cfg.train, "train")
@@ -64,6 +47,92 @@ def validate(cfg: DictConfig) -> None:
     problems += _combinations(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Command:
+    """What the command line did: its overrides (parsed) and the option chosen per group."""
+
+    overrides: list[Any]
+    choices: dict[str, str]
+
+    @classmethod
+    def of(cls, hydra: DictConfig | None) -> _Command:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        if hydra is None and HydraConfig.initialized():
+            hydra = HydraConfig.get()
+        if hydra is None:
+            return cls([], {})
+        task = list(OmegaConf.select(hydra, "overrides.task", default=None) or [])
+        choices = OmegaConf.select(hydra, "runtime.choices", default=None) or {}
+        parsed = OverridesParser.create().parse_overrides(task)
+        return cls(parsed, {str(k): str(v) for k, v in choices.items()})
+
+    def sets(self, key: str) -> bool:
+        """Whether an override sets `key` (not a sweep of it, not its deletion)."""
+        return any(o.key_or_group == key and not o.is_delete() for o in self.overrides)
+
+
+def _group_problems(group: str, node: Any, command: _Command) -> list[str]:
+    """The problems of the option the config group selects."""
+    if isinstance(node, DictConfig) and OmegaConf.is_missing(node, "name"):
+        return [_unnamed_problem(group, node, command.choices.get(group))]
+    if not isinstance(node, DictConfig) or "name" not in node:
+        return [f"{group}: no option selected; choose one of: {', '.join(registry.names(group))}"]
+    on_command_line = command.sets(f"{group}.name")
+    try:
+        component = registry.get(group, node.name)
+    except registry.RegistryError as exc:
+        hint = _name_hint(group, node, None if on_command_line else command.choices.get(group))
+        return [f"{group}.name={node.name}: {exc}{hint}"]
+    if not _typed(node, component.schema):
+        if on_command_line:
+            return [_renamed_problem(group, node.name, command.choices.get(group))]
+        return [_untyped_problem(group, node.name)]
+    missing = sorted(OmegaConf.missing_keys(node))
+    if missing:
+        return [
+            f"{key}: {group}={node.name} needs a value (it is ???); set it with {key}=..."
+            for key in (k if k.startswith(f"{group}.") else f"{group}.{k}" for k in missing)
+        ]
+    return bound_problems(node, group) + _extra_problems(group, node) + _own_problems(group, node)
+
+
+def _deleted_problems(cfg: DictConfig) -> list[str]:
+    """A value of rlexp's root config deleted on the command line (`~seed`): every run reads
+    it. (Hydra refuses deleting a key inside one: `override_errors` says so.)"""
+    from rlexp.override_errors import deletion_refused
+    from rlexp.schemas import RlexpConfig
+
+    return [
+        deletion_refused(f.name)
+        for f in dataclasses.fields(RlexpConfig)
+        if f.default != MISSING and f.name not in cfg
+    ]
+
+
+def _bool_problems(cfg: DictConfig, overrides: list[Any]) -> list[str]:
+    """An integer other than 0 or 1 given to a true/false key: OmegaConf reads any non-zero
+    integer as true, which hides a mistyped value (`train.progress=3`)."""
+    from omegaconf.nodes import BooleanNode
+
+    problems = []
+    for override in overrides:
+        if override.is_delete() or override.is_sweep_override():
+            continue
+        key, value = override.key_or_group, override.value()
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent, default=None) if parent else cfg
+        if not (isinstance(node, DictConfig) and leaf in node):
+            continue  # a group's choice (`experiment=...`), a key Hydra added
+        if not isinstance(node._get_node(leaf), BooleanNode):
+            continue
+        text = str(value).strip()
+        if not isinstance(value, bool) and text.lstrip("+-").isdigit() and int(text) not in (0, 1):
+            problems.append(f"{key}={value}: {key} must be true or false")
+    return problems
 
 
 def _typed(node: DictConfig, schema: type) -> bool:
@@ -81,9 +150,43 @@ def _untyped_problem(group: str, name: str) -> str:
     )
 
 
-def _name_hint(group: str, node: DictConfig) -> str:
-    """`name` selects the option; a gym id set there by mistake belongs in `gym_id`."""
-    hint = f" ({group}.name is the option `{group}=<option>` selects"
+def _renamed_problem(group: str, name: str, chosen: str | None) -> str:
+    """`env.name=cartpole` on the command line: that renames the option chosen, it does not
+    choose another."""
+    selected = f" (the option chosen is {group}={chosen})" if chosen else ""
+    return (
+        f"{group}.name={name}: an option is chosen with {group}={name}, not by setting "
+        f"{group}.name{selected}; drop {group}.name={name} and give {group}={name}"
+    )
+
+
+def _unnamed_problem(group: str, node: DictConfig, chosen: str | None) -> str:
+    """An option file of the user's without `name:` (it is ??? from the schema it extends):
+    name is the registered builder the file configures, one registered with that schema."""
+    schema = OmegaConf.get_type(node)
+    builders = [c.name for c in registry.components(group) if c.schema is schema]
+    builders = builders or registry.names(group)  # its schema is no option's own
+    which = f"the option chosen ({group}={chosen})" if chosen else f"the {group} option chosen"
+    example = (
+        f"name: {builders[0]}" if len(builders) == 1 else f"name: <one of {', '.join(builders)}>"
+    )
+    return (
+        f"{group}.name: {which} has no name (it is ???); its YAML file must set the "
+        f"registered {group} builder it configures: `{example}`"
+    )
+
+
+def _name_hint(group: str, node: DictConfig, chosen: str | None = None) -> str:
+    """`name` selects the option's builder; a gym id set there by mistake belongs in
+    `gym_id`. `chosen`: the option whose YAML file set the name, when the command line did
+    not: there `name:` is the registered builder the file configures."""
+    if chosen is not None and chosen != node.name:
+        hint = (
+            f" (the YAML file of {group}={chosen} sets name: {node.name}; its name: must be "
+            f"the registered {group} builder it configures, one of those above"
+        )
+    else:
+        hint = f" ({group}.name is the option `{group}=<option>` selects"
     if "gym_id" in node:
         hint += f"; the gym or ALE id goes in {group}.gym_id={node.name}"
     return hint + ")"

@@ -228,6 +228,12 @@ WRONG_VALUES = [
     (["train.env_steps=${nope}"], "train.env_steps: Interpolation key 'nope' not found"),
     # The shell split an unquoted override at its space.
     (["env=cartpole", "env.wrappers=[{name:", "TimeLimit}]"], "quote it for the shell, e.g. '"),
+    (
+        ["hydra.run.dir=ü"],
+        "hydra.run.dir=ü: not an override in Hydra's grammar (https://hydra.cc/docs/1.3/advanced/"
+        "override_grammar/basic); an unquoted value holds ASCII characters only; ü needs quotes "
+        "of its own inside the override (besides the shell's): 'hydra.run.dir=\"my runs/ü\"'",
+    ),
 ]
 
 
@@ -407,3 +413,68 @@ def test_an_option_hydra_cannot_find_says_how_own_options_are_found(cli, tmp_pat
     assert typo in result.err
     assert f"If {override} is your own, list the module that registers it" in result.err
     assert "--config-dir DIR" in result.err
+
+
+@pytest.mark.parametrize("key", ["deterministic", "seed", "repeat", "sweep", "train.env_steps"])
+@pytest.mark.parametrize("multirun", [False, True], ids=["run", "sweep"])
+def test_deleting_a_key_is_refused_before_the_run(cli, tmp_path, key, multirun):
+    """`~deterministic` passed every check and failed inside the job with a raw
+    ConfigAttributeError (exit 1), leaving a run directory that blocked the fixed command."""
+    where = (
+        ["-m", "train.eval_episodes=2,3", f"hydra.sweep.dir={tmp_path / 'run'}"]
+        if multirun
+        else [f"hydra.run.dir={tmp_path / 'run'}"]
+    )
+    result = cli("train", f"~{key}", "train.prefill_steps=100", *where)  # nothing trains
+    assert result.code == 2, result.describe()
+    assert f"~{key}: {key} cannot be deleted, rlexp reads it; set a value instead" in result.err
+    assert "ConfigAttributeError" not in result.err and "support deletion" not in result.err
+    assert not (tmp_path / "run").exists(), result.describe()
+
+
+def test_a_saved_run_that_deleted_a_key_is_refused_on_resume():
+    with pytest.raises(ConfigError, match=r"~deterministic: deterministic cannot be deleted"):
+        compose_config(["~deterministic"])
+
+
+@pytest.mark.parametrize("multirun", [False, True], ids=["run", "sweep"])
+def test_an_integer_for_a_true_false_key_is_refused(cli, tmp_path, multirun):
+    """OmegaConf reads any non-zero integer as true: `train.progress=3` passed as true."""
+    where = (
+        ["-m", "seed=0,1", f"hydra.sweep.dir={tmp_path / 'run'}"]
+        if multirun
+        else [f"hydra.run.dir={tmp_path / 'run'}"]
+    )
+    bad = ["train.stop_when_solved=2", "train.jit_compile=5", "deterministic=-1"]
+    result = cli("train", *bad, "train.env_steps=1", *where)  # refused too: nothing trains
+    assert result.code == 2, result.describe()
+    for override in bad:
+        key = override.split("=")[0]
+        assert f"{override}: {key} must be true or false" in result.err, result.describe()
+    assert not (tmp_path / "run").exists(), result.describe()
+
+
+@pytest.mark.parametrize(
+    "value", ["true", "False", "1", "0", "yes", "off"], ids=lambda v: f"progress={v}"
+)
+def test_a_true_false_key_takes_what_omegaconf_reads_as_one(value):
+    from omegaconf import OmegaConf
+
+    from rlexp.validation import validate
+
+    cfg = compose_config([f"train.progress={value}"])
+    validate(cfg, OmegaConf.create({"overrides": {"task": [f"train.progress={value}"]}}))
+
+
+@pytest.mark.parametrize(
+    "group, option, chosen", [("env", "cartpole", "cartpole_tf"), ("agent", "ppo", "dqn")]
+)
+def test_setting_an_options_name_says_to_choose_it(cli, tmp_path, group, option, chosen):
+    """`env.name=cartpole` was blamed on "the YAML file selected for env"."""
+    result = cli("train", f"{group}.name={option}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.code == 2, result.describe()
+    assert (
+        f"{group}.name={option}: an option is chosen with {group}={option}, not by setting "
+        f"{group}.name (the option chosen is {group}={chosen})"
+    ) in result.err, result.describe()
+    assert "YAML file" not in result.err

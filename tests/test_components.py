@@ -226,3 +226,41 @@ def test_command_line_overrides_win_over_the_preset():
     assert cfg.agent.gamma == pytest.approx(0.9)
     assert cfg.buffer.max_length == 500
     assert cfg.agent.target_update_period == 50  # the rest of the preset still applies
+
+
+
+def test_a_dict_observation_the_network_cannot_take_points_to_the_flattening_wrapper():
+    """QNetwork refuses a dict of observations ("preprocessing_combiner layer is required");
+    no network setting fixes that, the env's FlattenObservationsWrapper does."""
+    import numpy as np
+    import tensorflow as tf
+    from tf_agents.environments import tf_environment
+    from tf_agents.specs import tensor_spec
+    from tf_agents.trajectories import time_step as ts
+
+    from rlexp.context import BuildContext, BuildError
+    from rlexp.training.build import build
+
+    class DictObservations(tf_environment.TFEnvironment):
+        def __init__(self):
+            observations = {
+                key: tensor_spec.BoundedTensorSpec((1,), tf.float32, 0.0, 1.0)
+                for key in ("position", "target")
+            }
+            action = tensor_spec.BoundedTensorSpec((), tf.int64, np.int64(0), np.int64(1))
+            super().__init__(ts.time_step_spec(observations), action)
+
+        def _current_time_step(self):
+            raise AssertionError("not stepped")
+
+        _reset = _step = _current_time_step
+
+    cfg = compose_config(["env=cartpole", "network=q_network", "agent=dqn"])
+    context = BuildContext(seed=0, env=DictObservations())
+    context.agent_config = OmegaConf.to_object(cfg.agent)
+    with pytest.raises(BuildError) as refused:
+        build("network", cfg.network, context)
+    assert (
+        "the env observes several arrays (position, target) but network=q_network takes one: "
+        "flatten them with 'env.wrappers=[{name: FlattenObservationsWrapper}]'"
+    ) in str(refused.value)

@@ -223,3 +223,23 @@ def test_a_schema_no_config_can_hold_is_refused_at_registration():
 
     with pytest.raises(registry.RegistryError, match="cannot be a config: .*ndarray"):
         registry.register("network", "weighted", schema=Weighted, doc="x")
+
+
+def test_a_plugin_field_without_a_default_is_a_required_value():
+    from dataclasses import dataclass
+
+    from rlexp import registry
+    from rlexp.schemas import EnvConfig
+
+    @dataclass(kw_only=True)
+    class Sized(EnvConfig):
+        size: int
+
+    @registry.register("env", "sized", schema=Sized, doc="x")
+    def build_sized(cfg, context):
+        raise AssertionError("not built while composing")
+
+    needs = r"env\.size: env=sized needs a value \(it is \?\?\?\)"
+    with pytest.raises(ConfigError, match=needs):
+        compose_config(["env=sized"])
+    assert compose_config(["env=sized", "env.size=3"]).env.size == 3

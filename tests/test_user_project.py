@@ -157,6 +157,19 @@ def test_hydra_flags_first_keeps_each_in_its_order():
             r"option's schema, .* `defaults: \[/schema/env/cartpole@_here_, _self_\]`",
         ),
         (
+            {"env/signal_hard.yaml": "defaults: [/schema/env/cartpole@_here_, _self_]\n"},
+            "env=signal_hard",
+            r"env\.name: the option chosen \(env=signal_hard\) has no name \(it is \?\?\?\); its "
+            r"YAML file must set the registered env builder it configures: `name: <one of .*"
+            r"\bcartpole\b.*>`",
+        ),
+        (
+            {"agent/my_dqn2.yaml": "defaults: [/schema/agent/dqn@_here_, _self_]\nname: my_dqn\n"},
+            "agent=my_dqn2",
+            r"agent\.name=my_dqn: .* \(the YAML file of agent=my_dqn2 sets name: my_dqn; its name: "
+            r"must be the registered agent builder it configures, one of those above\)",
+        ),
+        (
             {"agent/dqn.yaml": "defaults: [/schema/agent/dqn@_here_, _self_]\nname: dqn\n"},
             "agent=dqn",
             r"conf/agent/dqn\.yaml is never read: rlexp's own agent/dqn comes first on the "
@@ -174,6 +187,8 @@ def test_hydra_flags_first_keeps_each_in_its_order():
         "preset-without-header-defaults",
         "preset-without-header-values",
         "option-without-its-schema",
+        "option-without-a-name",
+        "option-naming-itself",
         "shadowed-by-rlexps-own",
         "misspelt-key-in-a-preset",
     ],

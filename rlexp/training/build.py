@@ -32,8 +32,24 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
     except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
         raise BuildError(
             f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
-            f"{type(exc).__name__}: {exc}; check its settings ({group}.*: rlexp list {group})"
+            f"{type(exc).__name__}: {exc}; {_fix_hint(group, node.name, context)}"
         ) from exc
+
+
+def _fix_hint(group: str, name: str, context: BuildContext) -> str:
+    """Where to look after a builder failed: its settings, or, for a network or agent given
+    a dict of observations (which no setting of theirs combines), the env's wrappers."""
+    import tensorflow as tf
+
+    observations = context.env.observation_spec() if context.env is not None else None
+    if group in ("network", "agent") and tf.nest.is_nested(observations):
+        parts = f" ({', '.join(observations)})" if isinstance(observations, dict) else ""
+        return (
+            f"the env observes several arrays{parts} but {group}={name} takes one: flatten "
+            f"them with 'env.wrappers=[{{name: FlattenObservationsWrapper}}]' (a Python env's "
+            f"wrapper: rlexp list wrapper)"
+        )
+    return f"check its settings ({group}.*: rlexp list {group})"
 
 
 def _tf_env(env: Any, name: str) -> Any:
