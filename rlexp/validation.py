@@ -14,8 +14,9 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rlexp import registry
 from rlexp.bounds import bound_problems
+from rlexp.override_errors import deletion_refused
 from rlexp.schedule_rules import Schedule, budget_rules, first_sample_rules
-from rlexp.schemas import ActionKind, NetworkConfig, NetworkRole
+from rlexp.schemas import ActionKind, NetworkConfig, NetworkRole, RlexpConfig
 
 
 class ConfigError(ValueError):
@@ -103,9 +104,6 @@ def _group_problems(group: str, node: Any, command: _Command) -> list[str]:
 def _deleted_problems(cfg: DictConfig) -> list[str]:
     """A value of rlexp's root config deleted on the command line (`~seed`): every run reads
     it. (Hydra refuses deleting a key inside one: `override_errors` says so.)"""
-    from rlexp.override_errors import deletion_refused
-    from rlexp.schemas import RlexpConfig
-
     return [
         deletion_refused(f.name)
         for f in dataclasses.fields(RlexpConfig)
