@@ -575,7 +575,7 @@ def resume_run(args: list[str]) -> int:
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.rundir import SWEEP_FILE
     from rlexp.training.checkpoints import CheckpointError
-    from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
+    from rlexp.training.resume import ResumeError, config_for_resume, fresh_command, is_completed
     from rlexp.validation import ConfigError
 
     if not args:  # the directory comes first (it may hold `=`); overrides follow
@@ -617,10 +617,9 @@ def resume_run(args: list[str]) -> int:
     try:
         return _stoppable(go_on)
     except CheckpointError as exc:
-        fresh = " ".join(["rlexp train", *saved_overrides(run_dir)])
         print(
             f"rlexp resume: error: {exc}\nNo checkpoint or result was changed. "
-            f"To start this run afresh in a new directory: {fresh}",
+            f"To start this run afresh in a new directory: {fresh_command(run_dir, dirs)}",
             file=sys.stderr,
         )
         return 2

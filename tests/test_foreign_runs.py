@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -288,3 +289,21 @@ def test_eval_checks_its_options_as_training_does(cli, tmp_path, option, phrase)
     assert phrase in result.err
     assert "Traceback" not in result.output
     assert snapshot(tmp_path) == before
+
+
+def test_the_command_that_starts_a_run_afresh_works_pasted(tmp_path, cli):
+    """What `rlexp resume` prints for a run without checkpoints: each override one shell
+    word (a list holds a space), and the run's config directory (its preset is there)."""
+    from rlexp.training.resume import fresh_command
+
+    conf = tmp_path / "my conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "experiment" / "mine.yaml").write_text(PRESET)
+    overrides = ["experiment=mine", "network.fc_layer_params=[64, 64]"]
+    run_dir = composed_with(conf, overrides, tmp_path / "run")
+
+    words = shlex.split(fresh_command(run_dir))
+    assert words == ["rlexp", "train", "--config-dir", str(conf), *overrides]
+    result = cli(*words[1:], "--cfg", "job")
+    assert result.code == 0, result.describe()
+    assert "- 64" in result.out and "env_steps: 1500" in result.out
