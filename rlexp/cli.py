@@ -368,7 +368,8 @@ def eval_policy(args: list[str]) -> int:
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = evaluate(path, episodes=episodes, seed=seed, video=video, which=options["policy"])
+        which = options["policy"] if "policy" in given else None  # None: the path decides
+        report = evaluate(path, episodes=episodes, seed=seed, video=video, which=which)
     except (PolicyLoadError, registry.RegistryError, BuildError) as exc:
         if debug():
             raise

@@ -307,3 +307,19 @@ def test_the_command_that_starts_a_run_afresh_works_pasted(tmp_path, cli):
     result = cli(*words[1:], "--cfg", "job")
     assert result.code == 0, result.describe()
     assert "- 64" in result.out and "env_steps: 1500" in result.out
+
+
+def test_a_policy_option_that_contradicts_the_policy_folder_given_is_refused(tmp_path, cli):
+    """`rlexp eval run/policy_best policy=final` evaluated policy_best/ without a word."""
+    from rlexp.policies.saved import locate
+
+    run_dir = fake_run(tmp_path / "run")
+    (run_dir / "policy_best").mkdir()
+    (run_dir / "policy_best" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    result = cli("eval", run_dir / "policy_best", "policy=final")
+    assert result.code == 2, result.describe()
+    assert "policy=final asks for the run's policy/, but" in result.err
+    assert f"rlexp eval {run_dir} policy=final" in result.err
+    assert locate(run_dir / "policy", "final") == (run_dir, run_dir / "policy")
+    assert locate(run_dir / "policy") == (run_dir, run_dir / "policy")
+    assert locate(run_dir) == (run_dir, run_dir / "policy_best")
