@@ -329,7 +329,7 @@ def list_components(args: list[str]) -> int:
     try:
         print(list_command(args, config_dirs(args)), end="")
     except ListError as exc:
-        print(f"rlexp list: {exc}", file=sys.stderr)
+        print(f"rlexp list: {exc}\n{_usage_line('list')}", file=sys.stderr)
         return 2
     return 0
 

@@ -357,3 +357,31 @@ def test_an_output_directory_the_mode_ignores_is_refused(argv, message, tmp_path
     assert result.code == 2, result.describe()
     assert f"rlexp: error: {message.format(dir=wanted)}" in result.err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agent=dqn"], "takes a group, not an option; `rlexp list agent` lists every agent"),
+        (["seed=3"], "takes no overrides but plugins=[...]"),
+        (["--format"], "--format needs a value"),
+        (["--format", "agent"], "unknown format 'agent'"),
+        (["--verbose", "agent"], "unknown option '--verbose'"),
+        (["-cd"], "-cd needs a value"),
+    ],
+)
+def test_list_refuses_what_it_does_not_understand(cli, args, message):
+    """Each listed everything (or ignored the flag) with exit 0."""
+    result = cli("list", *args)
+    assert result.code == 2, result.describe()
+    assert message in result.err and "usage: rlexp list" in result.err
+    assert not result.out
+
+
+def test_list_takes_its_flags_and_the_overrides_that_add_options(cli, examples_dir):
+    conf = examples_dir / "user_project" / "conf"
+    for args in (["--format=markdown", "buffer"], ["--config-dir", conf, "experiment"]):
+        result = cli("list", *args)
+        assert result.code == 0, result.describe()
+    result = cli("list", "env", "plugins=[]", "--format", "text")
+    assert result.code == 0, result.describe()
