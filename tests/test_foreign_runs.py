@@ -323,3 +323,30 @@ def test_a_policy_option_that_contradicts_the_policy_folder_given_is_refused(tmp
     assert locate(run_dir / "policy", "final") == (run_dir, run_dir / "policy")
     assert locate(run_dir / "policy") == (run_dir, run_dir / "policy")
     assert locate(run_dir) == (run_dir, run_dir / "policy_best")
+
+
+@pytest.mark.parametrize("change", ["edited", "deleted", "override"])
+def test_a_refused_config_difference_names_its_likely_cause(tmp_path, change):
+    """It always said "Resume without those overrides", also when none were given."""
+    from rlexp.training.resume import ResumeError, config_for_resume
+
+    run_dir = fake_run(tmp_path / "run")
+    overrides = []
+    if change == "edited":
+        saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        saved.agent.learning_rate = 0.5
+        OmegaConf.save(saved, run_dir / ".hydra" / "config.yaml")
+    elif change == "deleted":
+        (run_dir / ".hydra" / "overrides.yaml").unlink()
+    else:
+        overrides = ["agent.learning_rate=0.5"]
+    with pytest.raises(ResumeError) as refused:
+        config_for_resume(run_dir, overrides)
+    text = str(refused.value)
+    expected = {
+        "edited": "No overrides were given: ",
+        "deleted": "overrides.yaml is missing, so the run's overrides are lost",
+        "override": "Resume without those overrides",
+    }[change]
+    assert expected in text
+    assert ("Resume without those overrides" in text) == (change == "override")

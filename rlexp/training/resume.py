@@ -95,9 +95,28 @@ def config_for_resume(
         )
         raise ResumeError(
             "refusing to resume: the config differs from the one the run started with.\n"
-            f"{diff}Resume without those overrides, or start a new run with `rlexp train`."
+            f"{diff}{_difference_cause(run_dir, overrides)}"
         )
     return cfg
+
+
+def _difference_cause(run_dir: Path, overrides: Sequence[str]) -> str:
+    """What likely made the recomposed config differ from the saved one, and the way out."""
+    if overrides:
+        return "Resume without those overrides, or start a new run with `rlexp train`."
+    saved_file, overrides_file = rundir.config_path(run_dir), rundir.overrides_path(run_dir)
+    if not overrides_file.is_file():
+        cause = (
+            f"{overrides_file} is missing, so the run's overrides are lost (it was deleted): "
+            f"restore it"
+        )
+    else:
+        cause = (
+            f"{saved_file} or {overrides_file} was edited since the run started, or a preset "
+            f"or option they select (rlexp's or in a config directory of yours) changed: "
+            f"restore what changed"
+        )
+    return f"No overrides were given: {cause}, or start a new run with `rlexp train`."
 
 
 # Settings that change what the terminal shows, never what a run computes: a resume may
