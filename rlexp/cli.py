@@ -201,6 +201,10 @@ def _command(argv: list[str]) -> int:
             return eval_policy(argv[1:])
         if argv[:1] == ["resume"]:
             return resume_run(argv[1:])
+        problem = _misplaced_command(argv)
+        if problem:
+            print(f"rlexp: error: {problem}", file=sys.stderr)
+            return 2
         if argv[:1] == ["train"]:
             argv = argv[1:]
         argv = expand_env_vars(hydra_flags_first(argv))
@@ -298,6 +302,31 @@ def _is_unknown_command(word: str) -> bool:
         and not word.startswith(("-", "~", "+"))
         and bool(word.strip())
     )
+
+
+def _misplaced_command(argv: list[str]) -> str | None:
+    """Why a command word after the first argument (`rlexp -m train ...`, `rlexp
+    --config-dir conf list`) is refused: Hydra would take it for a malformed override. A
+    word that is the value of a Hydra flag (`--config-dir list`) is no command."""
+    import shlex
+
+    from hydra._internal.utils import get_args_parser
+
+    actions = get_args_parser()._option_string_actions
+    for i, word in enumerate(argv[1:], start=1):
+        flag = actions.get(argv[i - 1])
+        if word not in COMMANDS or (flag is not None and flag.nargs in (None, "?")):
+            continue
+        if argv[0] in COMMANDS:
+            return (
+                f"{word!r} is a command, and so is {argv[0]!r}: give one command, as the first "
+                f"word (rlexp --help)"
+            )
+        before, after = argv[:i], argv[i + 1 :]
+        rest = [*after, *before] if word in ("resume", "eval") else [*before, *after]
+        fixed = shlex.join(["rlexp", word, *rest])  # resume and eval: the directory first
+        return f"{word!r} is a command: put it first, as in: {fixed}"
+    return None
 
 
 def _unknown_command_text(word: str) -> str:

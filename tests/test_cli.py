@@ -385,3 +385,25 @@ def test_list_takes_its_flags_and_the_overrides_that_add_options(cli, examples_d
         assert result.code == 0, result.describe()
     result = cli("list", "env", "plugins=[]", "--format", "text")
     assert result.code == 0, result.describe()
+
+
+@pytest.mark.parametrize(
+    ("args", "fixed"),
+    [
+        (["-m", "train", "seed=0,1"], "put it first, as in: rlexp train -m seed=0,1"),
+        (["-cd", "conf", "list", "experiment"], "as in: rlexp list -cd conf experiment"),
+        (["seed=3", "train", "--cfg", "job"], "as in: rlexp train seed=3 --cfg job"),
+        (["-cd", "conf", "resume", "my run"], "as in: rlexp resume 'my run' -cd conf"),
+        (["train", "list"], "'list' is a command, and so is 'train': give one command"),
+    ],
+)
+def test_a_command_word_that_is_not_first_is_named(cli, args, fixed):
+    """Hydra took it for an override and the error was about quoting."""
+    result = cli(*args)
+    assert result.code == 2, result.describe()
+    assert fixed in result.err and "quote" not in result.err
+
+
+def test_a_hydra_flag_value_that_spells_a_command_is_no_command(cli):
+    result = cli("--cfg", "job", "--info", "searchpath", "-cn", "list")
+    assert "is a command" not in result.err
