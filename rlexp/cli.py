@@ -177,7 +177,7 @@ def _command(argv: list[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from rlexp import registry
-    from rlexp.composition import hydra_flags_first, plugin_modules, prepare_registry
+    from rlexp.composition import hydra_flags_first, prepare_registry
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
@@ -187,7 +187,10 @@ def _command(argv: list[str]) -> int:
             return 0
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
-            registry.load_plugins(plugin_modules(argv))
+            loaded = _load_plugins(argv)
+            if not loaded and argv[:1] not in (["-h"], ["--help"], ["help"]):
+                print(command_help("train").lstrip("\n"))  # Hydra's help composes with every plugin
+                return 0
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
@@ -223,6 +226,23 @@ def _command(argv: list[str]) -> int:
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
         return 2
     return _stoppable(lambda: _run_hydra(argv, base))
+
+
+def _load_plugins(argv: list[str]) -> bool:
+    """Import the plugins `argv` names and the installed entry points; False when one
+    failed for a command that asks for help, which is still given (the failure is a
+    warning, its components are left out). Other commands get the error."""
+    from rlexp import registry
+    from rlexp.composition import plugin_modules
+
+    try:
+        registry.load_plugins(plugin_modules(argv))
+    except registry.RegistryError as exc:
+        if not ({"-h", "--help"} & set(argv) or argv[:1] == ["help"]) or debug():
+            raise
+        print(f"rlexp: warning: {exc}\n(the help below leaves its components out)", file=sys.stderr)
+        return False
+    return True
 
 
 def _stoppable(command: Callable[[], int]) -> int:
