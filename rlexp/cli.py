@@ -69,7 +69,7 @@ Examples:
   rlexp -m agent.gamma=0.95,0.99 repeat=3          a sweep: 2 configs x 3 seeds, in parallel
   rlexp -m hydra/sweeper=optuna_study repeat=2     an Optuna study (pip install rlexp[optuna])
   rlexp report outputs/multirun/<date>/<time>
-  rlexp train --cfg job          print the composed config and exit
+  rlexp train --cfg job          print the composed config (unchecked) and exit
 
 Runs land in outputs/<date>/<time>/, sweeps in outputs/multirun/<date>/<time>/<job>/.
 View them with:

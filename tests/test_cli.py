@@ -6,6 +6,7 @@ import re
 import textwrap
 
 import pytest
+from conftest import ROOT
 
 from rlexp import registry
 
@@ -407,3 +408,13 @@ def test_a_command_word_that_is_not_first_is_named(cli, args, fixed):
 def test_a_hydra_flag_value_that_spells_a_command_is_no_command(cli):
     result = cli("--cfg", "job", "--info", "searchpath", "-cn", "list")
     assert "is a command" not in result.err
+
+
+def test_cfg_prints_the_composed_config_unchecked_as_the_help_says(cli):
+    """Hydra's --cfg prints without rlexp's checks; the help and docs say so, since a
+    value it shows (a negative learning rate) is refused when the run starts."""
+    shown = cli("train", "agent.learning_rate=-1", "--cfg", "job")
+    assert shown.code == 0 and "learning_rate: -1" in shown.out, shown.describe()
+    assert "print the composed config (unchecked) and exit" in cli("--help").out
+    for page in ("README.md", "docs/concepts/configuration.md"):
+        assert "only prints the config as composed" in (ROOT / page).read_text()
