@@ -69,7 +69,7 @@ Examples:
   rlexp -m agent.gamma=0.95,0.99 repeat=3          a sweep: 2 configs x 3 seeds, in parallel
   rlexp -m hydra/sweeper=optuna_study repeat=2     an Optuna study (pip install rlexp[optuna])
   rlexp report outputs/multirun/<date>/<time>
-  rlexp train --cfg job          print the composed config and exit
+  rlexp train --cfg job          print the composed config (unchecked) and exit
 
 Runs land in outputs/<date>/<time>/, sweeps in outputs/multirun/<date>/<time>/<job>/.
 View them with:
@@ -177,7 +177,7 @@ def _command(argv: list[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from rlexp import registry
-    from rlexp.composition import hydra_flags_first, plugin_modules, prepare_registry
+    from rlexp.composition import hydra_flags_first, prepare_registry
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
@@ -187,7 +187,10 @@ def _command(argv: list[str]) -> int:
             return 0
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
-            registry.load_plugins(plugin_modules(argv))
+            loaded = _load_plugins(argv)
+            if not loaded and argv[:1] not in (["-h"], ["--help"], ["help"]):
+                print(command_help("train").lstrip("\n"))  # Hydra's help composes with every plugin
+                return 0
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
@@ -201,6 +204,10 @@ def _command(argv: list[str]) -> int:
             return eval_policy(argv[1:])
         if argv[:1] == ["resume"]:
             return resume_run(argv[1:])
+        problem = _misplaced_command(argv)
+        if problem:
+            print(f"rlexp: error: {problem}", file=sys.stderr)
+            return 2
         if argv[:1] == ["train"]:
             argv = argv[1:]
         argv = expand_env_vars(hydra_flags_first(argv))
@@ -219,6 +226,23 @@ def _command(argv: list[str]) -> int:
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
         return 2
     return _stoppable(lambda: _run_hydra(argv, base))
+
+
+def _load_plugins(argv: list[str]) -> bool:
+    """Import the plugins `argv` names and the installed entry points; False when one
+    failed for a command that asks for help, which is still given (the failure is a
+    warning, its components are left out). Other commands get the error."""
+    from rlexp import registry
+    from rlexp.composition import plugin_modules
+
+    try:
+        registry.load_plugins(plugin_modules(argv))
+    except registry.RegistryError as exc:
+        if not ({"-h", "--help"} & set(argv) or argv[:1] == ["help"]) or debug():
+            raise
+        print(f"rlexp: warning: {exc}\n(the help below leaves its components out)", file=sys.stderr)
+        return False
+    return True
 
 
 def _stoppable(command: Callable[[], int]) -> int:
@@ -300,6 +324,31 @@ def _is_unknown_command(word: str) -> bool:
     )
 
 
+def _misplaced_command(argv: list[str]) -> str | None:
+    """Why a command word after the first argument (`rlexp -m train ...`, `rlexp
+    --config-dir conf list`) is refused: Hydra would take it for a malformed override. A
+    word that is the value of a Hydra flag (`--config-dir list`) is no command."""
+    import shlex
+
+    from hydra._internal.utils import get_args_parser
+
+    actions = get_args_parser()._option_string_actions
+    for i, word in enumerate(argv[1:], start=1):
+        flag = actions.get(argv[i - 1])
+        if word not in COMMANDS or (flag is not None and flag.nargs in (None, "?")):
+            continue
+        if argv[0] in COMMANDS:
+            return (
+                f"{word!r} is a command, and so is {argv[0]!r}: give one command, as the first "
+                f"word (rlexp --help)"
+            )
+        before, after = argv[:i], argv[i + 1 :]
+        rest = [*after, *before] if word in ("resume", "eval") else [*before, *after]
+        fixed = shlex.join(["rlexp", word, *rest])  # resume and eval: the directory first
+        return f"{word!r} is a command: put it first, as in: {fixed}"
+    return None
+
+
 def _unknown_command_text(word: str) -> str:
     close = difflib.get_close_matches(word, COMMANDS, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -329,7 +378,7 @@ def list_components(args: list[str]) -> int:
     try:
         print(list_command(args, config_dirs(args)), end="")
     except ListError as exc:
-        print(f"rlexp list: {exc}", file=sys.stderr)
+        print(f"rlexp list: {exc}\n{_usage_line('list')}", file=sys.stderr)
         return 2
     return 0
 
@@ -368,7 +417,8 @@ def eval_policy(args: list[str]) -> int:
         print(f"rlexp eval: error: {exc}", file=sys.stderr)
         return 2
     try:
-        report = evaluate(path, episodes=episodes, seed=seed, video=video, which=options["policy"])
+        which = options["policy"] if "policy" in given else None  # None: the path decides
+        report = evaluate(path, episodes=episodes, seed=seed, video=video, which=which)
     except (PolicyLoadError, registry.RegistryError, BuildError) as exc:
         if debug():
             raise
@@ -575,7 +625,7 @@ def resume_run(args: list[str]) -> int:
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.rundir import SWEEP_FILE
     from rlexp.training.checkpoints import CheckpointError
-    from rlexp.training.resume import ResumeError, config_for_resume, is_completed, saved_overrides
+    from rlexp.training.resume import ResumeError, config_for_resume, fresh_command, is_completed
     from rlexp.validation import ConfigError
 
     if not args:  # the directory comes first (it may hold `=`); overrides follow
@@ -617,10 +667,9 @@ def resume_run(args: list[str]) -> int:
     try:
         return _stoppable(go_on)
     except CheckpointError as exc:
-        fresh = " ".join(["rlexp train", *saved_overrides(run_dir)])
         print(
             f"rlexp resume: error: {exc}\nNo checkpoint or result was changed. "
-            f"To start this run afresh in a new directory: {fresh}",
+            f"To start this run afresh in a new directory: {fresh_command(run_dir, dirs)}",
             file=sys.stderr,
         )
         return 2

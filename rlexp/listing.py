@@ -59,22 +59,36 @@ class Entry:
 
 def list_command(args: list[str], dirs: Sequence[Path] = ()) -> str:
     """The text `rlexp list args` prints; raises ListError for an unknown group or format."""
-    fmt, sections = _parse(args, dirs)
+    fmt, sections = _parse(args)
     render = render_markdown if fmt == "markdown" else render_text
     return "\n".join(render(section, entries(section, dirs)) for section in sections)
 
 
-def _parse(args: list[str], dirs: Sequence[Path]) -> tuple[str, list[str]]:
+# The overrides `rlexp list` reads: the plugins (and a preset's) add options to list, the
+# search path adds presets. Any other override would change nothing it prints.
+LIST_OVERRIDE = re.compile(r"^\+{0,2}(plugins|experiment|hydra\.searchpath)=")
+VALUE_FLAGS = ("--format", "--config-dir", "-cd")
+
+
+def _parse(args: list[str]) -> tuple[str, list[str]]:
+    """The format and sections `args` ask for; a ListError for anything else."""
     fmt, words, rest = "text", [], list(args)
     while rest:
         arg = rest.pop(0)
-        if arg == "--format" and rest:
-            fmt = rest.pop(0)
-        elif arg.startswith("--format="):
-            fmt = arg.split("=", 1)[1]
-        elif arg in ("--config-dir", "-cd") and rest:
-            rest.pop(0)
-        elif "=" not in arg and Path(arg) not in dirs and not arg.startswith("-"):
+        flag, eq, value = arg.partition("=")
+        if arg in VALUE_FLAGS:
+            if not rest or rest[0].startswith("-"):
+                raise ListError(f"{arg} needs a value")
+            value = rest.pop(0)
+        if flag == "--format":
+            fmt = value
+        elif flag in VALUE_FLAGS:
+            continue  # a config directory: `dirs`
+        elif arg.startswith("-"):
+            raise ListError(f"unknown option {arg!r}")
+        elif eq and not LIST_OVERRIDE.match(arg):
+            raise ListError(_override_text(arg))
+        elif not eq:
             words.append(arg)
     if fmt not in FORMATS:
         raise ListError(f"unknown format {fmt!r}; formats are: {', '.join(FORMATS)}")
@@ -82,6 +96,20 @@ def _parse(args: list[str], dirs: Sequence[Path]) -> tuple[str, list[str]]:
     if unknown:
         raise ListError(f"unknown group {unknown[0]!r}; groups are: {', '.join(SECTIONS)}")
     return fmt, words or list(SECTIONS)
+
+
+def _override_text(arg: str) -> str:
+    """Why `rlexp list` refuses the override `arg`, and what lists what it names."""
+    key = arg.partition("=")[0].lstrip("+~")
+    if key in SECTIONS:
+        return (
+            f"{arg!r}: rlexp list takes a group, not an option; `rlexp list {key}` lists "
+            f"every {key} option with its fields"
+        )
+    return (
+        f"{arg!r}: rlexp list takes no overrides but plugins=[...], experiment=... and "
+        f"hydra.searchpath=[...] (which add options or presets to list)"
+    )
 
 
 def entries(section: str, dirs: Sequence[Path] = ()) -> list[Entry]:

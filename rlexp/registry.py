@@ -159,7 +159,16 @@ def load_plugins(modules: Iterable[str]) -> None:
     modules = list(modules)
     cwd = str(Path.cwd())
     for entry_point in _installed_entry_points(cwd):
-        _import(entry_point.value, f"entry point {entry_point.name} ({entry_point.value})")
+        try:
+            _import(entry_point.value, f"entry point {entry_point.name} ({entry_point.value})")
+        except RegistryError as exc:
+            dist = entry_point.dist.name if entry_point.dist is not None else None
+            if dist is None:
+                raise
+            raise RegistryError(
+                f"{exc}\nThe entry point is installed by the distribution {dist!r}: fix it, "
+                f"or remove it with: pip uninstall {dist}"
+            ) from exc
     if modules and "" not in sys.path and cwd not in sys.path:
         sys.path.append(cwd)
     for module in modules:

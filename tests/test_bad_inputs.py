@@ -381,3 +381,19 @@ def test_a_plugin_config_hydra_cannot_load_names_its_missing_extra(monkeypatch, 
 
     monkeypatch.setattr(extras.Extra, "installed", lambda self: False)
     assert f"pip install 'rlexp[{extra}]'" in error_text(RuntimeError(message))
+
+
+@pytest.mark.parametrize("status", ["interrupted", "failed"])
+def test_an_empty_checkpoints_folder_names_a_cause_only_when_it_is_known(tmp_path, status):
+    """An interrupted run saved a checkpoint as it stopped: an empty folder means they were
+    deleted. Of a run that failed or was killed, the record does not say which it was."""
+    from rlexp.training.checkpoints import _no_checkpoint_text
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "metrics.json").write_text(json.dumps({"status": status, "env_steps": 6737}))
+    text = _no_checkpoint_text(tmp_path / "checkpoints")
+    if status == "interrupted":
+        assert "interrupted at env step 6737" in text and "were deleted or moved" in text
+        assert "before its first checkpoint" not in text
+    else:
+        assert "stopped before its first checkpoint, or its checkpoints were deleted" in text

@@ -6,6 +6,7 @@ import re
 import textwrap
 
 import pytest
+from conftest import ROOT
 
 from rlexp import registry
 
@@ -357,3 +358,63 @@ def test_an_output_directory_the_mode_ignores_is_refused(argv, message, tmp_path
     assert result.code == 2, result.describe()
     assert f"rlexp: error: {message.format(dir=wanted)}" in result.err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["agent=dqn"], "takes a group, not an option; `rlexp list agent` lists every agent"),
+        (["seed=3"], "takes no overrides but plugins=[...]"),
+        (["--format"], "--format needs a value"),
+        (["--format", "agent"], "unknown format 'agent'"),
+        (["--verbose", "agent"], "unknown option '--verbose'"),
+        (["-cd"], "-cd needs a value"),
+    ],
+)
+def test_list_refuses_what_it_does_not_understand(cli, args, message):
+    """Each listed everything (or ignored the flag) with exit 0."""
+    result = cli("list", *args)
+    assert result.code == 2, result.describe()
+    assert message in result.err and "usage: rlexp list" in result.err
+    assert not result.out
+
+
+def test_list_takes_its_flags_and_the_overrides_that_add_options(cli, examples_dir):
+    conf = examples_dir / "user_project" / "conf"
+    for args in (["--format=markdown", "buffer"], ["--config-dir", conf, "experiment"]):
+        result = cli("list", *args)
+        assert result.code == 0, result.describe()
+    result = cli("list", "env", "plugins=[]", "--format", "text")
+    assert result.code == 0, result.describe()
+
+
+@pytest.mark.parametrize(
+    ("args", "fixed"),
+    [
+        (["-m", "train", "seed=0,1"], "put it first, as in: rlexp train -m seed=0,1"),
+        (["-cd", "conf", "list", "experiment"], "as in: rlexp list -cd conf experiment"),
+        (["seed=3", "train", "--cfg", "job"], "as in: rlexp train seed=3 --cfg job"),
+        (["-cd", "conf", "resume", "my run"], "as in: rlexp resume 'my run' -cd conf"),
+        (["train", "list"], "'list' is a command, and so is 'train': give one command"),
+    ],
+)
+def test_a_command_word_that_is_not_first_is_named(cli, args, fixed):
+    """Hydra took it for an override and the error was about quoting."""
+    result = cli(*args)
+    assert result.code == 2, result.describe()
+    assert fixed in result.err and "quote" not in result.err
+
+
+def test_a_hydra_flag_value_that_spells_a_command_is_no_command(cli):
+    result = cli("--cfg", "job", "--info", "searchpath", "-cn", "list")
+    assert "is a command" not in result.err
+
+
+def test_cfg_prints_the_composed_config_unchecked_as_the_help_says(cli):
+    """Hydra's --cfg prints without rlexp's checks; the help and docs say so, since a
+    value it shows (a negative learning rate) is refused when the run starts."""
+    shown = cli("train", "agent.learning_rate=-1", "--cfg", "job")
+    assert shown.code == 0 and "learning_rate: -1" in shown.out, shown.describe()
+    assert "print the composed config (unchecked) and exit" in cli("--help").out
+    for page in ("README.md", "docs/concepts/configuration.md"):
+        assert "only prints the config as composed" in (ROOT / page).read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -288,3 +289,64 @@ def test_eval_checks_its_options_as_training_does(cli, tmp_path, option, phrase)
     assert phrase in result.err
     assert "Traceback" not in result.output
     assert snapshot(tmp_path) == before
+
+
+def test_the_command_that_starts_a_run_afresh_works_pasted(tmp_path, cli):
+    """What `rlexp resume` prints for a run without checkpoints: each override one shell
+    word (a list holds a space), and the run's config directory (its preset is there)."""
+    from rlexp.training.resume import fresh_command
+
+    conf = tmp_path / "my conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "experiment" / "mine.yaml").write_text(PRESET)
+    overrides = ["experiment=mine", "network.fc_layer_params=[64, 64]"]
+    run_dir = composed_with(conf, overrides, tmp_path / "run")
+
+    words = shlex.split(fresh_command(run_dir))
+    assert words == ["rlexp", "train", "--config-dir", str(conf), *overrides]
+    result = cli(*words[1:], "--cfg", "job")
+    assert result.code == 0, result.describe()
+    assert "- 64" in result.out and "env_steps: 1500" in result.out
+
+
+def test_a_policy_option_that_contradicts_the_policy_folder_given_is_refused(tmp_path, cli):
+    """`rlexp eval run/policy_best policy=final` evaluated policy_best/ without a word."""
+    from rlexp.policies.saved import locate
+
+    run_dir = fake_run(tmp_path / "run")
+    (run_dir / "policy_best").mkdir()
+    (run_dir / "policy_best" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    result = cli("eval", run_dir / "policy_best", "policy=final")
+    assert result.code == 2, result.describe()
+    assert "policy=final asks for the run's policy/, but" in result.err
+    assert f"rlexp eval {run_dir} policy=final" in result.err
+    assert locate(run_dir / "policy", "final") == (run_dir, run_dir / "policy")
+    assert locate(run_dir / "policy") == (run_dir, run_dir / "policy")
+    assert locate(run_dir) == (run_dir, run_dir / "policy_best")
+
+
+@pytest.mark.parametrize("change", ["edited", "deleted", "override"])
+def test_a_refused_config_difference_names_its_likely_cause(tmp_path, change):
+    """It always said "Resume without those overrides", also when none were given."""
+    from rlexp.training.resume import ResumeError, config_for_resume
+
+    run_dir = fake_run(tmp_path / "run")
+    overrides = []
+    if change == "edited":
+        saved = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        saved.agent.learning_rate = 0.5
+        OmegaConf.save(saved, run_dir / ".hydra" / "config.yaml")
+    elif change == "deleted":
+        (run_dir / ".hydra" / "overrides.yaml").unlink()
+    else:
+        overrides = ["agent.learning_rate=0.5"]
+    with pytest.raises(ResumeError) as refused:
+        config_for_resume(run_dir, overrides)
+    text = str(refused.value)
+    expected = {
+        "edited": "No overrides were given: ",
+        "deleted": "overrides.yaml is missing, so the run's overrides are lost",
+        "override": "Resume without those overrides",
+    }[change]
+    assert expected in text
+    assert ("Resume without those overrides" in text) == (change == "override")

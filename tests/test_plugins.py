@@ -172,6 +172,27 @@ def test_a_broken_installed_entry_point_is_a_clear_error(tmp_path, monkeypatch):
     message = str(raised.value)
     assert "entry point evil (broken_plugin_module)" in message
     assert "RuntimeError: plugin broken" in message
+    assert "installed by the distribution 'evil'" in message and "pip uninstall evil" in message
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["help"], ["help", "train"], ["train", "-h"], ["list"]]
+)
+def test_help_is_given_despite_a_broken_installed_entry_point(cli, tmp_path, monkeypatch, argv):
+    """One broken plugin broke every `rlexp --help`; commands that use components fail."""
+    site = tmp_path / "site"
+    _dist_info(site, "broken_plugin_module")
+    (site / "broken_plugin_module.py").write_text("raise RuntimeError('plugin broken')\n")
+    monkeypatch.syspath_prepend(str(site))
+    result = cli(*argv)
+    assert "RuntimeError: plugin broken" in result.err and "pip uninstall evil" in result.err
+    if argv == ["list"]:
+        assert result.code == 2, result.describe()
+        assert "rlexp: error: plugins: importing entry point evil" in result.err
+    else:
+        assert result.code == 0, result.describe()
+        assert "rlexp: warning: " in result.err
+        assert "train one run" in result.out
 
 
 def test_a_plugin_file_named_like_an_installed_module_is_refused(tmp_path, monkeypatch):

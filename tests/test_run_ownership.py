@@ -41,11 +41,38 @@ def test_train_into_a_directory_with_foreign_data_is_refused(cli, tmp_path, budg
 
 
 def test_train_into_an_existing_run_is_refused(cli, trained_run):
+    """A completed run has nothing to resume: the advice is a new directory."""
     before = snapshot(trained_run.run_dir)
     result = cli("train", f"hydra.run.dir={trained_run.run_dir}")
     assert result.code == 2, result.describe()
-    assert "rlexp resume" in result.err
+    assert "holds a completed run" in result.err and "choose a new directory" in result.err
+    assert "rlexp resume" not in result.err and "did not create" not in result.err
     assert snapshot(trained_run.run_dir) == before
+
+
+@pytest.mark.parametrize(
+    ("status", "checkpoint", "advice"),
+    [
+        ("interrupted", True, "did not finish. To continue the run there: rlexp resume"),
+        ("failed", True, "failed (RuntimeError: boom). To continue the run there: rlexp resume"),
+        ("failed", False, "failed before its first checkpoint (RuntimeError: boom). To start"),
+    ],
+)
+def test_the_advice_for_an_existing_run_follows_how_it_ended(
+    cli, tmp_path, status, checkpoint, advice
+):
+    """Resuming a run that failed before its first checkpoint fails again: not advised."""
+    run_dir = fake_run(tmp_path / "run")
+    metrics = {"status": status, "error": "RuntimeError: boom"}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    if checkpoint:
+        (run_dir / "checkpoints").mkdir()
+        for name in ("ckpt-100.index", "trainer_state-100.json"):
+            (run_dir / "checkpoints" / name).write_text("x")
+    result = cli("train", f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    assert f"{run_dir} already exists and holds a run that {advice}" in result.err
+    assert ("rlexp resume" in result.err) == checkpoint
 
 
 @pytest.mark.parametrize(

@@ -42,21 +42,31 @@ class EvalReport:
         return float(np.std(self.returns))
 
 
-def locate(path: Path, which: str = "best") -> tuple[Path, Path]:
+def locate(path: Path, which: str | None = None) -> tuple[Path, Path]:
     """(run dir, policy dir) for a policy dir, or for a run dir and `which` policy of it
-    (best: policy_best/, else policy/ for runs that have no best policy, with a note;
-    final: policy/). A policy dir given as `.` or a symlink is resolved to find its run."""
+    (best, the default: policy_best/, else policy/ for runs that have no best policy, with
+    a note; final: policy/). A policy dir given as `.` or a symlink is resolved to find its
+    run; a `which` naming the other policy is refused (it would be ignored)."""
     path = Path(path)
     if not path.exists():
         raise PolicyLoadError(f"{path}: no such directory")
     real = path.resolve()
     if (real / "saved_model.pb").is_file() and (real.parent / CONFIG_FILE).is_file():
+        if which is not None and real.name != POLICY_DIRS[which]:
+            raise PolicyLoadError(
+                f"policy={which} asks for the run's {POLICY_DIRS[which]}/, but {path} is "
+                f"{real.name}/; policy= chooses the policy of a run directory: give the "
+                f"policy folder alone (rlexp eval {shlex.quote(str(path))}), or the run "
+                f"directory with policy={which} "
+                f"(rlexp eval {shlex.quote(str(real.parent))} policy={which})"
+            )
         return real.parent, path
     if not (path / CONFIG_FILE).is_file():
         raise PolicyLoadError(
             f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
             f"nor the policy/ directory of one{rundir.sweep_hint(path, 'eval')}"
         )
+    which = which or "best"
     wanted, final = path / POLICY_DIRS[which], path / rundir.POLICY_DIR
     if (wanted / "saved_model.pb").is_file():
         return path, wanted
@@ -154,7 +164,11 @@ def build_env(run_dir: Path, seed: int, video: bool = False):
 
 
 def evaluate(
-    path: Path, episodes: int = 10, seed: int = 0, video: bool = False, which: str = "best"
+    path: Path,
+    episodes: int = 10,
+    seed: int = 0,
+    video: bool = False,
+    which: str | None = None,
 ) -> EvalReport:
     """Run `episodes` episodes of the exported greedy policy; optionally a GIF of the first."""
     from rlexp.tracking.quiet import quiet_tensorflow

@@ -142,9 +142,17 @@ def _no_checkpoint_text(folder: Path) -> str:
         return f"{folder} is not a folder, so the run has no checkpoint to resume from"
     if not folder.exists():
         return f"{folder.parent} has no {folder.name}/ folder, so no checkpoint to resume from"
+    metrics = rundir.read_metrics(folder.parent)
+    if metrics.get("status") == "interrupted":  # an interrupted run saves a checkpoint
+        return (
+            f"{folder} holds no checkpoint to resume from, though its "
+            f"{rundir.METRICS_FILE} records the run as interrupted at env step "
+            f"{metrics.get('env_steps', '?')}, which saved one: its checkpoints were deleted "
+            f"or moved"
+        )
     return (
         f"{folder} holds no checkpoint to resume from (the run stopped before its first "
-        f"checkpoint)"
+        f"checkpoint, or its checkpoints were deleted or moved)"
     )
 
 

@@ -71,14 +71,9 @@ def claim(run_dir: Path, what: str) -> None:
         _refuse(_in_use(run_dir, holder))
     entries = rundir.foreign_entries(run_dir)
     if entries:
-        shown = _shown(entries)
-        held = "sweep" if (run_dir / rundir.SWEEP_FILE).is_file() else None
-        held = held or ("run" if rundir.config_path(run_dir).is_file() else None)
-        resume = f"To continue the {held} there: rlexp resume {_quote(run_dir)}; " if held else ""
         _refuse(
-            f"{run_dir} already exists and holds {shown}; rlexp never writes into a "
-            f"directory it did not create. {resume}To start a new {what}, choose a new "
-            f"directory (or leave {key} unset for a fresh timestamped one)"
+            f"{run_dir} already exists and {_held_text(run_dir, entries)}To start a new "
+            f"{what}, choose a new directory (or leave {key} unset for a fresh timestamped one)"
         )
     if what == "run":
         _take(run_dir)
@@ -105,6 +100,31 @@ def _take(run_dir: Path) -> None:
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _CLAIMED[run_dir] = top
     _LOCKS[run_dir] = fd
+
+
+def _held_text(run_dir: Path, entries: list[str]) -> str:
+    """What an existing `run_dir` holds, and whether `rlexp resume` would go on with it
+    (by its sweep.json, or its run's metrics.json status and checkpoints)."""
+    if (run_dir / rundir.SWEEP_FILE).is_file():
+        return f"holds a sweep. To continue it there: rlexp resume {_quote(run_dir)}. "
+    if not rundir.config_path(run_dir).is_file():
+        return (
+            f"holds {_shown(entries)}; rlexp never writes into a directory it did not "
+            f"create. "
+        )
+    metrics = rundir.read_metrics(run_dir)
+    status = metrics.get("status")
+    resume = f"To continue the run there: rlexp resume {_quote(run_dir)}. "
+    if status == "completed":
+        return "holds a completed run, which a new run never writes over. "
+    if status != "failed":  # interrupted or killed (running), or its record is gone
+        return f"holds a run that did not finish. {resume}"
+    from rlexp.training.checkpoints import newest_on_disk
+
+    error = metrics.get("error") or "no reason recorded"
+    if newest_on_disk(run_dir) is not None:
+        return f"holds a run that failed ({error}). {resume}"
+    return f"holds a run that failed before its first checkpoint ({error}). "
 
 
 def _shown(entries: list[str]) -> str:

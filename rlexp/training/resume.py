@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,17 @@ def saved_overrides(run_dir: Path) -> list[str]:
         return read_overrides(OmegaConf.load(path)) if path.is_file() else []
     except Exception:  # noqa: BLE001 (a damaged file: config_for_resume reports it)
         return []
+
+
+def fresh_command(run_dir: Path, config_dirs: Sequence[Path] = ()) -> str:
+    """The `rlexp train` command that starts the run afresh, ready to paste in a shell: its
+    saved overrides, each shell-quoted, with `config_dirs` (default: the ones it was
+    composed with) as `--config-dir` flags."""
+    from rlexp.saved_run import recorded_config_dirs
+
+    dirs = list(config_dirs) or recorded_config_dirs(run_dir)
+    flags = [word for d in dirs for word in ("--config-dir", str(d))]
+    return shlex.join(["rlexp", "train", *flags, *saved_overrides(run_dir)])
 
 
 def is_completed(run_dir: Path) -> bool:
@@ -83,9 +95,28 @@ def config_for_resume(
         )
         raise ResumeError(
             "refusing to resume: the config differs from the one the run started with.\n"
-            f"{diff}Resume without those overrides, or start a new run with `rlexp train`."
+            f"{diff}{_difference_cause(run_dir, overrides)}"
         )
     return cfg
+
+
+def _difference_cause(run_dir: Path, overrides: Sequence[str]) -> str:
+    """What likely made the recomposed config differ from the saved one, and the way out."""
+    if overrides:
+        return "Resume without those overrides, or start a new run with `rlexp train`."
+    saved_file, overrides_file = rundir.config_path(run_dir), rundir.overrides_path(run_dir)
+    if not overrides_file.is_file():
+        cause = (
+            f"{overrides_file} is missing, so the run's overrides are lost (it was deleted): "
+            f"restore it"
+        )
+    else:
+        cause = (
+            f"{saved_file} or {overrides_file} was edited since the run started, or a preset "
+            f"or option they select (rlexp's or in a config directory of yours) changed: "
+            f"restore what changed"
+        )
+    return f"No overrides were given: {cause}, or start a new run with `rlexp train`."
 
 
 # Settings that change what the terminal shows, never what a run computes: a resume may
@@ -130,5 +161,5 @@ def _recompose(run_dir: Path, overrides: list[str], config_dirs: Sequence[Path])
         raise ResumeError(
             f"{' '.join(str(exc).split())}\nThe run's config directories (--config-dir): "
             f"{where}. If its presets or options moved, name their folder: rlexp resume "
-            f"{run_dir} --config-dir <dir>"
+            f"{shlex.quote(str(run_dir))} --config-dir <dir>"
         ) from exc
