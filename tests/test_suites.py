@@ -345,6 +345,64 @@ def test_sac_on_dm_control_trains_a_few_hundred_steps(tmp_path):
     assert metrics["status"] == "completed" and metrics["train_steps"] > 0
 
 
+@pytest.mark.slow  # about 25 s
+@needs("dm_control")
+def test_sac_on_dm_control_pixels_trains_evaluates_and_records_a_video(tmp_path):
+    # One in-process pixel env: TF steps it from its own threads and the video renders from
+    # the main one, while its EGL context works on the thread that made it only.
+    pixels = [
+        *DMC,
+        "env.pixels=true",
+        "env.pixels_size=32",
+        "network.conv_layer_params=[[4,3,2]]",
+        "agent.critic_network.conv_layer_params=[[4,3,2]]",
+        "train.video_interval=300",
+        "env.wrappers=[{name: TimeLimit, duration: 20}]",  # short eval and video episodes
+    ]
+    _, metrics = short_run(pixels, tmp_path / "run")
+    assert metrics["status"] == "completed" and metrics["train_steps"] > 0
+    assert metrics["evaluations"] and list((tmp_path / "run" / "videos").iterdir())
+
+
+def test_thread_bound_env_is_built_and_used_on_one_thread():
+    import threading
+
+    from tf_agents.environments import random_py_environment
+    from tf_agents.specs import array_spec
+
+    from rlexp.envs.thread_bound import ThreadBoundPyEnvironment
+
+    threads = []
+
+    class Recording(random_py_environment.RandomPyEnvironment):
+        def __init__(self):
+            threads.append(threading.current_thread())
+            spec = array_spec.BoundedArraySpec((2,), np.float32, -1, 1)
+            super().__init__(spec, action_spec=spec, seed=0)
+
+        def _reset(self):
+            threads.append(threading.current_thread())
+            return super()._reset()
+
+        def _step(self, action):
+            threads.append(threading.current_thread())
+            return super()._step(action)
+
+        def render(self, mode="rgb_array"):
+            threads.append(threading.current_thread())
+            return np.zeros((2, 2, 3), np.uint8)
+
+    env = ThreadBoundPyEnvironment(Recording)
+    env.reset()
+    stepper = threading.Thread(target=lambda: env.step(np.zeros(2, np.float32)))
+    stepper.start()
+    stepper.join()
+    env.render()
+    env.close()
+    assert len(threads) == 4 and len(set(threads)) == 1
+    assert threads[0] is not threading.current_thread() and threads[0] is not stepper
+
+
 @needs("dm_control")
 def test_dqn_on_dm_control_through_the_discretizing_wrapper_validation_suggests(tmp_path):
     # The fix validation names for a discrete-action agent on DMC's continuous actions.

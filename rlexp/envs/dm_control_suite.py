@@ -73,7 +73,18 @@ class DmControlConfig(PyEnvConfig):
 
 
 def make_dm_control(cfg: DmControlConfig, seed: int):
-    """One seeded DMC task, flattened (or pixels), with its actions repeated."""
+    """One seeded DMC task, flattened (or pixels), with its actions repeated.
+
+    A pixel task renders every observation with an EGL context that works on the thread
+    that made it only, so it is built and used on a thread of its own."""
+    if cfg.pixels:
+        from rlexp.envs.thread_bound import ThreadBoundPyEnvironment
+
+        return ThreadBoundPyEnvironment(functools.partial(_load_dm_control, cfg, seed))
+    return _load_dm_control(cfg, seed)
+
+
+def _load_dm_control(cfg: DmControlConfig, seed: int):
     from tf_agents.environments import suite_dm_control, wrappers
 
     from rlexp.envs.dm_control_env import SeedableDmControl, SelectObservationWrapper
