@@ -303,12 +303,25 @@ def _action_rules(env: Any, network: Any, agent: Any, kind: ActionKind | None) -
     envs = [n for n in registry.names("env") if _action_kind(_option("env", n)) in kinds]
     agents = _agent_choices(env, network, lambda other: True)
     fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
+    why = ""
     if kind == ActionKind.continuous and ActionKind.discrete in kinds:
-        fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
+        import math
+
+        # The wrapper discretizes each action dimension; a discrete agent's networks take
+        # one action (shape () or (1,)), so it fits a one-dimensional action only.
+        shape = getattr(env, "base_action_shape", lambda: None)()
+        size = None if shape is None else math.prod(shape)
+        if size == 1:
+            fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"
+        elif size is not None:
+            why = (
+                f" (its actions have {size} dimensions; ActionDiscretizeWrapper would make "
+                f"them {size} discrete actions at once, and discrete-action agents take one)"
+            )
     fix += f", or an agent for {kind} actions ({', '.join(agents) or 'none is registered'})"
     return [
         f"env={env.name} takes {kind} actions but agent={agent.name} needs {wanted} "
-        f"actions; {fix}"
+        f"actions{why}; {fix}"
     ]
 
 

@@ -9,6 +9,7 @@ exists and has frames. Tests of an extra skip when it is not installed (`dev` br
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -345,6 +346,64 @@ def test_sac_on_dm_control_trains_a_few_hundred_steps(tmp_path):
     assert metrics["status"] == "completed" and metrics["train_steps"] > 0
 
 
+@pytest.mark.slow  # about 25 s
+@needs("dm_control")
+def test_sac_on_dm_control_pixels_trains_evaluates_and_records_a_video(tmp_path):
+    # One in-process pixel env: TF steps it from its own threads and the video renders from
+    # the main one, while its EGL context works on the thread that made it only.
+    pixels = [
+        *DMC,
+        "env.pixels=true",
+        "env.pixels_size=32",
+        "network.conv_layer_params=[[4,3,2]]",
+        "agent.critic_network.conv_layer_params=[[4,3,2]]",
+        "train.video_interval=300",
+        "env.wrappers=[{name: TimeLimit, duration: 20}]",  # short eval and video episodes
+    ]
+    _, metrics = short_run(pixels, tmp_path / "run")
+    assert metrics["status"] == "completed" and metrics["train_steps"] > 0
+    assert metrics["evaluations"] and list((tmp_path / "run" / "videos").iterdir())
+
+
+def test_thread_bound_env_is_built_and_used_on_one_thread():
+    import threading
+
+    from tf_agents.environments import random_py_environment
+    from tf_agents.specs import array_spec
+
+    from rlexp.envs.thread_bound import ThreadBoundPyEnvironment
+
+    threads = []
+
+    class Recording(random_py_environment.RandomPyEnvironment):
+        def __init__(self):
+            threads.append(threading.current_thread())
+            spec = array_spec.BoundedArraySpec((2,), np.float32, -1, 1)
+            super().__init__(spec, action_spec=spec, seed=0)
+
+        def _reset(self):
+            threads.append(threading.current_thread())
+            return super()._reset()
+
+        def _step(self, action):
+            threads.append(threading.current_thread())
+            return super()._step(action)
+
+        def render(self, mode="rgb_array"):
+            threads.append(threading.current_thread())
+            return np.zeros((2, 2, 3), np.uint8)
+
+    env = ThreadBoundPyEnvironment(Recording)
+    env.reset()
+    stepper = threading.Thread(target=lambda: env.step(np.zeros(2, np.float32)))
+    stepper.start()
+    stepper.join()
+    env.render()
+    env.close()
+    assert len(threads) == 4 and len(set(threads)) == 1
+    assert threads[0] is not threading.current_thread() and threads[0] is not stepper
+
+
 @needs("dm_control")
 def test_dqn_on_dm_control_through_the_discretizing_wrapper_validation_suggests(tmp_path):
     # The fix validation names for a discrete-action agent on DMC's continuous actions.
@@ -428,3 +487,98 @@ def test_the_eval_video_never_goes_through_a_symbolic_link(tmp_path):
     videos.mkdir()
     (videos / "eval_policy_best_seed0.gif").symlink_to(tmp_path / "elsewhere" / "x.gif")
     assert video_path(tmp_path, "policy_best", 0) == videos / "eval_policy_best_seed0_2.gif"
+
+
+# --- what validation knows of a suite's env without building it -------------------------
+
+
+def config_problems(overrides: list[str]) -> list[str]:
+    try:
+        compose_config(overrides)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+@needs("dm_control")
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["env.camera_id=7"], r"^env\.camera_id=7: cartpole/balance has 2 cameras; choose 0 to 1$"),
+        (
+            ["env.observations_allowlist=[]"],
+            r"observations_allowlist=\[\]: .*\(position, velocity\)",
+        ),
+        (
+            ["env.observations_allowlist=[positon]"],
+            r"no observation positon; its keys: position, velocity",
+        ),
+        (["env.domain=cartpol"], r"not a DMC task; did you mean domain=cartpole\?"),
+        (["env.task=Balance"], r"not a DMC task; did you mean task=balance\? \(cartpole tasks: "),
+    ],
+    ids=["camera", "empty-allowlist", "allowlist-typo", "domain-typo", "task-typo"],
+)
+def test_dm_control_settings_the_task_rules_out_are_refused(overrides, expected):
+    found = config_problems(["experiment=sac_dmc_cartpole_balance", *overrides])
+    assert len(found) == 1 and re.search(expected, found[0]), found
+
+
+@needs("dm_control")
+def test_dm_control_settings_the_task_has_are_accepted():
+    preset = "experiment=sac_dmc_cartpole_balance"
+    assert config_problems([preset, "env.camera_id=1"]) == []
+    assert config_problems([preset, "env.observations_allowlist=[velocity]"]) == []
+
+
+@needs("dm_control")
+def test_a_discrete_agent_on_many_action_dimensions_is_not_told_to_discretize_them():
+    """ActionDiscretizeWrapper on walker's 6 actions gives a vector q_network refuses at
+    build: validation says why and suggests only what is accepted."""
+    overrides = ["env=dm_control", "env.domain=walker", "env.task=walk", "agent=dqn"]
+    found = config_problems(overrides)
+    assert len(found) == 1 and "6 dimensions" in found[0], found
+    assert "ActionDiscretizeWrapper, num_actions" not in found[0]
+    agents = re.findall(r"(agent=\w+ network=\w+)", found[0].split("; ", 1)[1])
+    assert "agent=sac network=actor_distribution_network" in agents, found[0]
+    for choice in agents:
+        assert config_problems([*overrides[:3], *choice.split()]) == [], choice
+
+
+def test_the_discretizing_wrapper_is_suggested_where_it_fits():
+    found = config_problems(["env=pendulum", "agent=dqn"])
+    assert "add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers" in found[0]
+    wrapped = "env.wrappers=[{name: ActionDiscretizeWrapper, num_actions: 5}]"
+    assert config_problems(["env=pendulum", "agent=dqn", wrapped]) == []
+
+
+def test_pendulum_discrete_refuses_a_discrete_action_id():
+    found = config_problems(["env=pendulum_discrete", "env.gym_id=CartPole-v1"])
+    assert len(found) == 1, found
+    assert "ActionDiscretizeWrapper needs continuous actions" in found[0]
+    assert "env=gym env.gym_id=CartPole-v1" in found[0]
+    assert config_problems(["env=gym", "env.gym_id=CartPole-v1"]) == []
+    assert config_problems(["env=pendulum_discrete", "env.gym_id=MountainCarContinuous-v0"]) == []
+
+
+@needs("atari")
+def test_atari_refuses_a_gymnasium_id_that_is_not_an_ale_game():
+    found = config_problems(["env=atari", "network=nature_q_network", "env.gym_id=CartPole-v1"])
+    assert len(found) == 1 and "not an ALE id" in found[0], found
+    assert "env=gymnasium env.gym_id=CartPole-v1" in found[0]
+
+
+@pytest.mark.parametrize("gym_id", ["PongNoFrameskip-v4", "ALE/Pong-v5"])
+def test_an_atari_id_under_env_gym_is_pointed_to_env_atari(gym_id):
+    found = config_problems(["env=gym", f"env.gym_id={gym_id}"])
+    assert len(found) == 1 and "env=atari" in found[0], found
+    assert "pip install" not in found[0]
+
+
+@needs("atari")
+def test_a_gymnasium_image_env_with_a_dense_network_is_refused():
+    overrides = ["env=gymnasium", "env.gym_id=ALE/Pong-v5", "plugins=[ale_py]", "agent=dqn"]
+    overrides += ["driver=step", "buffer=tf_uniform", "buffer.max_length=1000"]
+    found = config_problems(overrides)
+    assert len(found) == 1 and "env=gymnasium observes images" in found[0], found
+    assert config_problems([*overrides, "network=nature_q_network"]) == []
+    assert config_problems(["env=gymnasium"]) == []  # CartPole's vector observations

@@ -62,9 +62,14 @@ class AtariConfig(PyEnvConfig):
             return []  # reported once, with the install command, by validation
         gymnasium = _gymnasium_with_ale()
         try:
-            gymnasium.spec(self.gym_id)
+            spec = gymnasium.spec(self.gym_id)
         except gymnasium.error.Error as exc:
             return [f"gym_id={self.gym_id}: not an ALE id, e.g. ALE/Pong-v5 ({exc})"]
+        if not str(spec.entry_point).startswith("ale_py."):
+            return [
+                f"gym_id={self.gym_id}: not an ALE id, e.g. ALE/Pong-v5; other Gymnasium "
+                f"envs are env=gymnasium env.gym_id={self.gym_id}"
+            ]
         return super().problems()
 
 

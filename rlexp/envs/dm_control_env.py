@@ -32,3 +32,8 @@ class SeedableDmControl(wrappers.PyEnvironmentBaseWrapper):
     def seed(self, seed):
         self._env._env.task.random.seed(int(seed) % 2**32)
         return [seed]
+
+    def close(self):
+        """Frees the physics' rendering contexts (dm_env's own `close` frees nothing): a
+        context made on one thread fails to free from another at interpreter exit."""
+        self._env._env.physics.free()

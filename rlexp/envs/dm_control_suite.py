@@ -11,6 +11,7 @@ steps for most tasks) with the discount kept: a truncation.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 from dataclasses import dataclass
@@ -49,31 +50,116 @@ class DmControlConfig(PyEnvConfig):
     def base_action_kind(self) -> ActionKind:
         return ActionKind.continuous
 
+    def base_action_shape(self) -> tuple[int, ...] | None:
+        """The task's action shape (None while the task or the extra is missing)."""
+        facts = self._facts()
+        return None if facts is None else facts.action_shape
+
     def problems(self) -> list[str]:
         from rlexp.extras import EXTRAS
 
         if not EXTRAS["dm_control"].installed():
             return []  # reported once, with the install command, by validation
-        # dm_control's import logs MuJoCo's version and GL backend at INFO: not for a
-        # user whose config is being checked.
-        logging.getLogger("absl").setLevel(logging.WARNING)
-        from dm_control import suite
-
-        tasks = sorted(f"{d}/{t}" for d, t in suite.ALL_TASKS)
-        if (self.domain, self.task) not in suite.ALL_TASKS:
-            return [
-                f"domain={self.domain} task={self.task}: not a DMC task; tasks: " + ", ".join(tasks)
-            ]
+        facts = self._facts()
+        if facts is None:
+            return [self._task_problem()]
+        problems = []
         if self.pixels and self.observations_allowlist is not None:
-            return [
+            problems.append(
                 "observations_allowlist: applies to state observations; with pixels=true "
                 "set it to null"
-            ]
-        return super().problems()
+            )
+        elif self.observations_allowlist is not None:
+            problems += _allowlist_problems(self.observations_allowlist, facts, self.domain)
+        if self.camera_id >= facts.cameras:
+            problems.append(
+                f"camera_id={self.camera_id}: {self.domain}/{self.task} has {facts.cameras} "
+                f"cameras; choose 0 to {facts.cameras - 1}"
+            )
+        return problems + super().problems()
+
+    def _facts(self) -> TaskFacts | None:
+        from rlexp.extras import EXTRAS
+
+        if not EXTRAS["dm_control"].installed():
+            return None
+        return task_facts(self.domain, self.task)
+
+    def _task_problem(self) -> str:
+        """The unknown domain or task, with the closest name and the valid ones."""
+        from dm_control import suite
+
+        tasks = sorted(t for d, t in suite.ALL_TASKS if d == self.domain)
+        if tasks:
+            key, value, valid = "task", self.task, tasks
+        else:
+            key, value, valid = "domain", self.domain, sorted({d for d, _ in suite.ALL_TASKS})
+        close = difflib.get_close_matches(value, valid, n=1)
+        mean = f"; did you mean {key}={close[0]}?" if close else ""
+        scope = f"{self.domain} tasks" if tasks else "domains"
+        return (
+            f"domain={self.domain} task={self.task}: not a DMC task{mean} "
+            f"({scope}: {', '.join(valid)})"
+        )
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What validation needs of a DMC task, read from its physics (nothing rendered)."""
+
+    action_shape: tuple[int, ...]
+    cameras: int
+    observation_keys: tuple[str, ...]
+
+
+@functools.cache
+def task_facts(domain: str, task: str) -> TaskFacts | None:
+    """The facts of `domain`/`task` (loading it compiles its model: ~0.1 s), or None if
+    DMC has no such task."""
+    # dm_control's import logs MuJoCo's version and GL backend at INFO: not for a
+    # user whose config is being checked.
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    from dm_control import suite
+
+    if (domain, task) not in suite.ALL_TASKS:
+        return None
+    env = suite.load(domain, task)
+    return TaskFacts(
+        tuple(env.action_spec().shape),
+        int(env.physics.model.ncam),
+        tuple(env.observation_spec()),
+    )
+
+
+def _allowlist_problems(allowlist: list[str], facts: TaskFacts, domain: str) -> list[str]:
+    keys = ", ".join(facts.observation_keys)
+    if not allowlist:
+        return [
+            f"observations_allowlist=[]: keeps no observation; list the keys to keep "
+            f"({keys}) or set null for all"
+        ]
+    unknown = [key for key in allowlist if key not in facts.observation_keys]
+    if unknown:
+        return [
+            f"observations_allowlist: {domain} has no observation {', '.join(unknown)}; "
+            f"its keys: {keys}"
+        ]
+    return []
 
 
 def make_dm_control(cfg: DmControlConfig, seed: int):
-    """One seeded DMC task, flattened (or pixels), with its actions repeated."""
+    """One seeded DMC task, flattened (or pixels), with its actions repeated.
+
+    A pixel task renders every observation with an EGL context that works on the thread
+    that made it only, so it is built and used on a thread of its own."""
+    if cfg.pixels:
+        from rlexp.envs.thread_bound import ThreadBoundPyEnvironment
+
+        return ThreadBoundPyEnvironment(functools.partial(_load_dm_control, cfg, seed))
+    return _load_dm_control(cfg, seed)
+
+
+def _load_dm_control(cfg: DmControlConfig, seed: int):
     from tf_agents.environments import suite_dm_control, wrappers
 
     from rlexp.envs.dm_control_env import SeedableDmControl, SelectObservationWrapper
@@ -93,7 +179,7 @@ def make_dm_control(cfg: DmControlConfig, seed: int):
         env = suite_dm_control.load(
             cfg.domain, cfg.task, task_kwargs=task_kwargs, render_kwargs=render_kwargs
         )
-        allowlist = list(cfg.observations_allowlist) if cfg.observations_allowlist else None
+        allowlist = None if cfg.observations_allowlist is None else list(cfg.observations_allowlist)
         env = wrappers.FlattenObservationsWrapper(
             SeedableDmControl(env), observations_allowlist=allowlist
         )

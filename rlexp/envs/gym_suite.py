@@ -9,10 +9,13 @@ of each option sets its `gym_id`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 from omegaconf import MISSING
 
 from rlexp.context import BuildContext, BuildError
@@ -98,6 +101,10 @@ class GymEnvConfig(PyEnvConfig):
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
 
+    def base_action_shape(self) -> tuple[int, ...] | None:
+        """The action shape of the gym env (made, not reset); None if it cannot be made."""
+        return action_shape(_import_gym().make, self.gym_id)
+
     def problems(self) -> list[str]:
         if ":" in self.gym_id:  # checked before gym.spec, which would import the module
             return [module_prefix_problem(self.gym_id)]
@@ -105,7 +112,7 @@ class GymEnvConfig(PyEnvConfig):
         try:
             spec = gym.spec(self.gym_id)
         except gym.error.Error as exc:
-            return [f"gym_id={self.gym_id}: not a registered gym id ({exc})"]
+            return [f"gym_id={self.gym_id}: not a registered gym id{_gym_advice(exc)}"]
         return kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs) + super().problems()
 
     def spec_reward_threshold(self) -> float | None:
@@ -126,7 +133,62 @@ class PendulumDiscreteConfig(GymEnvConfig):
     num_actions: int = bounded(5, ge=2, doc="discrete actions of the ActionDiscretizeWrapper")
 
     def base_action_kind(self) -> ActionKind:
-        return ActionKind.discrete
+        return ActionKind.discrete  # after the option's own ActionDiscretizeWrapper
+
+    def own_wrappers(self) -> list[dict]:
+        return [{"name": "ActionDiscretizeWrapper", "num_actions": self.num_actions}]
+
+    def problems(self) -> list[str]:
+        """Also: the option's own ActionDiscretizeWrapper fits `gym_id`'s actions (checked
+        for the ids whose kind is known)."""
+        raw = KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
+        continuous = raw == ActionKind.continuous
+        shape = action_shape(_import_gym().make, self.gym_id) if continuous else None
+        size = None if shape is None else int(np.prod(shape))
+        wraps = f"gym_id={self.gym_id}: pendulum_discrete's ActionDiscretizeWrapper"
+        fix = (
+            "give a gym id with one continuous action (Pendulum-v1, MountainCarContinuous-v0)"
+            f", or use env=gym env.gym_id={self.gym_id}"
+        )
+        if raw == ActionKind.discrete:
+            return [f"{wraps} needs continuous actions, but {self.gym_id}'s are discrete; {fix}"]
+        if size is not None and size > 1:
+            return [
+                f"{wraps} would turn {self.gym_id}'s {size} action dimensions into {size} "
+                f"discrete actions at once, and discrete-action agents take one; {fix}"
+            ]
+        return super().problems()
+
+
+def action_shape(make: Callable[[str], Any], gym_id: str) -> tuple[int, ...] | None:
+    """The action shape of `make(gym_id)`, or None if it cannot be made here."""
+    spaces = made_spaces(make, gym_id)
+    return None if spaces is None else tuple(spaces[0].shape)
+
+
+@functools.cache
+def made_spaces(make: Callable[[str], Any], gym_id: str) -> tuple[Any, Any] | None:
+    """(action space, observation space) of `make(gym_id)` (gym's or Gymnasium's make; the
+    env is closed, never reset), or None if it cannot be made here."""
+    try:
+        quiet = io.StringIO()  # the env's own notices (ALE's "Powered by Stella")
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            env = make(gym_id)
+    except Exception:  # noqa: BLE001 (a missing optional dependency: unknown, not wrong)
+        return None
+    try:
+        return env.action_space, env.observation_space
+    finally:
+        env.close()
+
+
+def _gym_advice(exc: Exception) -> str:
+    """gym's own reason, except for an Atari id: gym 0.23 says to install ale-py, which
+    registers its games with Gymnasium only; rlexp plays them as env=atari."""
+    text = str(exc)
+    if "ale-py" in text or "`ALE`" in text:
+        return "; Atari games are env=atari with an ALE id, e.g. env=atari env.gym_id=ALE/Pong-v5"
+    return f" ({text})"
 
 
 def module_prefix_problem(gym_id: str) -> str:
@@ -195,8 +257,6 @@ def load_gym(cfg: GymEnvConfig, seed: int):
 
 
 def _make(cfg: GymEnvConfig):
-    import functools
-
     return functools.partial(load_gym, cfg)
 
 
@@ -229,8 +289,7 @@ register(
     doc="Pendulum-v1 behind ActionDiscretizeWrapper (num_actions, 5 as in the tutorial).",
 )
 def build_pendulum_discrete(cfg: PendulumDiscreteConfig, context: BuildContext):
-    own = [{"name": "ActionDiscretizeWrapper", "num_actions": cfg.num_actions}]
-    return build_tf_env(cfg, context, _make(cfg), own_wrappers=own)
+    return build_tf_env(cfg, context, _make(cfg), own_wrappers=cfg.own_wrappers())
 
 
 def reward_threshold(cfg: object) -> float | None:

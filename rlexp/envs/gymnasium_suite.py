@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rlexp.context import BuildContext
-from rlexp.envs.gym_suite import KNOWN_ACTION_KINDS, kwargs_problems, module_prefix_problem
+from rlexp.envs.gym_suite import (
+    KNOWN_ACTION_KINDS,
+    action_shape,
+    kwargs_problems,
+    made_spaces,
+    module_prefix_problem,
+)
 from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, bounded, documented
@@ -37,6 +43,28 @@ class GymnasiumEnvConfig(PyEnvConfig):
 
     def base_action_kind(self) -> ActionKind:
         return KNOWN_ACTION_KINDS.get(self.gym_id, ActionKind.unknown)
+
+    def base_action_shape(self) -> tuple[int, ...] | None:
+        """The action shape of the env (made, not reset); None if it cannot be made."""
+        import gymnasium
+
+        return action_shape(gymnasium.make, self.gym_id)
+
+    @property
+    def image_observations(self) -> bool:
+        """A declared fact read by validation: a uint8 (H, W, C) observation is an image
+        (ALE/Pong-v5's frames). Known by making the env, not resetting it."""
+        from rlexp.extras import EXTRAS
+
+        if not EXTRAS["gymnasium"].installed() or ":" in self.gym_id:
+            return False
+        import gymnasium
+        import numpy as np
+
+        spaces = made_spaces(gymnasium.make, self.gym_id)
+        observation = None if spaces is None else spaces[1]
+        shape = getattr(observation, "shape", None) or ()
+        return len(shape) == 3 and getattr(observation, "dtype", None) == np.uint8
 
     def problems(self) -> list[str]:
         from rlexp.extras import EXTRAS
