@@ -90,6 +90,11 @@ class EnvConfig(ComponentConfig):
         """The kind of action the configured env takes; unknown = not checked."""
         return ActionKind.unknown
 
+    def base_action_shape(self) -> tuple[int, ...] | None:
+        """The action shape of the option's own env, before any wrappers (None = not known
+        without building it): validation offers ActionDiscretizeWrapper for one element."""
+        return None
+
 
 @dataclass
 class NetworkConfig(ComponentConfig):

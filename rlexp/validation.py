@@ -8,6 +8,7 @@ Every problem names the key, the value and what would be valid. No TensorFlow he
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
@@ -305,11 +306,9 @@ def _action_rules(env: Any, network: Any, agent: Any, kind: ActionKind | None) -
     fix = f"choose an env with {wanted} actions ({_choices('env', envs)})"
     why = ""
     if kind == ActionKind.continuous and ActionKind.discrete in kinds:
-        import math
-
         # The wrapper discretizes each action dimension; a discrete agent's networks take
         # one action (shape () or (1,)), so it fits a one-dimensional action only.
-        shape = getattr(env, "base_action_shape", lambda: None)()
+        shape = env.base_action_shape()
         size = None if shape is None else math.prod(shape)
         if size == 1:
             fix += ", add {name: ActionDiscretizeWrapper, num_actions: 5} to env.wrappers"

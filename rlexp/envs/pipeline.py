@@ -51,11 +51,6 @@ class PyEnvConfig(EnvConfig):
         """The action kind of the option's own env, before `wrappers`."""
         return ActionKind.unknown
 
-    def base_action_shape(self) -> tuple[int, ...] | None:
-        """The action shape of the option's own env, before `wrappers` (None = not known
-        without building it): validation offers ActionDiscretizeWrapper for one element."""
-        return None
-
     def action_kind(self) -> ActionKind:
         return wrappers.action_kind(self.wrappers, self.base_action_kind())
 
