@@ -186,6 +186,35 @@ def test_without_its_segments_checkpoint_a_stopped_run_resumes_repeatably(
     assert first == second
 
 
+def test_resume_of_a_stop_in_the_last_iteration_writes_the_uninterrupted_curves(tmp_path):
+    """The final summary (no summary point at the budget) of a run stopped in its last
+    loop call writes the loss that call left, as the uninterrupted run's does."""
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    last = ("train.env_steps=2000", "train.summary_interval=300")  # 2000: no summary point
+    train_in_process(tmp_path / "reference", *last)
+    run_loop_until = Runner.run_loop_until
+
+    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
+        loss = run_loop_until(runner, stop_at)
+        if runner.env_steps() >= 2000:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss
+
+    run_dir = tmp_path / "stopped"
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
+        with pytest.raises(Interrupted):
+            train(compose_config([*RUN, *last]), run_dir)
+    stopped = read_metrics(run_dir)
+    assert stopped["status"] == "interrupted" and stopped["env_steps"] >= 2000, stopped
+    train(compose_config([*RUN, *last]), run_dir, resume=True)
+    assert comparable(read_metrics(run_dir)) == comparable(read_metrics(tmp_path / "reference"))
+    for tag in ("train/loss", "train/average_return", "eval/average_return"):
+        assert scalars(run_dir, tag) == scalars(tmp_path / "reference", tag), tag
+
+
 def test_provenance_is_recorded(reference):
     record = json.loads((reference / "provenance.json").read_text())
     assert record["command"]

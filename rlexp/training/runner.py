@@ -108,7 +108,7 @@ class Runner:
             cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True), resume
         )
         self.clock_start = time.perf_counter()
-        self.loss = math.nan
+        self.loss = math.nan if self.state.loss is None else self.state.loss
         self.warm_ups: list[threading.Thread] = []
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
 
@@ -395,6 +395,7 @@ class Runner:
         self.writer.flush()
         self.state.env_steps, self.state.segment_start = step, segment_start
         self.state.triggers = triggers.positions(self.triggers)
+        self.state.loss = self.loss if math.isfinite(self.loss) else None
         snapshot = dataclasses.replace(self.state, wall_time_s=self.wall_time())
         checkpoints.save(self.manager, self.run_dir, step, snapshot.to_json(), prune)
 
