@@ -215,6 +215,43 @@ def test_resume_of_a_stop_in_the_last_iteration_writes_the_uninterrupted_curves(
         assert scalars(run_dir, tag) == scalars(tmp_path / "reference", tag), tag
 
 
+def test_resuming_an_env_without_seed_says_it_cannot_be_exact(tmp_path, monkeypatch, capsys):
+    from rlexp.envs import gym_suite
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    load_gym = gym_suite.load_gym
+
+    def load_gym_without_seed(cfg, seed):
+        env = load_gym(cfg, seed)  # seeded once, as the user's env is when it is made
+
+        def no_seed(seed):
+            raise NotImplementedError  # PyEnvironment.seed of an env that has none
+
+        env.seed = no_seed
+        return env
+
+    monkeypatch.setattr(gym_suite, "load_gym", load_gym_without_seed)
+    run_loop_until = Runner.run_loop_until
+
+    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
+        loss = run_loop_until(runner, stop_at)
+        if runner.env_steps() >= 1000:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss
+
+    run_dir, cfg = tmp_path / "run", compose_config([*RUN, "env=cartpole", "train.env_steps=1500"])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
+        with pytest.raises(Interrupted):
+            train(cfg, run_dir)
+    assert "seed" not in capsys.readouterr().out  # a run from its start is repeatable
+    train(cfg, run_dir, resume=True)
+    note = "the env has no seed(seed) method"
+    assert note in capsys.readouterr().out
+    assert note in (run_dir / "train.log").read_text()
+
+
 def test_provenance_is_recorded(reference):
     record = json.loads((reference / "provenance.json").read_text())
     assert record["command"]

@@ -171,9 +171,17 @@ class Runner:
         step = self.env_steps()
         if not self.resumed:
             self.write_checkpoint(segment_start=step)
-        elif self.state.segment_start != step:
-            return self.replay(self.state.segment_start)
-        self.loop.begin_segment(step)
+        if self.resumed and self.state.segment_start != step:
+            self.replay(self.state.segment_start)
+        else:
+            self.loop.begin_segment(step)
+        if self.resumed and not self.loop.env_seeded:
+            self.progress.write(
+                f"{self.label}rlexp resume: note: the env has no seed(seed) method, so it "
+                f"goes on from other random states than the run that was never stopped: this "
+                f"resumed run's results differ from an uninterrupted one's. Give the env a "
+                f"seed method for exact resumes (docs/how-to/own-components.md)"
+            )
 
     def start_warm_ups(self) -> list[threading.Thread]:
         """Trace the loop's next call now, then, beside that call (TF releases the GIL while
