@@ -272,6 +272,39 @@ def test_provenance_is_recorded(reference):
     assert "provenance" in events.Tags()["tensors"]
 
 
+def last_provenance_text(run_dir: Path) -> tuple[int, str]:
+    """The Text tab's latest `provenance` record: its env step and its Markdown."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    last = max(events.Tensors("provenance"), key=lambda e: e.step)
+    return last.step, tf.make_ndarray(last.tensor_proto).item().decode()
+
+
+def test_the_text_tab_shows_how_the_run_ended(reference, stopped_between_checkpoints, tmp_path):
+    from rlexp.training.runner import Runner
+
+    step, text = last_provenance_text(reference)
+    assert step == read_metrics(reference)["env_steps"]
+    assert "| exit_status | completed |" in text and "running" not in text
+
+    step, text = last_provenance_text(stopped_between_checkpoints)
+    assert step == read_metrics(stopped_between_checkpoints)["env_steps"]
+    assert "| exit_status | interrupted: SIGTERM |" in text
+
+    def summarize_fails(runner: Runner) -> None:
+        raise RuntimeError("summary broke")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "summarize", summarize_fails)
+        with pytest.raises(RuntimeError):
+            train_in_process(tmp_path / "failed", "train.env_steps=1000")
+    step, text = last_provenance_text(tmp_path / "failed")
+    assert "| exit_status | failed: RuntimeError: summary broke |" in text
+
+
 def test_resume_refuses_a_changed_config_with_a_diff(reference, cli):
     before = (reference / "metrics.json").read_bytes()
     result = cli("resume", reference, "agent.gamma=0.5")

@@ -133,7 +133,7 @@ class Runner:
         if not self.resumed:
             self.write_config_text()
             self.prefill()
-        self.write_text("provenance", provenance.as_markdown(record))
+        self.write_provenance(record)
         self.begin()
         self.warm_ups = self.start_warm_ups()
         while not self.done():
@@ -513,6 +513,12 @@ class Runner:
 
     def note(self, text: str) -> None:
         print(f"{self.label}rlexp resume: {text}", file=sys.stderr)
+
+    def write_provenance(self, record: dict[str, Any]) -> None:
+        """The provenance record in the Text tab, at the current env step: at each start,
+        and once more when its exit status is known."""
+        self.write_text("provenance", provenance.as_markdown(record))
+        self.writer.flush()
 
     def write_text(self, tag: str, text: str) -> None:
         import tensorflow as tf
