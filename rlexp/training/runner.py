@@ -568,6 +568,12 @@ def _summary_writes(writer: Any) -> Callable:
     return write
 
 
+def uses_xla(cfg: DictConfig) -> bool:
+    """Whether a run of `cfg` has XLA compile anything: its loop (`train.jit_compile`) or
+    its evaluation, which XLA compiles for a native TF env (`_build_evaluator`)."""
+    return bool(cfg.train.jit_compile) or _is_native(cfg.env)
+
+
 def _is_native(env_cfg: DictConfig) -> bool:
     """A native TF env (its steps are TF ops), as opposed to a Python env behind TF."""
     return getattr(OmegaConf.to_object(env_cfg), "python_env", None) is False

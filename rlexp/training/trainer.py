@@ -206,11 +206,10 @@ def _build_runner(
     """The run's Runner, its components built (TensorFlow is imported here, quietly)."""
     quiet_tensorflow()
     xla.skip_slow_passes()
-    if cfg.train.jit_compile:
+    from rlexp.training.runner import Runner, uses_xla
+
+    if uses_xla(cfg):
         xla.spend_the_first_compile_notice()
-
-    from rlexp.training.runner import Runner
-
     with _out_of_memory_named():
         runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
     claim.built(run_dir)
