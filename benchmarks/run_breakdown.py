@@ -97,7 +97,8 @@ def instrument() -> None:
     timed(R, "save_checkpoint", "checkpoints")
     timed(export.BestPolicy, "export", "policy export (policy/, policy_best/)")
     timed(rundir, "write_metrics", "metrics.json")
-    timed(trainer, "_run", "runner: other")
+    timed(trainer, "_build_runner", "runner: other")
+    timed(R, "run", "runner: other")
     timed(job, "run_job", "job: other")
 
 

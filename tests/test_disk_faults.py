@@ -187,7 +187,7 @@ def test_a_full_disk_anywhere_in_a_run_is_one_message(tmp_path, monkeypatch, cap
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir / "metrics.json"))
 
-    monkeypatch.setattr(trainer, "_run", full)
+    monkeypatch.setattr(trainer, "_build_runner", full)
     if not recorded:
         monkeypatch.setattr(rundir, "mark_status", full)
     with pytest.raises(SystemExit) as exit_info:

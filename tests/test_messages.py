@@ -182,9 +182,10 @@ def test_an_optuna_trial_without_a_value_is_a_failed_trial_not_a_crash(run_cli, 
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
 
 
-def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
+@pytest.mark.parametrize("mode", [[], ["train.jit_compile=false"]])  # XLA: loop+eval, eval
+def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path, mode):
     """A user's shell has no TF_CPP_MIN_LOG_LEVEL: TensorFlow's C++ start-up lines (CUDA,
-    oneDNN, CPU features) stay out of what `rlexp train` prints."""
+    oneDNN, CPU features, XLA's first compile) stay out of what `rlexp train` prints."""
     import os
     import subprocess
 
@@ -192,7 +193,7 @@ def test_a_run_prints_no_tensorflow_start_up_chatter(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
     budget = ["train.env_steps=100", "train.prefill_steps=50", "driver.num_steps=50"]
-    budget.append("train.eval_episodes=1")
+    budget += ["train.eval_episodes=1", *mode]
     proc = subprocess.run(
         [str(RLEXP), "train", *budget, f"hydra.run.dir={tmp_path / 'run'}"],
         capture_output=True,

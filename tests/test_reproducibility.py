@@ -186,6 +186,72 @@ def test_without_its_segments_checkpoint_a_stopped_run_resumes_repeatably(
     assert first == second
 
 
+def test_resume_of_a_stop_in_the_last_iteration_writes_the_uninterrupted_curves(tmp_path):
+    """The final summary (no summary point at the budget) of a run stopped in its last
+    loop call writes the loss that call left, as the uninterrupted run's does."""
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    last = ("train.env_steps=2000", "train.summary_interval=300")  # 2000: no summary point
+    train_in_process(tmp_path / "reference", *last)
+    run_loop_until = Runner.run_loop_until
+
+    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
+        loss = run_loop_until(runner, stop_at)
+        if runner.env_steps() >= 2000:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss
+
+    run_dir = tmp_path / "stopped"
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
+        with pytest.raises(Interrupted):
+            train(compose_config([*RUN, *last]), run_dir)
+    stopped = read_metrics(run_dir)
+    assert stopped["status"] == "interrupted" and stopped["env_steps"] >= 2000, stopped
+    train(compose_config([*RUN, *last]), run_dir, resume=True)
+    assert comparable(read_metrics(run_dir)) == comparable(read_metrics(tmp_path / "reference"))
+    for tag in ("train/loss", "train/average_return", "eval/average_return"):
+        assert scalars(run_dir, tag) == scalars(tmp_path / "reference", tag), tag
+
+
+def test_resuming_an_env_without_seed_says_it_cannot_be_exact(tmp_path, monkeypatch, capsys):
+    from rlexp.envs import gym_suite
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    load_gym = gym_suite.load_gym
+
+    def load_gym_without_seed(cfg, seed):
+        env = load_gym(cfg, seed)  # seeded once, as the user's env is when it is made
+
+        def no_seed(seed):
+            raise NotImplementedError  # PyEnvironment.seed of an env that has none
+
+        env.seed = no_seed
+        return env
+
+    monkeypatch.setattr(gym_suite, "load_gym", load_gym_without_seed)
+    run_loop_until = Runner.run_loop_until
+
+    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
+        loss = run_loop_until(runner, stop_at)
+        if runner.env_steps() >= 1000:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss
+
+    run_dir, cfg = tmp_path / "run", compose_config([*RUN, "env=cartpole", "train.env_steps=1500"])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
+        with pytest.raises(Interrupted):
+            train(cfg, run_dir)
+    assert "seed" not in capsys.readouterr().out  # a run from its start is repeatable
+    train(cfg, run_dir, resume=True)
+    note = "the env has no seed(seed) method"
+    assert note in capsys.readouterr().out
+    assert note in (run_dir / "train.log").read_text()
+
+
 def test_provenance_is_recorded(reference):
     record = json.loads((reference / "provenance.json").read_text())
     assert record["command"]
@@ -204,6 +270,39 @@ def test_provenance_is_recorded(reference):
     events = EventAccumulator(str(reference), size_guidance={"tensors": 0})
     events.Reload()
     assert "provenance" in events.Tags()["tensors"]
+
+
+def last_provenance_text(run_dir: Path) -> tuple[int, str]:
+    """The Text tab's latest `provenance` record: its env step and its Markdown."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    last = max(events.Tensors("provenance"), key=lambda e: e.step)
+    return last.step, tf.make_ndarray(last.tensor_proto).item().decode()
+
+
+def test_the_text_tab_shows_how_the_run_ended(reference, stopped_between_checkpoints, tmp_path):
+    from rlexp.training.runner import Runner
+
+    step, text = last_provenance_text(reference)
+    assert step == read_metrics(reference)["env_steps"]
+    assert "| exit_status | completed |" in text and "running" not in text
+
+    step, text = last_provenance_text(stopped_between_checkpoints)
+    assert step == read_metrics(stopped_between_checkpoints)["env_steps"]
+    assert "| exit_status | interrupted: SIGTERM |" in text
+
+    def summarize_fails(runner: Runner) -> None:
+        raise RuntimeError("summary broke")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "summarize", summarize_fails)
+        with pytest.raises(RuntimeError):
+            train_in_process(tmp_path / "failed", "train.env_steps=1000")
+    step, text = last_provenance_text(tmp_path / "failed")
+    assert "| exit_status | failed: RuntimeError: summary broke |" in text
 
 
 def test_resume_refuses_a_changed_config_with_a_diff(reference, cli):

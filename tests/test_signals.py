@@ -475,3 +475,25 @@ def test_a_fork_servers_run_records_every_stop_signal_until_the_trainers_handler
         for s, handler in saved.items():
             signal.signal(s, handler)
     assert all(h == stop_signals._EARLY.handle for h in handlers.values()), handlers
+
+
+def test_a_sweep_run_stopped_before_it_began_is_interrupted_not_failed(tmp_path, capsys):
+    """Ctrl-C while a sweep's run process loads TensorFlow: the user stopped the run, so the
+    sweep counts it interrupted (HParams: Unknown), not failed."""
+    import os
+
+    from rlexp import stop_signals
+    from rlexp.sweeps.job import _outcome
+    from rlexp.training.job import train_and_report
+
+    run_dir = tmp_path / "1_seed=1"
+    run_dir.mkdir()  # the sweep's job made it, with its .hydra/
+    with stop_signals.recorded():
+        os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(SystemExit) as exit_info:
+            train_and_report(None, run_dir, resume=False, label="[job 1 seed 1] ")
+    assert exit_info.value.code == 130
+    assert "stopped by SIGINT before the run began" in capsys.readouterr().err
+    metrics, failure = _outcome(run_dir, 130)  # as the sweep's job reads the run's end
+    assert failure is None and metrics["status"] == "interrupted", metrics
+    assert "before the run began" in metrics["error"]

@@ -58,3 +58,34 @@ def test_window_metrics_equal_tf_agents(name, steps):
     assert tf.function(ours.result)().numpy() == expected  # in a graph too
     if steps == 60:
         assert int(ours._buffer.length) == 10 and expected != 0
+
+
+def test_cut_episodes_count_in_neither_window(tmp_path):
+    """Every checkpoint starts a new segment whose collect env starts new episodes without
+    ending the cut ones; on CartPole (reward 1 per step) the average episode length must
+    still equal the average return."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from rlexp.composition import compose_config
+    from rlexp.training.trainer import train
+
+    run = [
+        "env=cartpole_tf",
+        "train.env_steps=3000",
+        "train.checkpoint_interval=256",
+        "train.summary_interval=256",
+        "train.eval_interval=3000",
+        "train.eval_episodes=1",
+        "train.progress=false",
+    ]
+    train(compose_config(run), tmp_path / "run")
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"tensors": 0})
+    events.Reload()
+
+    def curve(tag: str) -> list[tuple[int, float]]:
+        return [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
+
+    returns = curve("train/average_return")
+    assert len(returns) >= 3
+    assert curve("train/average_episode_length") == returns

@@ -28,12 +28,14 @@ def seed_everything(seed: int) -> None:
     tf.keras.utils.set_random_seed(seed)
 
 
-def reseed_env(env: Any, seed: int) -> None:
-    """Seed every Python env copy behind a TF env (copy i gets seed + i).
+def reseed_env(env: Any, seed: int) -> bool:
+    """Seed every Python env copy behind a TF env (copy i gets seed + i); whether the env
+    could be seeded.
 
     A native TF env has no Python RNG: one with a `reseed(seed)` method restarts its
     TF generator; others follow TensorFlow's seeds. Envs that do not implement `seed`
-    are left to the global NumPy seed.
+    are left to the global NumPy seed (False: their random draws depend on their history,
+    so a resumed run is not the one never stopped).
     """
     from tf_agents.environments import parallel_py_environment
 
@@ -41,14 +43,14 @@ def reseed_env(env: Any, seed: int) -> None:
     if pyenv is None:
         if callable(getattr(env, "reseed", None)):
             env.reseed(seed)
-        return
+        return True
     core = pyenv  # inside rlexp's env guard (a wrapper): is it a process pool?
     while callable(getattr(core, "wrapped_env", None)):
         core = core.wrapped_env()
     copies = getattr(pyenv, "envs", None)
     if isinstance(core, parallel_py_environment.ParallelPyEnvironment):
         _seed_processes(pyenv, seed)
-        return
+        return True
     try:
         if copies is None:
             pyenv.seed([seed + i for i in range(pyenv.batch_size)])
@@ -56,7 +58,8 @@ def reseed_env(env: Any, seed: int) -> None:
             for i, copy in enumerate(copies):
                 copy.seed(seed + i)
     except NotImplementedError:
-        pass
+        return False
+    return True
 
 
 def _seed_processes(pyenv: Any, seed: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from rlexp.rundir import DiskFullError, RunDirError
+from rlexp.rundir import DiskFullError, RunDirError, mark_status
 from rlexp.training.progress import job_prefix
 
 
@@ -74,8 +74,9 @@ def train_and_report(
             what = "the run directory is as it was"
         elif discard_unstarted(run_dir):
             what = f"removed {run_dir}, which held nothing of it yet"
-        else:
-            what = "nothing of it was written"
+        else:  # a directory made for it (a sweep's job): its launcher reads how it ended
+            mark_status(run_dir, "interrupted", str(exc))
+            what = "its metrics.json says interrupted"
         print(f"rlexp: {exc}; {what}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Interrupted as exc:

@@ -60,6 +60,7 @@ class _Loop:
         self.should_stop = should_stop
         self.time_step = None
         self.policy_state = None
+        self.env_seeded = True  # whether the last segment's start could seed the collect env
 
     def env_steps(self) -> int:
         return int(self.parts.env_steps.environment_steps.value())  # one op, no identity
@@ -69,7 +70,7 @@ class _Loop:
         p = self.parts
         seed = derive_seed(p.seed, "segment", step)
         seed_everything(seed)
-        reseed_env(p.env, seed)
+        self.env_seeded = reseed_env(p.env, seed)
         self.time_step = p.env.reset()
         self.policy_state = p.policy.get_initial_state(p.env.batch_size)
         self._compile()

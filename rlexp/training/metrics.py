@@ -78,12 +78,13 @@ class AverageReturnMetric(_Inlined, _WindowMean, tf_metrics.AverageReturnMetric)
 
 class AverageEpisodeLengthMetric(_Inlined, _WindowMean, tf_metrics.AverageEpisodeLengthMetric):
     def call(self, trajectory: Any) -> Any:
+        """As the return's: an episode's count starts at its first step, so the steps of an
+        episode cut without a last step (a new segment's reset) are not counted in the next."""
         accumulator = self._length_accumulator
+        accumulator.assign(tf.where(trajectory.is_first(), tf.zeros_like(accumulator), accumulator))
         steps = tf.cast(tf.logical_not(trajectory.is_boundary()), accumulator.dtype)
         accumulator.assign_add(steps)
-        last = trajectory.is_last()
-        _append(self._buffer, accumulator.read_value(), last)
-        accumulator.assign(tf.where(last, tf.zeros_like(accumulator), accumulator))
+        _append(self._buffer, accumulator.read_value(), trajectory.is_last())
         return trajectory
 
 

@@ -108,7 +108,7 @@ class Runner:
             cfg.get("logger"), self.run_dir, OmegaConf.to_container(cfg, resolve=True), resume
         )
         self.clock_start = time.perf_counter()
-        self.loss = math.nan
+        self.loss = math.nan if self.state.loss is None else self.state.loss
         self.warm_ups: list[threading.Thread] = []
         self._last_summary = (time.perf_counter(), self.env_steps(), self.train_steps())
 
@@ -133,7 +133,7 @@ class Runner:
         if not self.resumed:
             self.write_config_text()
             self.prefill()
-        self.write_text("provenance", provenance.as_markdown(record))
+        self.write_provenance(record)
         self.begin()
         self.warm_ups = self.start_warm_ups()
         while not self.done():
@@ -171,9 +171,17 @@ class Runner:
         step = self.env_steps()
         if not self.resumed:
             self.write_checkpoint(segment_start=step)
-        elif self.state.segment_start != step:
-            return self.replay(self.state.segment_start)
-        self.loop.begin_segment(step)
+        if self.resumed and self.state.segment_start != step:
+            self.replay(self.state.segment_start)
+        else:
+            self.loop.begin_segment(step)
+        if self.resumed and not self.loop.env_seeded:
+            self.progress.write(
+                f"{self.label}rlexp resume: note: the env has no seed(seed) method, so it "
+                f"goes on from other random states than the run that was never stopped: this "
+                f"resumed run's results differ from an uninterrupted one's. Give the env a "
+                f"seed method for exact resumes (docs/how-to/own-components.md)"
+            )
 
     def start_warm_ups(self) -> list[threading.Thread]:
         """Trace the loop's next call now, then, beside that call (TF releases the GIL while
@@ -395,6 +403,7 @@ class Runner:
         self.writer.flush()
         self.state.env_steps, self.state.segment_start = step, segment_start
         self.state.triggers = triggers.positions(self.triggers)
+        self.state.loss = self.loss if math.isfinite(self.loss) else None
         snapshot = dataclasses.replace(self.state, wall_time_s=self.wall_time())
         checkpoints.save(self.manager, self.run_dir, step, snapshot.to_json(), prune)
 
@@ -505,6 +514,12 @@ class Runner:
     def note(self, text: str) -> None:
         print(f"{self.label}rlexp resume: {text}", file=sys.stderr)
 
+    def write_provenance(self, record: dict[str, Any]) -> None:
+        """The provenance record in the Text tab, at the current env step: at each start,
+        and once more when its exit status is known."""
+        self.write_text("provenance", provenance.as_markdown(record))
+        self.writer.flush()
+
     def write_text(self, tag: str, text: str) -> None:
         import tensorflow as tf
 
@@ -551,6 +566,12 @@ def _summary_writes(writer: Any) -> Callable:
                 tf.summary.scalar(tag, values[i])
 
     return write
+
+
+def uses_xla(cfg: DictConfig) -> bool:
+    """Whether a run of `cfg` has XLA compile anything: its loop (`train.jit_compile`) or
+    its evaluation, which XLA compiles for a native TF env (`_build_evaluator`)."""
+    return bool(cfg.train.jit_compile) or _is_native(cfg.env)
 
 
 def _is_native(env_cfg: DictConfig) -> bool:

@@ -16,6 +16,7 @@ class TrainerState:
     wall_time_s: float = 0.0  # training + evaluation, summed over the run's segments
     eval_time_s: float = 0.0
     triggers: dict[str, int] = field(default_factory=dict)  # trigger name -> last position
+    loss: float | None = None  # the last loop call's, for the summary a resume may write first
     metrics: Metrics = field(default_factory=Metrics)
 
     def to_json(self) -> dict[str, Any]:
@@ -26,7 +27,7 @@ class TrainerState:
         """Raises ValueError naming what is missing or malformed."""
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        optional = {"segment_start"}  # older sidecars: their step started a segment
+        optional = {"segment_start", "loss"}  # older sidecars have neither
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in {*data, *optional}]
         if missing:
             raise ValueError(f"missing {', '.join(missing)}")
@@ -38,6 +39,7 @@ class TrainerState:
                 eval_time_s=float(data["eval_time_s"]),
                 triggers={str(k): int(v) for k, v in dict(data["triggers"]).items()},
                 metrics=Metrics.from_json(dict(data["metrics"])),
+                loss=None if data.get("loss") is None else float(data["loss"]),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"malformed ({exc})") from exc

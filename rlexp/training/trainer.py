@@ -15,7 +15,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,11 @@ def _locked_run(
                 raise DiskFullError(disk_full_text(run_dir, recorded=False)) from exc
             raise
         stop.on_abort = lambda: _abort_run(run_dir, record)
+        runner = None
         try:
-            metrics = _run(cfg, run_dir, resume, record, stop, label)
+            runner = _build_runner(cfg, run_dir, resume, stop, label)
+            with _out_of_memory_named():
+                metrics = runner.run(record)
         except CheckpointError:  # a refused resume: the run directory stays as it was
             if before is not None:
                 provenance_file.write_bytes(before)
@@ -123,23 +126,31 @@ def _locked_run(
             full = rundir.no_space_left(exc)
             reason = "no space left on device" if full else f"{type(exc).__name__}: {exc}"
             recorded = _record_failure(run_dir, record, reason)
+            if recorded and runner is not None:
+                with suppress(Exception):  # the error that stopped the run counts
+                    runner.write_provenance(record)
             if full:
                 raise DiskFullError(disk_full_text(run_dir, recorded)) from exc
             if isinstance(exc, KeyboardInterrupt):
                 raise Aborted(run_dir) from None
             raise
-        return _finish(run_dir, record, metrics, stop)
+        return _finish(run_dir, record, metrics, stop, runner)
 
 
-def _finish(run_dir: Path, record: dict, metrics: Metrics, stop: StopRequest) -> dict[str, Any]:
-    """Record how the run ended: interrupted (raises Interrupted) or completed, which a
-    signal that came during the final evaluation or export does not change."""
+def _finish(
+    run_dir: Path, record: dict, metrics: Metrics, stop: StopRequest, runner: Any
+) -> dict[str, Any]:
+    """Record how the run ended, in provenance.json and TensorBoard's Text tab: interrupted
+    (raises Interrupted) or completed, which a signal that came during the final evaluation
+    or export does not change."""
     if metrics.status == "interrupted" and stop.signum is not None:
         name = signal.Signals(stop.signum).name
         provenance.finish_record(run_dir, record, f"interrupted: {name}")
+        runner.write_provenance(record)
         raise Interrupted(stop.signum, metrics)
     stop.on_abort = None  # a second Ctrl-C from now on leaves the completed run as it is
     provenance.finish_record(run_dir, record, "completed")
+    runner.write_provenance(record)
     if stop.signum is not None:
         print(
             f"rlexp: note: {signal.Signals(stop.signum).name} came after the run had "
@@ -189,22 +200,31 @@ def disk_full_text(run_dir: Path, recorded: bool) -> str:
     )
 
 
-def _run(
-    cfg: DictConfig, run_dir: Path, resume: bool, record: dict, stop: StopRequest, label: str
-) -> Metrics:
+def _build_runner(
+    cfg: DictConfig, run_dir: Path, resume: bool, stop: StopRequest, label: str
+) -> Any:
+    """The run's Runner, its components built (TensorFlow is imported here, quietly)."""
     quiet_tensorflow()
     xla.skip_slow_passes()
+    from rlexp.training.runner import Runner, uses_xla
+
+    if uses_xla(cfg):
+        xla.spend_the_first_compile_notice()
+    with _out_of_memory_named():
+        runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
+    claim.built(run_dir)
+    return runner
+
+
+@contextmanager
+def _out_of_memory_named() -> Iterator[None]:
+    """TensorFlow's out-of-memory error as a TrainingError saying what to lower."""
     import tensorflow as tf
 
-    if cfg.train.jit_compile:
-        xla.spend_the_first_compile_notice()
-
-    from rlexp.training.runner import Runner, TrainingError
+    from rlexp.training.runner import TrainingError
 
     try:
-        runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
-        claim.built(run_dir)
-        return runner.run(record)
+        yield
     except tf.errors.ResourceExhaustedError as exc:
         raise TrainingError(out_of_memory_text(str(exc))) from None
 
