@@ -67,14 +67,22 @@ class _Command:
             hydra = HydraConfig.get()
         if hydra is None:
             return cls([], {})
-        task = list(OmegaConf.select(hydra, "overrides.task", default=None) or [])
-        choices = OmegaConf.select(hydra, "runtime.choices", default=None) or {}
+        # Unresolved: an override is text as written (`agent.gamma=${nope}` is the sweep's
+        # own problem to report, not an interpolation to resolve here).
+        task = _unresolved(hydra, "overrides.task") or []
+        choices = _unresolved(hydra, "runtime.choices") or {}
         parsed = OverridesParser.create().parse_overrides(task)
         return cls(parsed, {str(k): str(v) for k, v in choices.items()})
 
     def sets(self, key: str) -> bool:
         """Whether an override sets `key` (not a sweep of it, not its deletion)."""
         return any(o.key_or_group == key and not o.is_delete() for o in self.overrides)
+
+
+def _unresolved(node: DictConfig, key: str) -> Any:
+    """`node`'s value at `key` as plain Python, interpolations left as written."""
+    value = OmegaConf.select(node, key, default=None, throw_on_resolution_failure=False)
+    return OmegaConf.to_container(value, resolve=False) if OmegaConf.is_config(value) else value
 
 
 def _group_problems(group: str, node: Any, command: _Command) -> list[str]:
