@@ -488,10 +488,16 @@ def test_a_sweep_run_stopped_before_it_began_is_interrupted_not_failed(tmp_path,
 
     run_dir = tmp_path / "1_seed=1"
     run_dir.mkdir()  # the sweep's job made it, with its .hydra/
-    with stop_signals.recorded():
-        os.kill(os.getpid(), signal.SIGINT)
-        with pytest.raises(SystemExit) as exit_info:
-            train_and_report(None, run_dir, resume=False, label="[job 1 seed 1] ")
+    # Python's default, as a run process starts with (an earlier test of this worker may
+    # have left another handler, which `recorded` would keep).
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with stop_signals.recorded():
+            os.kill(os.getpid(), signal.SIGINT)
+            with pytest.raises(SystemExit) as exit_info:
+                train_and_report(None, run_dir, resume=False, label="[job 1 seed 1] ")
+    finally:
+        signal.signal(signal.SIGINT, saved)
     assert exit_info.value.code == 130
     assert "stopped by SIGINT before the run began" in capsys.readouterr().err
     metrics, failure = _outcome(run_dir, 130)  # as the sweep's job reads the run's end
