@@ -340,3 +340,31 @@ def test_deterministic_false_trains_with_op_determinism_off(tmp_path):
     assert not tf_config.is_op_determinism_enabled()
     train_in_process(tmp_path / "exact", "train.env_steps=1000")
     assert tf_config.is_op_determinism_enabled()
+
+
+def test_a_py_driver_run_stopped_and_resumed_equals_the_uninterrupted_run(tmp_path, capfd):
+    """driver=py collects through PyTFEagerPolicy's compiled action: each segment must draw
+    its exploration from the segment's seed, as the resumed run (a new process) does."""
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    py_run = ("env=cartpole", "driver=py", "train.env_steps=1800", "train.eval_interval=900")
+    config = compose_config([*RUN, *py_run])
+    train(config, tmp_path / "reference")
+    summarize = Runner.summarize
+
+    def summarize_then_signal(runner: Runner) -> None:
+        summarize(runner)
+        if runner.env_steps() > 1300 and not runner.should_stop():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = tmp_path / "stopped"
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "summarize", summarize_then_signal)
+        with pytest.raises(Interrupted):
+            train(config, stopped)
+    capfd.readouterr()
+    train(config, stopped, resume=True)
+    assert "replayed env steps 1000-" in capfd.readouterr().err
+    reference = comparable(read_metrics(tmp_path / "reference"))
+    assert comparable(read_metrics(stopped)) == reference

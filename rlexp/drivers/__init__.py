@@ -11,12 +11,19 @@ def collect_fn(driver: Any):
     A TF driver runs compiled (`common.function(driver.run)`). A `PyDriver` runs in Python
     on its `PyEnvironment`, from that env's own current time step (the trainer's time steps
     are the TF env's tensors).
+
+    Each call makes a new compiled function, so its random ops (the exploration) start
+    from the seeds set for the segment, as in a resumed run's new process; a `PyDriver`'s
+    compiled policy action is made anew for the same reason.
     """
     from tf_agents.drivers import py_driver
     from tf_agents.utils import common
 
     if not isinstance(driver, py_driver.PyDriver):
         return common.function(driver.run)
+    policy = driver.policy
+    if getattr(policy, "_use_tf_function", False):  # PyTFEagerPolicy(use_tf_function=True)
+        policy._policy_action_fn = common.function(policy._policy.action)
 
     def run(time_step, policy_state):
         del time_step  # the same step, as tensors of the TFPyEnvironment
