@@ -137,13 +137,15 @@ class AgentConfig(ComponentConfig):
 class BufferConfig(ComponentConfig):
     """Base of `buffer` schemas. Facts: `max_env_batch_size` (the most env copies one buffer
     can be fed from; None = any), `gathers_all` (can hand over everything it holds, as
-    on-policy agents need), `in_graph_replay` (sampled inside a tf.function) and
-    `needs_td_errors` (its priorities are the agent's TD error of each sample)."""
+    on-policy agents need), `in_graph_replay` (sampled inside a tf.function),
+    `needs_td_errors` (its priorities are the agent's TD error of each sample) and
+    `checkpointed` (rlexp's checkpoints hold its contents, so a resume restores them)."""
 
     max_env_batch_size: ClassVar[int | None] = None
     gathers_all: ClassVar[bool] = False
     in_graph_replay: ClassVar[bool] = False
     needs_td_errors: ClassVar[bool] = False
+    checkpointed: ClassVar[bool] = True
 
 
 @dataclass

@@ -119,3 +119,49 @@ def test_prioritized_replay_updates_priorities_from_td_errors():
     priorities = {round(float(steps[0].info.priority), 6) for steps in samples}
     assert priorities - {1.0}, priorities
     assert loss_info.extra.td_error.shape == (16,)
+
+
+def test_a_resumed_reverb_run_says_its_table_is_not_restored(tmp_path, capfd):
+    """No checkpoint holds a Reverb table, so no replay of the stopped segment can match:
+    the resume says why its results differ, instead of replaying."""
+    import os
+    import signal
+
+    from rlexp.training.runner import Runner
+    from rlexp.training.trainer import Interrupted, train
+
+    config = compose_config(
+        [
+            "env=cartpole",
+            "buffer=reverb_uniform",
+            "driver=step",
+            "train.env_steps=1600",
+            "train.prefill_steps=200",
+            "driver.num_steps=100",
+            "train.train_steps_per_iteration=10",
+            "train.eval_interval=800",
+            "train.eval_episodes=1",
+            "train.summary_interval=100",
+            "train.checkpoint_interval=500",
+            "train.progress=false",
+            "buffer.sample_batch_size=16",
+            "env.max_episode_steps=50",
+        ]
+    )
+    summarize = Runner.summarize
+
+    def summarize_then_signal(runner: Runner) -> None:
+        summarize(runner)
+        if runner.env_steps() > 800 and not runner.should_stop():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, "summarize", summarize_then_signal)
+        with pytest.raises(Interrupted):
+            train(config, tmp_path / "run")
+    capfd.readouterr()
+    metrics = train(config, tmp_path / "run", resume=True)
+    err = capfd.readouterr().err
+    assert metrics["status"] == "completed"
+    assert "buffer=reverb_uniform keeps its items in a Reverb table" in err, err
+    assert "replaying" not in err, err

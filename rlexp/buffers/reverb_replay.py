@@ -52,6 +52,7 @@ class ReverbConfig(ReplayConfig):
     )
 
     requires_extra: ClassVar[str | None] = "reverb"
+    checkpointed: ClassVar[bool] = False  # the table lives in the Reverb server
 
 
 @dataclass

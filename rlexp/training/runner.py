@@ -171,6 +171,14 @@ class Runner:
         step = self.env_steps()
         if not self.resumed:
             self.write_checkpoint(segment_start=step)
+        buffer = OmegaConf.to_object(self.cfg.buffer)
+        if self.resumed and not buffer.checkpointed:  # no replay could match: say why
+            self.note(
+                f"note: buffer={buffer.name} keeps its items in a Reverb table, which rlexp's "
+                f"checkpoints do not hold (an in-process server's table starts empty again): "
+                f"this resumed run's results differ from an uninterrupted one's"
+            )
+            self.state.segment_start = step
         if self.resumed and self.state.segment_start != step:
             self.replay(self.state.segment_start)
         else:
