@@ -367,6 +367,7 @@ def _priority_rules(env: Any, network: Any, agent: Any, buffer: Any, driver: Any
             and not b.needs_td_errors
             and (b.max_env_batch_size is None or copies <= b.max_env_batch_size)
             and (b.in_graph_replay or not driver.needs_in_graph_replay)
+            and (b.gathers_all or not agent.on_policy)
         )
 
     buffers = [n for n in registry.names("buffer") if fits(_option("buffer", n))]

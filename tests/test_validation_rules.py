@@ -161,6 +161,18 @@ def test_prioritized_replay_needs_an_agent_reporting_td_errors(overrides, agent)
     assert problems(["env=cartpole", "driver=step", "buffer=reverb_prioritized"]) == []
 
 
+@pytest.mark.parametrize("agent", ["ppo", "reinforce"])
+def test_prioritized_replay_with_an_on_policy_agent_suggests_only_buffers_it_accepts(agent):
+    pytest.importorskip("reverb")
+    overrides = [f"agent={agent}", "network=actor_distribution_network", "env=cartpole"]
+    found = problems([*overrides, "driver=episode", "buffer=reverb_prioritized"])
+    sentence = next(p for p in found if "reports none" in p)
+    buffers = re.findall(r"buffer=(\w+)", sentence.split("; ", 1)[1])
+    assert buffers, sentence
+    for buffer in buffers:
+        assert problems([*overrides, "driver=episode", f"buffer={buffer}"]) == [], buffer
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
