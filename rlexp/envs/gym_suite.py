@@ -86,7 +86,7 @@ class GymEnvConfig(PyEnvConfig):
     gym_id: str = documented(MISSING, "registered gym id (each option's YAML sets its own)")
     gym_kwargs: dict[str, Any] = documented({}, "keyword arguments of the gym env")
     max_episode_steps: int | None = bounded(
-        None, ge=0, doc="episode step limit; null = the gym spec's, 0 = none"
+        None, ge=0, doc="episode step limit (replaces the gym spec's); null = the spec's, 0 = none"
     )
     discount: float = bounded(1.0, ge=0.0, le=1.0, doc="env discount per step")
     reward_threshold: float | None = documented(
@@ -235,16 +235,21 @@ def _import_gym():
 
 
 def load_gym(cfg: GymEnvConfig, seed: int):
-    """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment)."""
+    """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment), with
+    `cfg.max_episode_steps` in place of the spec's limit when it is set."""
     from tf_agents.environments import suite_gym
 
     try:
-        py_env = suite_gym.load(
-            cfg.gym_id,
-            discount=cfg.discount,
-            max_episode_steps=cfg.max_episode_steps,
-            gym_kwargs=dict(cfg.gym_kwargs),
-        )
+        if cfg.max_episode_steps is None:
+            py_env = suite_gym.load(
+                cfg.gym_id, discount=cfg.discount, gym_kwargs=dict(cfg.gym_kwargs)
+            )
+        else:
+            py_env = suite_gym.wrap_env(
+                _with_step_limit(cfg.gym_id, dict(cfg.gym_kwargs), cfg.max_episode_steps),
+                discount=cfg.discount,
+                max_episode_steps=cfg.max_episode_steps,
+            )
     except TypeError as exc:
         if "argument" not in str(exc) or not cfg.gym_kwargs:
             raise
@@ -254,6 +259,21 @@ def load_gym(cfg: GymEnvConfig, seed: int):
         ) from exc
     py_env.seed(seed)
     return py_env
+
+
+def _with_step_limit(gym_id: str, gym_kwargs: dict, max_episode_steps: int):
+    """`gym.spec(gym_id).make()` with gym's TimeLimit at `max_episode_steps` (0: none)
+    instead of the spec's: `suite_gym.load` only adds a TimeLimit outside gym's own, which
+    can shorten episodes but never lengthen them. gym's TimeLimit ends an episode with
+    `done`, a termination (discount 0), as with the spec's limit."""
+    from gym.wrappers.time_limit import TimeLimit
+
+    gym_env = _import_gym().spec(gym_id).make(**gym_kwargs)
+    if isinstance(gym_env, TimeLimit):
+        gym_env = gym_env.env
+    if max_episode_steps > 0:
+        gym_env = TimeLimit(gym_env, max_episode_steps=max_episode_steps)
+    return gym_env
 
 
 def _make(cfg: GymEnvConfig):

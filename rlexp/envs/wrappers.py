@@ -32,7 +32,11 @@ from rlexp.schemas import ActionKind, WrapperConfig, bounded, documented
 
 @dataclass
 class TimeLimitConfig(WrapperConfig):
-    duration: int = bounded(MISSING, gt=0, doc="env steps after which an episode ends (LAST)")
+    duration: int = bounded(
+        MISSING,
+        gt=0,
+        doc="env steps after which an episode ends (LAST), never beyond the env's own limit",
+    )
 
 
 @dataclass
