@@ -151,8 +151,40 @@ def _unknown_key(exc: BaseException) -> str | None:
     _, advice, override = _one_line(exc).rpartition(" use +")
     shown = override if advice and override.startswith(f"{full_key}=") else full_key
     in_file = re.match(r"In '([\w/.-]+)': ", _one_line(exc))  # a key set in that config file
+    if in_file and _is_builtin_preset(in_file.group(1)):
+        return _preset_combination(in_file.group(1).partition("/")[2], full_key, cause)
     where = f"{in_file.group(1)}.yaml: " if in_file else ""
     return f"{where}{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
+
+
+def _is_builtin_preset(config_name: str) -> bool:
+    from rlexp.registry import CONF_DIR
+
+    group, _, name = config_name.partition("/")
+    return group == "experiment" and (CONF_DIR / "experiment" / f"{name}.yaml").is_file()
+
+
+def _preset_combination(preset: str, full_key: str, cause: BaseException) -> str:
+    """A key of one of rlexp's presets (tested to compose with its own options) that the
+    option the user chose instead lacks: the user wrote neither, and cannot edit the
+    preset, so the fix is the preset's own option or a copy of the preset."""
+    from rlexp.registry import CONF_DIR
+
+    group = full_key.split(".")[0]
+    node = cause.parent_node
+    while node is not None and node._get_full_key(None) != group:
+        node = node._get_parent()
+    name = node.get("name") if node is not None else None
+    chosen = f"{group}={name}" if name else f"the {group} you chose"
+    source = CONF_DIR / "experiment" / f"{preset}.yaml"
+    return (
+        f"experiment={preset} sets {full_key}, which {chosen} does not have: a preset "
+        f"fixes its own options, so use it with its own {group} (leave out {chosen}), or "
+        f"copy the preset into your config directory under a name of its own "
+        f"(mkdir -p conf/experiment; cp {source} conf/experiment/my_{preset}.yaml), change "
+        f"it there and run `rlexp train --config-dir conf experiment=my_{preset} ...` "
+        f"(docs/how-to/user-project.md)"
+    )
 
 
 def _wrong_value(exc: BaseException) -> str | None:
