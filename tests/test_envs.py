@@ -3,6 +3,8 @@ gym's, the Gymnasium adapter, the spec check, wrappers from config and parallel 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -366,6 +368,30 @@ def test_time_limit_and_history_wrappers():
             env.step(np.array(0, dtype=np.int64))
             length = 0
     assert max(lengths) <= 7
+
+
+@pytest.mark.parametrize(
+    ("wrappers", "message"),
+    [
+        (
+            "[{name: FlattenObservationsWrapper}]",
+            "env.wrappers[0] (FlattenObservationsWrapper): FlattenObservationsWrapper flattens "
+            "a dict observation, and the env observes one array; remove the wrapper",
+        ),
+        (
+            "[{name: HistoryWrapper, include_actions: true}, {name: FlattenObservationsWrapper}]",
+            "env.wrappers[1] (FlattenObservationsWrapper): the env's observation arrays have "
+            "different dtypes (observation: float32, action: int64): FlattenObservationsWrapper "
+            "joins arrays of one dtype only",
+        ),
+    ],
+    ids=["one-array", "mixed-dtypes"],
+)
+def test_flatten_observations_wrapper_says_what_it_cannot_flatten(wrappers, message):
+    from rlexp.context import BuildError
+
+    with pytest.raises(BuildError, match=re.escape(message)):
+        build_env([f"env.wrappers={wrappers}"])
 
 
 def test_pendulum_discrete_defaults_to_five_actions():
