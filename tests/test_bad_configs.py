@@ -155,6 +155,20 @@ BAD_CONFIGS = [
         [r"env\.wrappers\[0\]\.duration=0\b"],
         id="wrapper-argument-out-of-range",
     ),
+    pytest.param(
+        ["env=cartpole", "env.wrappers=[{name: TimeLimit, duration: abc}]"],
+        [r"env\.wrappers\[0\]\.duration=abc: TimeLimit's duration must be an integer"],
+        id="wrapper-argument-of-the-wrong-type",
+    ),
+    pytest.param(
+        ["env=cartpole_tf", "env.wrappers=[{name: TimeLimit, duration: 3}]"],
+        [
+            r"env\.wrappers=.*: unknown key",
+            r"env\.wrappers wrap a Python env, and env=cartpole_tf is not one",
+            r"the options that take wrappers: .*\benv=cartpole\b",
+        ],
+        id="wrappers-on-a-tf-env",
+    ),
     pytest.param(["env=gym"], [r"env\.gym_id\b", r"env=gym\b"], id="gym-without-id"),
     pytest.param(
         ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
@@ -478,3 +492,4 @@ def test_setting_an_options_name_says_to_choose_it(cli, tmp_path, group, option,
         f"{group}.name (the option chosen is {group}={chosen})"
     ) in result.err, result.describe()
     assert "YAML file" not in result.err
+

@@ -213,6 +213,12 @@ def parse(entry: Any, where: str) -> tuple[WrapperConfig | None, list[str]]:
     try:
         node = OmegaConf.merge(OmegaConf.structured(component.schema), entry)
     except OmegaConfBaseException as exc:
+        from rlexp.override_errors import value_takes
+
+        takes = value_takes(str(exc))
+        if takes and exc.key in entry:
+            value = entry.get(exc.key)
+            return None, [f"{where}.{exc.key}={value}: {name}'s {exc.key} {takes}"]
         message = str(exc).splitlines()[0]
         return None, [f"{where} ({name}): {message}"]
     missing = sorted(OmegaConf.missing_keys(node))
