@@ -493,3 +493,26 @@ def test_setting_an_options_name_says_to_choose_it(cli, tmp_path, group, option,
     ) in result.err, result.describe()
     assert "YAML file" not in result.err
 
+
+@pytest.mark.parametrize(
+    ("overrides", "gym_id"),
+    [
+        (["env=gym", "env.gym_id=LunarLander-v2"], "LunarLander-v2"),
+        (["env=pendulum_discrete", "env.gym_id=BipedalWalker-v3"], "BipedalWalker-v3"),
+    ],
+)
+def test_a_box2d_env_without_box2d_names_the_package(monkeypatch, overrides, gym_id):
+    """gym 0.23's Box2D envs need the Box2D package (not a dependency of rlexp): refused
+    at validation with the install command, whether or not it is installed here."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else real(name, *a)
+    )
+    with pytest.raises(ConfigError) as refused:
+        compose_config(overrides)
+    assert (
+        f"env.gym_id={gym_id}: a Box2D env, and the Box2D package is not installed: "
+        f"pip install box2d-py==2.3.5"
+    ) in str(refused.value)

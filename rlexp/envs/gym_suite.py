@@ -113,7 +113,9 @@ class GymEnvConfig(PyEnvConfig):
             spec = gym.spec(self.gym_id)
         except gym.error.Error as exc:
             return [f"gym_id={self.gym_id}: not a registered gym id{_gym_advice(exc)}"]
-        return kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs) + super().problems()
+        missing = _missing_box2d(self.gym_id, spec.entry_point)
+        kwargs = kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs)
+        return missing + kwargs + super().problems()
 
     def spec_reward_threshold(self) -> float | None:
         try:
@@ -124,7 +126,7 @@ class GymEnvConfig(PyEnvConfig):
 
 @dataclass
 class AnyGymEnvConfig(GymEnvConfig):
-    gym_id: str = documented(MISSING, "registered gym id (required), e.g. LunarLander-v2")
+    gym_id: str = documented(MISSING, "registered gym id (required), e.g. MountainCarContinuous-v0")
 
 
 @dataclass
@@ -180,6 +182,19 @@ def made_spaces(make: Callable[[str], Any], gym_id: str) -> tuple[Any, Any] | No
         return env.action_space, env.observation_space
     finally:
         env.close()
+
+
+def _missing_box2d(gym_id: str, entry_point: Any) -> list[str]:
+    """gym's Box2D envs (LunarLander, BipedalWalker, CarRacing) import the Box2D package,
+    which gym 0.23 leaves to its `box2d` extra; without it they fail when made."""
+    import importlib.util
+
+    if not str(entry_point).startswith("gym.envs.box2d") or importlib.util.find_spec("Box2D"):
+        return []
+    return [
+        f"gym_id={gym_id}: a Box2D env, and the Box2D package is not installed: "
+        f"pip install box2d-py==2.3.5 (the version gym 0.23's box2d extra pins)"
+    ]
 
 
 def _gym_advice(exc: Exception) -> str:
