@@ -29,6 +29,12 @@ QUOTING_HINT = (
 )
 HOME_HINT = "`~` is not expanded in an override: give the path from / or as $HOME/..."
 
+def value_takes(reason: str) -> str | None:
+    """What a key takes ("must be an integer"), from OmegaConf's reason for refusing a value
+    ("... could not be converted to Integer"); None for another reason."""
+    return next((takes for phrase, takes in _TAKES if phrase in reason), None)
+
+
 # OmegaConf's reason a value is refused -> what the key takes.
 _TAKES = (
     ("could not be converted to Integer", "must be an integer"),
@@ -151,8 +157,59 @@ def _unknown_key(exc: BaseException) -> str | None:
     _, advice, override = _one_line(exc).rpartition(" use +")
     shown = override if advice and override.startswith(f"{full_key}=") else full_key
     in_file = re.match(r"In '([\w/.-]+)': ", _one_line(exc))  # a key set in that config file
+    if in_file and _is_builtin_preset(in_file.group(1)):
+        return _preset_combination(in_file.group(1).partition("/")[2], full_key, cause)
     where = f"{in_file.group(1)}.yaml: " if in_file else ""
-    return f"{where}{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}"
+    hint = _wrappers_hint(cause) if full_key == "env.wrappers" else ""
+    return f"{where}{shown}: {unknown_key(key, full_key.rpartition('.')[0], schema)}{hint}"
+
+
+def _wrappers_hint(cause: BaseException) -> str:
+    """`env.wrappers` on an env option without it: wrappers wrap Python envs only."""
+    from rlexp import registry
+
+    node = cause.parent_node
+    name = node.get("name") if node is not None else None
+    python_envs = [
+        option
+        for option in registry.names("env")
+        if "wrappers" in {f.name for f in dataclasses.fields(registry.get("env", option).schema)}
+    ]
+    shown = ", ".join(f"env={option}" for option in python_envs)
+    return (
+        f"; env.wrappers wrap a Python env, and env={name} is not one (its env is built in "
+        f"TensorFlow); the options that take wrappers: {shown}"
+    )
+
+
+def _is_builtin_preset(config_name: str) -> bool:
+    from rlexp.registry import CONF_DIR
+
+    group, _, name = config_name.partition("/")
+    return group == "experiment" and (CONF_DIR / "experiment" / f"{name}.yaml").is_file()
+
+
+def _preset_combination(preset: str, full_key: str, cause: BaseException) -> str:
+    """A key of one of rlexp's presets (tested to compose with its own options) that the
+    option the user chose instead lacks: the user wrote neither, and cannot edit the
+    preset, so the fix is the preset's own option or a copy of the preset."""
+    from rlexp.registry import CONF_DIR
+
+    group = full_key.split(".")[0]
+    node = cause.parent_node
+    while node is not None and node._get_full_key(None) != group:
+        node = node._get_parent()
+    name = node.get("name") if node is not None else None
+    chosen = f"{group}={name}" if name else f"the {group} you chose"
+    source = CONF_DIR / "experiment" / f"{preset}.yaml"
+    return (
+        f"experiment={preset} sets {full_key}, which {chosen} does not have: a preset "
+        f"fixes its own options, so use it with its own {group} (leave out {chosen}), or "
+        f"copy the preset into your config directory under a name of its own "
+        f"(mkdir -p conf/experiment; cp {source} conf/experiment/my_{preset}.yaml), change "
+        f"it there and run `rlexp train --config-dir conf experiment=my_{preset} ...` "
+        f"(docs/how-to/user-project.md)"
+    )
 
 
 def _wrong_value(exc: BaseException) -> str | None:
@@ -164,7 +221,7 @@ def _wrong_value(exc: BaseException) -> str | None:
     if not (isinstance(cause, ValidationError | ConfigTypeError) and override and cause.full_key):
         return None
     reason, key = str(cause.msg), str(cause.full_key)
-    takes = next((t for phrase, t in _TAKES if phrase in reason), None)
+    takes = value_takes(reason)
     one_of = _ONE_OF.search(reason)
     if one_of:
         takes = f"must be one of {one_of.group(1)}"

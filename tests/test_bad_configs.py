@@ -155,6 +155,20 @@ BAD_CONFIGS = [
         [r"env\.wrappers\[0\]\.duration=0\b"],
         id="wrapper-argument-out-of-range",
     ),
+    pytest.param(
+        ["env=cartpole", "env.wrappers=[{name: TimeLimit, duration: abc}]"],
+        [r"env\.wrappers\[0\]\.duration=abc: TimeLimit's duration must be an integer"],
+        id="wrapper-argument-of-the-wrong-type",
+    ),
+    pytest.param(
+        ["env=cartpole_tf", "env.wrappers=[{name: TimeLimit, duration: 3}]"],
+        [
+            r"env\.wrappers=.*: unknown key",
+            r"env\.wrappers wrap a Python env, and env=cartpole_tf is not one",
+            r"the options that take wrappers: .*\benv=cartpole\b",
+        ],
+        id="wrappers-on-a-tf-env",
+    ),
     pytest.param(["env=gym"], [r"env\.gym_id\b", r"env=gym\b"], id="gym-without-id"),
     pytest.param(
         ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
@@ -478,3 +492,27 @@ def test_setting_an_options_name_says_to_choose_it(cli, tmp_path, group, option,
         f"{group}.name (the option chosen is {group}={chosen})"
     ) in result.err, result.describe()
     assert "YAML file" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "gym_id"),
+    [
+        (["env=gym", "env.gym_id=LunarLander-v2"], "LunarLander-v2"),
+        (["env=pendulum_discrete", "env.gym_id=BipedalWalker-v3"], "BipedalWalker-v3"),
+    ],
+)
+def test_a_box2d_env_without_box2d_names_the_package(monkeypatch, overrides, gym_id):
+    """gym 0.23's Box2D envs need the Box2D package (not a dependency of rlexp): refused
+    at validation with the install command, whether or not it is installed here."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else real(name, *a)
+    )
+    with pytest.raises(ConfigError) as refused:
+        compose_config(overrides)
+    assert (
+        f"env.gym_id={gym_id}: a Box2D env, and the Box2D package is not installed: "
+        f"pip install box2d-py==2.3.5"
+    ) in str(refused.value)

@@ -228,6 +228,28 @@ def test_command_line_overrides_win_over_the_preset():
     assert cfg.agent.target_update_period == 50  # the rest of the preset still applies
 
 
+def test_observations_of_several_dtypes_are_not_sent_to_the_flattening_wrapper():
+    """HistoryWrapper's include_actions on CartPole: float32 observations, int64 actions,
+    which FlattenObservationsWrapper cannot join; the hint says so and what to change."""
+    from rlexp.context import BuildContext, BuildError
+    from rlexp.training.build import build
+
+    wrapped = "env.wrappers=[{name: HistoryWrapper, include_actions: true}]"
+    cfg = compose_config(["env=cartpole", wrapped, "network=q_network", "agent=dqn"])
+    context = BuildContext(seed=0)
+    context.env = build("env", cfg.env, context)
+    context.agent_config = OmegaConf.to_object(cfg.agent)
+    with pytest.raises(BuildError) as refused:
+        build("network", cfg.network, context)
+    message = str(refused.value)
+    assert "FlattenObservationsWrapper}]" not in message
+    assert (
+        "the env observes several arrays (observation, action) but network=q_network takes "
+        "one; the env's observation arrays have different dtypes (observation: float32, "
+        "action: int64): FlattenObservationsWrapper joins arrays of one dtype only"
+    ) in message
+    assert "include_actions=false" in message
+
 
 def test_a_dict_observation_the_network_cannot_take_points_to_the_flattening_wrapper():
     """QNetwork refuses a dict of observations ("preprocessing_combiner layer is required");

@@ -3,6 +3,8 @@ gym's, the Gymnasium adapter, the spec check, wrappers from config and parallel 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -187,6 +189,37 @@ def test_cartpole_tf_time_limit_matches_gym():
         np.testing.assert_allclose(tf_obs, py_obs, rtol=0, atol=1e-5)
 
 
+def _episode_length(py_env, action, cap: int = 700):
+    """Steps until LAST under a constant `action` (`cap` if none), and the last discount."""
+    time_step, steps = py_env.reset(), 0
+    while not time_step.is_last() and steps < cap:
+        time_step, steps = py_env.step(action), steps + 1
+    return steps, float(time_step.discount)
+
+
+@pytest.mark.parametrize(
+    ("limit", "length", "discount"),
+    [(None, 200, 0.0), (0, 700, 1.0), (300, 300, 0.0), (50, 50, 0.0)],
+)
+def test_gym_max_episode_steps_replaces_the_spec_limit(limit, length, discount):
+    """null keeps Pendulum-v1's 200 steps; 0 removes it; N lengthens or shortens it, ending
+    the episode as the spec's limit does (discount 0, as suite_gym's)."""
+    from rlexp.envs.gym_suite import GymEnvConfig, load_gym
+
+    cfg = GymEnvConfig(name="pendulum", gym_id="Pendulum-v1", max_episode_steps=limit)
+    no_torque = np.array([0.0], dtype=np.float32)  # Pendulum never terminates by itself
+    assert _episode_length(load_gym(cfg, seed=0), no_torque) == (length, discount)
+
+
+@needs_gymnasium
+def test_gymnasium_max_episode_steps_can_lengthen_episodes():
+    from rlexp.envs.gymnasium_suite import GymnasiumEnvConfig, make_gymnasium_env
+
+    cfg = GymnasiumEnvConfig(name="gymnasium", gym_id="Pendulum-v1", max_episode_steps=300)
+    no_torque = np.array([0.0], dtype=np.float32)
+    assert _episode_length(make_gymnasium_env(cfg, seed=0), no_torque) == (300, 1.0)
+
+
 def test_cartpole_tf_can_bootstrap_on_the_time_limit():
     import tensorflow as tf
 
@@ -335,6 +368,30 @@ def test_time_limit_and_history_wrappers():
             env.step(np.array(0, dtype=np.int64))
             length = 0
     assert max(lengths) <= 7
+
+
+@pytest.mark.parametrize(
+    ("wrappers", "message"),
+    [
+        (
+            "[{name: FlattenObservationsWrapper}]",
+            "env.wrappers[0] (FlattenObservationsWrapper): FlattenObservationsWrapper flattens "
+            "a dict observation, and the env observes one array; remove the wrapper",
+        ),
+        (
+            "[{name: HistoryWrapper, include_actions: true}, {name: FlattenObservationsWrapper}]",
+            "env.wrappers[1] (FlattenObservationsWrapper): the env's observation arrays have "
+            "different dtypes (observation: float32, action: int64): FlattenObservationsWrapper "
+            "joins arrays of one dtype only",
+        ),
+    ],
+    ids=["one-array", "mixed-dtypes"],
+)
+def test_flatten_observations_wrapper_says_what_it_cannot_flatten(wrappers, message):
+    from rlexp.context import BuildError
+
+    with pytest.raises(BuildError, match=re.escape(message)):
+        build_env([f"env.wrappers={wrappers}"])
 
 
 def test_pendulum_discrete_defaults_to_five_actions():

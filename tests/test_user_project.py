@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -215,3 +216,50 @@ def test_a_preset_that_extends_a_preset_takes_its_plugins(monkeypatch, tmp_path)
     assert plugin_modules(argv) == ["signal_env"]
     cfg = compose_config(["experiment=signal_long"], config_dirs=[conf])
     assert cfg.env.name == "signal" and cfg.train.env_steps == 6000
+
+
+def _without_block(text: str, key: str) -> str:
+    """A preset's text without its top-level `key:` block."""
+    lines, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        if not line.startswith((" ", "\t")):
+            skipping = line.startswith(f"{key}:")
+        if not skipping:
+            lines.append(line)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["driver=episode"], "driver.num_steps"),
+        (["network=q_rnn_network"], "network.fc_layer_params"),
+        (["agent=c51", "network=categorical_q_network"], "network.dropout_layer_params"),
+    ],
+)
+def test_a_preset_with_another_option_of_its_group_says_how_to_combine_them(
+    cli, tmp_path, monkeypatch, overrides, key
+):
+    """The user wrote none of the preset's keys: the message says the preset sets one the
+    chosen option lacks, and its copy-the-preset route works."""
+    group = key.split(".")[0]
+    chosen = next(o for o in overrides if o.startswith(f"{group}="))
+    result = cli("train", "experiment=seed_notebook", *overrides, "--cfg", "job")
+    assert result.code == 2, result.describe()
+    assert (
+        f"experiment=seed_notebook sets {key}, which {chosen} does not have: a preset fixes "
+        f"its own options, so use it with its own {group} (leave out {chosen})"
+    ) in " ".join(result.err.split())
+    assert "did you mean" not in result.err
+
+    monkeypatch.chdir(tmp_path)
+    copy = re.search(r"\(mkdir -p (\S+); cp (\S+) (\S+)\)", " ".join(result.err.split()))
+    assert copy, result.describe()
+    (tmp_path / copy.group(1)).mkdir(parents=True)
+    target = tmp_path / copy.group(3)
+    target.write_text(_without_block(Path(copy.group(2)).read_text(), group))
+    result = cli(
+        "train", "--config-dir", "conf", f"experiment={target.stem}", *overrides, "--cfg", "job"
+    )
+    assert result.code == 0, result.describe()
+    assert f"name: {chosen.partition('=')[2]}" in result.out

@@ -86,7 +86,7 @@ class GymEnvConfig(PyEnvConfig):
     gym_id: str = documented(MISSING, "registered gym id (each option's YAML sets its own)")
     gym_kwargs: dict[str, Any] = documented({}, "keyword arguments of the gym env")
     max_episode_steps: int | None = bounded(
-        None, ge=0, doc="episode step limit; null = the gym spec's, 0 = none"
+        None, ge=0, doc="episode step limit (replaces the gym spec's); null = the spec's, 0 = none"
     )
     discount: float = bounded(1.0, ge=0.0, le=1.0, doc="env discount per step")
     reward_threshold: float | None = documented(
@@ -113,7 +113,9 @@ class GymEnvConfig(PyEnvConfig):
             spec = gym.spec(self.gym_id)
         except gym.error.Error as exc:
             return [f"gym_id={self.gym_id}: not a registered gym id{_gym_advice(exc)}"]
-        return kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs) + super().problems()
+        missing = _missing_box2d(self.gym_id, spec.entry_point)
+        kwargs = kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs)
+        return missing + kwargs + super().problems()
 
     def spec_reward_threshold(self) -> float | None:
         try:
@@ -124,7 +126,7 @@ class GymEnvConfig(PyEnvConfig):
 
 @dataclass
 class AnyGymEnvConfig(GymEnvConfig):
-    gym_id: str = documented(MISSING, "registered gym id (required), e.g. LunarLander-v2")
+    gym_id: str = documented(MISSING, "registered gym id (required), e.g. MountainCarContinuous-v0")
 
 
 @dataclass
@@ -182,6 +184,19 @@ def made_spaces(make: Callable[[str], Any], gym_id: str) -> tuple[Any, Any] | No
         env.close()
 
 
+def _missing_box2d(gym_id: str, entry_point: Any) -> list[str]:
+    """gym's Box2D envs (LunarLander, BipedalWalker, CarRacing) import the Box2D package,
+    which gym 0.23 leaves to its `box2d` extra; without it they fail when made."""
+    import importlib.util
+
+    if not str(entry_point).startswith("gym.envs.box2d") or importlib.util.find_spec("Box2D"):
+        return []
+    return [
+        f"gym_id={gym_id}: a Box2D env, and the Box2D package is not installed: "
+        f"pip install box2d-py==2.3.5 (the version gym 0.23's box2d extra pins)"
+    ]
+
+
 def _gym_advice(exc: Exception) -> str:
     """gym's own reason, except for an Atari id: gym 0.23 says to install ale-py, which
     registers its games with Gymnasium only; rlexp plays them as env=atari."""
@@ -235,16 +250,21 @@ def _import_gym():
 
 
 def load_gym(cfg: GymEnvConfig, seed: int):
-    """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment)."""
+    """One seeded `suite_gym.load` of `cfg.gym_id` (a PyEnvironment), with
+    `cfg.max_episode_steps` in place of the spec's limit when it is set."""
     from tf_agents.environments import suite_gym
 
     try:
-        py_env = suite_gym.load(
-            cfg.gym_id,
-            discount=cfg.discount,
-            max_episode_steps=cfg.max_episode_steps,
-            gym_kwargs=dict(cfg.gym_kwargs),
-        )
+        if cfg.max_episode_steps is None:
+            py_env = suite_gym.load(
+                cfg.gym_id, discount=cfg.discount, gym_kwargs=dict(cfg.gym_kwargs)
+            )
+        else:
+            py_env = suite_gym.wrap_env(
+                _with_step_limit(cfg.gym_id, dict(cfg.gym_kwargs), cfg.max_episode_steps),
+                discount=cfg.discount,
+                max_episode_steps=cfg.max_episode_steps,
+            )
     except TypeError as exc:
         if "argument" not in str(exc) or not cfg.gym_kwargs:
             raise
@@ -254,6 +274,21 @@ def load_gym(cfg: GymEnvConfig, seed: int):
         ) from exc
     py_env.seed(seed)
     return py_env
+
+
+def _with_step_limit(gym_id: str, gym_kwargs: dict, max_episode_steps: int):
+    """`gym.spec(gym_id).make()` with gym's TimeLimit at `max_episode_steps` (0: none)
+    instead of the spec's: `suite_gym.load` only adds a TimeLimit outside gym's own, which
+    can shorten episodes but never lengthen them. gym's TimeLimit ends an episode with
+    `done`, a termination (discount 0), as with the spec's limit."""
+    from gym.wrappers.time_limit import TimeLimit
+
+    gym_env = _import_gym().spec(gym_id).make(**gym_kwargs)
+    if isinstance(gym_env, TimeLimit):
+        gym_env = gym_env.env
+    if max_episode_steps > 0:
+        gym_env = TimeLimit(gym_env, max_episode_steps=max_episode_steps)
+    return gym_env
 
 
 def _make(cfg: GymEnvConfig):

@@ -25,14 +25,18 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rlexp import registry
-from rlexp.context import BuildContext
+from rlexp.context import BuildContext, BuildError
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, WrapperConfig, bounded, documented
 
 
 @dataclass
 class TimeLimitConfig(WrapperConfig):
-    duration: int = bounded(MISSING, gt=0, doc="env steps after which an episode ends (LAST)")
+    duration: int = bounded(
+        MISSING,
+        gt=0,
+        doc="env steps after which an episode ends (LAST), never beyond the env's own limit",
+    )
 
 
 @dataclass
@@ -130,7 +134,45 @@ def build_flatten_observations(cfg: FlattenObservationsConfig, context: BuildCon
     from tf_agents.environments import wrappers
 
     allowlist = None if cfg.observations_allowlist is None else list(cfg.observations_allowlist)
+    problem = flatten_problem(context.env.observation_spec())
+    if problem:
+        raise BuildError(problem)
     return wrappers.FlattenObservationsWrapper(context.env, observations_allowlist=allowlist)
+
+
+def observation_dtypes(observations: Any) -> dict[str, list[str]]:
+    """The dtypes of each array of a dict observation, by key."""
+    import tensorflow as tf
+
+    return {
+        str(key): sorted({spec.dtype.name for spec in tf.nest.flatten(value)})
+        for key, value in observations.items()
+    }
+
+
+def flatten_problem(observations: Any) -> str | None:
+    """Why FlattenObservationsWrapper cannot flatten `observations` (an env's observation
+    spec) into one array, and what to change; None if it can. Its dtype check covers every
+    key, those its `observations_allowlist` leaves out too."""
+    import tensorflow as tf
+
+    if not isinstance(observations, Mapping):
+        nested = tf.nest.is_nested(observations)
+        kind = f"a {type(observations).__name__} of arrays" if nested else "one array"
+        return (
+            f"FlattenObservationsWrapper flattens a dict observation, and the env observes "
+            f"{kind}; remove the wrapper"
+        )
+    dtypes = observation_dtypes(observations)
+    if len({kind for kinds in dtypes.values() for kind in kinds}) <= 1:
+        return None
+    shown = ", ".join(f"{key}: {'/'.join(kinds)}" for key, kinds in dtypes.items())
+    return (
+        f"the env's observation arrays have different dtypes ({shown}): "
+        f"FlattenObservationsWrapper joins arrays of one dtype only, so no wrapper makes them "
+        f"one array; make the env observe arrays of one dtype (HistoryWrapper with "
+        f"include_actions=false stacks the observations alone)"
+    )
 
 
 @register("wrapper", "HistoryWrapper", schema=HistoryConfig, doc="Stack the last N observations.")
@@ -171,6 +213,12 @@ def parse(entry: Any, where: str) -> tuple[WrapperConfig | None, list[str]]:
     try:
         node = OmegaConf.merge(OmegaConf.structured(component.schema), entry)
     except OmegaConfBaseException as exc:
+        from rlexp.override_errors import value_takes
+
+        takes = value_takes(str(exc))
+        if takes and exc.key in entry:
+            value = entry.get(exc.key)
+            return None, [f"{where}.{exc.key}={value}: {name}'s {exc.key} {takes}"]
         message = str(exc).splitlines()[0]
         return None, [f"{where} ({name}): {message}"]
     missing = sorted(OmegaConf.missing_keys(node))
@@ -217,11 +265,15 @@ def apply(py_env: Any, entries: Iterable[Any], context: BuildContext) -> Any:
     from dataclasses import replace
 
     for index, entry in enumerate(entries):
-        cfg, entry_problems = parse(entry, f"env.wrappers[{index}]")
+        where = f"env.wrappers[{index}]"
+        cfg, entry_problems = parse(entry, where)
         if cfg is None:
             raise ValueError("; ".join(entry_problems))
         builder = registry.get("wrapper", cfg.name).builder
-        py_env = builder(cfg, replace(context, env=py_env))
+        try:
+            py_env = builder(cfg, replace(context, env=py_env))
+        except BuildError as exc:
+            raise BuildError(f"{where} ({cfg.name}): {exc}") from exc
     return py_env
 
 

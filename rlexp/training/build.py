@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp import buffers, registry
 from rlexp.context import BuildContext, BuildError
 from rlexp.envs.guard import guard_tf_env
+from rlexp.envs.wrappers import flatten_problem
 
 
 def build(group: str, node: DictConfig, context: BuildContext) -> Any:
@@ -44,10 +45,13 @@ def _fix_hint(group: str, name: str, context: BuildContext) -> str:
     observations = context.env.observation_spec() if context.env is not None else None
     if group in ("network", "agent") and tf.nest.is_nested(observations):
         parts = f" ({', '.join(observations)})" if isinstance(observations, dict) else ""
+        several = f"the env observes several arrays{parts} but {group}={name} takes one"
+        problem = flatten_problem(observations)
+        if problem:
+            return f"{several}; {problem}"
         return (
-            f"the env observes several arrays{parts} but {group}={name} takes one: flatten "
-            f"them with 'env.wrappers=[{{name: FlattenObservationsWrapper}}]' (a Python env's "
-            f"wrapper: rlexp list wrapper)"
+            f"{several}: flatten them with 'env.wrappers=[{{name: FlattenObservationsWrapper}}]'"
+            f" (a Python env's wrapper: rlexp list wrapper)"
         )
     return f"check its settings ({group}.*: rlexp list {group})"
 
