@@ -170,6 +170,11 @@ BAD_CONFIGS = [
         id="wrappers-on-a-tf-env",
     ),
     pytest.param(["env=gym"], [r"env\.gym_id\b", r"env=gym\b"], id="gym-without-id"),
+    pytest.param(  # Pendulum ends episodes only at its limit: the first evaluation hung
+        ["env=pendulum_discrete", "env.max_episode_steps=0"],
+        [r"env\.max_episode_steps=0: Pendulum-v1 ends an episode only at its step limit"],
+        id="no-step-limit-on-an-endless-env",
+    ),
     pytest.param(
         ["env=gym", "env.gym_id=CartPol-v1"], [r"\bCartPol-v1\b", r"\bCartPole\b"], id="bad-gym-id"
     ),

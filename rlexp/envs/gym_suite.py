@@ -23,6 +23,9 @@ from rlexp.envs.pipeline import PyEnvConfig, build_tf_env
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, bounded, documented
 
+# Ids whose episodes end only at their step limit (the gym spec's TimeLimit).
+ENDLESS_IDS = frozenset({"Pendulum-v0", "Pendulum-v1"})
+
 # The action kind of well-known ids (gym 0.23 and Gymnasium 1.x names), so validation can
 # match envs with agents without building an env. Other ids are `unknown` (not checked).
 KNOWN_ACTION_KINDS = {
@@ -115,7 +118,19 @@ class GymEnvConfig(PyEnvConfig):
             return [f"gym_id={self.gym_id}: not a registered gym id{_gym_advice(exc)}"]
         missing = _missing_box2d(self.gym_id, spec.entry_point)
         kwargs = kwargs_problems(self.gym_id, spec.entry_point, self.gym_kwargs)
-        return missing + kwargs + super().problems()
+        return missing + kwargs + self._endless_problems() + super().problems()
+
+    def _endless_problems(self) -> list[str]:
+        """No step limit on an env whose episodes end only at one: no episode, so no
+        evaluation, would ever end (and the run would hang in its first evaluation)."""
+        limited = any(w.get("name") == "TimeLimit" for w in self.wrappers)
+        if self.max_episode_steps != 0 or self.gym_id not in ENDLESS_IDS or limited:
+            return []
+        return [
+            f"max_episode_steps=0: {self.gym_id} ends an episode only at its step limit, "
+            f"so with none no episode or evaluation would ever end; give a limit, e.g. "
+            f"env.max_episode_steps=200, or leave it out for the gym spec's"
+        ]
 
     def spec_reward_threshold(self) -> float | None:
         try:
