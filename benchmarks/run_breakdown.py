@@ -97,8 +97,11 @@ def instrument() -> None:
     timed(R, "save_checkpoint", "checkpoints")
     timed(export.BestPolicy, "export", "policy export (policy/, policy_best/)")
     timed(rundir, "write_metrics", "metrics.json")
-    timed(trainer, "_build_runner", "runner: other")
-    timed(R, "run", "runner: other")
+    if hasattr(trainer, "_run"):  # older revisions (`--before`): building and running in one
+        timed(trainer, "_run", "runner: other")
+    else:
+        timed(trainer, "_build_runner", "runner: other")
+        timed(R, "run", "runner: other")
     timed(job, "run_job", "job: other")
 
 
