@@ -164,11 +164,7 @@ def build_env(run_dir: Path, seed: int, video: bool = False):
 
 
 def evaluate(
-    path: Path,
-    episodes: int = 10,
-    seed: int = 0,
-    video: bool = False,
-    which: str | None = None,
+    path: Path, episodes: int = 10, seed: int = 0, video: bool = False, which: str | None = None
 ) -> EvalReport:
     """Run `episodes` episodes of the exported greedy policy; optionally a GIF of the first."""
     from rlexp.tracking.quiet import quiet_tensorflow
