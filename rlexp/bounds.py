@@ -84,3 +84,21 @@ def value_problem(schema: type, name: str, value: Any) -> str | None:
     """Why `value` is out of the bounds field `name` of `schema` declares (None if in)."""
     field = next(f for f in dataclasses.fields(schema) if f.name == name)
     return out_of_bounds(value, field.metadata or {})
+
+
+# OmegaConf's reason a value is refused -> what the key takes.
+_TAKES = (
+    ("could not be converted to Integer", "must be an integer"),
+    ("could not be converted to Float", "must be a number"),
+    ("is not a valid bool", "must be true or false"),
+    ("is not Optional", "must have a value (null is not allowed)"),
+    ("to string", "must be a string"),
+    ("is not a ListConfig, list or tuple", "must be a list: {key}=[...]"),
+)
+
+
+def value_takes(reason: str, key: str) -> str | None:
+    """What `key` takes ("must be an integer"), from OmegaConf's reason for refusing a value
+    ("... could not be converted to Integer"); None for another reason."""
+    takes = next((t for phrase, t in _TAKES if phrase in reason), None)
+    return takes.format(key=key) if takes else None

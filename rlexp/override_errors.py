@@ -17,7 +17,7 @@ import difflib
 import re
 import typing
 
-from rlexp.bounds import unknown_key
+from rlexp.bounds import unknown_key, value_takes
 from rlexp.registry import CONFIG_GROUPS
 
 GRAMMAR_URL = "https://hydra.cc/docs/1.3/advanced/override_grammar/basic"
@@ -29,21 +29,7 @@ QUOTING_HINT = (
 )
 HOME_HINT = "`~` is not expanded in an override: give the path from / or as $HOME/..."
 
-def value_takes(reason: str) -> str | None:
-    """What a key takes ("must be an integer"), from OmegaConf's reason for refusing a value
-    ("... could not be converted to Integer"); None for another reason."""
-    return next((takes for phrase, takes in _TAKES if phrase in reason), None)
 
-
-# OmegaConf's reason a value is refused -> what the key takes.
-_TAKES = (
-    ("could not be converted to Integer", "must be an integer"),
-    ("could not be converted to Float", "must be a number"),
-    ("is not a valid bool", "must be true or false"),
-    ("is not Optional", "must have a value (null is not allowed)"),
-    ("to string", "must be a string"),
-    ("is not a ListConfig, list or tuple", "must be a list: {key}=[...]"),
-)
 _ONE_OF = re.compile(r"Invalid value '.*', expected one of \[(.*)\]")
 
 
@@ -221,7 +207,7 @@ def _wrong_value(exc: BaseException) -> str | None:
     if not (isinstance(cause, ValidationError | ConfigTypeError) and override and cause.full_key):
         return None
     reason, key = str(cause.msg), str(cause.full_key)
-    takes = value_takes(reason)
+    takes = value_takes(reason, key)
     one_of = _ONE_OF.search(reason)
     if one_of:
         takes = f"must be one of {one_of.group(1)}"

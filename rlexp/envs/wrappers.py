@@ -25,6 +25,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rlexp import registry
+from rlexp.bounds import value_takes
 from rlexp.context import BuildContext, BuildError
 from rlexp.registry import register
 from rlexp.schemas import ActionKind, WrapperConfig, bounded, documented
@@ -213,9 +214,7 @@ def parse(entry: Any, where: str) -> tuple[WrapperConfig | None, list[str]]:
     try:
         node = OmegaConf.merge(OmegaConf.structured(component.schema), entry)
     except OmegaConfBaseException as exc:
-        from rlexp.override_errors import value_takes
-
-        takes = value_takes(str(exc))
+        takes = value_takes(str(exc), f"{where}.{exc.key}")
         if takes and exc.key in entry:
             value = entry.get(exc.key)
             return None, [f"{where}.{exc.key}={value}: {name}'s {exc.key} {takes}"]
