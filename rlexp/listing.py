@@ -37,8 +37,10 @@ INTROS = {
     "logger": "Where parameters, scalars and artifacts go besides TensorBoard (whose files "
     "are always written). Choose with `logger=<option>`.",
     "experiment": "Presets: a whole recipe (env, agent, network, budget) in one word, "
-    "`experiment=<preset>`; later overrides change any of it. Each is a YAML file in "
-    "rlexp/conf/experiment/ (or `experiment/` of your own config directory).",
+    "`experiment=<preset>`; later overrides change any of its values. It fixes the options "
+    "whose keys it sets: to use another, copy it into your own config directory and change "
+    "it there. Each is a YAML file in rlexp/conf/experiment/ (or `experiment/` of your own "
+    "config directory).",
     "train": "The top-level keys of every run (rlexp/schemas.py): the seed, the run's budget "
     "and schedule (`train.*`) and how sweep jobs run (`sweep.*`). Set them as `key=value`.",
 }
