@@ -8,9 +8,10 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,23 @@ def collect_env_steps(ctx: Any, driver: Any, steps: int) -> None:
     while int(counter.result()) < steps:
         time_step, policy_state = collect(time_step, policy_state)
     ctx.observers.remove(counter)
+
+
+@contextlib.contextmanager
+def sigterm_once_past(env_step: int, after: str = "summarize") -> Iterator[None]:
+    """While the block runs, the first `Runner.<after>` call (`summarize`, `run_loop_until`)
+    that returns at or past `env_step` sends this process SIGTERM: an in-process run stops
+    where a test wants it to."""
+    from rlexp.training.runner import Runner
+
+    original = getattr(Runner, after)
+
+    def then_signal(runner: Any, *args: Any) -> Any:
+        result = original(runner, *args)
+        if runner.env_steps() >= env_step and not runner.should_stop():
+            os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(Runner, after, then_signal)
+        yield

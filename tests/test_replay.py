@@ -4,7 +4,7 @@ in-process server's port, and priorities updated from the agent's TD errors."""
 from __future__ import annotations
 
 import pytest
-from conftest import collect_env_steps
+from conftest import collect_env_steps, sigterm_once_past
 from omegaconf import OmegaConf
 
 from rlexp.buffers import io_of
@@ -124,10 +124,6 @@ def test_prioritized_replay_updates_priorities_from_td_errors():
 def test_a_resumed_reverb_run_says_its_table_is_not_restored(tmp_path, capfd):
     """No checkpoint holds a Reverb table, so no replay of the stopped segment can match:
     the resume says why its results differ, instead of replaying."""
-    import os
-    import signal
-
-    from rlexp.training.runner import Runner
     from rlexp.training.trainer import Interrupted, train
 
     config = compose_config(
@@ -148,17 +144,8 @@ def test_a_resumed_reverb_run_says_its_table_is_not_restored(tmp_path, capfd):
             "env.max_episode_steps=50",
         ]
     )
-    summarize = Runner.summarize
-
-    def summarize_then_signal(runner: Runner) -> None:
-        summarize(runner)
-        if runner.env_steps() > 800 and not runner.should_stop():
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(Runner, "summarize", summarize_then_signal)
-        with pytest.raises(Interrupted):
-            train(config, tmp_path / "run")
+    with sigterm_once_past(801), pytest.raises(Interrupted):
+        train(config, tmp_path / "run")
     capfd.readouterr()
     metrics = train(config, tmp_path / "run", resume=True)
     err = capfd.readouterr().err

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RLEXP, ROOT, _subprocess_env, invoke_main
+from conftest import RLEXP, ROOT, _subprocess_env, invoke_main, sigterm_once_past
 
 from rlexp.composition import compose_config
 
@@ -129,21 +129,11 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(reference, tmp_path):
 def stopped_between_checkpoints(tmp_path_factory) -> Path:
     """A run SIGTERM stopped at the first summary past env step 1500 (no checkpoint point:
     its segment started at the checkpoint just past 1000)."""
-    from rlexp.training.runner import Runner
     from rlexp.training.trainer import Interrupted, train
 
-    summarize = Runner.summarize
-
-    def summarize_then_signal(runner: Runner) -> None:
-        summarize(runner)
-        if runner.env_steps() > 1500 and not runner.should_stop():
-            os.kill(os.getpid(), signal.SIGTERM)
-
     run_dir = tmp_path_factory.mktemp("stopped") / "run"
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(Runner, "summarize", summarize_then_signal)
-        with pytest.raises(Interrupted):
-            train(compose_config(list(RUN)), run_dir)
+    with sigterm_once_past(1501), pytest.raises(Interrupted):
+        train(compose_config(list(RUN)), run_dir)
     assert 1500 < read_metrics(run_dir)["env_steps"] < 2000
     return run_dir
 
@@ -189,24 +179,13 @@ def test_without_its_segments_checkpoint_a_stopped_run_resumes_repeatably(
 def test_resume_of_a_stop_in_the_last_iteration_writes_the_uninterrupted_curves(tmp_path):
     """The final summary (no summary point at the budget) of a run stopped in its last
     loop call writes the loss that call left, as the uninterrupted run's does."""
-    from rlexp.training.runner import Runner
     from rlexp.training.trainer import Interrupted, train
 
     last = ("train.env_steps=2000", "train.summary_interval=300")  # 2000: no summary point
     train_in_process(tmp_path / "reference", *last)
-    run_loop_until = Runner.run_loop_until
-
-    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
-        loss = run_loop_until(runner, stop_at)
-        if runner.env_steps() >= 2000:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return loss
-
     run_dir = tmp_path / "stopped"
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
-        with pytest.raises(Interrupted):
-            train(compose_config([*RUN, *last]), run_dir)
+    with sigterm_once_past(2000, after="run_loop_until"), pytest.raises(Interrupted):
+        train(compose_config([*RUN, *last]), run_dir)
     stopped = read_metrics(run_dir)
     assert stopped["status"] == "interrupted" and stopped["env_steps"] >= 2000, stopped
     train(compose_config([*RUN, *last]), run_dir, resume=True)
@@ -217,7 +196,6 @@ def test_resume_of_a_stop_in_the_last_iteration_writes_the_uninterrupted_curves(
 
 def test_resuming_an_env_without_seed_says_it_cannot_be_exact(tmp_path, monkeypatch, capsys):
     from rlexp.envs import gym_suite
-    from rlexp.training.runner import Runner
     from rlexp.training.trainer import Interrupted, train
 
     load_gym = gym_suite.load_gym
@@ -232,19 +210,9 @@ def test_resuming_an_env_without_seed_says_it_cannot_be_exact(tmp_path, monkeypa
         return env
 
     monkeypatch.setattr(gym_suite, "load_gym", load_gym_without_seed)
-    run_loop_until = Runner.run_loop_until
-
-    def run_loop_until_then_signal(runner: Runner, stop_at: int) -> float:
-        loss = run_loop_until(runner, stop_at)
-        if runner.env_steps() >= 1000:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return loss
-
     run_dir, cfg = tmp_path / "run", compose_config([*RUN, "env=cartpole", "train.env_steps=1500"])
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(Runner, "run_loop_until", run_loop_until_then_signal)
-        with pytest.raises(Interrupted):
-            train(cfg, run_dir)
+    with sigterm_once_past(1000, after="run_loop_until"), pytest.raises(Interrupted):
+        train(cfg, run_dir)
     assert "seed" not in capsys.readouterr().out  # a run from its start is repeatable
     train(cfg, run_dir, resume=True)
     note = "the env has no seed(seed) method"
@@ -345,24 +313,14 @@ def test_deterministic_false_trains_with_op_determinism_off(tmp_path):
 def test_a_py_driver_run_stopped_and_resumed_equals_the_uninterrupted_run(tmp_path, capfd):
     """driver=py collects through PyTFEagerPolicy's compiled action: each segment must draw
     its exploration from the segment's seed, as the resumed run (a new process) does."""
-    from rlexp.training.runner import Runner
     from rlexp.training.trainer import Interrupted, train
 
     py_run = ("env=cartpole", "driver=py", "train.env_steps=1800", "train.eval_interval=900")
     config = compose_config([*RUN, *py_run])
     train(config, tmp_path / "reference")
-    summarize = Runner.summarize
-
-    def summarize_then_signal(runner: Runner) -> None:
-        summarize(runner)
-        if runner.env_steps() > 1300 and not runner.should_stop():
-            os.kill(os.getpid(), signal.SIGTERM)
-
     stopped = tmp_path / "stopped"
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(Runner, "summarize", summarize_then_signal)
-        with pytest.raises(Interrupted):
-            train(config, stopped)
+    with sigterm_once_past(1301), pytest.raises(Interrupted):
+        train(config, stopped)
     capfd.readouterr()
     train(config, stopped, resume=True)
     assert "replayed env steps 1000-" in capfd.readouterr().err
