@@ -4,6 +4,7 @@ own HParams backend, as its HParams tab shows them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tensorboard.plugins.hparams import api_pb2
@@ -28,18 +29,25 @@ def run_metrics(final: float, total_time: float) -> dict:
     }
 
 
-def session_groups(logdir: Path) -> list[api_pb2.SessionGroup]:
-    """The session groups TensorBoard's HParams tab lists for `--logdir logdir`."""
-    from tensorboard import context
+def hparams_context(logdir: Path) -> Any:
+    """The HParams plugin's backend context for `--logdir logdir`, as TensorBoard builds it."""
     from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
     from tensorboard.plugins import base_plugin
-    from tensorboard.plugins.hparams import backend_context, list_session_groups
+    from tensorboard.plugins.hparams import backend_context
 
     multiplexer = plugin_event_multiplexer.EventMultiplexer()
     multiplexer.AddRunsFromDirectory(str(logdir))
     multiplexer.Reload()
     provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
     tb_context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider)
+    return backend_context.Context(tb_context)
+
+
+def session_groups(logdir: Path) -> list[api_pb2.SessionGroup]:
+    """The session groups TensorBoard's HParams tab lists for `--logdir logdir`."""
+    from tensorboard import context
+    from tensorboard.plugins.hparams import list_session_groups
+
     request = api_pb2.ListSessionGroupsRequest(
         start_index=0,
         slice_size=100,
@@ -47,7 +55,7 @@ def session_groups(logdir: Path) -> list[api_pb2.SessionGroup]:
         col_params=[api_pb2.ColParams(metric=api_pb2.MetricName(tag=tag)) for tag in (BEST, WALL)],
     )
     handler = list_session_groups.Handler(
-        context.RequestContext(), backend_context.Context(tb_context), "", request
+        context.RequestContext(), hparams_context(logdir), "", request
     )
     return list(handler.run().session_groups)
 
@@ -119,20 +127,10 @@ def test_training_time_curve_without_a_total_ends_at_the_last_evaluation():
 def experiment(logdir: Path) -> api_pb2.Experiment:
     """The experiment TensorBoard's HParams tab takes its columns from."""
     from tensorboard import context
-    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
-    from tensorboard.plugins import base_plugin
-    from tensorboard.plugins.hparams import backend_context, get_experiment
+    from tensorboard.plugins.hparams import get_experiment
 
-    multiplexer = plugin_event_multiplexer.EventMultiplexer()
-    multiplexer.AddRunsFromDirectory(str(logdir))
-    multiplexer.Reload()
-    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
-    tb_context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider)
     handler = get_experiment.Handler(
-        context.RequestContext(),
-        backend_context.Context(tb_context),
-        "",
-        api_pb2.GetExperimentRequest(),
+        context.RequestContext(), hparams_context(logdir), "", api_pb2.GetExperimentRequest()
     )
     return handler.run()
 
