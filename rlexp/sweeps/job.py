@@ -25,6 +25,7 @@ import math
 import os
 import pickle
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -181,7 +182,7 @@ def _say_how_it_ended(
     if metrics.get("status") == "completed":
         print(f"{prefix} completed: {objective}={value} ({where})")
     elif metrics.get("status") == "interrupted":
-        print(f"{prefix} interrupted: rlexp resume {where}", file=sys.stderr)
+        print(f"{prefix} interrupted: rlexp resume {shlex.quote(str(where))}", file=sys.stderr)
     else:
         print(f"{prefix} FAILED: {short_reason(metrics.get('error'))} ({where})", file=sys.stderr)
 

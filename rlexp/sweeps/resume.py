@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -216,8 +217,8 @@ def _check_command_line(sweep_dir: Path, argv: list[str], jobs: list[Path], dirs
             raise SweepResumeError(
                 f"job {job.name}: its saved config names the plugins {saved.plugins}, the "
                 f"sweep's record {record} {plugins}; they were edited, or a preset changed "
-                f"or moved (rlexp resume {sweep_dir} --config-dir <its folder>); nothing was "
-                f"imported"
+                f"or moved (rlexp resume {shlex.quote(str(sweep_dir))} --config-dir <its "
+                f"folder>); nothing was imported"
             )
     if plugins:
         print(
