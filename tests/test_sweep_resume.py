@@ -14,6 +14,8 @@ from test_reproducibility import comparable
 from test_signals import RUN, read_json, start, wait_for_evaluations
 from test_sweeps import events, hparams_data
 
+from rlexp.sweeps.job import _say_how_it_ended as say_how_it_ended
+
 JOBS = ("0_seed=0", "1_seed=1", "2_seed=2")
 
 
@@ -244,3 +246,13 @@ def test_an_unreadable_sweep_record_is_refused(stopped_sweep, tmp_path):
     assert f"cannot read {sweep_dir / 'sweep.json'}" in refused(sweep_dir)
     (sweep_dir / "sweep.json").write_text("{}")
     assert "records no invocation to resume" in refused(sweep_dir)
+
+
+def test_an_interrupted_repeat_run_is_named_by_a_path_to_paste(tmp_path, capsys):
+    """A `repeat` run sits in its job's `seed_N/`: the line names it `job/seed_N` for short,
+    and its resume command gives the whole path, which works from any folder."""
+    run_dir = tmp_path / "my sweep" / "0_lr=1" / "seed_3"
+    say_how_it_ended(
+        "[job 0 seed 3]", {"status": "interrupted"}, "x", 0.0, "0_lr=1/seed_3", run_dir
+    )
+    assert f"rlexp resume '{run_dir}'" in capsys.readouterr().err

@@ -128,7 +128,7 @@ def _run_sweep_job(cfg: DictConfig) -> float:
         own_hydra_dir = run_dir != job_dir and not resume
         metrics = run_isolated(run_cfg, run_dir, overrides, sweep_dir, own_hydra_dir, resume)
         values.append(objective_value(metrics, objective))
-        _say_how_it_ended(f"[{label} seed {seed}]", metrics, objective, values[-1], where)
+        _say_how_it_ended(f"[{label} seed {seed}]", metrics, objective, values[-1], where, run_dir)
     result = math.nan if any(map(math.isnan, values)) else sum(values) / len(values)
     if len(seeds) > 1:
         write_json_atomic(
@@ -175,14 +175,16 @@ def _remove_if_hydra_only(job_dir: Path) -> None:
 
 
 def _say_how_it_ended(
-    prefix: str, metrics: dict[str, Any], objective: str, value: float, where: Any
+    prefix: str, metrics: dict[str, Any], objective: str, value: float, where: Any, run_dir: Path
 ) -> None:
+    """One line on a run's end; an interrupted run's is the command that resumes it, with
+    the run's full path (`where` may be relative to the sweep folder)."""
     from rlexp.sweeps.runs import short_reason
 
     if metrics.get("status") == "completed":
         print(f"{prefix} completed: {objective}={value} ({where})")
     elif metrics.get("status") == "interrupted":
-        print(f"{prefix} interrupted: rlexp resume {shlex.quote(str(where))}", file=sys.stderr)
+        print(f"{prefix} interrupted: rlexp resume {shlex.quote(str(run_dir))}", file=sys.stderr)
     else:
         print(f"{prefix} FAILED: {short_reason(metrics.get('error'))} ({where})", file=sys.stderr)
 
