@@ -164,6 +164,18 @@ def minatar_run(tmp_path_factory):
 
 
 @needs("minatar")
+def test_convolutions_that_leave_nothing_of_the_frame_name_the_conv_layers():
+    from rlexp.context import BuildError
+    from rlexp.training.build import build_components
+
+    cfg = compose_config(["env=minatar", "network.conv_layer_params=[[4,12,1]]"])
+    with pytest.raises(BuildError) as refused:
+        build_components(cfg)
+    assert "shrink the env's (10, 10, 4) observation to nothing" in str(refused.value)
+    assert "network.conv_layer_params" in str(refused.value)
+
+
+@needs("minatar")
 @pytest.mark.parametrize("game", ["asterix", "breakout", "freeway", "seaquest", "space_invaders"])
 def test_minatar_games_pass_validate_py_environment(game):
     from tf_agents.environments import utils

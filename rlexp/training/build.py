@@ -33,16 +33,24 @@ def build(group: str, node: DictConfig, context: BuildContext) -> Any:
     except Exception as exc:  # noqa: BLE001 (any library's error, re-raised with its origin)
         raise BuildError(
             f"building {group}={node.name} ({component.module}.{builder.__qualname__}) failed: "
-            f"{type(exc).__name__}: {exc}; {_fix_hint(group, node.name, context)}"
+            f"{type(exc).__name__}: {exc}; {_fix_hint(group, node.name, context, exc)}"
         ) from exc
 
 
-def _fix_hint(group: str, name: str, context: BuildContext) -> str:
-    """Where to look after a builder failed: its settings, or, for a network or agent given
-    a dict of observations (which no setting of theirs combines), the env's wrappers."""
+def _fix_hint(group: str, name: str, context: BuildContext, exc: Exception) -> str:
+    """Where to look after a builder failed: its settings; for a network or agent given a
+    dict of observations (which no setting of theirs combines), the env's wrappers; for
+    convolutions that leave nothing of the observation, the network's conv layers."""
     import tensorflow as tf
 
     observations = context.env.observation_spec() if context.env is not None else None
+    if group in ("network", "agent") and "due to downsampling in conv" in str(exc):
+        shape = getattr(observations, "shape", None)
+        seen = f"the env's {tuple(shape)} observation" if shape is not None else "the observation"
+        return (
+            f"the network's convolutions shrink {seen} to nothing: use smaller kernels or "
+            f"strides, or fewer layers, in network.conv_layer_params ([filters, kernel, stride])"
+        )
     if group in ("network", "agent") and tf.nest.is_nested(observations):
         parts = f" ({', '.join(observations)})" if isinstance(observations, dict) else ""
         several = f"the env observes several arrays{parts} but {group}={name} takes one"
