@@ -309,10 +309,16 @@ def test_a_missing_data_shard_falls_back_to_the_checkpoint_before(interrupted_co
     assert rundir.read_metrics(interrupted_copy)["status"] == "completed"
 
 
-@pytest.mark.parametrize("damage", ["folder-is-a-file", "no-data-shards"])
+@pytest.mark.parametrize("damage", ["folder-is-a-file", "no-data-shards", "killed-early"])
 def test_no_usable_checkpoint_is_refused_and_changes_nothing(interrupted_copy, damage):
+    """Also a run killed before its first checkpoint, which had no provenance.json yet:
+    the refused resume leaves none behind."""
     folder = interrupted_copy / rundir.CHECKPOINT_DIR
-    if damage == "folder-is-a-file":
+    if damage == "killed-early":
+        shutil.rmtree(folder)
+        (interrupted_copy / rundir.PROVENANCE_FILE).unlink()
+        phrase = "has no checkpoints/ folder"
+    elif damage == "folder-is-a-file":
         shutil.rmtree(folder)
         folder.write_text("not a folder\n")
         phrase = "is not a folder"

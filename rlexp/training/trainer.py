@@ -121,6 +121,8 @@ def _locked_run(
         except CheckpointError:  # a refused resume: the run directory stays as it was
             if before is not None:
                 provenance_file.write_bytes(before)
+            else:
+                provenance_file.unlink(missing_ok=True)
             raise
         except BaseException as exc:
             full = rundir.no_space_left(exc)
