@@ -51,6 +51,9 @@ VIDEO_DIR = "videos"
 EVAL_VIDEO = "eval_{policy}_seed{seed}"  # in VIDEO_DIR: `rlexp eval video=true`'s GIF
 LOCK_FILE = ".rlexp.lock"
 EVENTS_GLOB = "events.out.tfevents.*"
+# `rlexp resume`'s trimmed events while they are written (no "tfevents" in it: TensorBoard
+# reads every file whose name has that).
+EVENTS_TRIM_TEMP = ".events-trim.tmp"
 HPARAMS_SUFFIX = ".hparams"  # of the event file holding a sweep run's HParams session
 HPARAMS_SESSION_GLOB = f"{EVENTS_GLOB}{HPARAMS_SUFFIX}.v2"
 # Sweeps

@@ -333,3 +333,84 @@ def test_no_usable_checkpoint_is_refused_and_changes_nothing(interrupted_copy, d
     assert "Traceback" not in result.output
     assert snapshot(interrupted_copy) == before
     assert json.loads((interrupted_copy / "metrics.json").read_text())["status"] == "interrupted"
+
+
+# Event files cut off by a kill or a full disk
+
+
+def scalar_steps(run_dir: Path) -> list[int]:
+    """The steps of `run_dir`'s scalar events, read by TensorBoard's loader."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    files = sorted(run_dir.glob(rundir.EVENTS_GLOB))
+    loaded = [event for path in files for event in EventFileLoader(str(path)).Load()]
+    return [event.step for event in loaded if event.summary.value]
+
+
+def write_scalars(run_dir: Path, steps: tuple[int, ...]) -> Path:
+    import tensorflow as tf
+
+    with tf.summary.create_file_writer(str(run_dir)).as_default():
+        for step in steps:
+            tf.summary.scalar("train/loss", 1.0, step=step)
+    (path,) = run_dir.glob(rundir.EVENTS_GLOB)
+    return path
+
+
+def test_a_cut_off_last_event_keeps_the_records_before_it(tmp_path, capsys):
+    from rlexp.training.checkpoints import trim_events
+
+    events = write_scalars(tmp_path, (500, 1000, 1500))
+    os.truncate(events, events.stat().st_size - 7)  # a kill -9 mid-record
+    trim_events(tmp_path, 1500)
+    assert scalar_steps(tmp_path) == [500, 1000]
+    assert f"{events} ends in a cut-off or damaged record" in capsys.readouterr().err
+
+
+def test_a_trim_that_fails_to_write_leaves_no_partial_event_file(tmp_path, monkeypatch):
+    """A full disk during the trim: the old files stay, and nothing the next resume would
+    read as one of the run's event files is left behind."""
+    import tensorflow as tf
+
+    from rlexp.training.checkpoints import trim_events
+
+    write_scalars(tmp_path, (500, 1000, 1500))
+    before = snapshot(tmp_path)
+    real_writer = tf.io.TFRecordWriter
+
+    class FullDiskWriter(real_writer):
+        def write(self, record):
+            super().write(record)
+            self.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tf.io, "TFRecordWriter", FullDiskWriter)
+    with pytest.raises(OSError, match="No space left"):
+        trim_events(tmp_path, 1000)
+    assert snapshot(tmp_path) == before
+    monkeypatch.setattr(tf.io, "TFRecordWriter", real_writer)
+    trim_events(tmp_path, 1000)
+    assert scalar_steps(tmp_path) == [500, 1000]
+
+
+def test_a_partial_file_of_an_earlier_trim_adds_no_duplicate_events(tmp_path):
+    """What an interrupted trim left (its output cut off, the old file still there): each
+    event is kept once."""
+    from rlexp.training.checkpoints import trim_events
+
+    events = write_scalars(tmp_path, (500, 1000, 1500))
+    partial = tmp_path / "events.out.tfevents.0000000001.resumed-at-1000.v2"
+    partial.write_bytes(events.read_bytes()[: events.stat().st_size // 2])
+    trim_events(tmp_path, 1000)
+    assert scalar_steps(tmp_path) == [500, 1000]
+
+
+def test_a_run_whose_event_file_was_cut_off_resumes_exactly(interrupted_copy, resumed_run):
+    events = max(interrupted_copy.glob(rundir.EVENTS_GLOB))  # the newest writer's
+    os.truncate(events, events.stat().st_size - 7)
+    result = invoke_main("resume", interrupted_copy)
+    assert result.code == 0, result.describe()
+    assert "Traceback" not in result.output
+    metrics = rundir.read_metrics(interrupted_copy)
+    assert metrics["status"] == "completed"
+    assert metrics["evaluations"] == rundir.read_metrics(resumed_run)["evaluations"]

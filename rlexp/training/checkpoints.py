@@ -220,9 +220,13 @@ def _restore_objects(checkpoint, prefix: str) -> None:
 def trim_events(run_dir: Path, last_step: int) -> None:
     """Drop scalar events after `last_step` so resumed curves have no duplicate steps.
 
-    Kept events are rewritten to a new event file before the old files are removed, so a
-    kill during the trim loses nothing that was checkpointed. A sweep run's HParams session
-    file is left as it is: its job writes it anew when the run ends.
+    Kept events are written to a temporary file, renamed into place, and only then are
+    the old files removed: a kill or a full disk during the trim loses nothing that was
+    checkpointed and leaves no partial event file behind. An event file cut off
+    mid-record (a run killed while writing it) keeps the records before the cut, as
+    TensorBoard reads it; a record found twice (in a file left by an interrupted trim and
+    in the file it was copied from) is kept once. A sweep run's HParams session file is
+    left as it is: its job writes it anew when the run ends.
 
     TensorBoard reads a run's event files in name order, and the resumed writer's file is
     `events.out.tfevents.<now>.<hostname>...`: the new file is stamped a second before both
@@ -236,21 +240,45 @@ def trim_events(run_dir: Path, last_step: int) -> None:
     old_files = sorted(set(Path(run_dir).glob(rundir.EVENTS_GLOB)) - session)
     if not old_files:
         return
-    kept: list[bytes] = []
+    kept: dict[bytes, None] = {}  # ordered, each record once
     for path in old_files:
-        for record in tf.data.TFRecordDataset(str(path)):
-            event = event_pb2.Event.FromString(record.numpy())
+        for record in _intact_records(path):
+            event = event_pb2.Event.FromString(record)
             if event.HasField("file_version") and kept:
                 continue
             if event.step <= last_step or event.HasField("file_version"):
-                kept.append(record.numpy())
+                kept[record] = None
     stamp = min([int(time.time()), *(_stamp_of(path) for path in old_files)]) - 1
     new_file = Path(run_dir) / f"events.out.tfevents.{stamp:010d}.resumed-at-{last_step}.v2"
-    with tf.io.TFRecordWriter(str(new_file)) as writer:
-        for record in kept:
-            writer.write(record)
+    temp = Path(run_dir) / rundir.EVENTS_TRIM_TEMP
+    try:
+        with tf.io.TFRecordWriter(str(temp)) as writer:
+            for record in kept:
+                writer.write(record)
+        temp.replace(new_file)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     for path in old_files:
         path.unlink()
+
+
+def _intact_records(path: Path) -> list[bytes]:
+    """The records of a TFRecord file up to the first cut-off or corrupt one (noted on
+    stderr, naming the file and how many records it kept)."""
+    import tensorflow as tf
+
+    records: list[bytes] = []
+    try:
+        for record in tf.data.TFRecordDataset(str(path)):
+            records.append(record.numpy())
+    except tf.errors.DataLossError:
+        print(
+            f"rlexp resume: note: {path} ends in a cut-off or damaged record (the run was "
+            f"killed while writing it); keeping the {len(records)} records before it",
+            file=sys.stderr,
+        )
+    return records
 
 
 def _stamp_of(path: Path) -> int:
