@@ -321,7 +321,8 @@ class RunLock:
     """An advisory lock on a run directory, held by the process that trains it.
 
     The lock file holds the pid. A lock whose process is gone (the kernel released it)
-    is taken over; a live one makes `acquire` raise RunDirError naming the pid.
+    is taken over; a live one makes `acquire` raise RunDirError naming the pid, and a
+    pid that cannot be written raises DiskFullError (a full disk) or RunDirError.
     """
 
     def __init__(self, run_dir: Path):
@@ -353,10 +354,29 @@ class RunLock:
         previous = os.pread(fd, 64, 0).decode(errors="replace").strip()
         if previous.isdigit() and int(previous) != os.getpid():
             self.took_over_from = int(previous)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:  # a full disk, a failing device
+            os.close(fd)
+            raise self._write_error(exc) from exc
         self._fd = fd
         return self
+
+    def _write_error(self, exc: OSError) -> RuntimeError:
+        """Why the pid could not be written into the lock file, and what to do."""
+        run_dir = self.path.parent
+        if no_space_left(exc):
+            return DiskFullError(
+                f"no space left on device while writing the lock file {self.path} of the run "
+                f"directory {run_dir}: nothing of the run was changed. Free space on that "
+                f"file system (df -h {shlex.quote(str(run_dir))}), then run the command again"
+            )
+        return RunDirError(
+            f"cannot write the lock file {self.path} ({exc.strerror}); nothing of the run "
+            f"was changed. rlexp writes into the run directory, so it must be writable: fix "
+            f"that (or copy the directory somewhere writable) and try again"
+        )
 
     def release(self) -> None:
         if self._fd is not None:

@@ -414,3 +414,27 @@ def test_a_run_whose_event_file_was_cut_off_resumes_exactly(interrupted_copy, re
     metrics = rundir.read_metrics(interrupted_copy)
     assert metrics["status"] == "completed"
     assert metrics["evaluations"] == rundir.read_metrics(resumed_run)["evaluations"]
+
+
+def test_a_full_disk_when_a_resume_takes_the_lock_is_one_message(interrupted_copy, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    before = snapshot(interrupted_copy)
+    monkeypatch.setattr(os, "pwrite", full)  # the lock file's pid
+    result = invoke_main("resume", interrupted_copy)
+    assert result.code == 1, result.describe()
+    assert "no space left on device" in result.err and str(interrupted_copy) in result.err
+    assert "Traceback" not in result.output
+    assert snapshot(interrupted_copy) == before
+    assert rundir.lock_holder(interrupted_copy) is None  # the lock file was closed
+
+
+def test_a_lock_file_that_cannot_be_written_is_a_message(tmp_path, monkeypatch):
+    def failing(*args):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "ftruncate", failing)
+    with pytest.raises(rundir.RunDirError, match="cannot write the lock file .*Input/output"):
+        rundir.RunLock(tmp_path).acquire()
+    assert rundir.lock_holder(tmp_path) is None
