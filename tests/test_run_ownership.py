@@ -157,6 +157,61 @@ def test_a_run_directory_is_claimed_atomically(tmp_path, monkeypatch, capsys):
     assert not run_dir.exists()
 
 
+# A short valid run: what a claim that failed open would go on to train.
+A_VALID_RUN = (
+    "train.env_steps=400",
+    "train.prefill_steps=100",
+    "driver.num_steps=128",
+    "train.eval_episodes=1",
+)
+
+
+def test_a_directory_the_claim_cannot_check_is_refused(cli, tmp_path, monkeypatch):
+    """Hydra turns a callback's exception into a warning and starts the run anyway: an
+    error while claiming (a folder the user may write but not list) must refuse it."""
+    user_dir = tmp_path / "wo"
+    user_dir.mkdir()
+    (user_dir / "notes.txt").write_text("precious\n")
+
+    def unlistable(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(rundir, "foreign_entries", unlistable)
+    result = cli("train", f"hydra.run.dir={user_dir}", *A_VALID_RUN)
+    assert result.code == 2, result.describe()
+    assert f"cannot claim hydra.run.dir={user_dir} (PermissionError" in result.err
+    assert "Traceback" not in result.output and "UserWarning" not in result.output
+    assert sorted(p.name for p in user_dir.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("where", ["lock-file", "pid"])
+def test_a_full_disk_while_claiming_removes_what_the_claim_created(
+    cli, tmp_path, monkeypatch, where
+):
+    new = tmp_path / "new" / "run"
+    full = OSError(28, os.strerror(28))
+    real_open = os.open
+
+    def open_on_a_full_disk(path, *args, **kwargs):
+        if Path(path).name == rundir.LOCK_FILE:
+            raise full
+        return real_open(path, *args, **kwargs)
+
+    def pwrite_on_a_full_disk(fd, data, offset):
+        raise full
+
+    if where == "lock-file":
+        monkeypatch.setattr(os, "open", open_on_a_full_disk)
+    else:
+        monkeypatch.setattr(os, "pwrite", pwrite_on_a_full_disk)
+    result = cli("train", f"hydra.run.dir={new}", *A_VALID_RUN)
+    monkeypatch.undo()
+    assert result.code == 2, result.describe()
+    assert f"no space left on device while creating the run directory {new}" in result.err
+    assert "Traceback" not in result.output and "UserWarning" not in result.output
+    assert sorted(tmp_path.iterdir()) == []  # the folders it made for the run, and no more
+
+
 def test_a_sweep_into_a_directory_with_data_names_the_sweeps_key(cli, tmp_path):
     result = cli("-m", "seed=0,1", f"hydra.sweep.dir={foreign_dir(tmp_path)}")
     assert result.code == 2, result.describe()

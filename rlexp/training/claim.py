@@ -11,7 +11,8 @@ every job's folder before the first job starts). `discard_unstarted` undoes what
 invocation created when a run fails or is stopped before it starts (an invalid config, a
 signal while TensorFlow loads), and nothing else; `discard_unbuilt` does the same when its
 components fail to build (a setting their library refuses), before anything of the run is
-made. Once the run is `built`, its directory is never discarded.
+made. Once the run is `built`, its directory is never discarded. The claim fails closed:
+any error in it refuses the run (Hydra would otherwise warn and start it unclaimed).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -95,11 +98,40 @@ def _take(run_dir: Path) -> None:
     except OSError as exc:
         if lock_file.exists():  # another process claimed it since the checks above
             _refuse(_in_use(run_dir, rundir.lock_holder(run_dir) or "unknown"))
+        _remove_empty_folders(run_dir, top)
+        if rundir.no_space_left(exc):
+            _refuse(_no_space_text(run_dir))
         _refuse(f"cannot create {lock_file} ({exc.strerror}); choose a directory you can write")
+    _CLAIMED[run_dir] = top  # from here on, a failure removes what the claim created
+    _LOCKS[run_dir] = fd
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: no other process has it
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    _CLAIMED[run_dir] = top
-    _LOCKS[run_dir] = fd
+
+
+def _remove_empty_folders(run_dir: Path, top: Path | None) -> None:
+    """Remove `run_dir` and its parents up to `top` (the folders the claim created), as
+    long as each is empty: another process may have created something in them since."""
+    if top is None:
+        return
+    for folder in (run_dir, *run_dir.parents):
+        if not folder.is_relative_to(top):
+            break
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _no_space_text(run_dir: Path) -> str:
+    return (
+        f"no space left on device while creating the run directory {run_dir}: nothing of "
+        f"the run was written. Free space on that file system (df -h "
+        f"{_quote(_first_existing(run_dir))}), then try again"
+    )
+
+
+def _first_existing(path: Path) -> Path:
+    return next(p for p in (path, *path.parents) if p.exists())
 
 
 def _held_text(run_dir: Path, entries: list[str]) -> str:
@@ -299,15 +331,40 @@ def _new_folders_hint(sweep_dir: Path) -> str:
     )
 
 
+@contextmanager
+def _fail_closed(directory: Path, key: str) -> Iterator[None]:
+    """Refuse (exit 2) when the claim of `directory` raises, having removed what it
+    created. Hydra turns an exception from a callback into a warning and goes on, which
+    would start the run in a directory that was never checked or locked; a SystemExit (a
+    refusal) is the one thing it lets through."""
+    try:
+        yield
+    except Exception as exc:
+        removed = False
+        with suppress(Exception):  # what it cannot remove is named by the message below
+            removed = discard_unstarted(directory)
+        if rundir.no_space_left(exc):
+            _refuse(_no_space_text(directory))
+        left = f"; removed {directory}, which it had created" if removed else ""
+        _refuse(
+            f"cannot claim {key}={directory} ({type(exc).__name__}: {exc}){left}. rlexp "
+            f"writes only into a directory it has checked holds nothing of anyone else's and "
+            f"has locked; fix the cause (permissions?) or choose another directory"
+        )
+
+
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        claim(Path(config.hydra.run.dir), "run")
+        run_dir = Path(config.hydra.run.dir)
+        with _fail_closed(run_dir, "hydra.run.dir"):
+            claim(run_dir, "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        if (sweep_dir / rundir.SWEEP_FILE).exists():
-            _check_sweep_record(sweep_dir)  # another invocation of an rlexp sweep
-        else:
-            claim(sweep_dir, "sweep")
-            started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
-        check_job_folders(config)
+        with _fail_closed(sweep_dir, "hydra.sweep.dir"):
+            if (sweep_dir / rundir.SWEEP_FILE).exists():
+                _check_sweep_record(sweep_dir)  # another invocation of an rlexp sweep
+            else:
+                claim(sweep_dir, "sweep")
+                started(sweep_dir)  # its jobs' folders are its data; the sweep handles signals
+            check_job_folders(config)
