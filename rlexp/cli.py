@@ -161,14 +161,20 @@ def _aborted(exc: KeyboardInterrupt) -> int:
     if trainer is not None and isinstance(exc, trainer.Aborted):
         print(f"\nrlexp: {exc}", file=sys.stderr)
         return 130
-    claim = sys.modules.get("rlexp.training.claim")  # not imported: nothing was claimed
-    removed = claim.discard_unstarted_runs() if claim else []
+    removed = _discard_unstarted_runs()
     gone = f"; removed {', '.join(map(str, removed))}" if removed else ""
     print(
         f"\nrlexp: stopped by Ctrl-C before any run began{gone} (nothing to resume)",
         file=sys.stderr,
     )
     return 130
+
+
+def _discard_unstarted_runs() -> list[Path]:
+    """Remove the run directories this command claimed whose run never began; the ones
+    removed."""
+    claim = sys.modules.get("rlexp.training.claim")  # not imported: nothing was claimed
+    return claim.discard_unstarted_runs() if claim else []
 
 
 def _command(argv: list[str]) -> int:
@@ -499,9 +505,10 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
 
         end_stopped_sweeps()
     except Exception as exc:
+        removed = _discard_unstarted_runs()  # Hydra failed before the run began
         if debug():
             raise
-        code, reason = _hydra_failure(exc)
+        code, reason = _hydra_failure(exc, removed)
         return code
     finally:
         sys.argv = saved
@@ -513,14 +520,18 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
     return 1 if _fruitless_sweeps() else 0
 
 
-def _hydra_failure(exc: Exception) -> tuple[int, str | None]:
+def _hydra_failure(exc: Exception, removed: list[Path]) -> tuple[int, str | None]:
     """What Hydra's `exc` ends the command with, said on stderr: the exit code, and the
-    reason a sweep it cut short is stamped `aborted` with (None: an input error)."""
+    reason a sweep it cut short is stamped `aborted` with (None: an input error).
+    `removed`: the run directories discarded because their run never began."""
     from rlexp.override_errors import error_text, is_input_error
     from rlexp.sweeps import signals as sweep_signals
 
     if is_input_error(exc):  # Hydra composes a single run's config here
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
+        return 2, None
+    if removed:  # a start that failed (Hydra writing the run's files): nothing to resume
+        print(f"rlexp: error: {_unstarted_text(exc, removed)}", file=sys.stderr)
         return 2, None
     reason = f"{type(exc).__name__}: {error_text(exc)}"
     stopped_by = sweep_signals.take_received()
@@ -534,6 +545,24 @@ def _hydra_failure(exc: Exception) -> tuple[int, str | None]:
         )
     print(f"rlexp: error: {reason}\n(rlexp --debug ... shows the traceback)", file=sys.stderr)
     return 1, reason
+
+
+def _unstarted_text(exc: Exception, removed: list[Path]) -> str:
+    """Why the run never began, and that its directories were removed."""
+    import shlex
+
+    from rlexp.override_errors import error_text
+    from rlexp.rundir import no_space_left
+
+    where = ", ".join(map(str, removed))
+    gone = f"removed {where}, which held nothing of the run yet"
+    if no_space_left(exc):
+        parent = shlex.quote(str(next(p for p in removed[0].parents if p.exists())))
+        return (
+            f"no space left on device while writing the run directory {where}; {gone}. "
+            f"Free space on that file system (df -h {parent}), then try again"
+        )
+    return f"{type(exc).__name__}: {error_text(exc)} while starting the run in {where}; {gone}"
 
 
 @contextlib.contextmanager

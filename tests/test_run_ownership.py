@@ -212,6 +212,41 @@ def test_a_full_disk_while_claiming_removes_what_the_claim_created(
     assert sorted(tmp_path.iterdir()) == []  # the folders it made for the run, and no more
 
 
+def test_a_full_disk_as_hydra_writes_the_run_files_removes_the_run_directory(
+    cli, tmp_path, monkeypatch
+):
+    """The claim succeeded, then Hydra's save of .hydra/config.yaml met a full disk: the
+    start failed, so what it created goes, and the message names the run directory."""
+    from hydra.core import utils
+
+    def full(*args):
+        raise OSError(28, os.strerror(28))
+
+    new = tmp_path / "new" / "run"
+    monkeypatch.setattr(utils, "_save_config", full)
+    result = cli("train", f"hydra.run.dir={new}", *A_VALID_RUN)
+    assert result.code == 2, result.describe()
+    assert f"no space left on device while writing the run directory {new}" in result.err
+    assert f"removed {new}, which held nothing of the run yet" in result.err
+    assert "Traceback" not in result.output
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_the_remains_of_a_start_on_a_full_disk_are_not_a_run_to_resume(cli, tmp_path):
+    """An older rlexp left these (all empty) when a start met a full disk: resuming them
+    cannot work, so it is not advised."""
+    run_dir = tmp_path / "run"
+    (run_dir / ".hydra").mkdir(parents=True)
+    for name in (".hydra/config.yaml", ".rlexp.lock", "train.log"):
+        (run_dir / name).write_bytes(b"")
+    before = snapshot(tmp_path)
+    result = cli("train", f"hydra.run.dir={run_dir}", *A_VALID_RUN)
+    assert result.code == 2, result.describe()
+    assert "a run that failed as it started" in result.err and "nothing to resume" in result.err
+    assert "rlexp resume" not in result.err and "did not finish" not in result.err
+    assert snapshot(tmp_path) == before
+
+
 def test_a_sweep_into_a_directory_with_data_names_the_sweeps_key(cli, tmp_path):
     result = cli("-m", "seed=0,1", f"hydra.sweep.dir={foreign_dir(tmp_path)}")
     assert result.code == 2, result.describe()

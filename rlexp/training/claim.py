@@ -144,6 +144,12 @@ def _held_text(run_dir: Path, entries: list[str]) -> str:
             f"holds {_shown(entries)}; rlexp never writes into a directory it did not "
             f"create. "
         )
+    if _began_no_run(run_dir):
+        return (
+            f"holds {_shown(entries)}, what is left of a run that failed as it started (an "
+            f"empty {rundir.HYDRA_DIR}/{rundir.CONFIG_FILE}, no {rundir.METRICS_FILE}, no "
+            f"checkpoint): there is nothing to resume. "
+        )
     metrics = rundir.read_metrics(run_dir)
     status = metrics.get("status")
     resume = f"To continue the run there: rlexp resume {_quote(run_dir)}. "
@@ -157,6 +163,16 @@ def _held_text(run_dir: Path, entries: list[str]) -> str:
     if newest_on_disk(run_dir) is not None:
         return f"holds a run that failed ({error}). {resume}"
     return f"holds a run that failed before its first checkpoint ({error}). "
+
+
+def _began_no_run(run_dir: Path) -> bool:
+    """Whether `run_dir`'s config is empty and it has no results and no checkpoints (a
+    start that failed on a full disk, by an older rlexp that did not remove it)."""
+    return (
+        rundir.config_path(run_dir).stat().st_size == 0
+        and not (run_dir / rundir.METRICS_FILE).exists()
+        and not (run_dir / rundir.CHECKPOINT_DIR).exists()
+    )
 
 
 def _shown(entries: list[str]) -> str:
