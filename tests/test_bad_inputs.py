@@ -357,6 +357,44 @@ def test_eval_of_a_policy_whose_specs_differ_from_the_env_names_them(run_copy, c
     assert "Traceback" not in result.output
 
 
+def test_eval_of_a_damaged_saved_model_names_it_and_the_other_policy(run_copy, cli):
+    """TensorFlow's advice for an empty saved_model.pb (pass a tags= argument) does not
+    apply to rlexp eval."""
+    (run_copy / "policy_best" / "saved_model.pb").write_bytes(b"")
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert f"the SavedModel in {run_copy / 'policy_best'} is damaged or unreadable" in result.err
+    assert f"rlexp eval {run_copy} policy=final" in result.err
+    assert "tags=" not in result.err and "Traceback" not in result.output
+
+
+def test_a_video_that_cannot_be_written_leaves_no_partial_gif(tmp_path, monkeypatch):
+    """A full disk part-way through the GIF: a 0-byte or cut-off file left there would be
+    taken for a file of the user's by the next eval."""
+    import errno
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from rlexp.policies import saved
+
+    real_save = Image.Image.save
+
+    def save_on_a_full_disk(self, fp, *args, **kwargs):
+        real_save(self, fp, *args, **kwargs)  # written, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Image.Image, "save", save_on_a_full_disk)
+    gif = saved.video_path(tmp_path, "policy_best", 0)
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 3
+    with pytest.raises(saved.PolicyLoadError, match="No space left on device"):
+        saved._write_gif(frames, gif)
+    assert list(gif.parent.iterdir()) == []
+    monkeypatch.undo()
+    assert saved._write_gif(frames, gif) == gif and saved._written_by_eval(gif)
+
+
 def test_no_code_path_loads_pickles_from_files():
     """Run directories hold no pickles: only the sweep's child process unpickles, and only
     what its parent writes to its stdin."""

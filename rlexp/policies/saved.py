@@ -180,7 +180,7 @@ def evaluate(
         _check_writable(run_dir)
     tf.random.set_seed(seed)
     env = build_env(run_dir, seed, video)  # checks the saved config before the policy is loaded
-    policy = _load(policy_dir)
+    policy = _load(policy_dir, run_dir)
     _check_accepts(policy, env, policy_dir, run_dir)
     frames: list[np.ndarray] = []
     returns = []
@@ -256,13 +256,34 @@ def _check_writable(run_dir: Path) -> None:
         )
 
 
-def _load(policy_dir: Path) -> Any:
+def _load(policy_dir: Path, run_dir: Path) -> Any:
     import tensorflow as tf
 
     try:
         return tf.saved_model.load(str(policy_dir))
     except Exception as exc:  # TF raises many types for a broken SavedModel
-        raise PolicyLoadError(f"cannot load the policy in {policy_dir}: {exc}") from exc
+        raise PolicyLoadError(_damaged_text(policy_dir, run_dir, exc)) from exc
+
+
+def _damaged_text(policy_dir: Path, run_dir: Path, exc: Exception) -> str:
+    """Why a SavedModel could not be loaded, and the run's other policy to evaluate.
+    TensorFlow's advice (a `tags=` argument, for an empty or cut-off saved_model.pb) is
+    left out: rlexp eval has no such option."""
+    lines = str(exc).strip().splitlines()
+    detail = f" ({lines[0]})" if lines and "tags=" not in str(exc) else ""
+    name = policy_dir.resolve().name
+    others = [
+        which
+        for which, folder in POLICY_DIRS.items()
+        if folder != name and (run_dir / folder / "saved_model.pb").is_file()
+    ]
+    instead = (
+        f"; evaluate the run's other policy instead: rlexp eval {shlex.quote(str(run_dir))} "
+        f"policy={others[0]}"
+        if others and name in POLICY_DIRS.values()
+        else ""
+    )
+    return f"the SavedModel in {policy_dir} is damaged or unreadable{detail}{instead}"
 
 
 def _check_accepts(policy: Any, env: Any, policy_dir: Path, run_dir: Path) -> None:
@@ -318,12 +339,21 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> Path:
     from PIL import Image
 
     images = [Image.fromarray(frame) for frame in frames]
+    temp = path.with_name(f".{path.name}.tmp")  # renamed into place: never a partial GIF
     try:
         path.parent.mkdir(exist_ok=True)
         images[0].save(
-            path, save_all=True, append_images=images[1:], duration=20, loop=0, comment=GIF_MARK
+            temp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=20,
+            loop=0,
+            comment=GIF_MARK,
         )
+        temp.replace(path)
     except OSError as exc:  # a run directory on a read-only mount, a full disk
+        temp.unlink(missing_ok=True)
         raise PolicyLoadError(
             f"cannot write the video {path} ({exc.strerror or exc}); copy the run "
             f"directory somewhere writable, or evaluate without video=true"
