@@ -190,6 +190,21 @@ def test_a_finished_job_without_its_metrics_is_unreadable_not_completed(tmp_path
     assert "metrics.json: missing, though job.json says the run completed" in out
 
 
+def test_a_single_run_without_its_metrics_is_named_as_unreadable(tmp_path, capsys):
+    """A run that exported a policy wrote metrics.json at that evaluation: without it the
+    report says so (as for a cut-off one), not just that no run has the metric."""
+    run = tmp_path / "run"
+    write_run(run, 0.001, 0, [100.0, 200.0])
+    (run / "metrics.json").unlink()
+    (run / ".rlexp.lock").write_text("")
+    (run / "policy_best").mkdir()
+    code, _, err = in_process(capsys, run, f"out={tmp_path / 'r'}")
+    assert code == 2
+    assert f"unreadable: {run} (metrics.json: missing, though the run exported policy_best/" in (
+        err
+    )
+
+
 def test_csv_keeps_full_precision_and_markdown_rounds(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {0.001: [223.40000915527344, 250.0, 260.0]})
     code, out, _ = in_process(capsys, sweep, f"out={tmp_path / 'r'}")

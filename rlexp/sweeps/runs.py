@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from rlexp.dotted import flatten
-from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
 from rlexp.rundir import (
+    BEST_POLICY_DIR,
     HYDRA_DIR,
     JOB_FILE,
     LOCK_FILE,
     METRICS_FILE,
     NOT_RUN_DIRS,
+    POLICY_DIR,
     SWEEP_FILE,
     lock_holder,
     never_solved,
     yaml_aliases,
 )
+from rlexp.rundir import CONFIG_FILE as _CONFIG_NAME
 
 CONFIG_FILE = f"{HYDRA_DIR}/{_CONFIG_NAME}"
 SKIP_DIRS = NOT_RUN_DIRS | {".submitit"}
@@ -257,6 +259,10 @@ def load_run(path: Path, root: Path | None = None) -> Run:
         return Run(path, name, UNREADABLE, str(exc), {}, {}, None)
     if not metrics and job.get("status") in ENDED:  # a job that ended always wrote it
         lost = f"{METRICS_FILE}: missing, though {JOB_FILE} says the run {job['status']}"
+        return Run(path, name, UNREADABLE, lost, {}, config, config.get("seed"))
+    exported = [d for d in (BEST_POLICY_DIR, POLICY_DIR) if (path / d).is_dir()]
+    if not metrics and exported:  # each export comes with an evaluation's metrics.json
+        lost = f"{METRICS_FILE}: missing, though the run exported {exported[0]}/ (deleted?)"
         return Run(path, name, UNREADABLE, lost, {}, config, config.get("seed"))
     status, error = _status(path, metrics, job)
     seed = config.get("seed", job.get("seed"))
