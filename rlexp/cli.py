@@ -549,18 +549,16 @@ def _hydra_failure(exc: Exception, removed: list[Path]) -> tuple[int, str | None
 
 def _unstarted_text(exc: Exception, removed: list[Path]) -> str:
     """Why the run never began, and that its directories were removed."""
-    import shlex
 
     from rlexp.override_errors import error_text
-    from rlexp.rundir import no_space_left
+    from rlexp.rundir import free_space_hint, no_space_left
 
     where = ", ".join(map(str, removed))
     gone = f"removed {where}, which held nothing of the run yet"
     if no_space_left(exc):
-        parent = shlex.quote(str(next(p for p in removed[0].parents if p.exists())))
         return (
             f"no space left on device while writing the run directory {where}; {gone}. "
-            f"Free space on that file system (df -h {parent}), then try again"
+            f"{free_space_hint(removed[0])}, then try again"
         )
     return f"{type(exc).__name__}: {error_text(exc)} while starting the run in {where}; {gone}"
 

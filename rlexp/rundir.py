@@ -275,6 +275,12 @@ _NO_SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 _NO_SPACE_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 
 
+def free_space_hint(path: Path) -> str:
+    """How to make room on the file system that holds `path` (its nearest existing folder)."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    return f"Free space on that file system (df -h {shlex.quote(str(existing))})"
+
+
 def no_space_left(exc: BaseException | None) -> bool:
     """Whether `exc`, or an exception it arose from, is a full disk or an exceeded quota.
 
@@ -369,8 +375,8 @@ class RunLock:
         if no_space_left(exc):
             return DiskFullError(
                 f"no space left on device while writing the lock file {self.path} of the run "
-                f"directory {run_dir}: nothing of the run was changed. Free space on that "
-                f"file system (df -h {shlex.quote(str(run_dir))}), then run the command again"
+                f"directory {run_dir}: nothing of the run was changed. {free_space_hint(run_dir)}, "
+                f"then run the command again"
             )
         return RunDirError(
             f"cannot write the lock file {self.path} ({exc.strerror}); nothing of the run "

@@ -125,13 +125,9 @@ def _remove_empty_folders(run_dir: Path, top: Path | None) -> None:
 def _no_space_text(run_dir: Path) -> str:
     return (
         f"no space left on device while creating the run directory {run_dir}: nothing of "
-        f"the run was written. Free space on that file system (df -h "
-        f"{_quote(_first_existing(run_dir))}), then try again"
+        f"the run was written. {rundir.free_space_hint(run_dir)}, then try again"
     )
 
-
-def _first_existing(path: Path) -> Path:
-    return next(p for p in (path, *path.parents) if p.exists())
 
 
 def _held_text(run_dir: Path, entries: list[str]) -> str:

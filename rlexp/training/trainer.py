@@ -189,12 +189,13 @@ def disk_full_text(run_dir: Path, recorded: bool) -> str:
         else "metrics.json could not be updated either"
     )
     newest = newest_on_disk(run_dir)
+    free_space = rundir.free_space_hint(run_dir)
     then = (
-        f"its newest complete checkpoint, {newest}, is intact. Free space on that file "
-        f"system (df -h {where}), then continue the run with: rlexp resume {where}"
+        f"its newest complete checkpoint, {newest}, is intact. {free_space}, then continue "
+        f"the run with: rlexp resume {where}"
         if newest
-        else f"it had written no checkpoint yet. Free space on that file system (df -h "
-        f"{where}), then start the run again in a new directory"
+        else f"it had written no checkpoint yet. {free_space}, then start the run again in a "
+        f"new directory"
     )
     return (
         f"no space left on device while writing the run directory {run_dir}: the run "
