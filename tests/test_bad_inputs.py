@@ -350,9 +350,56 @@ def test_eval_of_a_policy_whose_specs_differ_from_the_env_names_them(run_copy, c
     result = cli("eval", run_copy, "episodes=1")
     assert result.code == 2, result.describe()
     assert (
-        f"the policy in {run_copy / 'policy_best'} does not accept the time steps of "
-        f"env=card_game (its specs differ from the ones it was trained on): observation: "
-        f"the policy takes float32 (4,), env=card_game gives int32 (1,)"
+        f"the policy in {run_copy / 'policy_best'} does not fit env=card_game (its specs "
+        f"differ from the ones it was trained on): observation: the policy takes float32 "
+        f"(4,), env=card_game gives int32 (1,)"
+    ) in result.err
+    assert "Traceback" not in result.output
+
+
+def test_eval_of_a_policy_whose_action_spec_differs_from_the_env_names_both(run_copy, cli):
+    """Same observations, other action bounds (as num_actions edited in the config): the
+    episodes would run with actions that mean something else, so eval refuses before them."""
+    specs = run_copy / "policy_best" / "policy_specs.pbtxt"
+    text = specs.read_text()
+    action = text.index('key: "action"')
+    maximum = text.index("int64_val: 1", text.index("maximum", action))
+    specs.write_text(text[:maximum] + "int64_val: 2" + text[maximum + len("int64_val: 1") :])
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"the policy in {run_copy / 'policy_best'} does not fit env=cartpole (its specs differ "
+        f"from the ones it was trained on): action: the policy gives int64 () in [0, 2], "
+        f"env=cartpole takes int64 () in [0, 1]"
+    ) in result.err
+    assert "return over" not in result.out
+
+
+def test_eval_of_a_policy_without_its_specs_file_names_it(run_copy, cli):
+    """policy_specs.pbtxt holds the action bounds the check needs (the SavedModel has none)."""
+    specs = run_copy / "policy_best" / "policy_specs.pbtxt"
+    specs.unlink()
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert f"cannot read the policy's specs {specs}" in result.err
+    assert "the run's other policy folder holds the same specs" in result.err
+
+
+def test_eval_of_a_savedmodel_that_is_not_a_policy_says_so(run_copy, cli):
+    import tensorflow as tf
+
+    class Doubler(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def f(self, x):
+            return x * 2
+
+    shutil.rmtree(run_copy / "policy_best")
+    tf.saved_model.save(Doubler(), str(run_copy / "policy_best"))
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"{run_copy / 'policy_best'} is not a TF-Agents policy SavedModel (no "
+        f"action/get_initial_state signature)"
     ) in result.err
     assert "Traceback" not in result.output
 

@@ -287,23 +287,70 @@ def _damaged_text(policy_dir: Path, run_dir: Path, exc: Exception) -> str:
 
 
 def _check_accepts(policy: Any, env: Any, policy_dir: Path, run_dir: Path) -> None:
-    """Refuse, before any episode, a policy whose input specs do not match the time steps
-    of the env the run's config builds (an edited config, a plugin env whose specs changed):
-    TensorFlow's own error is a page of function signatures."""
+    """Refuse, before any episode, a SavedModel that is not a TF-Agents policy, and a policy
+    whose specs do not match the env the run's config builds (an edited config, a plugin env
+    whose specs changed): TensorFlow's own error is a page of function signatures, and an
+    action spec with other bounds runs without one, its actions meaning something else."""
     from tf_agents.specs import tensor_spec
 
+    if not {"action", "get_initial_state"} <= set(getattr(policy, "signatures", None) or {}):
+        raise PolicyLoadError(
+            f"{policy_dir} is not a TF-Agents policy SavedModel (no action/get_initial_state "
+            f"signature); rlexp eval takes the policy/ or policy_best/ folder of a run"
+        )
+    name = OmegaConf.load(run_dir / CONFIG_FILE).env.name
+    acts, takes = _action_text(_saved_action_spec(policy_dir)), _action_text(env.action_spec())
+    differences = [f"action: the policy gives {acts}, env={name} takes {takes}"]
+    differences = differences if acts != takes else []
     given = tensor_spec.add_outer_dims_nest(env.time_step_spec(), (env.batch_size,))
     try:  # traces the call the episodes make, without running it
         policy.action.get_concrete_function(given, policy.get_initial_state(env.batch_size))
     except (ValueError, TypeError) as exc:
-        name = OmegaConf.load(run_dir / CONFIG_FILE).env.name
         taken = policy.action.concrete_functions[0].structured_input_signature[0][0]
-        differences = _differences(taken, env.time_step_spec(), f"env={name}")
+        found = _differences(taken, env.time_step_spec(), f"env={name}")
+        differences = (found or [str(exc).splitlines()[0]]) + differences
+    if differences:
         raise PolicyLoadError(
-            f"the policy in {policy_dir} does not accept the time steps of env={name} (its "
-            f"specs differ from the ones it was trained on): "
-            + ("; ".join(differences) or str(exc).splitlines()[0])
+            f"the policy in {policy_dir} does not fit env={name} (its specs differ from the "
+            f"ones it was trained on): " + "; ".join(differences)
+        )
+
+
+def _saved_action_spec(policy_dir: Path) -> Any:
+    """The action spec the policy was trained with, from the policy_specs.pbtxt that TF-Agents'
+    PolicySaver writes beside the SavedModel (the SavedModel keeps no bounds)."""
+    from tf_agents.policies import policy_saver
+    from tf_agents.specs import tensor_spec
+
+    path = policy_dir / policy_saver.POLICY_SPECS_PBTXT
+    try:
+        specs = policy_saver.specs_from_collect_data_spec(tensor_spec.from_pbtxt_file(str(path)))
+    except Exception as exc:  # noqa: BLE001 (missing: OSError; damaged: protobuf's errors)
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise PolicyLoadError(
+            f"cannot read the policy's specs {path} ({why}); PolicySaver writes it with the "
+            f"SavedModel, and the run's other policy folder holds the same specs"
         ) from None
+    return specs["action_spec"]
+
+
+def _action_text(specs: Any) -> str:
+    """`int32 () in [0, 4]` for each spec in a nest: its dtype, shape and bounds."""
+    import tensorflow as tf
+
+    texts = []
+    for spec in tf.nest.flatten(specs):
+        text = f"{tf.as_dtype(spec.dtype).name} {tuple(spec.shape)}"
+        if hasattr(spec, "minimum"):
+            text += f" in [{_bound_text(spec.minimum)}, {_bound_text(spec.maximum)}]"
+        texts.append(text)
+    return ", ".join(texts) or "nothing"
+
+
+def _bound_text(bound: Any) -> str:
+    """A bound as one number when all its elements are equal, else as a list."""
+    values = np.unique(np.asarray(bound))
+    return str(values[0].item()) if values.size == 1 else str(np.asarray(bound).tolist())
 
 
 def _differences(taken: Any, given: Any, env: str) -> list[str]:
