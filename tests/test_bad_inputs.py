@@ -299,6 +299,25 @@ def test_eval_of_a_policy_dir_given_as_dot_or_a_symlink(trained_run, cli, tmp_pa
     assert f"policy: {shown}\n" in result.out
 
 
+def test_eval_of_a_policy_folder_moved_out_of_its_run_says_how_to_evaluate_it(
+    trained_run, cli, tmp_path
+):
+    """The env is built from the run's config: the folder alone is refused with both ways
+    out, and the second one (its run's .hydra/ copied beside it) works."""
+    elsewhere = tmp_path / "elsewhere"
+    moved = Path(shutil.copytree(trained_run.run_dir / "policy_best", elsewhere / "pb"))
+    result = cli("eval", moved, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"{moved} is a policy folder without its run: rlexp eval builds the env from the "
+        f"run's .hydra/config.yaml, and {elsewhere} has none; evaluate it in its run "
+        f"directory (rlexp eval <run dir>/pb), or copy the run's .hydra/ folder into {elsewhere}"
+    ) in result.err
+    shutil.copytree(trained_run.run_dir / ".hydra", elsewhere / ".hydra")
+    result = cli("eval", moved, "episodes=1")
+    assert result.code == 0, result.describe()
+
+
 def test_eval_refuses_a_run_with_evaluations_but_no_policy_best(run_copy, cli):
     """policy/ in its place would be a silent swap of the policy asked for."""
     shutil.rmtree(run_copy / "policy_best")

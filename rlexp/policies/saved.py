@@ -61,6 +61,13 @@ def locate(path: Path, which: str | None = None) -> tuple[Path, Path]:
                 f"(rlexp eval {shlex.quote(str(real.parent))} policy={which})"
             )
         return real.parent, path
+    if (real / "saved_model.pb").is_file():  # a policy folder moved out of its run
+        raise PolicyLoadError(
+            f"{path} is a policy folder without its run: rlexp eval builds the env from the "
+            f"run's {CONFIG_FILE}, and {real.parent} has none; evaluate it in its run "
+            f"directory (rlexp eval <run dir>/{real.name}), or copy the run's "
+            f"{rundir.HYDRA_DIR}/ folder into {real.parent}"
+        )
     if not (path / CONFIG_FILE).is_file():
         raise PolicyLoadError(
             f"{path} is not a run directory (with .hydra/config.yaml and policy/) "
