@@ -4,6 +4,7 @@ destroys an existing run directory."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -357,6 +358,21 @@ def test_eval_of_a_run_without_policy_says_why_by_its_status(run_copy, cli, stat
     else:
         assert "has not finished (status: interrupted)" in result.err
         assert f"rlexp resume {run_copy}" in result.err
+
+
+def test_eval_of_a_run_still_training_says_to_wait_not_to_resume(run_copy, cli):
+    """A live process holds the run's lock (this one, through its own open of the file):
+    `rlexp resume` would be refused, so eval does not suggest it."""
+    from rlexp.rundir import RunLock
+
+    shutil.rmtree(run_copy / "policy_best"), shutil.rmtree(run_copy / "policy")
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    (run_copy / "metrics.json").write_text(json.dumps({**metrics, "status": "running"}))
+    with RunLock(run_copy):
+        result = cli("eval", run_copy)
+    assert result.code == 2, result.describe()
+    assert f"{run_copy} is still training (pid {os.getpid()})" in result.err
+    assert "wait for it to end" in result.err and "rlexp resume" not in result.err
 
 
 def test_eval_of_a_policy_whose_specs_differ_from_the_env_names_them(run_copy, cli):

@@ -101,8 +101,15 @@ def _fall_back_to_final(run_dir: Path) -> Path:
 
 
 def _missing_export(run_dir: Path, which: str) -> str:
-    """Why a run directory has no `which` policy to evaluate, by its metrics.json status."""
+    """Why a run directory has no `which` policy to evaluate: a process still trains it (it
+    holds the run's lock), else by its metrics.json status."""
     name = POLICY_DIRS[which]
+    holder = rundir.lock_holder(run_dir)
+    if holder is not None:
+        return (
+            f"{run_dir} is still training (pid {holder}): its policies are exported when the "
+            f"run ends; wait for it to end, then evaluate it"
+        )
     status = rundir.read_metrics(run_dir).get("status")
     if status != "completed":
         finished = f"has not finished (status: {status})" if status else "may not have finished"
