@@ -150,13 +150,17 @@ def _main(argv: list[str]) -> int:
     try:
         return _command(argv)
     except KeyboardInterrupt as exc:
-        return _aborted(exc)
+        return _aborted(exc, argv[0] if argv else "train")
 
 
-def _aborted(exc: KeyboardInterrupt) -> int:
-    """Ctrl-C that no run handled cleanly: the second one in a run (the trainer marked it
-    failed and says how to continue it), or one before any run began (a run directory
-    this command created for it is removed: nothing to resume)."""
+def _aborted(exc: KeyboardInterrupt, command: str) -> int:
+    """Ctrl-C that no run handled cleanly: in `rlexp eval` (which writes nothing until its
+    episodes end), the second one in a run (the trainer marked it failed and says how to
+    continue it), or one before any run began (a run directory this command created for
+    it is removed: nothing to resume)."""
+    if command == "eval":
+        print("\nrlexp eval: stopped by Ctrl-C before it reported a result", file=sys.stderr)
+        return 130
     trainer = sys.modules.get("rlexp.training.trainer")
     if trainer is not None and isinstance(exc, trainer.Aborted):
         print(f"\nrlexp: {exc}", file=sys.stderr)

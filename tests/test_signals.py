@@ -147,6 +147,20 @@ def test_a_ctrl_c_before_any_run_began_says_there_is_nothing_to_resume(cli, monk
     assert "resume " not in result.err and "Traceback" not in result.output
 
 
+def test_a_ctrl_c_during_eval_says_it_stopped_eval_not_a_run(cli, monkeypatch, tmp_path):
+    """It said "before any run began (nothing to resume)", words about training."""
+    import rlexp.policies.saved
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rlexp.policies.saved, "evaluate", interrupted)
+    result = cli("eval", tmp_path, "episodes=5")
+    assert result.code == 130, result.describe()
+    assert "rlexp eval: stopped by Ctrl-C before it reported a result" in result.err
+    assert "run began" not in result.err and "resume" not in result.err
+
+
 def test_an_abort_of_a_run_that_had_begun_says_how_to_continue_it(cli, monkeypatch, tmp_path):
     import rlexp.cli
     from rlexp.training.trainer import Aborted
