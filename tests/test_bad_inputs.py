@@ -330,6 +330,25 @@ def test_eval_refuses_a_run_with_evaluations_but_no_policy_best(run_copy, cli):
     assert f"rlexp eval {run_copy} policy=final" in result.err
 
 
+@pytest.mark.parametrize("metrics", ["missing", "damaged"])
+def test_eval_refuses_a_run_without_policy_best_whose_metrics_cannot_say(run_copy, cli, metrics):
+    """Whether it never evaluated (policy/ is then the one) or lost its best policy is
+    unknown: refused as a run that lost it is, not "records no evaluation"."""
+    shutil.rmtree(run_copy / "policy_best")
+    if metrics == "missing":
+        (run_copy / "metrics.json").unlink()
+    else:
+        (run_copy / "metrics.json").write_text("{bad")
+    result = cli("eval", run_copy, "episodes=1")
+    assert result.code == 2, result.describe()
+    assert (
+        f"{run_copy} has no policy_best/saved_model.pb, and its metrics.json is missing or "
+        f"damaged, so whether the run evaluated (and lost its best policy) is unknown; "
+        f"evaluate the policy at the end with: rlexp eval {run_copy} policy=final"
+    ) in result.err
+    assert "records no evaluation" not in result.err and "return over" not in result.out
+
+
 def test_eval_of_a_run_that_never_evaluated_takes_policy_with_a_note(run_copy, cli):
     shutil.rmtree(run_copy / "policy_best")
     metrics = json.loads((run_copy / "metrics.json").read_text())
