@@ -286,7 +286,8 @@ def run_copy(trained_run, tmp_path) -> Path:
 
 @pytest.mark.parametrize("given", ["dot", "symlink"])
 def test_eval_of_a_policy_dir_given_as_dot_or_a_symlink(trained_run, cli, tmp_path, given):
-    """Its run is the resolved path's parent; the policy is printed as it was given."""
+    """Its run is the resolved path's parent; the policy is printed resolved (it printed
+    `.` or the link's name, which do not say which policy was evaluated)."""
     policy_dir = trained_run.run_dir / "policy"
     if given == "dot":
         with pytest.MonkeyPatch.context() as patch:
@@ -297,7 +298,7 @@ def test_eval_of_a_policy_dir_given_as_dot_or_a_symlink(trained_run, cli, tmp_pa
         shown.symlink_to(policy_dir)
         result = cli("eval", shown, "episodes=1")
     assert result.code == 0, result.describe()
-    assert f"policy: {shown}\n" in result.out
+    assert f"policy: {policy_dir.resolve()}\n" in result.out, shown
 
 
 def test_eval_of_a_policy_folder_moved_out_of_its_run_says_how_to_evaluate_it(

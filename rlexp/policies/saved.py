@@ -30,7 +30,7 @@ class PolicyLoadError(ValueError):
 @dataclass
 class EvalReport:
     returns: list[float]
-    policy_dir: Path
+    policy_dir: Path  # resolved: the folder evaluated, whatever `.` or symlink named it
     video: Path | None = None
 
     @property
@@ -240,9 +240,9 @@ def evaluate(
             time_step, state = act_and_step(time_step, state)
             total += float(time_step.reward[0])
         returns.append(total)
-    name = policy_dir.resolve().name  # policy_best or policy, not a symlink's name or `.`
-    gif = _write_gif(frames, video_path(run_dir, name, seed)) if video else None
-    return EvalReport(returns, policy_dir, gif)
+    real = policy_dir.resolve()  # policy_best or policy, not a symlink or `.`
+    gif = _write_gif(frames, video_path(run_dir, real.name, seed)) if video else None
+    return EvalReport(returns, real, gif)
 
 
 def video_path(run_dir: Path, policy: str, seed: int) -> Path:
