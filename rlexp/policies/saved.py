@@ -86,15 +86,15 @@ def _fall_back_to_final(run_dir: Path) -> Path:
     """policy/ in place of a missing policy_best/, for a run that never evaluated (one that
     did has a best policy: its folder was deleted or damaged, so it is refused, as is one
     whose metrics.json cannot say)."""
-    metrics = rundir.read_metrics(run_dir)  # {} when missing or unreadable
+    metrics = rundir.read_metrics(run_dir)
     final = f"rlexp eval {shlex.quote(str(run_dir))} policy=final"
-    if not isinstance(metrics.get("evaluations"), list):
+    if not metrics:  # missing or unreadable: no record either way
         raise PolicyLoadError(
             f"{run_dir} has no {rundir.BEST_POLICY_DIR}/saved_model.pb, and its "
             f"{rundir.METRICS_FILE} is missing or damaged, so whether the run evaluated (and "
             f"lost its best policy) is unknown; evaluate the policy at the end with: {final}"
         )
-    if metrics["evaluations"] or metrics.get("best_eval_env_steps") is not None:
+    if metrics.get("evaluations") or metrics.get("best_eval_env_steps") is not None:
         raise PolicyLoadError(
             f"{run_dir} has evaluations in {rundir.METRICS_FILE} but no "
             f"{rundir.BEST_POLICY_DIR}/saved_model.pb (deleted or damaged); evaluate the "
