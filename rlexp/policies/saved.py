@@ -322,8 +322,9 @@ def _check_accepts(policy: Any, env: Any, policy_dir: Path, run_dir: Path) -> No
         )
     name = OmegaConf.load(run_dir / CONFIG_FILE).env.name
     acts, takes = _action_text(_saved_action_spec(policy_dir)), _action_text(env.action_spec())
-    differences = [f"action: the policy gives {acts}, env={name} takes {takes}"]
-    differences = differences if acts != takes else []
+    differences = (
+        [] if acts == takes else [f"action: the policy gives {acts}, env={name} takes {takes}"]
+    )
     given = tensor_spec.add_outer_dims_nest(env.time_step_spec(), (env.batch_size,))
     try:  # traces the call the episodes make, without running it
         policy.action.get_concrete_function(given, policy.get_initial_state(env.batch_size))
