@@ -56,12 +56,14 @@ def test_train_into_an_existing_run_is_refused(cli, trained_run):
         ("interrupted", True, "did not finish. To continue the run there: rlexp resume"),
         ("failed", True, "failed (RuntimeError: boom). To continue the run there: rlexp resume"),
         ("failed", False, "failed before its first checkpoint (RuntimeError: boom). To start"),
+        ("running", False, "did not finish and has no checkpoint to resume from (it was"),
     ],
 )
 def test_the_advice_for_an_existing_run_follows_how_it_ended(
     cli, tmp_path, status, checkpoint, advice
 ):
-    """Resuming a run that failed before its first checkpoint fails again: not advised."""
+    """Resuming a run that failed or was killed before its first checkpoint is refused:
+    not advised."""
     run_dir = fake_run(tmp_path / "run")
     metrics = {"status": status, "error": "RuntimeError: boom"}
     (run_dir / "metrics.json").write_text(json.dumps(metrics))

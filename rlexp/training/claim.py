@@ -151,12 +151,18 @@ def _held_text(run_dir: Path, entries: list[str]) -> str:
     resume = f"To continue the run there: rlexp resume {_quote(run_dir)}. "
     if status == "completed":
         return "holds a completed run, which a new run never writes over. "
-    if status != "failed":  # interrupted or killed (running), or its record is gone
-        return f"holds a run that did not finish. {resume}"
     from rlexp.training.checkpoints import newest_on_disk
 
+    checkpointed = newest_on_disk(run_dir) is not None
+    if status != "failed":  # interrupted or killed (running), or its record is gone
+        if not checkpointed:
+            return (
+                "holds a run that did not finish and has no checkpoint to resume from (it "
+                "was killed before its first one, or its checkpoints were deleted). "
+            )
+        return f"holds a run that did not finish. {resume}"
     error = metrics.get("error") or "no reason recorded"
-    if newest_on_disk(run_dir) is not None:
+    if checkpointed:
         return f"holds a run that failed ({error}). {resume}"
     return f"holds a run that failed before its first checkpoint ({error}). "
 
