@@ -393,6 +393,25 @@ def test_a_signal_during_the_final_phase_leaves_the_run_completed(tmp_path, monk
     assert read_json(run_dir / "provenance.json")["exit_status"] == "completed"
 
 
+def test_a_signal_after_the_last_iteration_leaves_the_run_completed(tmp_path):
+    """The signal comes during the last iteration's evaluation, inside the loop, once the
+    budget is trained: the run was marked interrupted (exit 143) without its policies."""
+    from conftest import sigterm_once_past
+
+    run_dir = tmp_path / "run"
+    short = [*RUN[:2], "train.env_steps=1000", *RUN[3:]]  # eval and checkpoint at 1000
+    with sigterm_once_past(1000, after="evaluate"):
+        result = invoke_main("train", *short, f"hydra.run.dir={run_dir}")
+    assert result.code == 0, result.describe()
+    assert "SIGTERM came after the run had finished training" in result.err
+    assert "Continue it with" not in result.err
+    metrics = read_json(run_dir / "metrics.json")
+    assert metrics["status"] == "completed" and metrics["env_steps"] >= 1000, metrics
+    assert read_json(run_dir / "provenance.json")["exit_status"] == "completed"
+    for policy in ("policy", "policy_best"):
+        assert (run_dir / policy / "saved_model.pb").is_file(), policy
+
+
 # The trainer's signal handling around a main thread blocked in one long call that no
 # signal interrupts, as TensorFlow's are: the stop signals are blocked in that thread.
 BLOCKED_IN_ONE_CALL = """

@@ -12,7 +12,8 @@ own their positions; a checkpoint records them and resume puts them back with `s
 The step axis is env steps everywhere. A stop request (SIGTERM/SIGINT, see
 `rlexp.training.trainer`) ends the run after the current loop call with a checkpoint;
 resuming it replays the loop from its segment's start (`Runner.replay`), so the resumed
-run equals an uninterrupted one.
+run equals an uninterrupted one. A stop that comes once the budget is trained changes
+nothing: the run finishes.
 """
 
 from __future__ import annotations
@@ -144,7 +145,9 @@ class Runner:
             for trigger in self.triggers:
                 trigger(step)
             self.progress.update(step, self.state.metrics.final_eval_return, self.loss)
-        return self.interrupt() if self.should_stop() else self.finish()
+        # A stop that comes once the budget is trained (during the last iteration's
+        # triggers) leaves nothing to resume but the final phase: the run finishes.
+        return self.finish() if self.trained() else self.interrupt()
 
     def prefill(self) -> None:
         """Fill the replay buffer with a random policy (replay agents only)."""
@@ -269,8 +272,13 @@ class Runner:
     # The loop
 
     def done(self) -> bool:
+        return self.trained() or self.should_stop()
+
+    def trained(self) -> bool:
+        """Whether training is over: the budget is reached (or the env solved, with
+        `stop_when_solved`)."""
         solved = self.t.stop_when_solved and self.state.metrics.solved_at_env_steps is not None
-        return self.env_steps() >= self.t.env_steps or solved or self.should_stop()
+        return self.env_steps() >= self.t.env_steps or solved
 
     def next_point(self) -> int:
         return min([t.next_point() for t in self.triggers] + [self.t.env_steps])
