@@ -131,3 +131,24 @@ def test_train_log_is_never_written_through_a_symbolic_link(tmp_path):
     assert victim.read_text() == "keep me\n"
     assert "is a symbolic link; the log is not written through it" in out.getvalue()
     assert "a line" in out.getvalue()
+
+
+def test_a_resume_note_starts_on_its_own_line_past_the_bar_and_goes_to_train_log(
+    tmp_path, monkeypatch
+):
+    """`Runner.note` printed to stderr into the middle of the bar's line, and not to
+    train.log."""
+    import sys
+    from types import SimpleNamespace
+
+    from rlexp.training.runner import Runner
+
+    screen, log = io.StringIO(), tmp_path / "train.log"
+    monkeypatch.setattr(sys, "stderr", screen)  # the terminal the bar is drawn on
+    progress = Progress(6000, initial=1524, bar=True, log_file=log, bar_stream=screen)
+    progress.update(1524)
+    Runner.note(SimpleNamespace(label="", progress=progress), "replaying env steps 1002-1524")
+    progress.close()
+    line = next(line for line in screen.getvalue().split("\n") if "replaying" in line)
+    assert line.split("\r")[-1] == "rlexp resume: replaying env steps 1002-1524"
+    assert log.read_text() == "rlexp resume: replaying env steps 1002-1524\n"

@@ -12,6 +12,8 @@ The runner calls, in order (see the module's tests for each):
                         log_file=run_dir / "train.log", prefix=job_prefix(job, seed))
     ...each loop iteration:      progress.update(env_steps, eval_return=..., loss=...)
     ...each summary interval:    progress.report(env_steps)
+    ...a note:                   progress.write(text, stream=sys.stderr)  # past the bar
+    ...a line said elsewhere:    progress.log(text)                       # train.log only
     progress.close()
     for line in closing_lines(metrics, run_dir):   # after metrics.json is final
         progress.write(line)
@@ -128,38 +130,46 @@ class Progress:
             self.update(steps)
         self._emit(self.line(), to_stream=self._bar is None)
 
-    def write(self, text: str) -> None:
-        """A line for the user (stdout, past the bar) and train.log."""
-        self._emit(text, to_stream=True)
+    def write(self, text: str, stream: TextIO | None = None) -> None:
+        """A line for the user and train.log: to `stream` (stdout unless given; stderr for
+        notes and warnings), past the bar while it is shown."""
+        self._emit(text, to_stream=True, stream=stream)
 
-    def _emit(self, text: str, to_stream: bool) -> None:
+    def log(self, text: str) -> None:
+        """A line for train.log only (one the caller has shown the user itself)."""
+        self._emit(text, to_stream=False)
+
+    def _emit(self, text: str, to_stream: bool, stream: TextIO | None = None) -> None:
+        stream = stream or self.stream
         if to_stream:
             if self._bar is not None:
-                self._bar.write(text, file=self.stream)
+                self._bar.write(text, file=stream)
             else:
-                print(text, file=self.stream, flush=True)
-        if self.log_file is not None:
-            self._append_to_log(text)
-
-    def _append_to_log(self, text: str) -> None:
-        """Append to train.log, never through a symbolic link (a copied or received run
-        directory's link could point at any file): the log then stays on the terminal."""
-        try:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-            fd = os.open(self.log_file, flags, 0o666)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
+                print(text, file=stream, flush=True)
+        if self.log_file is not None and not append_to_log(self.log_file, text):
             linked, self.log_file = self.log_file, None
             note = f"rlexp: note: {linked} is a symbolic link; the log is not written through it"
-            return self.write(note)
-        with os.fdopen(fd, "a") as log:
-            log.write(text + "\n")
+            self.write(note)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def append_to_log(log_file: Path, text: str) -> bool:
+    """Append the line `text` to `log_file` (train.log), never through a symbolic link (a
+    copied or received run directory's link could point at any file): False for a link,
+    which is left as it is."""
+    try:
+        fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        return False
+    with os.fdopen(fd, "a") as log:
+        log.write(text + "\n")
+    return True
 
 
 def closing_lines(

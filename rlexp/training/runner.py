@@ -528,7 +528,8 @@ class Runner:
         self.write_text("config", "```yaml\n" + OmegaConf.to_yaml(self.cfg, resolve=True) + "```")
 
     def note(self, text: str) -> None:
-        print(f"{self.label}rlexp resume: {text}", file=sys.stderr)
+        """A resume's note: to stderr, past the bar, and to train.log."""
+        self.progress.write(f"{self.label}rlexp resume: {text}", stream=sys.stderr)
 
     def write_provenance(self, record: dict[str, Any]) -> None:
         """The provenance record in the Text tab, at the current env step: at each start,
