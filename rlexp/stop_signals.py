@@ -11,6 +11,7 @@ stays ignored (SIGHUP under `nohup`).
 
 SIGHUP (the terminal closed, the ssh connection dropped) stops like SIGTERM; the output
 that went to the terminal goes to /dev/null from then on, as nothing reads it any more.
+What a run's stop says also goes to its train.log (`StopRequest.log_to`).
 
 Python runs signal handlers on the main thread between bytecodes, so while TensorFlow is
 busy in one long call a handler waits for it. `StopRequest.watched` closes that gap: a
@@ -49,6 +50,8 @@ class StopRequest:
         self.signum: int | None = None
         self.then = then
         self.on_abort: Callable[[], None] | None = None  # says what the abort left
+        self._log: Callable[[str], None] | None = None  # the run's log (`log_to`)
+        self._said: str | None = None  # the line the first stop signal said
         self._lock = threading.RLock()  # the watcher and the main thread both record
         self._watching = False
         self._recorded_at = 0.0  # time.monotonic() of the first stop signal
@@ -75,17 +78,28 @@ class StopRequest:
 
     def record(self, signum: int) -> bool:
         """Take `signum` as the stop if it is the first; whether it was."""
+        said = (
+            f"rlexp: {signal.Signals(signum).name} received: {self.then} (Ctrl-C again "
+            f"aborts at once)"
+        )
         with self._lock:
             if self.signum is not None:
                 return False
             self.signum, self._recorded_at = signum, time.monotonic()
+            self._said, log = said, self._log  # `log_to` or this call logs it, not both
         if signum == signal.SIGHUP:
             _leave_the_terminal()
-        _say(
-            f"\nrlexp: {signal.Signals(signum).name} received: {self.then} (Ctrl-C again "
-            f"aborts at once)"
-        )
+        _say("\n" + said)  # on a line of its own, past a progress bar's
+        _write_log(log, said)
         return True
+
+    def log_to(self, write: Callable[[str], None]) -> None:
+        """Write what the stop says to the run's log (train.log) too: from now on, and the
+        line it has said already, if any. After SIGHUP the log is all that keeps it."""
+        with self._lock:
+            self._log, said = write, self._said
+        if said is not None:
+            _write_log(write, said)
 
     @contextmanager
     def watched(self) -> Iterator[None]:
@@ -182,6 +196,17 @@ def _say(line: str) -> None:
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):
+        pass
+
+
+def _write_log(write: Callable[[str], None] | None, line: str) -> None:
+    """`line` to the run's log, if there is one; a log that cannot be written (a full
+    disk) does not keep the stop from going on."""
+    if write is None:
+        return
+    try:
+        write(line)
+    except OSError:
         pass
 
 

@@ -410,6 +410,54 @@ def test_a_signal_after_the_last_iteration_leaves_the_run_completed(tmp_path):
     assert read_json(run_dir / "provenance.json")["exit_status"] == "completed"
     for policy in ("policy", "policy_best"):
         assert (run_dir / policy / "saved_model.pb").is_file(), policy
+    log = (run_dir / "train.log").read_text()
+    assert "SIGTERM received" in log and "came after the run had finished training" in log
+
+
+def test_train_log_keeps_what_a_stop_and_its_resume_said(tmp_path):
+    """After SIGHUP nothing reads the terminal: the stop's lines and the resume's notes
+    went to stderr only, and train.log held none of them."""
+    from conftest import sigterm_once_past
+
+    run_dir = tmp_path / "run"
+    with sigterm_once_past(1501):
+        stopped = invoke_main("train", *RUN, f"hydra.run.dir={run_dir}")
+    assert stopped.code == 143, stopped.describe()
+    log = (run_dir / "train.log").read_text()
+    assert "rlexp: SIGTERM received: stopping after the current iteration" in log
+    said = next(line for line in stopped.err.splitlines() if "Continue it with" in line)
+    assert said in log.splitlines()
+    resumed = invoke_main("resume", run_dir)
+    assert resumed.code == 0, resumed.describe()
+    notes = [line for line in resumed.err.splitlines() if line.startswith("rlexp resume: ")]
+    assert any("replayed env steps " in note for note in notes), resumed.err
+    assert set(notes) <= set((run_dir / "train.log").read_text().splitlines())
+
+
+def test_what_a_stop_said_before_the_run_had_a_log_goes_to_it_once():
+    from rlexp.stop_signals import StopRequest
+
+    early, late = StopRequest(), StopRequest()
+    early_log, late_log = [], []
+    early.record(signal.SIGTERM)
+    early.log_to(early_log.append)  # the run's log exists after the signal came
+    late.log_to(late_log.append)
+    late.record(signal.SIGINT)
+    late.record(signal.SIGTERM)  # not the first: said by nobody
+    assert early_log == ["rlexp: SIGTERM received: stopping after the current iteration "
+                         "with a checkpoint (Ctrl-C again aborts at once)"]
+    assert len(late_log) == 1 and late_log[0].startswith("rlexp: SIGINT received")
+
+
+def test_a_log_that_cannot_be_written_does_not_keep_a_stop_from_being_recorded():
+    from rlexp.stop_signals import StopRequest
+
+    def full_disk(line: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    stop = StopRequest()
+    stop.log_to(full_disk)
+    assert stop.record(signal.SIGTERM) and stop()
 
 
 # The trainer's signal handling around a main thread blocked in one long call that no

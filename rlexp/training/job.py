@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from rlexp.rundir import DiskFullError, RunDirError, mark_status
-from rlexp.training.progress import job_prefix
+from rlexp.rundir import TRAIN_LOG, DiskFullError, RunDirError, mark_status
+from rlexp.training.progress import append_to_log, job_prefix
 
 
 def run_job(cfg: DictConfig, resume: bool = False) -> float | None:
@@ -80,10 +81,10 @@ def train_and_report(
         print(f"rlexp: {exc}; {what}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Interrupted as exc:
-        print(
+        _say_and_log(
+            run_dir,
             f"rlexp: {exc} at env step {exc.metrics.env_steps}; checkpoint saved, run marked "
             f"interrupted. Continue it with: rlexp resume {shlex.quote(str(run_dir))}",
-            file=sys.stderr,
         )
         sys.exit(exc.exit_code)
     except RunDirError as exc:
@@ -100,3 +101,13 @@ def train_and_report(
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
     return metrics
+
+
+def _say_and_log(run_dir: Path, line: str) -> None:
+    """`line` to stderr and to the run's train.log, which keeps it where nothing reads the
+    terminal any more (after SIGHUP); neither a terminal that is gone nor a log that
+    cannot be written keeps the process from exiting as it should."""
+    with suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+    with suppress(OSError):
+        append_to_log(run_dir / TRAIN_LOG, line)

@@ -154,10 +154,10 @@ def _finish(
     provenance.finish_record(run_dir, record, "completed")
     runner.write_provenance(record)
     if stop.signum is not None:
-        print(
+        runner.progress.write(
             f"rlexp: note: {signal.Signals(stop.signum).name} came after the run had "
             f"finished training; it completed",
-            file=sys.stderr,
+            stream=sys.stderr,
         )
     return metrics.to_json()
 
@@ -215,6 +215,7 @@ def _build_runner(
         xla.spend_the_first_compile_notice()
     with _out_of_memory_named():
         runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)
+    stop.log_to(runner.progress.log)
     claim.built(run_dir)
     return runner
 
