@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -216,12 +217,21 @@ def _leave_the_terminal() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         for fd in (1, 2):
-            if os.isatty(fd):
+            if _was_terminal(fd):
                 os.dup2(devnull, fd)
     except OSError:
         pass
     finally:
         os.close(devnull)
+
+
+def _was_terminal(fd: int) -> bool:
+    """Whether `fd` is a terminal, or one that hung up: that is no tty to `isatty` any more
+    (its ioctl fails, EIO), but still a character device."""
+    try:
+        return os.isatty(fd) or stat.S_ISCHR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 _EARLY = StopRequest("stopping before the run begins")  # recorded, not yet taken

@@ -540,6 +540,27 @@ def test_sighup_stops_a_run_as_sigterm_does_unless_ignored():
         signal.signal(signal.SIGHUP, previous)
 
 
+def test_a_terminal_that_hung_up_is_left_too():
+    """A hung-up terminal is no tty to `isatty` (EIO): a process that took SIGHUP kept
+    writing to it, and failed."""
+    import os
+    import pty
+
+    from rlexp.stop_signals import _was_terminal
+
+    terminal, tty = pty.openpty()
+    try:
+        assert _was_terminal(tty)
+        os.close(terminal)
+        assert not os.isatty(tty) and _was_terminal(tty)
+    finally:
+        os.close(tty)
+    read_end, write_end = os.pipe()
+    assert not _was_terminal(write_end)
+    os.close(read_end)
+    os.close(write_end)
+
+
 def test_a_fork_servers_run_records_every_stop_signal_until_the_trainers_handlers():
     """The server's do-nothing handlers (a stop waits in the fork for the run's) must not
     stay in the run: a SIGHUP before the trainer's handlers was lost."""
