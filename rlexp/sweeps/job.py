@@ -310,13 +310,17 @@ def _payload(cfg: DictConfig, run_dir: Path, resume: bool) -> bytes:
 
 def _relay(output, log) -> None:
     """Everything the training process prints goes to its output.log; its progress lines
-    (`[job N seed S] ...`) also to the sweep's terminal, so a sweep is never silent."""
+    (`[job N seed S] ...`) also to the sweep's terminal, so a sweep is never silent. A
+    terminal that is gone (EIO, until the hang-up reaches this process) loses them."""
     for line in iter(output.readline, b""):
         log.write(line)
         log.flush()
         if line.startswith(b"[job "):
-            sys.stdout.write(line.decode(errors="replace"))
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(line.decode(errors="replace"))
+                sys.stdout.flush()
+            except OSError:
+                pass
 
 
 def _child_env(threads: dict[str, int]) -> dict[str, str]:

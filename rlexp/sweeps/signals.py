@@ -2,19 +2,27 @@
 and is marked interrupted, jobs not yet started do not start, and sweep.json says
 `interrupted`.
 
-The parent (the `rlexp -m` process) leaves a stop mark in the sweep directory and passes
-the first SIGTERM or SIGINT to those of its child processes (the launcher's workers) that
-have a run training. A worker passes the first signal it gets to its training process,
-once: training processes run in their own session, so a Ctrl-C on the terminal reaches
-each of them exactly once. A worker that is starting, or between runs, would die of the
-signal (a failed sweep, not an interrupted one): it gets none, and the mark keeps it from
-starting a run, or reaches the run it is starting. A training process records a stop that
-comes before its trainer's handlers (`rlexp.stop_signals`) and stops before it begins. A
-sequential launcher (`hydra.launcher.n_jobs=1`, `hydra/launcher=basic`) runs the jobs in
-the parent itself: there the handler that passes a signal to a run also stops the sweep.
-Ray's workers are not the parent's children (and may be on other nodes): there each job
-watches for the mark, which lies in the sweep directory every node shares, and passes it
-on to its run as SIGTERM.
+The parent (the `rlexp -m` process) is the only process of the sweep that a terminal's
+signals reach: the processes it forks (joblib's workers) go to process groups of their own
+as they start, and the training processes run in sessions of their own. So a Ctrl-C, or
+the hang-up of a closed terminal, which the terminal sends to its whole foreground process
+group, reaches the parent alone, as `kill <parent>` does; a worker dies of none while it
+starts or waits for a job. The parent leaves a stop mark in the sweep directory and passes
+each stop signal to those of its child processes (the launcher's workers) that have a run
+training; such a worker passes it on to its run. The run takes the first as its stop, and
+a second Ctrl-C aborts it (`rlexp.stop_signals`: marked failed, resumable from its last
+checkpoint). A worker between runs gets none: the mark keeps it from starting a run, or
+reaches the run it is starting. A training process records a stop that comes before its
+trainer's handlers and stops before it begins. A sequential launcher
+(`hydra.launcher.n_jobs=1`, `hydra/launcher=basic`) runs the jobs in the parent itself:
+there the handler that passes a signal to a run also stops the sweep. Ray's workers are not
+the parent's children (and may be on other nodes): there each job watches for the mark,
+which lies in the sweep directory every node shares, and passes it on to its run as
+SIGTERM.
+
+After SIGHUP the terminal is gone, and writing to it fails (EIO): the parent, and a worker
+that learns of the hang-up (the signal passed on, or the mark naming it), write to
+/dev/null from then on (each run's output.log keeps what its run prints).
 
 A job that the mark keeps from starting leaves no folder. In the parent (a sequential
 launcher) it raises `SweepStopped`, which ends the launcher's loop over the jobs left (Hydra
@@ -28,18 +36,27 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rlexp.rundir import SWEEP_STOP_FILE
-from rlexp.stop_signals import STOP_SIGNALS, take_early
+from rlexp.stop_signals import (
+    DUPLICATE_WINDOW_S,
+    STOP_SIGNALS,
+    _leave_the_terminal,
+    _say,
+    take_early,
+)
 
 STOP_MARK_POLL_S = 0.25  # how often a training run's job looks for the stop mark
 _received: list[int] = []  # the signal that stopped this process's sweep, if any
+_received_at: list[float] = []  # when it came (time.monotonic())
 _parent_of: list[Path] = []  # the sweep this process is the parent of, if any
+_forks_hooked: list[bool] = []  # `_own_process_group` is registered to run in each fork
+_lock = threading.RLock()  # a job's stop-mark watcher and the main thread both stop
 
 
 class SweepStopped(BaseException):
@@ -70,11 +87,14 @@ def in_main_thread() -> bool:
 
 
 def stop_sweep_on_signals(sweep_dir: Path, forward: bool = True) -> None:
-    """In the parent: on the first signal, mark the sweep stopped and (`forward`) tell the
-    workers, its child processes; a launcher whose workers are not (Ray's) leaves it to
-    each job to see the mark."""
+    """In the parent: on a stop signal, mark the sweep stopped and (`forward`) pass the
+    signal to the workers, its child processes; a launcher whose workers are not (Ray's)
+    leaves it to each job to see the mark."""
     _received.clear()
     _parent_of[:] = [Path(sweep_dir)]
+    if not _forks_hooked:
+        os.register_at_fork(after_in_child=_own_process_group)
+        _forks_hooked.append(True)
     if not in_main_thread():
         return
 
@@ -96,40 +116,89 @@ def stop_sweep_on_signals(sweep_dir: Path, forward: bool = True) -> None:
         handle(early, None)
 
 
+def _own_process_group() -> None:
+    """In a process forked by a sweep's parent (a launcher's worker, as it starts): a
+    process group of its own, out of the terminal's foreground group, so that a Ctrl-C or
+    a hang-up reaches the parent alone, which passes it on to the runs."""
+    if _parent_of:
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass  # a session leader already (a subprocess started with a new session)
+
+
 def _stop(signum: int) -> bool:
-    """In the parent: mark its sweep stopped by `signum`; False if it already was."""
-    if _received or not _parent_of:
-        return False
-    _received.append(signum)
+    """In the parent: take `signum` as a stop of its sweep; whether to pass it on to the
+    runs (False in any other process).
+
+    The first marks the sweep stopped and says so, and is passed on; so is a later SIGINT
+    past DUPLICATE_WINDOW_S, a second Ctrl-C (the runs abort), said too. SIGHUP, first or
+    not, leaves the terminal, which is gone, and is added to the mark (workers leave it
+    too)."""
+    with _lock:
+        if not _parent_of:
+            return False
+        first = not _received
+        if first:
+            _received.append(signum)
+            _received_at[:] = [time.monotonic()]
+        mark = _parent_of[0] / SWEEP_STOP_FILE
     name = signal.Signals(signum).name
-    (_parent_of[0] / SWEEP_STOP_FILE).write_text(f"{name}\n")
-    print(
-        f"\nrlexp: {name} received: stopping the sweep (running jobs checkpoint and stop; "
-        f"the others do not start)",
-        file=sys.stderr,
-        flush=True,
-    )
-    return True
+    if signum == signal.SIGHUP:
+        _leave_the_terminal()
+    if first:
+        mark.write_text(f"{name}\n")
+        _say(
+            f"\nrlexp: {name} received: stopping the sweep (running jobs checkpoint and "
+            f"stop; the others do not start; Ctrl-C again aborts the running jobs at once)"
+        )
+        return True
+    if signum == signal.SIGHUP:
+        with mark.open("a") as names:
+            names.write(f"{name}\n")
+    again = signum == signal.SIGINT and time.monotonic() - _received_at[0] >= DUPLICATE_WINDOW_S
+    if again:
+        _say(
+            "\nrlexp: Ctrl-C again: the running jobs abort now (marked failed; "
+            "rlexp resume goes on from their last checkpoints)"
+        )
+    return again
 
 
 def stop_requested(sweep_dir: Path) -> bool:
-    return (Path(sweep_dir) / SWEEP_STOP_FILE).exists()
+    """Whether the sweep in `sweep_dir` was stopped (its mark exists). A stop by a hang-up
+    (the mark names SIGHUP) took the terminal away: this process leaves it too."""
+    try:
+        names = (Path(sweep_dir) / SWEEP_STOP_FILE).read_text().split()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    if signal.SIGHUP.name in names:
+        _leave_the_terminal()
+    return True
 
 
 @contextmanager
 def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
-    """In a worker, while `child` trains: pass it the first stop signal, once, whether the
-    signal reaches this process or the sweep's stop mark appears (a worker the parent
-    cannot signal: on Ray, on another node)."""
+    """In a worker, while `child` trains: pass it the first stop signal, whether the signal
+    reaches this process or the sweep's stop mark appears (as SIGTERM: a worker the parent
+    cannot signal, on Ray, on another node), and a second Ctrl-C after it (`child` aborts:
+    `rlexp.stop_signals`)."""
     sent: list[int] = []
     lock = threading.RLock()  # a second signal may come while the main thread holds it
 
     def handle(signum: int, frame: object) -> None:
+        if signum == signal.SIGHUP:
+            _leave_the_terminal()  # the sweep's terminal is gone
+        # The parent passes on the first stop and a second Ctrl-C, nothing else; the parent
+        # itself (a sequential launcher) decides here.
+        again = _stop(signum) if is_sweep_parent() else signum == signal.SIGINT
         with lock:
-            if not sent:
-                sent.append(signum)
-                child.send_signal(signum)
-        _stop(signum)  # a sequential launcher: this process is the sweep's parent
+            if sent and not again:
+                return
+            sent.append(signum)
+        child.send_signal(signum)
 
     ended = threading.Event()
 
@@ -142,12 +211,14 @@ def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
     previous = {s: signal.signal(s, handle) for s in STOP_SIGNALS} if in_main_thread() else {}
     if stop_requested(sweep_dir):
         handle(signal.SIGTERM, None)
-    watcher.start()
+    else:
+        watcher.start()
     try:
         yield
     finally:
         ended.set()
-        watcher.join()
+        if watcher.is_alive():
+            watcher.join()
         for s, handler in previous.items():
             signal.signal(s, handler)
 
