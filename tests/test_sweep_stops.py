@@ -1,6 +1,6 @@
 """A sweep stopped from its terminal: Ctrl-C and a closed terminal (SIGHUP) go to the whole
 foreground process group, the launcher's workers included, and must stop the sweep as
-`kill <parent>` does."""
+`kill <parent>` does; a stop mark must not outlive the invocation that wrote it."""
 
 from __future__ import annotations
 
@@ -198,4 +198,27 @@ def test_the_parent_stops_its_sweep_though_its_terminal_is_gone(sweep_parent, mo
     monkeypatch.setattr("sys.stderr", GoneTerminal())
     assert sweep_signals._stop(signal.SIGTERM)  # raised OSError: the parent crashed
     assert (sweep_parent / SWEEP_STOP_FILE).read_text() == "SIGTERM\n"
+
+
+def test_a_sweep_that_starts_removes_the_stop_mark_an_earlier_invocation_left(sweep_parent):
+    """The mark of a sweep whose parent died kept every job of its resume from starting."""
+    (sweep_parent / SWEEP_STOP_FILE).write_text("SIGINT\n")
+    sweep_signals.stop_sweep_on_signals(sweep_parent)
+    assert not sweep_signals.stop_requested(sweep_parent)
+
+
+def test_an_aborted_sweep_leaves_no_stop_mark(sweep_parent, monkeypatch):
+    import json
+
+    from omegaconf import OmegaConf
+
+    from rlexp.rundir import SWEEP_FILE
+    from rlexp.sweeps import callbacks
+
+    monkeypatch.setattr(callbacks, "_OPEN", {sweep_parent: OmegaConf.create({})})
+    (sweep_parent / SWEEP_FILE).write_text(json.dumps({"status": "running"}))
+    (sweep_parent / SWEEP_STOP_FILE).write_text("SIGINT\n")
+    callbacks.close_unfinished("BrokenProcessPool: ...")
+    assert read_json(sweep_parent / SWEEP_FILE)["status"] == "aborted"
+    assert not (sweep_parent / SWEEP_STOP_FILE).exists()
 

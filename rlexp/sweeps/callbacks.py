@@ -139,12 +139,17 @@ def take_fruitless() -> list[Path]:
 
 
 def close_unfinished(reason: str = "the sweep's parent process ended before it finished") -> None:
-    """Stamp every sweep this process started and did not finish `aborted`, with `reason`.
+    """Stamp every sweep this process started and did not finish `aborted`, with `reason`,
+    and remove its stop mark, which would keep the jobs of its resume from starting.
 
     Called by `rlexp` when Hydra returns or raises, and at interpreter exit; a no-op once
     the sweep finished normally. (A SIGKILLed parent cannot do it; `rlexp report` then
-    finds `running` with no live job.)"""
+    finds `running` with no live job, and the sweep's next start removes the mark.)"""
     for sweep_dir in sorted(_OPEN):
+        try:
+            (sweep_dir / SWEEP_STOP_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass
         record = _read(sweep_dir)
         if record.get("status") == "running":
             if record.get("invocations"):

@@ -24,6 +24,9 @@ After SIGHUP the terminal is gone, and writing to it fails (EIO): the parent, an
 that learns of the hang-up (the signal passed on, or the mark naming it), write to
 /dev/null from then on (each run's output.log keeps what its run prints).
 
+The mark lives as long as the invocation that wrote it: the sweep's end removes it, and
+a sweep that starts removes one an earlier invocation left (its parent died).
+
 A job that the mark keeps from starting leaves no folder. In the parent (a sequential
 launcher) it raises `SweepStopped`, which ends the launcher's loop over the jobs left (Hydra
 records an `Exception` of a job as a failed job and goes on; this is not one); `rlexp`
@@ -89,9 +92,11 @@ def in_main_thread() -> bool:
 def stop_sweep_on_signals(sweep_dir: Path, forward: bool = True) -> None:
     """In the parent: on a stop signal, mark the sweep stopped and (`forward`) pass the
     signal to the workers, its child processes; a launcher whose workers are not (Ray's)
-    leaves it to each job to see the mark."""
+    leaves it to each job to see the mark. A mark an earlier invocation left is removed:
+    it stopped that invocation, not this one."""
     _received.clear()
     _parent_of[:] = [Path(sweep_dir)]
+    (Path(sweep_dir) / SWEEP_STOP_FILE).unlink(missing_ok=True)
     if not _forks_hooked:
         os.register_at_fork(after_in_child=_own_process_group)
         _forks_hooked.append(True)
