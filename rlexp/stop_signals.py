@@ -89,8 +89,8 @@ class StopRequest:
             self.signum, self._recorded_at = signum, time.monotonic()
             self._said, log = said, self._log  # `log_to` or this call logs it, not both
         if signum == signal.SIGHUP:
-            _leave_the_terminal()
-        _say("\n" + said)  # on a line of its own, past a progress bar's
+            leave_the_terminal()
+        say("\n" + said)  # on a line of its own, past a progress bar's
         _write_log(log, said)
         return True
 
@@ -146,7 +146,7 @@ class StopRequest:
             if self.on_abort is not None:
                 self.on_abort()
             else:
-                _say("\nrlexp: aborted")
+                say("\nrlexp: aborted")
         finally:
             exit_now(ABORT_EXIT_CODE)
 
@@ -192,7 +192,7 @@ class _WakeupPipe:
         os.close(self.write_fd)
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
     """Print `line` to stderr; a terminal that is gone (EIO) is not an error."""
     try:
         print(line, file=sys.stderr, flush=True)
@@ -211,7 +211,7 @@ def _write_log(write: Callable[[str], None] | None, line: str) -> None:
         pass
 
 
-def _leave_the_terminal() -> None:
+def leave_the_terminal() -> None:
     """Point stdout and stderr at /dev/null where they are a terminal: after SIGHUP it is
     gone, and writing to it fails (EIO)."""
     devnull = os.open(os.devnull, os.O_WRONLY)

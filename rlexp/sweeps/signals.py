@@ -49,8 +49,8 @@ from rlexp.rundir import SWEEP_STOP_FILE
 from rlexp.stop_signals import (
     DUPLICATE_WINDOW_S,
     STOP_SIGNALS,
-    _leave_the_terminal,
-    _say,
+    leave_the_terminal,
+    say,
     take_early,
 )
 
@@ -150,10 +150,10 @@ def _stop(signum: int) -> bool:
         mark = _parent_of[0] / SWEEP_STOP_FILE
     name = signal.Signals(signum).name
     if signum == signal.SIGHUP:
-        _leave_the_terminal()
+        leave_the_terminal()
     if first:
         mark.write_text(f"{name}\n")
-        _say(
+        say(
             f"\nrlexp: {name} received: stopping the sweep (running jobs checkpoint and "
             f"stop; the others do not start; Ctrl-C again aborts the running jobs at once)"
         )
@@ -163,7 +163,7 @@ def _stop(signum: int) -> bool:
             names.write(f"{name}\n")
     again = signum == signal.SIGINT and time.monotonic() - _received_at[0] >= DUPLICATE_WINDOW_S
     if again:
-        _say(
+        say(
             "\nrlexp: Ctrl-C again: the running jobs abort now (marked failed; "
             "rlexp resume goes on from their last checkpoints)"
         )
@@ -180,7 +180,7 @@ def stop_requested(sweep_dir: Path) -> bool:
     except OSError:
         return True
     if signal.SIGHUP.name in names:
-        _leave_the_terminal()
+        leave_the_terminal()
     return True
 
 
@@ -195,7 +195,7 @@ def forwarded_to(child: subprocess.Popen, sweep_dir: Path) -> Iterator[None]:
 
     def handle(signum: int, frame: object) -> None:
         if signum == signal.SIGHUP:
-            _leave_the_terminal()  # the sweep's terminal is gone
+            leave_the_terminal()  # the sweep's terminal is gone
         # The parent passes on the first stop and a second Ctrl-C, nothing else; the parent
         # itself (a sequential launcher) decides here.
         again = _stop(signum) if is_sweep_parent() else signum == signal.SIGINT
