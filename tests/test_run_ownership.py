@@ -234,6 +234,25 @@ def test_a_full_disk_as_hydra_writes_the_run_files_removes_the_run_directory(
     assert sorted(tmp_path.iterdir()) == []
 
 
+def test_a_full_disk_as_the_trainer_locks_a_new_run_removes_the_run_directory(
+    cli, tmp_path, monkeypatch
+):
+    """The claim and Hydra's files were written, then the trainer's lock met a full disk:
+    the run never began, so what was created for it goes."""
+    from rlexp import rundir
+
+    def full(lock):
+        raise lock._write_error(OSError(28, os.strerror(28)))
+
+    new = tmp_path / "new" / "run"
+    monkeypatch.setattr(rundir.RunLock, "acquire", full)
+    result = cli("train", f"hydra.run.dir={new}", *A_VALID_RUN)
+    assert result.code == 2, result.describe()
+    assert "no space left on device while writing the lock file" in result.err
+    assert f"removed {new}, which held nothing of the run yet" in result.err
+    assert sorted(tmp_path.iterdir()) == []
+
+
 def test_the_remains_of_a_start_on_a_full_disk_are_not_a_run_to_resume(cli, tmp_path):
     """An older rlexp left these (all empty) when a start met a full disk: resuming them
     cannot work, so it is not advised."""

@@ -91,12 +91,20 @@ def train_and_report(
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except DiskFullError as exc:
+        if discard_unbuilt(run_dir):  # a new run that met the full disk as it began
+            print(
+                f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
+                file=sys.stderr,
+            )
+            sys.exit(2)
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(1)
     except (TrainingError, BuildError) as exc:
         if discard_unbuilt(run_dir):  # a new run whose components could not be built
-            print(f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
-                  file=sys.stderr)
+            print(
+                f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
+                file=sys.stderr,
+            )
             sys.exit(2)
         print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
