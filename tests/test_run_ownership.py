@@ -68,9 +68,7 @@ def test_the_advice_for_an_existing_run_follows_how_it_ended(
     metrics = {"status": status, "error": "RuntimeError: boom"}
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
     if checkpoint:
-        (run_dir / "checkpoints").mkdir()
-        for name in ("ckpt-100.index", "trainer_state-100.json"):
-            (run_dir / "checkpoints" / name).write_text("x")
+        add_checkpoint(run_dir)
     result = cli("train", f"hydra.run.dir={run_dir}")
     assert result.code == 2, result.describe()
     assert f"{run_dir} already exists and holds a run that {advice}" in result.err
@@ -107,6 +105,13 @@ def fake_run(run_dir: Path) -> Path:
     (run_dir / ".hydra").mkdir(parents=True)
     (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")
     return run_dir
+
+
+def add_checkpoint(run_dir: Path) -> None:
+    """What `newest_on_disk` takes for a checkpoint of the run."""
+    (run_dir / "checkpoints").mkdir()
+    for name in ("ckpt-100.index", "trainer_state-100.json"):
+        (run_dir / "checkpoints" / name).write_text("x")
 
 
 def test_the_inside_a_run_check_follows_dotdot(cli, tmp_path):
@@ -422,6 +427,7 @@ def test_a_sweep_into_a_directory_with_an_unreadable_sweep_record_is_refused(
 
 def test_a_run_directory_given_as_a_sweep_directory_names_the_run_to_resume(cli, tmp_path):
     run = fake_run(tmp_path / "run")
+    add_checkpoint(run)
     result = cli("-m", "seed=0,1", f"hydra.sweep.dir={run}")
     assert result.code == 2, result.describe()
     assert f"To continue the run there: rlexp resume {run}" in result.err

@@ -90,23 +90,19 @@ def train_and_report(
     except RunDirError as exc:
         print(f"rlexp: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except DiskFullError as exc:
-        if discard_unbuilt(run_dir):  # a new run that met the full disk as it began
+    except (DiskFullError, TrainingError, BuildError) as exc:
+        # A new run that never began (components that failed to build, a full disk as it
+        # started): what was created for it goes.
+        if discard_unbuilt(run_dir):
             print(
                 f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
                 file=sys.stderr,
             )
             sys.exit(2)
-        print(f"rlexp: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except (TrainingError, BuildError) as exc:
-        if discard_unbuilt(run_dir):  # a new run whose components could not be built
-            print(
-                f"rlexp: error: {exc}\nremoved {run_dir}, which held nothing of the run yet",
-                file=sys.stderr,
-            )
-            sys.exit(2)
-        print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
+        if isinstance(exc, DiskFullError):  # says what happened to the run's files
+            print(f"rlexp: error: {exc}", file=sys.stderr)
+        else:
+            print(f"rlexp: training failed: {exc}\nrun directory: {run_dir}", file=sys.stderr)
         sys.exit(1)
     return metrics
 
