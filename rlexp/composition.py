@@ -58,12 +58,22 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
                 f"{override.input_line}: plugins cannot be swept (they are imported before "
                 f"the sweep starts); list every module once: plugins=[a,b]"
             )
-        value = override.value()
-        if override.key_or_group == "experiment" and isinstance(value, str):
-            modules += _preset_plugins(value, config_dirs(overrides))
+        if override.key_or_group == "experiment":
+            for name in _chosen_names(override):
+                modules += _preset_plugins(name, config_dirs(overrides))
         elif override.key_or_group == "plugins":
+            value = override.value()
             modules = list(value) if isinstance(value, list) else [value]
-    return modules
+    return list(dict.fromkeys(modules))
+
+
+def _chosen_names(override: Any) -> list[str]:
+    """The option names an `experiment=...` override chooses: one, or each of a discrete
+    sweep's (`experiment=a,b`, every sweep point imports its preset's plugins)."""
+    if override.is_discrete_sweep():
+        return list(override.sweep_string_iterator())
+    value = override.value()
+    return [value] if isinstance(value, str) else []
 
 
 def split_config_dir_flags(argv: Sequence[str]) -> tuple[list[Path], list[str]]:
@@ -108,18 +118,38 @@ def hydra_flags_first(argv: Sequence[str]) -> list[str]:
     return flags + overrides
 
 
-def _preset_plugins(name: str, dirs: Sequence[Path], seen: frozenset[str] = frozenset()) -> list:
+def _preset_plugins(name: str, dirs: Sequence[Path], chain: tuple[Path, ...] = ()) -> list:
     """The `plugins` of experiment preset `name` and of the presets its `defaults` list
-    extends (`defaults: [other_preset, _self_]`), the extended ones' first."""
+    extends (`- other`, `- /experiment/other`, `- other@_here_`), the extended ones' first.
+    Raises RegistryError for presets that extend each other (Hydra would recurse until
+    Python's stack runs out)."""
     preset = option_file("experiment", name, dirs)
-    if preset is None or name in seen:
+    if preset is None:
         return []
+    if preset in chain:
+        cycle = " -> ".join(str(p) for p in (*chain[chain.index(preset) :], preset))
+        raise registry.RegistryError(
+            f"experiment presets extend each other in a circle: {cycle}; remove one of "
+            f"these entries from its file's defaults list"
+        )
     node = OmegaConf.load(preset)
     modules = []
     for entry in node.get("defaults") or []:
-        if isinstance(entry, str) and entry != "_self_" and not entry.startswith("/"):
-            modules += _preset_plugins(entry, dirs, seen | {name})
+        extended = _extended_preset(entry) if isinstance(entry, str) else None
+        if extended is not None:
+            modules += _preset_plugins(extended, dirs, (*chain, preset))
     return modules + list(node.get("plugins") or [])
+
+
+def _extended_preset(entry: str) -> str | None:
+    """The experiment preset a preset's `defaults` entry names, or None (`_self_`, another
+    group's config): Hydra reads `other` and `other@pkg` (`team/other` too, from a preset
+    in experiment/team/) in the experiment group, `/experiment/other` from the root."""
+    path = entry.split("@", 1)[0].strip()
+    if path.startswith("/"):
+        group, _, option = path.lstrip("/").partition("/")
+        return option if group == "experiment" and option else None
+    return None if path == "_self_" else path
 
 
 def config_dirs(argv: Sequence[str]) -> list[Path]:

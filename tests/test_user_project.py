@@ -263,3 +263,75 @@ def test_a_preset_with_another_option_of_its_group_says_how_to_combine_them(
     )
     assert result.code == 0, result.describe()
     assert f"name: {chosen.partition('=')[2]}" in result.out
+
+
+def _conf_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A copy of the user project's conf/ with `files` (path: text) added."""
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    for name, text in files.items():
+        (conf / name).parent.mkdir(parents=True, exist_ok=True)
+        (conf / name).write_text(text)
+    return conf
+
+
+def test_a_sweep_over_presets_takes_the_plugins_of_each(cli, monkeypatch, tmp_path):
+    """`-m experiment=a,b`: every swept preset's plugins are imported, as for a single run
+    (its sweep points were refused: "Could not find 'env/signal'")."""
+    from rlexp.composition import prepare_registry
+    from rlexp.trust import check_command
+
+    monkeypatch.syspath_prepend(str(PROJECT))
+    conf = _conf_with(tmp_path, {})
+    argv = ["-m", "--config-dir", str(conf), "experiment=seed_notebook,signal_dqn"]
+    assert plugin_modules(argv) == ["signal_env"]
+    prepare_registry(argv)
+    check_command(argv)  # every sweep point composes
+    assert plugin_modules([*argv[:3], "experiment=choice(signal_dqn,seed_notebook)"]) == [
+        "signal_env"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "entry"),
+    [
+        ("long", "/experiment/signal_dqn"),
+        ("long", "signal_dqn@_here_"),
+        ("long", "/experiment/signal_dqn@_here_"),
+        ("team/long", "/experiment/signal_dqn"),
+        ("team/long2", "team/long"),  # relative to the group (Hydra's rule), not the folder
+    ],
+)
+def test_a_preset_extending_a_preset_by_any_hydra_path_takes_its_plugins(
+    monkeypatch, tmp_path, name, entry
+):
+    monkeypatch.syspath_prepend(str(PROJECT))
+    preset = "# @package _global_\ndefaults: [{}, _self_]\ntrain: {{env_steps: 6000}}\n"
+    conf = _conf_with(
+        tmp_path,
+        {
+            f"experiment/{name}.yaml": preset.format(entry),
+            "experiment/team/long.yaml": preset.format("/experiment/signal_dqn"),
+        },
+    )
+    assert plugin_modules(["--config-dir", str(conf), f"experiment={name}"]) == ["signal_env"]
+    cfg = compose_config([f"experiment={name}"], config_dirs=[conf])
+    assert cfg.env.name == "signal" and cfg.train.env_steps == 6000
+
+
+@pytest.mark.parametrize("argv", [["train", "--cfg", "job"], ["-m", "seed=0,1"]])
+def test_presets_that_extend_each_other_are_named(cli, tmp_path, argv):
+    """Hydra recursed until Python's RecursionError (a long traceback, exit 1)."""
+    preset = "# @package _global_\ndefaults:\n  - {}\n  - _self_\n"
+    conf = _conf_with(
+        tmp_path,
+        {
+            "experiment/cyca.yaml": preset.format("cycb"),
+            "experiment/cycb.yaml": preset.format("/experiment/cyca"),
+        },
+    )
+    result = cli(*argv, "--config-dir", str(conf), "experiment=cyca")
+    assert result.code == 2, result.describe()
+    a, b = conf / "experiment" / "cyca.yaml", conf / "experiment" / "cycb.yaml"
+    assert f"extend each other in a circle: {a} -> {b} -> {a}" in result.err, result.describe()
+    assert "Traceback" not in result.err
