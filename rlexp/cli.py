@@ -187,7 +187,12 @@ def _command(argv: list[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from rlexp import registry
-    from rlexp.composition import hydra_flags_first, prepare_registry
+    from rlexp.composition import (
+        ConfigDirError,
+        check_config_dir_flags,
+        hydra_flags_first,
+        prepare_registry,
+    )
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
@@ -197,6 +202,8 @@ def _command(argv: list[str]) -> int:
             return 0
         registry.load_builtins()
         if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
+            if argv[:1] != ["list"] and _misplaced_command(argv) is None:  # those say more
+                check_config_dir_flags(argv)
             loaded = _load_plugins(argv)
             if not loaded and argv[:1] not in (["-h"], ["--help"], ["help"]):
                 print(command_help("train").lstrip("\n"))  # Hydra's help composes with every plugin
@@ -223,7 +230,13 @@ def _command(argv: list[str]) -> int:
         argv = expand_env_vars(hydra_flags_first(argv))
         prepare_registry(argv)
         base = check_command(argv)
-    except (registry.RegistryError, TrustError, SweepPointError, EnvVarError) as exc:
+    except (
+        registry.RegistryError,
+        TrustError,
+        SweepPointError,
+        EnvVarError,
+        ConfigDirError,
+    ) as exc:
         if debug():
             raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
@@ -382,12 +395,13 @@ def _wrapped(text: str, indent: str) -> str:
 
 def list_components(args: list[str]) -> int:
     """`rlexp list [--format text|markdown] [group]`: options, presets and top-level keys."""
-    from rlexp.composition import config_dirs
+    from rlexp.composition import ConfigDirError, check_config_dir_flags, config_dirs
     from rlexp.listing import ListError, list_command
 
     try:
+        check_config_dir_flags(args)
         print(list_command(args, config_dirs(args)), end="")
-    except ListError as exc:
+    except (ListError, ConfigDirError) as exc:
         print(f"rlexp list: {exc}\n{_usage_line('list')}", file=sys.stderr)
         return 2
     return 0

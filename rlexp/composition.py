@@ -76,12 +76,50 @@ def _chosen_names(override: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+
+
+class ConfigDirError(ValueError):
+    """A `--config-dir` flag that Hydra would not read as it was meant."""
+
+
+def check_config_dir_flags(argv: Sequence[str]) -> None:
+    """Refuse `--config-dir DIR` flags Hydra would misread: one without a directory (Hydra
+    took the next argument for it, once its flags were moved first), several (Hydra's
+    parser keeps only the last and drops the others without a word), or a DIR that is not
+    a directory. `rlexp resume` takes several (the run's recorded ones may be several)."""
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag not in CONFIG_DIR_FLAGS:
+            continue
+        if not eq:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+        if not value or (not eq and value.startswith("-")):
+            raise ConfigDirError(f"{flag} needs a directory after it: {flag} DIR")
+    dirs, _ = split_config_dir_flags(argv)
+    if len(dirs) > 1:
+        entries = ",".join(f"file://{d.resolve()}" for d in dirs)
+        raise ConfigDirError(
+            f"--config-dir given {len(dirs)} times ({', '.join(map(str, dirs))}): Hydra reads "
+            f"only the last one. Give one, or put every directory on the search path: "
+            f"'hydra.searchpath=[{entries}]'"
+        )
+    for directory in dirs:
+        if directory.is_file():
+            raise ConfigDirError(
+                f"--config-dir {directory}: a file, not a directory; give the directory that "
+                f"holds your experiment/ (and option) folders"
+            )
+        if not directory.is_dir():
+            raise ConfigDirError(f"--config-dir {directory}: no such directory")
+
+
 def split_config_dir_flags(argv: Sequence[str]) -> tuple[list[Path], list[str]]:
     """(the directories of `--config-dir DIR` / `-cd DIR` flags, the other arguments)."""
     dirs, rest = [], []
     args = iter(argv)
     for arg in args:
-        if arg in ("--config-dir", "-cd"):
+        if arg in CONFIG_DIR_FLAGS:
             value = next(args, None)
             if value is not None:
                 dirs.append(Path(value))

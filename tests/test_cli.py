@@ -368,7 +368,7 @@ def test_an_output_directory_the_mode_ignores_is_refused(argv, message, tmp_path
         (["--format"], "--format needs a value"),
         (["--format", "agent"], "unknown format 'agent'"),
         (["--verbose", "agent"], "unknown option '--verbose'"),
-        (["-cd"], "-cd needs a value"),
+        (["-cd"], "-cd needs a directory after it: -cd DIR"),
     ],
 )
 def test_list_refuses_what_it_does_not_understand(cli, args, message):

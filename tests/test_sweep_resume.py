@@ -256,3 +256,20 @@ def test_an_interrupted_repeat_run_is_named_by_a_path_to_paste(tmp_path, capsys)
         "[job 0 seed 3]", {"status": "interrupted"}, "x", 0.0, "0_lr=1/seed_3", run_dir
     )
     assert f"rlexp resume '{run_dir}'" in capsys.readouterr().err
+
+
+def test_a_sweep_resumes_with_every_config_dir_it_is_given(stopped_sweep, tmp_path):
+    """Several config directories reach Hydra as one search path: of several `--config-dir`
+    flags Hydra reads only the last (and rlexp refuses them)."""
+    from rlexp.composition import check_config_dir_flags, config_dirs
+    from rlexp.sweeps.resume import sweep_argv
+
+    sweep_dir = copy_of(stopped_sweep, tmp_path)
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for directory in dirs:
+        directory.mkdir()
+    argv, _ = sweep_argv(sweep_dir, dirs)
+    check_config_dir_flags(argv)
+    assert config_dirs(argv) == dirs
+    argv, _ = sweep_argv(sweep_dir, dirs[:1])
+    assert config_dirs(argv) == dirs[:1]

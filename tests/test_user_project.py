@@ -335,3 +335,37 @@ def test_presets_that_extend_each_other_are_named(cli, tmp_path, argv):
     a, b = conf / "experiment" / "cyca.yaml", conf / "experiment" / "cycb.yaml"
     assert f"extend each other in a circle: {a} -> {b} -> {a}" in result.err, result.describe()
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--config-dir", "{conf}", "-cd", "{other}", "experiment=signal_dqn"],
+            r"--config-dir given 2 times \(\S+/conf, \S+/other\): Hydra reads only the last "
+            r"one\. Give one, or put every directory on the search path: "
+            r"'hydra\.searchpath=\[file://\S+/conf,file://\S+/other\]'",
+        ),
+        (
+            ["train", "--config-dir", "{conf}/experiment/signal_dqn.yaml"],
+            r"--config-dir \S+/signal_dqn\.yaml: a file, not a directory; give the directory",
+        ),
+        (["train", "experiment=seed_notebook", "--cfg", "job", "--config-dir"], "needs a dir"),
+        (["train", "--config-dir=", "experiment=seed_notebook"], "needs a directory"),
+        (["train", "-cd", "--cfg", "job"], r"-cd needs a directory after it: -cd DIR"),
+        (["list", "experiment", "--config-dir", "{other}/nowhere"], r"nowhere: no such dir"),
+        (["list", "experiment", "--config-dir", "{conf}/experiment/signal_dqn.yaml"], "a file"),
+        (["list", "experiment", "--config-dir"], "--config-dir needs a directory"),
+        (["list", "experiment", "-cd", "{conf}", "-cd", "{other}"], "given 2 times"),
+    ],
+)
+def test_a_config_dir_flag_hydra_would_misread_is_refused(cli, tmp_path, argv, message):
+    """Hydra keeps the last of several `--config-dir` flags (rlexp read plugins from the
+    first), took the next argument for a flag without one, and said a file was "not
+    found"; `rlexp list` listed rlexp's presets for a directory that does not exist."""
+    (tmp_path / "other").mkdir()
+    dirs = {"conf": CONF, "other": tmp_path / "other"}
+    result = cli(*(arg.format(**dirs) for arg in argv))
+    assert result.code == 2, result.describe()
+    assert re.search(message, result.err), result.describe()
+    assert result.out == ""
