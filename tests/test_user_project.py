@@ -369,3 +369,30 @@ def test_a_config_dir_flag_hydra_would_misread_is_refused(cli, tmp_path, argv, m
     assert result.code == 2, result.describe()
     assert re.search(message, result.err), result.describe()
     assert result.out == ""
+
+
+@pytest.mark.parametrize(
+    ("mode", "key"), [(["train"], "hydra.run.dir"), (["-m", "seed=0,1"], "hydra.sweep.dir")]
+)
+def test_a_presets_directory_naming_an_unset_variable_is_refused(
+    cli, tmp_path, monkeypatch, mode, key
+):
+    """The claim read the directory outside its guard: Hydra warned about the callback's
+    error and the command exited 1, naming neither the key nor how to fix it."""
+    monkeypatch.delenv("RLEXP_TEST_UNSET", raising=False)
+    section, leaf = key.split(".")[1:]
+    conf = _conf_with(
+        tmp_path,
+        {
+            "experiment/rooted.yaml": "# @package _global_\ndefaults: [signal_dqn, _self_]\n"
+            f"hydra:\n  {section}:\n    {leaf}: ${{oc.env:RLEXP_TEST_UNSET}}/runs\n"
+        },
+    )
+    monkeypatch.syspath_prepend(str(PROJECT))
+    monkeypatch.chdir(tmp_path)
+    result = cli(*mode, "--config-dir", str(conf), "experiment=rooted")
+    assert result.code == 2, result.describe()
+    assert f"{key}=${{oc.env:RLEXP_TEST_UNSET}}/runs: cannot be resolved" in result.err
+    assert "Environment variable 'RLEXP_TEST_UNSET' not found" in result.err
+    assert f"{key}=<dir>" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]

@@ -12,7 +12,8 @@ invocation created when a run fails or is stopped before it starts (an invalid c
 signal while TensorFlow loads), and nothing else; `discard_unbuilt` does the same when its
 components fail to build (a setting their library refuses), before anything of the run is
 made. Once the run is `built`, its directory is never discarded. The claim fails closed:
-any error in it refuses the run (Hydra would otherwise warn and start it unclaimed).
+any error in it refuses the run (Hydra would otherwise warn and start it unclaimed), and so
+does a directory setting that cannot be resolved (a preset's `${oc.env:UNSET}/runs`).
 """
 
 from __future__ import annotations
@@ -371,14 +372,31 @@ def _fail_closed(directory: Path, key: str) -> Iterator[None]:
         )
 
 
+def _directory(config: DictConfig, key: str) -> Path:
+    """The directory `key` (`hydra.run.dir`) names; refused (exit 2) when its value cannot
+    be resolved (`${oc.env:RUNROOT}/x` with RUNROOT unset): it is read before the claim's
+    guard, and Hydra would turn the error into a warning."""
+    from omegaconf import OmegaConf
+
+    parent, _, leaf = key.rpartition(".")
+    try:
+        return Path(OmegaConf.select(config, key))
+    except Exception as exc:  # noqa: BLE001 (any resolver's error: the message names it)
+        raw = OmegaConf.to_container(OmegaConf.select(config, parent), resolve=False)[leaf]
+        _refuse(
+            f"{key}={raw}: cannot be resolved ({str(exc).splitlines()[0]}); nothing was "
+            f"written. Set what it refers to, or choose the directory: {key}=<dir>"
+        )
+
+
 class ClaimRunDir(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        run_dir = Path(config.hydra.run.dir)
+        run_dir = _directory(config, "hydra.run.dir")
         with _fail_closed(run_dir, "hydra.run.dir"):
             claim(run_dir, "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir = _directory(config, "hydra.sweep.dir")
         with _fail_closed(sweep_dir, "hydra.sweep.dir"):
             if (sweep_dir / rundir.SWEEP_FILE).exists():
                 _check_sweep_record(sweep_dir)  # another invocation of an rlexp sweep
