@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
+from rlexp.config_cycles import cycle_text, cycles_named
 from rlexp.options import option_file
 
 
@@ -165,11 +166,7 @@ def _preset_plugins(name: str, dirs: Sequence[Path], chain: tuple[Path, ...] = (
     if preset is None:
         return []
     if preset in chain:
-        cycle = " -> ".join(str(p) for p in (*chain[chain.index(preset) :], preset))
-        raise registry.RegistryError(
-            f"experiment presets extend each other in a circle: {cycle}; remove one of "
-            f"these entries from its file's defaults list"
-        )
+        raise registry.RegistryError(cycle_text([*chain[chain.index(preset) :], preset]))
     node = OmegaConf.load(preset)
     modules = []
     for entry in node.get("defaults") or []:
@@ -221,7 +218,8 @@ def compose_config(overrides: Sequence[str] = (), config_dirs: Sequence[Path] = 
         overrides.append(f"hydra.searchpath=[{paths}]")
     prepare_registry(overrides)
     with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+        with cycles_named(config_dirs):
+            cfg = compose("config", overrides=overrides)
     validate(cfg)
     return cfg
 

@@ -491,7 +491,8 @@ def check_command(argv: list[str]) -> DictConfig | None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.types import RunMode
 
-    from rlexp.composition import command_composer
+    from rlexp.composition import command_composer, config_dirs
+    from rlexp.config_cycles import cycles_named
 
     args, _ = get_args_parser().parse_known_args(argv)
     _check_flags(args)
@@ -504,7 +505,7 @@ def check_command(argv: list[str]) -> DictConfig | None:
     if _only_rlexp_configs(args, parsed):
         return None  # nothing from outside rlexp's own config tree can reach `hydra`
     config_name = args.config_name or "config"
-    with command_composer(args.config_dir) as hydra:
+    with command_composer(args.config_dir) as hydra, cycles_named(config_dirs(argv)):
         base = _compose_base(hydra, config_name, overrides, parsed)
         problems = _config_problems(hydra, config_name, overrides, RunMode.MULTIRUN, base)
         failures: list[str] = []
@@ -606,6 +607,8 @@ def _sweep_point_problems(
             cfg = hydra.compose_config(
                 config_name, point, run_mode=RunMode.RUN, with_log_configuration=False
             )
+        except RecursionError:
+            raise  # config files that include each other: `cycles_named` names them
         except Exception as exc:  # noqa: BLE001 (Hydra's composition errors vary)
             text = error_text(exc)
             named = any(text.startswith(f"{o}:") for o in point)  # the override it names

@@ -319,6 +319,9 @@ def test_a_preset_extending_a_preset_by_any_hydra_path_takes_its_plugins(
     assert cfg.env.name == "signal" and cfg.train.env_steps == 6000
 
 
+CIRCLE = "config files include each other in a circle through their defaults lists: "
+
+
 @pytest.mark.parametrize("argv", [["train", "--cfg", "job"], ["-m", "seed=0,1"]])
 def test_presets_that_extend_each_other_are_named(cli, tmp_path, argv):
     """Hydra recursed until Python's RecursionError (a long traceback, exit 1)."""
@@ -333,8 +336,42 @@ def test_presets_that_extend_each_other_are_named(cli, tmp_path, argv):
     result = cli(*argv, "--config-dir", str(conf), "experiment=cyca")
     assert result.code == 2, result.describe()
     a, b = conf / "experiment" / "cyca.yaml", conf / "experiment" / "cycb.yaml"
-    assert f"extend each other in a circle: {a} -> {b} -> {a}" in result.err, result.describe()
+    assert f"{CIRCLE}{a} -> {b} -> {a}; remove one" in result.err, result.describe()
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "agent=cyc1", "--cfg", "job"],
+        ["train", "experiment=mine", "--cfg", "job"],
+        ["-m", "agent=dqn,cyc1"],
+    ],
+)
+def test_option_files_that_include_each_other_are_named(cli, tmp_path, argv):
+    option = "defaults:\n  - /schema/agent/dqn@_here_\n  - {}\n  - _self_\nname: dqn\n"
+    conf = _conf_with(
+        tmp_path,
+        {
+            "agent/cyc1.yaml": option.format("cyc2"),
+            "agent/cyc2.yaml": option.format("cyc1@_here_"),
+            "experiment/mine.yaml": "# @package _global_\ndefaults:\n  - override /agent: cyc2\n",
+        },
+    )
+    result = cli(*argv, "--config-dir", str(conf))
+    assert result.code == 2, result.describe()
+    a, b = conf / "agent" / "cyc1.yaml", conf / "agent" / "cyc2.yaml"
+    assert f"{CIRCLE}{a} -> {b} -> {a}; remove one" in result.err, result.describe()
+    assert "Traceback" not in result.err
+
+
+def test_compose_config_names_a_circle_of_option_files(tmp_path):
+    conf = _conf_with(
+        tmp_path,
+        {"agent/cyc1.yaml": "defaults: [/schema/agent/dqn@_here_, cyc1, _self_]\nname: dqn\n"},
+    )
+    with pytest.raises(ValueError, match=re.escape(f"{CIRCLE}{conf}/agent/cyc1.yaml -> {conf}")):
+        compose_config(["agent=cyc1"], config_dirs=[conf])
 
 
 @pytest.mark.parametrize(
