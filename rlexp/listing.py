@@ -133,11 +133,13 @@ def entries(section: str, dirs: Sequence[Path] = ()) -> list[Entry]:
 
 
 def presets(dirs: Sequence[Path] = ()) -> dict[str, Path]:
-    """Experiment presets by name: rlexp's, then the user's config dirs' (Hydra's order)."""
+    """Experiment presets by name (`team/a` for experiment/team/a.yaml, as `experiment=team/a`
+    selects it): rlexp's, then the user's config dirs' (Hydra's order)."""
     found: dict[str, Path] = {}
     for directory in (registry.CONF_DIR, *dirs):
-        for path in sorted((Path(directory) / "experiment").glob("*.yaml")):
-            found.setdefault(path.stem, path)
+        folder = Path(directory) / "experiment"
+        for path in sorted(folder.rglob("*.yaml")):
+            found.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
     return found
 
 

@@ -433,3 +433,18 @@ def test_a_presets_directory_naming_an_unset_variable_is_refused(
     assert "Environment variable 'RLEXP_TEST_UNSET' not found" in result.err
     assert f"{key}=<dir>" in result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conf"]
+
+
+def test_list_experiment_shows_presets_in_subfolders_by_the_name_that_selects_them(
+    cli, tmp_path
+):
+    conf = _conf_with(
+        tmp_path,
+        {
+            "experiment/team/fast.yaml": "# @package _global_\n# doc: the team's preset\n"
+            "defaults: [/experiment/signal_dqn, _self_]\n"
+        },
+    )
+    result = cli("list", "experiment", "--config-dir", str(conf))
+    assert result.code == 0, result.describe()
+    assert re.search(r"^  team/fast\s+the team's preset$", result.out, re.M), result.out
