@@ -395,11 +395,17 @@ def _wrapped(text: str, indent: str) -> str:
 
 def list_components(args: list[str]) -> int:
     """`rlexp list [--format text|markdown] [group]`: options, presets and top-level keys."""
-    from rlexp.composition import ConfigDirError, check_config_dir_flags, config_dirs
+    from rlexp.composition import (
+        ConfigDirError,
+        check_config_dir_flags,
+        config_dirs,
+        refuse_shadowed,
+    )
     from rlexp.listing import ListError, list_command
 
     try:
         check_config_dir_flags(args)
+        refuse_shadowed(config_dirs(args))  # as train does: Hydra never reads such a file
         print(list_command(args, config_dirs(args)), end="")
     except (ListError, ConfigDirError) as exc:
         print(f"rlexp list: {exc}\n{_usage_line('list')}", file=sys.stderr)

@@ -22,12 +22,12 @@ def prepare_registry(overrides: Sequence[str]) -> None:
     registry.load_builtins()
     registry.load_plugins(plugin_modules(overrides))
     dirs = config_dirs(overrides)  # an option file there stands for a plugin's option
-    _refuse_shadowed(dirs)
+    refuse_shadowed(dirs)
     registry.store_schemas(lambda group, name: option_file(group, name, dirs) is not None)
     store_root_schema()
 
 
-def _refuse_shadowed(dirs: Sequence[Path]) -> None:
+def refuse_shadowed(dirs: Sequence[Path]) -> None:
     """A file of the user's config dirs named as one of rlexp's own (`agent/dqn.yaml`) is
     never read: Hydra searches rlexp/conf first. Refuse it rather than ignore it."""
     for directory in dirs:

@@ -448,3 +448,11 @@ def test_list_experiment_shows_presets_in_subfolders_by_the_name_that_selects_th
     result = cli("list", "experiment", "--config-dir", str(conf))
     assert result.code == 0, result.describe()
     assert re.search(r"^  team/fast\s+the team's preset$", result.out, re.M), result.out
+
+
+def test_list_refuses_a_file_that_shadows_one_of_rlexps_own_as_train_does(cli, tmp_path):
+    conf = _conf_with(tmp_path, {"experiment/seed_notebook.yaml": "# @package _global_\n"})
+    for argv in (["list", "experiment"], ["train", "--cfg", "job"]):
+        result = cli(*argv, "--config-dir", str(conf))
+        assert result.code == 2, result.describe()
+        assert f"{conf}/experiment/seed_notebook.yaml is never read" in result.err
