@@ -60,7 +60,7 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
                 f"the sweep starts); list every module once: plugins=[a,b]"
             )
         if override.key_or_group == "experiment":
-            for name in _chosen_names(override):
+            for name in _chosen_names(override, config_dirs(overrides)):
                 modules += _preset_plugins(name, config_dirs(overrides))
         elif override.key_or_group == "plugins":
             value = override.value()
@@ -68,12 +68,18 @@ def plugin_modules(overrides: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(modules))
 
 
-def _chosen_names(override: Any) -> list[str]:
-    """The option names an `experiment=...` override chooses: one, or each of a discrete
-    sweep's (`experiment=a,b`, every sweep point imports its preset's plugins)."""
+def _chosen_names(override: Any, dirs: Sequence[Path]) -> list[str]:
+    """The preset names an `experiment=...` override chooses: one, or each of a discrete
+    sweep's (`experiment=a,b`, `glob(a*)`: every sweep point imports its preset's plugins)."""
+    from hydra.core.override_parser.types import Glob
+
+    from rlexp.listing import presets
+
+    value = override.value()
+    if isinstance(value, Glob):
+        return value.filter(list(presets(dirs)))
     if override.is_discrete_sweep():
         return list(override.sweep_string_iterator())
-    value = override.value()
     return [value] if isinstance(value, str) else []
 
 

@@ -287,9 +287,9 @@ def test_a_sweep_over_presets_takes_the_plugins_of_each(cli, monkeypatch, tmp_pa
     assert plugin_modules(argv) == ["signal_env"]
     prepare_registry(argv)
     check_command(argv)  # every sweep point composes
-    assert plugin_modules([*argv[:3], "experiment=choice(signal_dqn,seed_notebook)"]) == [
-        "signal_env"
-    ]
+    for swept in ("choice(signal_dqn,seed_notebook)", "glob(sig*)", "glob(*,exclude=seed*)"):
+        assert plugin_modules([*argv[:3], f"experiment={swept}"]) == ["signal_env"], swept
+    assert plugin_modules([*argv[:3], "experiment=glob(seed*)"]) == []
 
 
 @pytest.mark.parametrize(
