@@ -17,12 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 from rlexp import registry
 
 
-def cycle_text(files: Sequence[Path | str]) -> str:
-    """The error for `files` (the circle, its first file again at the end)."""
-    return (
-        f"config files include each other in a circle through their defaults lists: "
-        f"{' -> '.join(map(str, files))}; remove one of these entries"
-    )
+def cycle_text(files: Sequence[Path]) -> str:
+    """The error for `files` (the circle, its first file again at the end; none: a circle
+    rlexp could not trace, through files outside the user's config directories)."""
+    text = "config files include each other in a circle through their defaults lists"
+    if not files:
+        return f"{text} (Hydra recursed without end); rlexp --debug shows where"
+    return f"{text}: {' -> '.join(map(str, files))}; remove one of these entries"
 
 
 def defaults_cycle(dirs: Sequence[Path]) -> list[Path] | None:
@@ -79,6 +80,4 @@ def cycles_named(dirs: Sequence[Path]) -> Iterator[None]:
     try:
         yield
     except RecursionError as exc:
-        cycle = defaults_cycle(dirs)
-        text = cycle_text(cycle) if cycle else cycle_text(["(files rlexp could not find)"])
-        raise registry.RegistryError(text) from exc
+        raise registry.RegistryError(cycle_text(defaults_cycle(dirs) or [])) from exc
