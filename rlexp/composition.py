@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rlexp import registry
 from rlexp.config_cycles import cycle_text, cycles_named
+from rlexp.listing import presets
 from rlexp.options import option_file
 
 
@@ -72,8 +73,6 @@ def _chosen_names(override: Any, dirs: Sequence[Path]) -> list[str]:
     """The preset names an `experiment=...` override chooses: one, or each of a discrete
     sweep's (`experiment=a,b`, `glob(a*)`: every sweep point imports its preset's plugins)."""
     from hydra.core.override_parser.types import Glob
-
-    from rlexp.listing import presets
 
     value = override.value()
     if isinstance(value, Glob):
