@@ -223,7 +223,9 @@ class TrainConfig:
     )
     summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
     checkpoint_interval: int = bounded(
-        30_000, gt=0, doc="env steps between checkpoints (each rebuilds a fused loop)"
+        30_000,
+        gt=0,
+        doc="env steps between checkpoints (each starts a segment: docs/how-to/resume.md)",
     )
     checkpoints_to_keep: int = bounded(2, gt=0, doc="checkpoints kept on disk")
     video_interval: int = bounded(

@@ -9,9 +9,11 @@
 
 Each offers `begin_segment(step)` and `run_until(stop_at) -> loss`. A *segment* starts at
 step 0 and at every checkpoint, in the uninterrupted run as in a resumed one: RNGs are
-re-seeded from (seed, env step), the collect env is reset, and the compiled functions and
-dataset iterator are rebuilt. TF-Agents keeps random-op state inside compiled kernels where
-no checkpoint reaches it; restarting them at the same points is what makes resume exact.
+re-seeded from (seed, env step), the collect env is reset, and the collect function and
+the dataset iterator are rebuilt. TF-Agents keeps random-op state inside compiled kernels
+where no checkpoint reaches it; restarting them at the same points is what makes resume
+exact. A train step is traced again only when its graph holds such ops (SAC's action
+samples; DQN's and PPO's have none): tracing costs seconds and its graphs stay in memory.
 (The XLA-compiled fused loop draws only from generators: it resets them and is reused.)
 """
 
@@ -55,6 +57,9 @@ def choose_loop(env_cfg: Any, agent_cfg: Any, buffer_cfg: Any, driver_cfg: Any) 
 
 
 class _Loop:
+    _train: Any = None  # the compiled train function (StepLoop, OnPolicyLoop)
+    _train_draws: bool | None = None  # whether it draws from op-seeded random kernels
+
     def __init__(self, parts: LoopParts, should_stop: Callable[[], bool]):
         self.parts = parts
         self.should_stop = should_stop
@@ -77,6 +82,15 @@ class _Loop:
 
     def _compile(self) -> None:
         raise NotImplementedError
+
+    def _keeps_train(self, *args: Any) -> bool:
+        """Whether the compiled train function (traced with `args`) can serve the next
+        segment too: it draws nothing from op-seeded random kernels (`draws_random`)."""
+        if self._train is None:
+            return False
+        if self._train_draws is None:  # the same code traces the same ops: asked once
+            self._train_draws = draws_random(self._train.get_concrete_function(*args))
+        return not self._train_draws
 
     def trace(self, stop_at: int) -> bool:
         """Trace the compiled function `run_until(stop_at)` calls, ahead of the call, where
@@ -105,23 +119,26 @@ class StepLoop(_Loop):
         from tf_agents.utils import common
 
         p = self.parts
-        iterator = iter(buffers.dataset(p.buffer, p.buffer_cfg, p.sequence_length))
+        self._collect = drivers.collect_fn(p.driver)
+        self._samples = iter(buffers.dataset(p.buffer, p.buffer_cfg, p.sequence_length))
+        if self._keeps_train(self._samples):
+            return
 
-        def train_iteration():
+        def train_iteration(samples):
             # An explicit while loop, traced without autograph, which would convert the
             # agent's whole train step too (seed_notebook's first call: 8.8 s, not 1.6 s).
+            # The iterator is an argument: a new segment's is taken without a new trace.
             return tf.while_loop(
                 lambda i, _: i < p.train_steps_per_iteration,
-                lambda i, _: (i + 1, buffers.train(p.buffer, p.agent, next(iterator)).loss),
+                lambda i, _: (i + 1, buffers.train(p.buffer, p.agent, next(samples)).loss),
                 (tf.constant(0), tf.constant(0.0)),
             )[1]
 
-        self._collect = drivers.collect_fn(p.driver)
         self._train = common.function(train_iteration, autograph=False)
 
     def _iteration(self) -> float:
         self.time_step, self.policy_state = self._collect(self.time_step, self.policy_state)
-        return float(self._train())
+        return float(self._train(self._samples))
 
 
 class OnPolicyLoop(StepLoop):
@@ -131,16 +148,22 @@ class OnPolicyLoop(StepLoop):
         from tf_agents.utils import common
 
         p = self.parts
+        self._collect = drivers.collect_fn(p.driver)
+        if self._keeps_train():
+            return
 
         def train_iteration():
             loss = p.agent.train(p.buffer.gather_all()).loss
             p.buffer.clear()
             return loss
 
-        self._collect = drivers.collect_fn(p.driver)
         # No Python control flow to convert: autograph converting the agents' train (PPO's
         # unrolled epochs) took twice as long to trace.
         self._train = common.function(train_iteration, autograph=False)
+
+    def _iteration(self) -> float:
+        self.time_step, self.policy_state = self._collect(self.time_step, self.policy_state)
+        return float(self._train())
 
 
 class FusedLoop(_Loop):
@@ -183,3 +206,12 @@ class FusedLoop(_Loop):
             self.time_step, self.policy_state, tf.constant(stop_at, tf.int64)
         )
         return float(loss)
+
+
+def draws_random(function: Any) -> bool:
+    """Whether a traced function's graph, or a function it calls (a while loop's body),
+    holds an op-seeded random op (`seed`/`seed2` attributes: its draws are kernel state
+    that only a new trace restarts). Stateless ops and generators take seeds as inputs."""
+    graph = function.graph.as_graph_def()
+    nodes = [*graph.node, *(n for f in graph.library.function for n in f.node_def)]
+    return any("seed2" in node.attr for node in nodes)
