@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import tomllib
 from pathlib import Path
 
 from pairs import compare
-from performance import breakdown, source_at  # this folder's harness
+from performance import breakdown, rlexp_env, source_at  # this folder's harness
 
 # The loop's first call; its trace is a phase of its own where it is done ahead of the call.
 FIRST_CALL = ("training loop: 1st call", "training loop: trace ahead")
@@ -68,16 +67,16 @@ def rlexp_command(root: Path, revision: str | None = None) -> list[str]:
     ]
 
 
-def sweep(source: str, command: list[str], runs: int, overrides: list[str]) -> dict:
-    """The wall time of `rlexp -m repeat=<runs>` of the rlexp tree at `source`, and its
-    runs' final evaluation returns in seed order."""
+def sweep(env: dict[str, str], command: list[str], runs: int, overrides: list[str]) -> dict:
+    """The wall time of `rlexp -m repeat=<runs>` of the rlexp tree `env` selects
+    (`rlexp_env`), and its runs' final evaluation returns in seed order."""
     with tempfile.TemporaryDirectory(prefix="rlexp_sweep_") as root:
         args = [*command, "-m", f"repeat={runs}", "train.progress=false", *overrides]
         began = time.perf_counter()
         subprocess.run(
             [*args, f"hydra.sweep.dir={root}"],
             capture_output=True,
-            env=dict(os.environ, PYTHONPATH=source),
+            env=env,
         )
         wall = time.perf_counter() - began
         files = Path(root).glob("*/metrics.json")  # in job folders `<n>_seed=<seed>`
@@ -88,15 +87,16 @@ def sweep(source: str, command: list[str], runs: int, overrides: list[str]) -> d
     return {"sweep_wall_s": wall, "eval_returns": [m["final_eval_return"] for m in metrics]}
 
 
-def whole_process(source: str, command: list[str], overrides: list[str]) -> dict:
-    """One `rlexp train` of the rlexp tree at `source`, timed from its start to its exit."""
+def whole_process(env: dict[str, str], command: list[str], overrides: list[str]) -> dict:
+    """One `rlexp train` of the rlexp tree `env` selects (`rlexp_env`), timed from its start
+    to its exit."""
     with tempfile.TemporaryDirectory(prefix="rlexp_process_") as run_dir:
         args = [*command, "train", "train.progress=false", *overrides]
         began = time.perf_counter()
         subprocess.run(
             [*args, f"hydra.run.dir={run_dir}"],
             capture_output=True,
-            env=dict(os.environ, PYTHONPATH=source),
+            env=env,
             check=True,
         )
         wall = time.perf_counter() - began
@@ -119,20 +119,20 @@ def main() -> None:
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory(prefix="rlexp_against_") as tree:
         before = source_at(args.revision, tree)
-        trees = {  # each side's source and command
-            "this tree": (str(root), rlexp_command(root)),
-            args.revision: (before, rlexp_command(root, args.revision)),
+        trees = {  # each side's environment (its rlexp, checked) and command
+            "this tree": (rlexp_env(root), rlexp_command(root)),
+            args.revision: (rlexp_env(Path(before)), rlexp_command(root, args.revision)),
         }
         if args.sweep:
             runs = {
-                name: functools.partial(sweep, source, command, args.sweep, overrides)
-                for name, (source, command) in trees.items()
+                name: functools.partial(sweep, env, command, args.sweep, overrides)
+                for name, (env, command) in trees.items()
             }
             measures = {"sweep wall time, s": lambda r: r["sweep_wall_s"]}
         elif args.process:
             runs = {
-                name: functools.partial(whole_process, source, command, overrides)
-                for name, (source, command) in trees.items()
+                name: functools.partial(whole_process, env, command, overrides)
+                for name, (env, command) in trees.items()
             }
             measures = {
                 "process wall time (start to exit), s": lambda r: r["process_wall_s"],
@@ -140,7 +140,7 @@ def main() -> None:
             }
         else:
             runs = {
-                "this tree": lambda: breakdown(overrides=tuple(overrides)),
+                "this tree": lambda: breakdown(str(root), tuple(overrides)),
                 args.revision: lambda: breakdown(before, tuple(overrides)),
             }
             measures = MEASURES

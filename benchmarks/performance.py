@@ -279,6 +279,24 @@ def breakdown(rlexp_source: str | None = None, overrides: tuple[str, ...] = ()) 
     return report
 
 
+def rlexp_env(source: Path) -> dict[str, str]:
+    """The environment that makes a new process import the rlexp package in `source`
+    (checked): PYTHONPATH, and PYTHONSAFEPATH, without which `python -c`/`-m` (and every
+    process they start) put the working directory first on sys.path, where a checkout of
+    another rlexp (the repository root, where these scripts are run) would win."""
+    env = dict(os.environ, PYTHONPATH=str(source), PYTHONSAFEPATH="1")
+    where = subprocess.run(
+        [sys.executable, "-c", "import rlexp; print(rlexp.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    if not Path(where).resolve().is_relative_to(Path(source).resolve()):
+        sys.exit(f"PYTHONPATH={source} does not select its rlexp (imports {where})")
+    return env
+
+
 def source_at(revision: str, into: str) -> str:
     """rlexp's package as of a git revision, extracted into `into` (for PYTHONPATH)."""
     root = Path(__file__).resolve().parents[1]

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from performance import rlexp_env, source_at  # this folder's harness
+
 RLEXP = Path(sys.executable).parent / "rlexp"
 LEARNING_RATES = (1e-4, 3e-4, 1e-3)
 SEEDS = 4
@@ -103,22 +105,6 @@ def time_report(root: Path, out: Path, env: dict[str, str]) -> tuple[float, floa
     return wall, cpu, os.getloadavg()[0]
 
 
-def rlexp_env(source: Path) -> dict[str, str]:
-    """The environment that makes `rlexp` run the package in `source` (checked)."""
-    env = dict(os.environ, PYTHONPATH=str(source))
-    where = subprocess.run(
-        [sys.executable, "-c", "import rlexp; print(rlexp.__file__)"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tempfile.gettempdir(),  # not a folder holding another rlexp
-        check=True,
-    ).stdout.strip()
-    if not Path(where).resolve().is_relative_to(source.resolve()):
-        sys.exit(f"PYTHONPATH={source} does not select its rlexp (imports {where})")
-    return env
-
-
 def summary(name: str, runs: list[tuple[float, float, float]]) -> str:
     walls, cpus, loads = zip(*runs, strict=True)
     return (
@@ -149,8 +135,6 @@ def main() -> None:
         write_sweep(root)
         sides = {"after": rlexp_env(root_dir)}
         if args.before:
-            from performance import source_at
-
             old = Path(tmp) / "before"
             old.mkdir()
             sides["before"] = rlexp_env(Path(source_at(args.before, str(old))))
