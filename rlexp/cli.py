@@ -500,9 +500,15 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
 
     @hydra.main(config_path=str(registry.CONF_DIR), config_name="config", version_base="1.3")
     def hydra_main(cfg: DictConfig) -> float | None:
+        from hydra.core.hydra_config import HydraConfig
+
+        from rlexp.env_vars import record_env_values
         from rlexp.sweeps.job import is_multirun, run_sweep_job
         from rlexp.training.job import run_job
 
+        # The run trains with, and its .hydra/config.yaml records, the values of the
+        # environment variables its presets and options read.
+        record_env_values(cfg, Path(HydraConfig.get().runtime.output_dir))
         return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
     problem = _output_dir_problem(argv, base)

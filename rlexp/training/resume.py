@@ -56,6 +56,7 @@ def config_for_resume(
     with (display-only settings aside), whether the difference comes from `overrides` or
     from changed defaults.
     """
+    from rlexp.env_vars import record_env_values
     from rlexp.saved_run import (
         SavedRunError,
         announce_plugins,
@@ -83,6 +84,7 @@ def config_for_resume(
     if announce:
         announce_plugins(run, "resume")
     cfg = _recompose(run_dir, [*run.overrides, *overrides], config_dirs)
+    env_keys = record_env_values(cfg)  # the values the variables have now, as a run records
     given = _comparable(cfg)
     if given != saved:
         diff = "".join(
@@ -93,11 +95,30 @@ def config_for_resume(
                 tofile="the config given now",
             )
         )
+        cause = _env_cause(env_keys, run.config, cfg) or _difference_cause(run_dir, overrides)
         raise ResumeError(
             "refusing to resume: the config differs from the one the run started with.\n"
-            f"{diff}{_difference_cause(run_dir, overrides)}"
+            f"{diff}{cause}"
         )
     return cfg
+
+
+def _env_cause(env_keys: list[str], saved: DictConfig, given: DictConfig) -> str:
+    """When values read from environment variables differ from those the run recorded: which
+    keys, and that the variables must be set as they were."""
+    changed = [
+        key
+        for key in env_keys
+        if OmegaConf.select(saved, key, throw_on_resolution_failure=False)
+        != OmegaConf.select(given, key)
+    ]
+    if not changed:
+        return ""
+    return (
+        f"The run's presets or options read {', '.join(changed)} from environment variables "
+        f"(${{oc.env:...}}), which have other values now: set them to the values the run "
+        f"trained with (its .hydra/config.yaml, above) to resume it.\n"
+    )
 
 
 def _difference_cause(run_dir: Path, overrides: Sequence[str]) -> str:
