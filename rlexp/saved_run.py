@@ -44,21 +44,27 @@ def read_overrides(loaded: ListConfig) -> list[str]:
 
 def recorded_config_dirs(run_dir: Path) -> list[Path]:
     """The user's config directories the run was composed with (`--config-dir`,
-    `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable."""
+    `hydra.searchpath`), as its .hydra/hydra.yaml lists them; [] when unreadable. A relative
+    one (`hydra.searchpath=[file://conf]` keeps it as written) is taken from the working
+    directory the run was started in."""
     try:
-        sources = _recorded_runtime(run_dir)["config_sources"]
-        return [
+        sources = _recorded_hydra(run_dir)["runtime"]["config_sources"]
+        dirs = [
             Path(s["path"]) for s in sources if s["schema"] == "file" and s["provider"] != "main"
         ]
     except Exception:  # noqa: BLE001 (absent or damaged: the recomposition says what is missing)
         return []
+    started_in = recorded_cwd(run_dir)
+    if started_in is None:
+        return dirs
+    return [d if d.is_absolute() else started_in / d for d in dirs]
 
 
 def recorded_cwd(run_dir: Path) -> Path | None:
     """The working directory the run was started in (where its plugins were importable),
     as its .hydra/hydra.yaml records it; None when unreadable."""
     try:
-        return Path(_recorded_runtime(run_dir)["cwd"])
+        return Path(_recorded_hydra(run_dir)["runtime"]["cwd"])
     except Exception:  # noqa: BLE001 (absent or damaged)
         return None
 
@@ -77,10 +83,10 @@ def started_elsewhere_hint(run_dir: Path, what: str) -> str | None:
     )
 
 
-def _recorded_runtime(run_dir: Path) -> dict[str, Any]:
+def _recorded_hydra(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / rundir.HYDRA_DIR / rundir.HYDRA_SETTINGS_FILE
     settings = _load(path, DictConfig, "Hydra's settings")
-    return OmegaConf.to_container(settings, resolve=False)["hydra"]["runtime"]
+    return OmegaConf.to_container(settings, resolve=False)["hydra"]
 
 
 def read_saved_run(run_dir: Path, config_dirs: Sequence[Path] = ()) -> SavedRun:
