@@ -511,7 +511,7 @@ def _run_hydra(argv: list[str], base: DictConfig | None = None) -> int:
         record_env_values(cfg, Path(HydraConfig.get().runtime.output_dir))
         return run_sweep_job(cfg) if is_multirun() else run_job(cfg)
 
-    problem = _output_dir_problem(argv, base)
+    problem = _config_name_problem(argv) or _output_dir_problem(argv, base)
     if problem:
         print(f"rlexp: error: {problem}", file=sys.stderr)
         return 2
@@ -630,6 +630,27 @@ def _close_unfinished_sweeps(reason: str | None) -> None:
     callbacks = sys.modules.get("rlexp.sweeps.callbacks")  # imported only by a sweep
     if callbacks is not None:
         callbacks.close_unfinished(*([reason] if reason else []))
+
+
+def _config_name_problem(argv: list[str]) -> str | None:
+    """Why `--config-name` (Hydra's flag, short `-cn`) is refused: every run is composed
+    from rlexp's own primary config, as `rlexp resume` recomposes it; a user's settings go
+    in an experiment preset."""
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_known_args(argv)[0]
+    name, where = args.config_name, args.config_dir or "<your config dir>"
+    if name is None or name.removesuffix(".yaml") == "config":
+        return None
+    name = name.removesuffix(".yaml")
+    return (
+        f"--config-name {name}: rlexp composes every run from its own primary config "
+        f"(rlexp/conf/config.yaml), as `rlexp resume` recomposes it. Make {name}.yaml an "
+        f"experiment preset instead: move it to {where}/experiment/{name}.yaml, start it "
+        f"with the line `# @package _global_`, drop `config` from its defaults, and run: "
+        f"rlexp train --config-dir {where} experiment={name} "
+        f"(docs/how-to/user-project.md)"
+    )
 
 
 def _output_dir_problem(argv: list[str], base: DictConfig | None = None) -> str | None:

@@ -60,6 +60,15 @@ def recorded_config_dirs(run_dir: Path) -> list[Path]:
     return [d if d.is_absolute() else started_in / d for d in dirs]
 
 
+def recorded_config_name(run_dir: Path) -> str | None:
+    """The primary config the run was composed from (Hydra's `--config-name`; rlexp's own
+    is `config`), as its .hydra/hydra.yaml records it; None when unreadable."""
+    try:
+        return str(_recorded_hydra(run_dir)["job"]["config_name"])
+    except Exception:  # noqa: BLE001 (absent or damaged)
+        return None
+
+
 def recorded_cwd(run_dir: Path) -> Path | None:
     """The working directory the run was started in (where its plugins were importable),
     as its .hydra/hydra.yaml records it; None when unreadable."""

@@ -95,7 +95,11 @@ def config_for_resume(
                 tofile="the config given now",
             )
         )
-        cause = _env_cause(env_keys, run.config, cfg) or _difference_cause(run_dir, overrides)
+        cause = (
+            _env_cause(env_keys, run.config, cfg)
+            or _primary_cause(run_dir)
+            or _difference_cause(run_dir, overrides)
+        )
         raise ResumeError(
             "refusing to resume: the config differs from the one the run started with.\n"
             f"{diff}{cause}"
@@ -118,6 +122,23 @@ def _env_cause(env_keys: list[str], saved: DictConfig, given: DictConfig) -> str
         f"The run's presets or options read {', '.join(changed)} from environment variables "
         f"(${{oc.env:...}}), which have other values now: set them to the values the run "
         f"trained with (its .hydra/config.yaml, above) to resume it.\n"
+    )
+
+
+def _primary_cause(run_dir: Path) -> str:
+    """For a run composed from a primary config of the user's (`--config-name`, which
+    `rlexp train` refuses): resume recomposes rlexp's own, so that file's values must come
+    as overrides."""
+    from rlexp.saved_run import recorded_config_name
+
+    name = recorded_config_name(run_dir)
+    if name in (None, "config"):
+        return ""
+    return (
+        f"The run was started with --config-name {name}; rlexp resume composes rlexp's own "
+        f"primary config, so the values {name}.yaml set are missing: give them as overrides "
+        f"(the lines marked - above: rlexp resume {shlex.quote(str(run_dir))} key=value ...), "
+        f"or start a new run with them in an experiment preset (docs/how-to/user-project.md).\n"
     )
 
 
