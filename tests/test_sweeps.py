@@ -111,6 +111,22 @@ def test_repeat_expansion_is_seeds_from_the_base_seed():
         prepare_argv(["-m", "seed=0,1", "repeat=2"])
 
 
+def test_repeat_with_a_preset_s_seed_sweep_is_refused(tmp_path):
+    """A preset with `repeat: 2` and `hydra.sweeper.params.seed` is refused as the command
+    line's `seed=1,2 repeat=2` is: the seeds appended for repeat would replace its list."""
+    from rlexp.composition import prepare_registry
+    from rlexp.sweeps.multirun import SweepArgumentError, prepare_argv
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "swprep.yaml").write_text(
+        "# @package _global_\nrepeat: 2\nhydra:\n  sweeper:\n    params:\n      seed: 1,2\n"
+    )
+    argv = ["-m", "--config-dir", str(tmp_path), "experiment=swprep"]
+    prepare_registry(argv)
+    with pytest.raises(SweepArgumentError, match=r"repeat=2 .*params\.seed: 1,2"):
+        prepare_argv(argv)
+
+
 def test_a_key_the_default_option_lacks_reaches_hydra_as_a_forced_value():
     """Hydra composes the sweep's shared config at the default agent (dqn), which has no
     entropy_regularization: as a plain override Hydra refused the sweep, and the repeat was

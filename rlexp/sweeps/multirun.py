@@ -31,7 +31,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from omegaconf import ListConfig
+from omegaconf import ListConfig, OmegaConf
 
 from rlexp.rundir import RESULT_METRICS, SWEEP_FILE
 from rlexp.sweeps.sweepers import BASIC_SWEEPER, OPTUNA_SWEEPER
@@ -191,10 +191,14 @@ def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
         return argv
     if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
         raise SweepArgumentError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
-    if any(o.key_or_group == "seed" and o.is_sweep_override() for o in parsed):
+    swept = [o.input_line for o in parsed if o.key_or_group == "seed" and o.is_sweep_override()]
+    params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
+    if "seed" in params:  # a preset's (or the command line's) hydra.sweeper.params
+        swept.append(f"hydra.sweeper.params.seed: {params['seed']}")
+    if swept:
         raise SweepArgumentError(
             f"repeat={repeat} derives the seeds from the base seed; do not also sweep seed "
-            f"(use seed=<base> repeat={repeat}, or sweep seed=... without repeat)"
+            f"({swept[0]}): use seed=<base> repeat={repeat}, or sweep seed without repeat"
         )
     seeds = ",".join(str(int(cfg.seed) + i) for i in range(repeat))
     dropped = {o.input_line for o in parsed if o.key_or_group in ("seed", "repeat")}
