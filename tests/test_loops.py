@@ -29,10 +29,13 @@ def test_draws_random_finds_op_seeded_random_ops_also_inside_a_loop():
     assert not draws_random(traced(lambda: tf.reduce_sum(tf.ones([2]))))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("experiment", "traced_again"),
-    [("dqn_gym_cartpole", False), ("ppo_cartpole", False), ("sac_pendulum", True)],
+    [
+        pytest.param("dqn_gym_cartpole", False, marks=pytest.mark.slow),
+        ("ppo_cartpole", False),
+        pytest.param("sac_pendulum", True, marks=pytest.mark.slow),
+    ],
 )
 def test_a_checkpoint_traces_the_train_step_again_only_where_it_draws_random(
     experiment, traced_again, tmp_path, monkeypatch
