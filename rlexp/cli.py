@@ -187,27 +187,18 @@ def _command(argv: list[str]) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from rlexp import registry
-    from rlexp.composition import (
-        ConfigDirError,
-        check_config_dir_flags,
-        hydra_flags_first,
-        prepare_registry,
-    )
+    from rlexp.composition import ConfigDirError, hydra_flags_first, prepare_registry
     from rlexp.env_vars import EnvVarError, expand_env_vars
     from rlexp.trust import SweepPointError, TrustError, check_command
 
+    refused = (registry.RegistryError, TrustError, SweepPointError, EnvVarError, ConfigDirError)
     try:
         if {"--version", "-V"} & set(argv[:2]):  # rlexp's version, not Hydra's
             print(_version_line())
             return 0
         registry.load_builtins()
-        if argv[:1] not in (["eval"], ["resume"], ["report"]):  # they name no plugins here
-            if argv[:1] != ["list"] and _misplaced_command(argv) is None:  # those say more
-                check_config_dir_flags(argv)
-            loaded = _load_plugins(argv)
-            if not loaded and argv[:1] not in (["-h"], ["--help"], ["help"]):
-                print(command_help("train").lstrip("\n"))  # Hydra's help composes with every plugin
-                return 0
+        if not _plugins_named(argv):
+            return 0
         if argv[:1] in (["-h"], ["--help"], ["help"]):
             print(USAGE.format(groups=_group_lines(), presets=_preset_lines()))
             sys.stdout.flush()
@@ -230,13 +221,7 @@ def _command(argv: list[str]) -> int:
         argv = expand_env_vars(hydra_flags_first(argv))
         prepare_registry(argv)
         base = check_command(argv)
-    except (
-        registry.RegistryError,
-        TrustError,
-        SweepPointError,
-        EnvVarError,
-        ConfigDirError,
-    ) as exc:
+    except refused as exc:
         if debug():
             raise
         print(f"rlexp: error: {exc}", file=sys.stderr)
@@ -249,6 +234,22 @@ def _command(argv: list[str]) -> int:
         print(f"rlexp: error: {error_text(exc)}", file=sys.stderr)
         return 2
     return _stoppable(lambda: _run_hydra(argv, base))
+
+
+def _plugins_named(argv: list[str]) -> bool:
+    """Import the plugins the command names, its `--config-dir` flags checked first; False
+    when one failed and the command, which asked for no help, got the train help instead
+    (Hydra's help composes with every plugin)."""
+    from rlexp.composition import check_config_dir_flags
+
+    if argv[:1] in (["eval"], ["resume"], ["report"]):  # they name no plugins here
+        return True
+    if argv[:1] != ["list"] and _misplaced_command(argv) is None:  # those say more
+        check_config_dir_flags(argv)
+    if _load_plugins(argv) or argv[:1] in (["-h"], ["--help"], ["help"]):
+        return True
+    print(command_help("train").lstrip("\n"))
+    return False
 
 
 def _load_plugins(argv: list[str]) -> bool:

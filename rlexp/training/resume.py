@@ -57,12 +57,7 @@ def config_for_resume(
     from changed defaults.
     """
     from rlexp.env_vars import record_env_values
-    from rlexp.saved_run import (
-        SavedRunError,
-        announce_plugins,
-        override_problems,
-        read_saved_run,
-    )
+    from rlexp.saved_run import SavedRunError, announce_plugins, override_problems, read_saved_run
 
     run_dir = Path(run_dir)
     saved_file = rundir.config_path(run_dir)
@@ -87,14 +82,6 @@ def config_for_resume(
     env_keys = record_env_values(cfg)  # the values the variables have now, as a run records
     given = _comparable(cfg)
     if given != saved:
-        diff = "".join(
-            difflib.unified_diff(
-                saved.splitlines(keepends=True),
-                given.splitlines(keepends=True),
-                fromfile=f"{saved_file} (the run's config)",
-                tofile="the config given now",
-            )
-        )
         cause = (
             _env_cause(env_keys, run.config, cfg)
             or _primary_cause(run_dir)
@@ -102,9 +89,21 @@ def config_for_resume(
         )
         raise ResumeError(
             "refusing to resume: the config differs from the one the run started with.\n"
-            f"{diff}{cause}"
+            f"{_diff(saved_file, saved, given)}{cause}"
         )
     return cfg
+
+
+def _diff(saved_file: Path, saved: str, given: str) -> str:
+    """A unified diff of the run's config and the one given now."""
+    return "".join(
+        difflib.unified_diff(
+            saved.splitlines(keepends=True),
+            given.splitlines(keepends=True),
+            fromfile=f"{saved_file} (the run's config)",
+            tofile="the config given now",
+        )
+    )
 
 
 def _env_cause(env_keys: list[str], saved: DictConfig, given: DictConfig) -> str:
