@@ -278,3 +278,19 @@ def test_a_fork_server_exits_on_its_own_when_its_worker_closes_it(monkeypatch):
     server = forkserver._server
     server.close()
     assert server.process.returncode == 0
+
+
+def test_a_forked_run_leaves_no_generated_modules_behind(tmp_path, monkeypatch):
+    """TensorFlow removes the modules autograph writes to the temp folder at exit; a run
+    forked from the fork server ends without the interpreter's exit, so it runs those
+    handlers itself."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    sweep_dir = tmp_path / "sweep"
+    result = run_sweep(
+        "seed=0", "env=cartpole", *SWEEP_RUN_OVERRIDES, f"hydra.sweep.dir={sweep_dir}"
+    )
+    assert result.code == 0, result.describe()
+    assert (sweep_dir / "0_seed=0" / "metrics.json").is_file()
+    assert not list(temp.glob("__autograph_generated_file*")), list(temp.iterdir())

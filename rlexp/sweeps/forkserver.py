@@ -210,6 +210,9 @@ def _run(request: dict[str, Any], fds: list[int]) -> None:
     except BaseException:
         traceback.print_exc()
     finally:
+        # What the interpreter's exit would run: TensorFlow's handlers remove the modules
+        # autograph wrote to the temp folder.
+        atexit._run_exitfuncs()
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
