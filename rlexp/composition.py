@@ -104,11 +104,10 @@ def check_config_dir_flags(argv: Sequence[str]) -> None:
             raise ConfigDirError(f"{flag} needs a directory after it: {flag} DIR")
     dirs, _ = split_config_dir_flags(argv)
     if len(dirs) > 1:
-        entries = ",".join(f"file://{d.resolve()}" for d in dirs)
         raise ConfigDirError(
             f"--config-dir given {len(dirs)} times ({', '.join(map(str, dirs))}): Hydra reads "
             f"only the last one. Give one, or put every directory on the search path: "
-            f"'hydra.searchpath=[{entries}]'"
+            f"'{searchpath_override(dirs)}'"
         )
     for directory in dirs:
         if directory.is_file():
@@ -118,6 +117,20 @@ def check_config_dir_flags(argv: Sequence[str]) -> None:
             )
         if not directory.is_dir():
             raise ConfigDirError(f"--config-dir {directory}: no such directory")
+
+
+def searchpath_override(dirs: Sequence[Path | str]) -> str:
+    """The override that puts `dirs` on Hydra's search path, after rlexp/conf, in order."""
+    return f"hydra.searchpath=[{','.join(f'file://{Path(d).resolve()}' for d in dirs)}]"
+
+
+def config_dir_args(dirs: Sequence[Path | str]) -> list[str]:
+    """The arguments that give a command `dirs`, as a user types them: `--config-dir DIR`
+    for one (Hydra reads only one such flag, and rlexp refuses several), the search path
+    for more."""
+    if len(dirs) == 1:
+        return ["--config-dir", str(dirs[0])]
+    return [searchpath_override(dirs)] if dirs else []
 
 
 def split_config_dir_flags(argv: Sequence[str]) -> tuple[list[Path], list[str]]:
@@ -219,8 +232,7 @@ def compose_config(overrides: Sequence[str] = (), config_dirs: Sequence[Path] = 
 
     overrides = list(overrides)
     if config_dirs:
-        paths = ", ".join(f"file://{Path(d).resolve()}" for d in config_dirs)
-        overrides.append(f"hydra.searchpath=[{paths}]")
+        overrides.append(searchpath_override(config_dirs))
     prepare_registry(overrides)
     with initialize_config_dir(config_dir=str(registry.CONF_DIR), version_base="1.3"):
         with cycles_named(config_dirs):

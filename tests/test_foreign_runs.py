@@ -177,15 +177,17 @@ def run_with_a_config_dir(root: Path) -> tuple[Path, Path]:
     return composed_with(conf, ["experiment=mine", "driver=step"], root / "run"), conf
 
 
-def composed_with(conf: Path, overrides: list[str], run_dir: Path) -> Path:
-    """A run's saved files, composed from `overrides` with `--config-dir conf`."""
+def composed_with(conf: Path | list[Path], overrides: list[str], run_dir: Path) -> Path:
+    """A run's saved files, composed from `overrides` with `--config-dir conf` (or the
+    search path of several)."""
+    confs = conf if isinstance(conf, list) else [conf]
     (run_dir / ".hydra").mkdir(parents=True)
-    OmegaConf.save(compose_config(overrides, config_dirs=[conf]), run_dir / ".hydra/config.yaml")
+    OmegaConf.save(compose_config(overrides, config_dirs=confs), run_dir / ".hydra/config.yaml")
     OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
     sources = [  # as Hydra records them in hydra.yaml
         {"path": "hydra.conf", "schema": "pkg", "provider": "hydra"},
         {"path": "/somewhere/rlexp/conf", "schema": "file", "provider": "main"},
-        {"path": str(conf), "schema": "file", "provider": "command-line"},
+        *({"path": str(c), "schema": "file", "provider": "command-line"} for c in confs),
     ]
     hydra = {"hydra": {"runtime": {"config_sources": sources}}}
     OmegaConf.save(OmegaConf.create(hydra), run_dir / ".hydra" / "hydra.yaml")
@@ -307,6 +309,29 @@ def test_the_command_that_starts_a_run_afresh_works_pasted(tmp_path, cli):
     result = cli(*words[1:], "--cfg", "job")
     assert result.code == 0, result.describe()
     assert "- 64" in result.out and "env_steps: 1500" in result.out
+
+
+def test_the_command_that_starts_a_run_of_two_config_dirs_afresh_is_taken(tmp_path, cli):
+    """Hydra reads only the last of several `--config-dir` flags, and rlexp refuses them:
+    the printed command gives both directories as the search path."""
+    from rlexp.training.resume import fresh_command
+
+    shared, conf = tmp_path / "shared", tmp_path / "conf"
+    (shared / "experiment").mkdir(parents=True)
+    (shared / "experiment" / "mine.yaml").write_text(PRESET)
+    (conf / "experiment").mkdir(parents=True)
+    run_dir = composed_with([conf, shared], ["experiment=mine"], tmp_path / "run")
+
+    words = shlex.split(fresh_command(run_dir))
+    assert words == [
+        "rlexp",
+        "train",
+        f"hydra.searchpath=[file://{conf},file://{shared}]",
+        "experiment=mine",
+    ]
+    result = cli(*words[1:], "--cfg", "job")
+    assert result.code == 0, result.describe()
+    assert "env_steps: 1500" in result.out
 
 
 def test_a_policy_option_that_contradicts_the_policy_folder_given_is_refused(tmp_path, cli):

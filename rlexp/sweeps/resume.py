@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rlexp import rundir
+from rlexp.composition import config_dir_args
 from rlexp.rundir import SWEEP_FILE
 from rlexp.sweeps.multirun import invocation_prefix, job_subdir
 from rlexp.sweeps.sweepers import BASIC_SWEEPER
@@ -85,20 +86,12 @@ def sweep_argv(sweep_dir: Path, config_dirs: Sequence[Path] = ()) -> tuple[list[
     if record.get("status") == "finished" and all(_completed(job) for job in jobs):
         raise NothingToResume(f"{sweep_dir} has finished and all its runs completed")
     dirs = [Path(d) for d in config_dirs] or (recorded_config_dirs(jobs[0]) if jobs else [])
-    flags = _config_dir_args(dirs)
+    flags = config_dir_args(dirs)
     argv = ["-m", *flags, *invocation["overrides"], *hydra_overrides]
     argv = [*argv, f"hydra.sweep.dir={sweep_dir}"]
     _check_command_line(sweep_dir, argv, jobs, dirs)
     _check_jobs(jobs, dirs)
     return argv, k
-
-
-def _config_dir_args(dirs: Sequence[Path]) -> list[str]:
-    """The arguments that put `dirs` on Hydra's search path: `--config-dir` for one (Hydra
-    reads only one such flag, and rlexp refuses several), `hydra.searchpath` for more."""
-    if len(dirs) == 1:
-        return [f"--config-dir={dirs[0]}"]
-    return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
 
 
 def _resumable_invocation(record: dict[str, Any], sweep_dir: Path) -> tuple[int, dict[str, Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import rundir
+from rlexp.composition import config_dir_args
 
 
 class ResumeError(ValueError):
@@ -30,12 +31,11 @@ def saved_overrides(run_dir: Path) -> list[str]:
 def fresh_command(run_dir: Path, config_dirs: Sequence[Path] = ()) -> str:
     """The `rlexp train` command that starts the run afresh, ready to paste in a shell: its
     saved overrides, each shell-quoted, with `config_dirs` (default: the ones it was
-    composed with) as `--config-dir` flags."""
+    composed with) as `--config-dir`, or the search path for several."""
     from rlexp.saved_run import recorded_config_dirs
 
     dirs = list(config_dirs) or recorded_config_dirs(run_dir)
-    flags = [word for d in dirs for word in ("--config-dir", str(d))]
-    return shlex.join(["rlexp", "train", *flags, *saved_overrides(run_dir)])
+    return shlex.join(["rlexp", "train", *config_dir_args(dirs), *saved_overrides(run_dir)])
 
 
 def is_completed(run_dir: Path) -> bool:
