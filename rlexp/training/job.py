@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from rlexp import stop_signals
 from rlexp.rundir import TRAIN_LOG, DiskFullError, RunDirError, mark_status
 from rlexp.training.progress import append_to_log, job_prefix
 
@@ -111,7 +112,6 @@ def _say_and_log(run_dir: Path, line: str) -> None:
     """`line` to stderr and to the run's train.log, which keeps it where nothing reads the
     terminal any more (after SIGHUP); neither a terminal that is gone nor a log that
     cannot be written keeps the process from exiting as it should."""
-    with suppress(OSError, ValueError):
-        print(line, file=sys.stderr, flush=True)
+    stop_signals.say(line)
     with suppress(OSError):
         append_to_log(run_dir / TRAIN_LOG, line)
