@@ -1,6 +1,6 @@
 """Does the default experiment learn as well from each replay buffer?
 
-Trains the default experiment (DQN, env=cartpole_tf, 16 carts) once per seed and buffer
+Trains the default experiment (DQN, env=cartpole_tf, 32 carts) once per seed and buffer
 setting, one run at a time, at the same env-step budget, and reports per setting the
 greedy evaluations' best, final and late mean (the mean of the last quarter of them),
 each as the median over the seeds. A buffer that hands the agent other transitions than

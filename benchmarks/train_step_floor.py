@@ -6,7 +6,7 @@ minimal XLA-compiled DQN train step on the default's shapes: an MLP 4-64-64-2 on
 128 sampled 4-step sequences, a 3-step TD target from a target network, Huber loss, Adam and
 gradient clipping; no TF-Agents, no collection, no replay writes. The hand-written loop
 makes as many calls of 256 train steps as the run's steady loop made, and its first call
-(with its trace and compile) stands beside the run's. The steady loop also collects 512 env
+(with its trace and compile) stands beside the run's. The steady loop also collects 1024 env
 steps and writes them to the replay buffer in each call; the floor does neither, so the
 ratio bounds what the train steps could still gain.
 
@@ -40,9 +40,9 @@ def floor(calls: int) -> dict:
         return [tf.Variable(tf.random.normal(s, stddev=0.1)) for s in shapes]
 
     online, target = mlp(), mlp()
-    optimizer = tf.keras.optimizers.Adam(2e-3)
+    optimizer = tf.keras.optimizers.Adam(3e-3)
     optimizer.build(online)
-    rows = 6250 * 16
+    rows = 3125 * 32
     observations = tf.Variable(tf.random.normal([rows, 4]))
     actions = tf.Variable(tf.random.uniform([rows], 0, 2, tf.int32))
     rewards = tf.Variable(tf.ones([rows]))

@@ -200,7 +200,7 @@ class TrainConfig:
     (docs/performance.md); presets in conf/experiment/ set their own."""
 
     env_steps: int = bounded(
-        40_000, gt=0, doc="env-step budget of the run (default experiment: all 5 seeds solve)"
+        56_000, gt=0, doc="env-step budget of the run (default experiment: all 5 seeds solve)"
     )
     prefill_steps: int = bounded(
         1000, ge=0, doc="random-policy steps before training (off-policy agents)"
@@ -212,7 +212,7 @@ class TrainConfig:
         "agents; an on-policy agent trains once per iteration)",
     )
     eval_interval: int = bounded(
-        512, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
+        1024, gt=0, doc="env steps between greedy evaluations (catches the first solve)"
     )
     eval_episodes: int = bounded(
         32,
@@ -221,7 +221,7 @@ class TrainConfig:
         doc="episodes per evaluation (policy_best/ is chosen on them); a Python env of B "
         "copies plays ceil(N/B) on each, all counted",
     )
-    summary_interval: int = bounded(1024, gt=0, doc="env steps between TensorBoard scalars")
+    summary_interval: int = bounded(2048, gt=0, doc="env steps between TensorBoard scalars")
     checkpoint_interval: int = bounded(
         30_000,
         gt=0,

@@ -33,6 +33,7 @@ SWEEP_TIMEOUT = 900
 E2E_OVERRIDES = (
     "env=cartpole",
     "driver=step",
+    "driver.num_steps=512",
     "train.env_steps=2000",
     "train.eval_interval=1000",
     "train.summary_interval=500",

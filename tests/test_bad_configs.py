@@ -59,7 +59,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         ["driver.num_steps=100000"],
-        [r"driver\.num_steps=100000\b", r"train\.env_steps=40000\b", "whole budget"],
+        [r"driver\.num_steps=100000\b", r"train\.env_steps=56000\b", "whole budget"],
         id="iteration-above-the-budget",
     ),
     pytest.param(
@@ -112,7 +112,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         ["agent=ppo", "driver.num_episodes=4"],
-        [r"driver\.num_episodes=4\b", r"env\.num_parallel_envs=16\b", r"at least 16\b"],
+        [r"driver\.num_episodes=4\b", r"env\.num_parallel_envs=32\b", r"at least 32\b"],
         id="on-policy-fewer-episodes-than-env-copies",
     ),
     pytest.param(

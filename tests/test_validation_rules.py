@@ -44,12 +44,19 @@ def assert_fixes_are_accepted(overrides: list[str], at_least: int = 1) -> None:
         assert problems(overrides + fix) == [], (fix, found[0])
 
 
+# The counts below are worked out for these: 1000 prefill steps over 16 copies are 63
+# batches, a 512-step collect 32: 95 steps per copy when the first train step samples.
+COPIES, COLLECT = "env.num_parallel_envs=16", "driver.num_steps=512"
 SHORT_FIRST_SAMPLE = [
-    pytest.param(["agent.n_step_update=200", "train.env_steps=3000"], 95, id="n-step-200"),
     pytest.param(
-        ["train.prefill_steps=0", "driver.num_steps=16", "train.env_steps=2000"], 1, id="no-prefill"
+        [COPIES, COLLECT, "agent.n_step_update=200", "train.env_steps=3000"], 95, id="n-step-200"
     ),
-    pytest.param(["agent.n_step_update=95"], 95, id="one-step-short"),
+    pytest.param(
+        [COPIES, "train.prefill_steps=0", "driver.num_steps=16", "train.env_steps=2000"],
+        1,
+        id="no-prefill",
+    ),
+    pytest.param([COPIES, COLLECT, "agent.n_step_update=95"], 95, id="one-step-short"),
 ]
 
 
@@ -69,8 +76,7 @@ def test_the_first_sample_fixes_are_accepted(overrides, frames):
 
 
 def test_the_first_sample_counts_whole_batches_and_one_step_per_episode_iteration():
-    # 1000 prefill steps over 16 copies are 63 batches, a 512-step collect 32: 95 per copy.
-    assert problems(["agent.n_step_update=94"]) == []
+    assert problems([COPIES, COLLECT, "agent.n_step_update=94"]) == []
     # An episode driver's iteration can end after one step: the prefill must hold the rest.
     assert problems(["env=cartpole", "driver=episode", "train.prefill_steps=3"]) == []
     found = problems(["env=cartpole", "driver=episode", "train.prefill_steps=2"])
@@ -87,6 +93,8 @@ def test_the_boundary_of_the_first_sample_trains(cli, tmp_path):
     run_dir = tmp_path / "run"
     result = cli(
         "train",
+        COPIES,
+        COLLECT,
         "agent.n_step_update=94",
         "train.env_steps=2000",
         "train.jit_compile=false",
@@ -98,7 +106,12 @@ def test_the_boundary_of_the_first_sample_trains(cli, tmp_path):
 
 
 def test_the_budget_counts_whole_batches_of_env_copies():
-    overrides = ["env.num_parallel_envs=4096", "buffer.max_length=300", "train.env_steps=2000"]
+    overrides = [
+        "env.num_parallel_envs=4096",
+        COLLECT,
+        "buffer.max_length=300",
+        "train.env_steps=2000",
+    ]
     found = problems(overrides)
     prefill = [p for p in found if p.startswith("train.env_steps=2000 is not above")]
     collect = [p for p in found if p.startswith("driver.num_steps=512")]
@@ -113,7 +126,7 @@ def test_the_budget_counts_whole_batches_of_env_copies():
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["env.num_parallel_envs=64", "train.env_steps=1000", "train.prefill_steps=990"],
+        ["env.num_parallel_envs=64", COLLECT, "train.env_steps=1000", "train.prefill_steps=990"],
         ["env.num_parallel_envs=64", "train.env_steps=2000", "driver.num_steps=1990"],
     ],
     ids=["prefill", "collect"],

@@ -21,8 +21,8 @@ class ReplayConfig(BufferConfig):
 
 @dataclass
 class TFUniformConfig(ReplayConfig):
-    # The default experiment's: 100000 transitions over its 16 carts, batches of 128.
-    max_length: int = bounded(6250, gt=0, doc="capacity per env copy (of env.num_parallel_envs)")
+    # The default experiment's: 100000 transitions over its 32 carts, batches of 128.
+    max_length: int = bounded(3125, gt=0, doc="capacity per env copy (of env.num_parallel_envs)")
     sample_batch_size: int = bounded(128, gt=0, doc="transitions per train batch")
 
     in_graph_replay: ClassVar[bool] = True

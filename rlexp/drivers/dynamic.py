@@ -12,7 +12,7 @@ from rlexp.schemas import DriverConfig, bounded
 
 @dataclass
 class StepDriverConfig(DriverConfig):
-    num_steps: int = bounded(512, gt=0, doc="env steps per collect iteration (all env copies)")
+    num_steps: int = bounded(1024, gt=0, doc="env steps per collect iteration (all env copies)")
 
 
 @dataclass

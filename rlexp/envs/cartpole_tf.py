@@ -13,7 +13,7 @@ from rlexp.schemas import ActionKind, EnvConfig, bounded, documented
 @dataclass
 class CartPoleTFConfig(EnvConfig):
     num_parallel_envs: int = bounded(
-        16, gt=0, le=2**20, doc="carts in the batch, stepped by tensor ops"
+        32, gt=0, le=2**20, doc="carts in the batch, stepped by tensor ops"
     )
     max_episode_steps: int = bounded(500, ge=0, doc="episode step limit (LAST); 0 = none")
     discount: float = bounded(1.0, ge=0.0, le=1.0, doc="env discount per step")
