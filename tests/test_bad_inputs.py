@@ -122,7 +122,7 @@ def test_a_replay_buffer_larger_than_the_memory_is_refused_before_allocating(cli
     result = cli("train", "buffer.max_length=1000000000000", f"hydra.run.dir={run_dir}")
     assert result.code == 2, result.describe()
     assert re.search(
-        r"would allocate [\d.]+ GiB at once \(buffer\.max_length=1000000000000 x 16 ", result.err
+        r"would allocate [\d.]+ GiB at once \(buffer\.max_length=1000000000000 x 32 ", result.err
     ), result.describe()
     assert "lower buffer.max_length" in result.err
     assert "ResourceExhausted" not in result.err

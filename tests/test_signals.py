@@ -28,6 +28,7 @@ RUN = (
     "train.checkpoint_interval=1000",
     "train.progress=false",
     "env.max_episode_steps=100",
+    "driver.num_steps=512",
 )
 
 

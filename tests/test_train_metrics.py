@@ -72,6 +72,8 @@ def test_cut_episodes_count_in_neither_window(tmp_path):
 
     run = [
         "env=cartpole_tf",
+        "env.num_parallel_envs=16",
+        "driver.num_steps=512",
         "train.env_steps=3000",
         "train.checkpoint_interval=256",
         "train.summary_interval=256",

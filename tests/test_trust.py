@@ -713,7 +713,8 @@ def test_a_problem_of_every_point_is_found_without_composing_the_points(monkeypa
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["-m", "train.prefill_steps=100,200", "train.env_steps=1000"],  # swept key named
+        # swept key named
+        ["-m", "train.prefill_steps=100,200", "train.env_steps=1000", "driver.num_steps=512"],
         ["-m", "agent=sac,ppo", "env=pendulum", "network=actor_distribution_network"],  # group
     ],
     ids=["swept-key", "swept-group"],
