@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import PLUGINS
+from conftest import PLUGINS, invoke_main
 from test_fused import TINY_FUSED
 from test_reproducibility import comparable
 
@@ -206,3 +206,45 @@ def test_runs_skip_slow_xla_passes_and_keep_the_users_flags(before, after, monke
         monkeypatch.setenv("XLA_FLAGS", before)
     xla.skip_slow_passes()
     assert os.environ["XLA_FLAGS"] == after
+
+
+def test_a_persistent_xla_cache_that_fails_every_compile_is_refused_before_the_run(
+    tmp_path, monkeypatch
+):
+    """TF 2.15's CPU build fails every XLA compile that TF_XLA_FLAGS has saved to a
+    persistent cache: the run is refused before it starts, naming the flag."""
+    monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_persistent_cache_directory=/tmp/xla-cache")
+    run_dir = tmp_path / "run"
+    result = invoke_main("train", *XLA, f"hydra.run.dir={run_dir}")
+    assert result.code == 2, result.describe()
+    assert "--tf_xla_persistent_cache_directory=/tmp/xla-cache" in result.err, result.err
+    assert "Remove that flag from TF_XLA_FLAGS" in result.err, result.err
+    assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        "--tf_xla_persistent_cache_directory=/c --tf_xla_persistent_cache_read_only=true",
+        "--tf_xla_persistent_cache_directory=",
+        "--tf_xla_persistent_cache_directory= --tf_xla_auto_jit=0",
+    ],
+)
+def test_a_persistent_xla_cache_only_read_or_not_named_is_accepted(flags, monkeypatch):
+    monkeypatch.setenv("TF_XLA_FLAGS", flags)
+    assert xla.persistent_cache_problem() is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "compiles"),
+    [
+        ([], True),
+        (["train.jit_compile=false"], True),  # the evaluation on a native TF env
+        (["experiment=dqn_gym_cartpole"], False),  # the step loop of a gym env
+        (["env=cartpole", "driver=step"], False),
+    ],
+)
+def test_a_run_uses_xla_where_its_fused_loop_or_its_evaluation_compiles(overrides, compiles):
+    from rlexp.training.runner import uses_xla
+
+    assert uses_xla(compose_config(overrides)) is compiles

@@ -32,6 +32,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from rlexp import buffers, rundir
+from rlexp.drivers.fused import runs_fused
 from rlexp.envs.guard import take_failure
 from rlexp.envs.gym_suite import reward_threshold
 from rlexp.loggers import build_logger
@@ -586,9 +587,10 @@ def _summary_writes(writer: Any) -> Callable:
 
 
 def uses_xla(cfg: DictConfig) -> bool:
-    """Whether a run of `cfg` has XLA compile anything: its loop (`train.jit_compile`) or
-    its evaluation, which XLA compiles for a native TF env (`_build_evaluator`)."""
-    return bool(cfg.train.jit_compile) or _is_native(cfg.env)
+    """Whether a run of `cfg` has XLA compile anything: its fused loop (`train.jit_compile`)
+    or its evaluation, which XLA compiles for a native TF env (`_build_evaluator`)."""
+    groups = (OmegaConf.to_object(cfg[group]) for group in ("env", "buffer", "driver"))
+    return _is_native(cfg.env) or (bool(cfg.train.jit_compile) and runs_fused(*groups))
 
 
 def _is_native(env_cfg: DictConfig) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from rlexp import rundir, stop_signals
+from rlexp.context import BuildError
 from rlexp.rundir import DiskFullError, Metrics, RunLock
 from rlexp.stop_signals import StopRequest
 from rlexp.tracking import provenance
@@ -212,6 +213,9 @@ def _build_runner(
     from rlexp.training.runner import Runner, uses_xla
 
     if uses_xla(cfg):
+        problem = xla.persistent_cache_problem()
+        if problem:
+            raise BuildError(problem)
         xla.spend_the_first_compile_notice()
     with _out_of_memory_named():
         runner = Runner(cfg, run_dir, resume, should_stop=stop, label=label)

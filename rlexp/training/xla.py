@@ -29,6 +29,29 @@ def unsupported(exc: BaseException) -> str | None:
     return f"{named} (node {', '.join(nodes)})" if nodes else named
 
 
+# TF_XLA_FLAGS's persistent compile cache: on this CPU build of TensorFlow 2.15 saving to it
+# fails every XLA compile (`TargetRegistry::lookupTarget failed: ... triple "unknown"`,
+# tensorflow#57649); reading one (`--tf_xla_persistent_cache_read_only=true`) works.
+_SAVED_CACHE = re.compile(r"--tf_xla_persistent_cache_directory=(\S+)")
+_READ_ONLY = re.compile(r"--tf_xla_persistent_cache_read_only(?:=(?:true|1))?(?:\s|$)")
+
+
+def persistent_cache_problem() -> str | None:
+    """Why no XLA compile can succeed in this process (TF_XLA_FLAGS asks each to be saved
+    to a persistent cache), else None."""
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    saved = _SAVED_CACHE.search(flags)
+    if not saved or _READ_ONLY.search(flags):
+        return None
+    return (
+        f"TF_XLA_FLAGS sets --tf_xla_persistent_cache_directory={saved[1]}, and this CPU "
+        f"build of TensorFlow fails every XLA compile it saves there (TargetRegistry::"
+        f"lookupTarget: no target for triple \"unknown\"); a run of this config compiles "
+        f"with XLA (its fused loop, or its evaluation on a native TF env). Remove that flag "
+        f"from TF_XLA_FLAGS"
+    )
+
+
 def skip_slow_passes() -> None:
     """Have XLA skip `SKIPPED_PASSES`: call before the process's first XLA compile (XLA
     reads XLA_FLAGS once). A user's own `--xla_disable_hlo_passes` in XLA_FLAGS is kept."""
