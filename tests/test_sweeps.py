@@ -127,6 +127,26 @@ def test_repeat_with_a_preset_s_seed_sweep_is_refused(tmp_path):
         prepare_argv(argv)
 
 
+@pytest.mark.parametrize("where", ["command-line", "preset"])
+def test_repeat_with_an_optuna_study_s_seed_is_refused(where, tmp_path):
+    """An Optuna trial trains its repeat seeds counted up from its seed: a seed the study
+    samples as a hyperparameter would mix the repeat axis into the search."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    from rlexp.composition import prepare_registry
+    from rlexp.sweeps.multirun import SweepArgumentError, prepare_argv
+
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "seeds.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: range(0,4)\n"
+    )
+    seed = "seed=choice(1,2)" if where == "command-line" else "experiment=seeds"
+    argv = ["-m", "--config-dir", str(tmp_path), "hydra/sweeper=optuna_study", seed]
+    prepare_registry(argv)
+    assert prepare_argv(argv)[: len(argv)] == argv  # without repeat it may sample the seed
+    with pytest.raises(SweepArgumentError, match=r"repeat=2 derives the seeds"):
+        prepare_argv([*argv, "repeat=2"])
+
+
 def test_a_key_the_default_option_lacks_reaches_hydra_as_a_forced_value():
     """Hydra composes the sweep's shared config at the default agent (dqn), which has no
     entropy_regularization: as a plain override Hydra refused the sweep, and the repeat was

@@ -182,15 +182,15 @@ def check_optuna_study(sweeper: Any, objective: str) -> None:
 
 
 def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
-    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`; a
-    repeat below 1 is refused with any sweeper."""
+    """With the basic sweeper and repeat > 1: `seed=<base>,...,<base+N-1> repeat=1`. With
+    any sweeper, a repeat below 1, or above 1 beside a swept seed, is refused."""
     repeat = int(cfg.get("repeat", 1))
     if repeat < 1:  # any sweeper's every point would fail; the basic one's would list no seed
         raise SweepArgumentError(f"repeat={repeat}: must be > 0 (the seeds of each sweep point)")
-    if repeat == 1 or cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
+    if repeat == 1:
         return argv
-    if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
-        raise SweepArgumentError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
+    # The basic sweeper's repeat seeds would replace a swept seed's list; each Optuna trial
+    # would count its repeat seeds up from a seed the study samples as a hyperparameter.
     swept = [o.input_line for o in parsed if o.key_or_group == "seed" and o.is_sweep_override()]
     params = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False).get("params") or {}
     if "seed" in params:  # a preset's (or the command line's) hydra.sweeper.params
@@ -200,6 +200,10 @@ def expand_repeat(argv: list[str], cfg: Any, parsed: list) -> list[str]:
             f"repeat={repeat} derives the seeds from the base seed; do not also sweep seed "
             f"({swept[0]}): use seed=<base> repeat={repeat}, or sweep seed without repeat"
         )
+    if cfg.hydra.sweeper._target_ != BASIC_SWEEPER:
+        return argv
+    if repeat > MAX_REPEAT:  # before listing the seeds: a typo must not hang the command
+        raise SweepArgumentError(f"repeat={repeat}: at most {MAX_REPEAT} seeds per sweep point")
     seeds = ",".join(str(int(cfg.seed) + i) for i in range(repeat))
     dropped = {o.input_line for o in parsed if o.key_or_group in ("seed", "repeat")}
     return [a for a in argv if a not in dropped] + ["repeat=1", f"seed={seeds}"]
