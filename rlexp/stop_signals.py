@@ -50,7 +50,7 @@ class StopRequest:
     def __init__(self, then: str = "stopping after the current iteration with a checkpoint"):
         self.signum: int | None = None
         self.then = then
-        self.on_abort: Callable[[], None] | None = None  # says what the abort left
+        self.on_abort: Callable[[], str] | None = None  # records what the abort left: its line
         self._log: Callable[[str], None] | None = None  # the run's log (`log_to`)
         self._said: str | None = None  # the line the first stop signal said
         self._lock = threading.RLock()  # the watcher and the main thread both record
@@ -102,6 +102,12 @@ class StopRequest:
         if said is not None:
             _write_log(write, said)
 
+    def log(self, line: str) -> None:
+        """`line` to the run's log (`log_to`), if it has one."""
+        with self._lock:
+            write = self._log
+        _write_log(write, line)
+
     @contextmanager
     def watched(self) -> Iterator[None]:
         """While the block runs, a thread sees stop signals as they arrive (through
@@ -140,13 +146,12 @@ class StopRequest:
                 self.record(signum)
 
     def abort(self) -> None:
-        """End the process now (exit 130), after `on_abort` has said (and recorded) what
-        it leaves; the kernel releases the run's lock with the process."""
+        """End the process now (exit 130), after `on_abort` has recorded what it leaves and
+        its line is said and logged; the kernel releases the run's lock with the process."""
         try:
-            if self.on_abort is not None:
-                self.on_abort()
-            else:
-                say("\nrlexp: aborted")
+            said = self.on_abort() if self.on_abort is not None else "rlexp: aborted"
+            say("\n" + said)
+            self.log(said)
         finally:
             exit_now(ABORT_EXIT_CODE)
 

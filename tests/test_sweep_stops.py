@@ -155,6 +155,8 @@ def test_a_second_ctrl_c_to_the_process_group_aborts_the_runs(tmp_path):
         record = read_json(job / "job.json")
         assert record["status"] == "failed" and record["exit_code"] == 130, record
         assert read_json(job / "metrics.json")["error"] == "aborted by a second Ctrl-C"
+        # the run's log keeps the abort too (after SIGHUP it is all that does)
+        assert "aborted: the run is marked failed" in (job / "train.log").read_text()
 
 
 @pytest.fixture

@@ -135,6 +135,7 @@ def _locked_run(
             if full:
                 raise DiskFullError(disk_full_text(run_dir, recorded)) from exc
             if isinstance(exc, KeyboardInterrupt):
+                stop.log(f"rlexp: {aborted_text(run_dir)}")  # the command says it
                 raise Aborted(run_dir) from None
             raise
         return _finish(run_dir, record, metrics, stop, runner)
@@ -163,11 +164,11 @@ def _finish(
     return metrics.to_json()
 
 
-def _abort_run(run_dir: Path, record: dict) -> None:
-    """A second Ctrl-C while the run trains: mark it failed and say so (the process then
-    exits, `StopRequest.abort`)."""
+def _abort_run(run_dir: Path, record: dict) -> str:
+    """A second Ctrl-C while the run trains: mark it failed; the line that says so
+    (`StopRequest.abort` says and logs it, then ends the process)."""
     _record_failure(run_dir, record, "aborted by a second Ctrl-C")
-    print(f"\nrlexp: {aborted_text(run_dir)}", file=sys.stderr)
+    return f"rlexp: {aborted_text(run_dir)}"
 
 
 def _record_failure(run_dir: Path, record: dict, reason: str) -> bool:
