@@ -25,11 +25,13 @@ from rlexp.sweeps import signals as sweep_signals
 
 # A run whose loop call lasts many seconds (the default fused loop, one call to the first
 # trigger point): both Ctrl-Cs come while it is in the call.
+# A first loop call of ~50,000 train steps: seconds longer than the test's two Ctrl-Cs take.
 ONE_LONG_CALL = (
-    "train.env_steps=100000",
-    "train.eval_interval=50000",
-    "train.summary_interval=50000",
-    "train.checkpoint_interval=50000",
+    "train.env_steps=200000",
+    "train.eval_interval=100000",
+    "train.summary_interval=100000",
+    "train.checkpoint_interval=100000",
+    "driver.num_steps=512",
     "train.progress=false",
 )
 
